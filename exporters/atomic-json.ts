@@ -1,0 +1,39 @@
+// Whole-file JSON writes that a reader never sees half done: a temporary file in the same folder, then rename.
+// Compact JSON on purpose: the seed greps for `"success":false` with no space.
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import type { FileSystem } from './file-system.ts';
+
+export interface AtomicWriteOptions {
+  /** fsync the file before the rename and the folder after it */
+  durable: boolean;
+  /** keep an existing file: create the target only if absent (throws EEXIST otherwise) */
+  onlyIfAbsent?: boolean;
+}
+
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export async function writeJsonAtomic(
+  fs: FileSystem,
+  path: string,
+  value: unknown,
+  options: AtomicWriteOptions,
+): Promise<void> {
+  const temp = tempPathFor(path);
+  await fs.writeNew(temp, Buffer.from(`${JSON.stringify(value)}\n`), { sync: options.durable });
+  try {
+    if (options.onlyIfAbsent) {
+      // link fails with EEXIST instead of replacing: lets the first writer skip the lock
+      await fs.link(temp, path);
+      await fs.unlink(temp);
+    } else {
+      await fs.rename(temp, path);
+    }
+  } catch (error) {
+    await fs.unlink(temp).catch(() => undefined); // the temp file is ours; the original error is what matters
+    throw error;
+  }
+  if (options.durable) await fs.syncDir(dirname(path));
+}

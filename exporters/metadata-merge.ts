@@ -1,0 +1,54 @@
+// How reported changes combine into metadata.json: status only moves forward, first timestamps stay, known values fill gaps.
+import type { TaskMetadata } from '../src/task-files.ts';
+import { advanceStatus, isTaskStatus } from '../src/task-status.ts';
+
+export type MetadataPatch = Partial<TaskMetadata>;
+
+// fields where the first value written stays (a later process must not move the task's creation or start)
+const FIRST_WINS = new Set(['created_at', 'started_at', 'completed_at', 'trace_id']);
+
+/** Combines a newer patch into an older one (either may be a whole file); pure, so it is safe to apply twice. */
+export function mergeMetadata(older: MetadataPatch | undefined, newer: MetadataPatch): MetadataPatch {
+  const merged: Record<string, unknown> = { ...older };
+  for (const [key, value] of Object.entries(newer)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'status') continue;
+    if (FIRST_WINS.has(key) && merged[key] !== undefined && merged[key] !== null) continue;
+    merged[key] = value;
+  }
+  const status = advanceStatus(
+    isTaskStatus(older?.status) ? older.status : undefined,
+    isTaskStatus(newer.status) ? newer.status : undefined,
+  );
+  if (status !== undefined) merged.status = status;
+  return merged as MetadataPatch;
+}
+
+/** The file as written: every seed field present (null when unknown) in the seed's order, extras after. */
+export function completeMetadata(taskId: string, patch: MetadataPatch, updatedAt: string): TaskMetadata {
+  const {
+    task_id: _id,
+    source,
+    provider,
+    created_at,
+    started_at,
+    status,
+    assigned_agent,
+    agent_type,
+    model,
+    ...extras
+  } = patch;
+  return {
+    task_id: taskId,
+    source: source ?? null,
+    provider: provider ?? null,
+    created_at: created_at ?? null,
+    started_at: started_at ?? null,
+    status: status ?? 'queued',
+    assigned_agent: assigned_agent ?? null,
+    agent_type: agent_type ?? null,
+    model: model ?? null,
+    ...extras,
+    updated_at: updatedAt,
+  };
+}

@@ -1,0 +1,277 @@
+// The mapping from telemetry to file operations: which span or log record changes which of a task's five files.
+import { type Attributes, type AttributeValue, SpanStatusCode } from '@opentelemetry/api';
+import { ATTR, OPERATION } from '../src/attributes.ts';
+import type { FinalResult, SourceMetadata, TaskInput, TaskMetrics } from '../src/task-files.ts';
+import { isOutputType, isWebhookStage } from '../src/task-files.ts';
+import { tryParseTaskId } from '../src/task-id.ts';
+import { isTaskStatus } from '../src/task-status.ts';
+import { type MetadataPatch, mergeMetadata } from './metadata-merge.ts';
+import {
+  hrTimeToIso,
+  hrTimeToMs,
+  isLogRecord,
+  isSpanStarted,
+  type LogRecordLike,
+  type SpanLike,
+  type TelemetryItem,
+} from './telemetry-item.ts';
+
+/** Everything one flush does to one task folder. */
+export interface TaskChanges {
+  readonly taskId: string;
+  webhookLines: string[];
+  outputLines: string[];
+  input: TaskInput | undefined;
+  finalResult: FinalResult | undefined;
+  metadata: MetadataPatch | undefined;
+  /** the telemetry items folded in, for the written/dropped counts */
+  items: number;
+  /** the task ended in this batch: with durable writes on, its files are synced */
+  ended: boolean;
+}
+
+export type MapOutcome = 'mapped' | 'ignored' | 'invalid_task_id';
+
+export function emptyChanges(taskId: string): TaskChanges {
+  return {
+    taskId,
+    webhookLines: [],
+    outputLines: [],
+    input: undefined,
+    finalResult: undefined,
+    metadata: undefined,
+    items: 0,
+    ended: false,
+  };
+}
+
+export class TaskChangeSet {
+  readonly byTask = new Map<string, TaskChanges>();
+
+  /** Folds one telemetry item in. Items without a task id are not ours; a hostile task id is refused. */
+  add(item: TelemetryItem): MapOutcome {
+    if (isLogRecord(item)) return this.#addLog(item);
+    if (isSpanStarted(item)) return this.#addSpanStart(item.started);
+    return this.#addSpanEnd(item);
+  }
+
+  #changesFor(attributes: Attributes): TaskChanges | MapOutcome {
+    const raw = attributes[ATTR.taskId];
+    if (raw === undefined) return 'ignored';
+    const taskId = tryParseTaskId(raw);
+    if (taskId === undefined) return 'invalid_task_id';
+    let changes = this.byTask.get(taskId);
+    if (changes === undefined) {
+      changes = emptyChanges(taskId);
+      this.byTask.set(taskId, changes);
+    }
+    changes.items++;
+    return changes;
+  }
+
+  #patch(changes: TaskChanges, patch: MetadataPatch): void {
+    changes.metadata = mergeMetadata(changes.metadata, patch);
+  }
+
+  #addLog(record: LogRecordLike): MapOutcome {
+    const a = record.attributes;
+    const type = a[ATTR.outputType];
+    if (!isOutputType(type)) return 'ignored';
+    const changes = this.#changesFor(a);
+    if (typeof changes === 'string') return changes;
+    const line: Record<string, unknown> = {
+      timestamp: hrTimeToIso(record.hrTime),
+      type,
+      content: contentOf(record.body),
+    };
+    const toolName = a[ATTR.genAiToolName];
+    if (toolName !== undefined) line.tool_name = toolName;
+    const callId = a[ATTR.genAiToolCallId];
+    if (callId !== undefined) line.tool_call_id = callId;
+    const input = a[ATTR.toolInput];
+    if (input !== undefined) line.input = parseJsonAttribute(input);
+    const isError = a[ATTR.toolIsError];
+    if (isError !== undefined) line.is_error = isError;
+    const details = a[ATTR.outputDetails];
+    if (details !== undefined) {
+      const parsed = parseJsonAttribute(details);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+        for (const [key, value] of Object.entries(parsed)) if (!(key in line)) line[key] = value;
+      }
+    }
+    const seq = a[ATTR.outputSeq];
+    if (seq !== undefined) line.seq = seq;
+    if (record.spanContext !== undefined) {
+      line.trace_id = record.spanContext.traceId;
+      line.span_id = record.spanContext.spanId;
+    }
+    changes.outputLines.push(JSON.stringify(line));
+    return 'mapped';
+  }
+
+  #addSpanStart(span: SpanLike): MapOutcome {
+    const a = span.attributes;
+    if (a[ATTR.genAiOperationName] !== OPERATION.invokeAgent) return 'ignored';
+    const changes = this.#changesFor(a);
+    if (typeof changes === 'string') return changes;
+    this.#patch(changes, {
+      ...taskFields(a),
+      trace_id: span.spanContext().traceId,
+      status: 'running',
+      started_at: hrTimeToIso(span.startTime),
+      assigned_agent: stringOrUndefined(a[ATTR.genAiAgentName]),
+      agent_type: stringOrUndefined(a[ATTR.agentType]),
+      model: stringOrUndefined(a[ATTR.genAiRequestModel]),
+    });
+    return 'mapped';
+  }
+
+  #addSpanEnd(span: SpanLike): MapOutcome {
+    const a = span.attributes;
+    const stage = a[ATTR.stageName];
+    const isAgent = a[ATTR.genAiOperationName] === OPERATION.invokeAgent;
+    const status = a[ATTR.taskStatus];
+    const hasInput = typeof a[ATTR.inputMessage] === 'string';
+    if (!isWebhookStage(stage) && !isAgent && !isTaskStatus(status) && !hasInput) return 'ignored';
+    const changes = this.#changesFor(a);
+    if (typeof changes === 'string') return changes;
+    if (isWebhookStage(stage)) this.#addStage(changes, span, stage);
+    if (hasInput) changes.input = inputOf(a);
+    if (isAgent) this.#addAgentEnd(changes, span);
+    if (isTaskStatus(status)) {
+      this.#patch(changes, {
+        ...taskFields(a),
+        trace_id: span.spanContext().traceId,
+        status,
+        created_at: stringOrUndefined(a[ATTR.taskCreatedAt]) ?? hrTimeToIso(span.startTime),
+      });
+    }
+    return 'mapped';
+  }
+
+  #addStage(changes: TaskChanges, span: SpanLike, stage: string): void {
+    const a = span.attributes;
+    const { traceId, spanId } = span.spanContext();
+    // stage timestamp = span start, so stages sort in the order they began
+    const line: Record<string, unknown> = { timestamp: hrTimeToIso(span.startTime), stage };
+    const fields = stageFields(a);
+    Object.assign(line, fields);
+    if (span.status.code === SpanStatusCode.ERROR) {
+      if (line.status === undefined) line.status = 'failed';
+      if (line.error === undefined && span.status.message) line.error = span.status.message;
+    }
+    line.duration_ms = round3(hrTimeToMs(span.endTime) - hrTimeToMs(span.startTime));
+    line.trace_id = traceId;
+    line.span_id = spanId;
+    changes.webhookLines.push(JSON.stringify(line));
+
+    if (stage === 'task_created') {
+      this.#patch(changes, {
+        ...taskFields(a),
+        trace_id: traceId,
+        status: 'queued',
+        created_at: stringOrUndefined(a[ATTR.taskCreatedAt]) ?? hrTimeToIso(span.startTime),
+        assigned_agent: stringOrUndefined(fields.assigned_agent),
+        agent_type: stringOrUndefined(fields.agent_type),
+        model: stringOrUndefined(fields.model),
+      });
+    }
+  }
+
+  #addAgentEnd(changes: TaskChanges, span: SpanLike): void {
+    const a = span.attributes;
+    const failedSpan = span.status.code === SpanStatusCode.ERROR;
+    const success =
+      typeof a[ATTR.resultSuccess] === 'boolean' ? (a[ATTR.resultSuccess] as boolean) : !failedSpan;
+    const metrics: TaskMetrics = {
+      cost_usd: numberOr(a[ATTR.costUsd], 0),
+      input_tokens: numberOr(a[ATTR.genAiUsageInputTokens], 0),
+      output_tokens: numberOr(a[ATTR.genAiUsageOutputTokens], 0),
+      duration_seconds: numberOr(
+        a[ATTR.durationSeconds],
+        round3((hrTimeToMs(span.endTime) - hrTimeToMs(span.startTime)) / 1000),
+      ),
+    };
+    const cacheRead = a[ATTR.genAiUsageCacheReadInputTokens];
+    if (typeof cacheRead === 'number') metrics.cache_read_input_tokens = cacheRead;
+    const cacheCreation = a[ATTR.genAiUsageCacheCreationInputTokens];
+    if (typeof cacheCreation === 'number') metrics.cache_creation_input_tokens = cacheCreation;
+    const completedAt = hrTimeToIso(span.endTime);
+    const error =
+      stringOrUndefined(a[ATTR.resultError]) ?? (failedSpan ? (span.status.message ?? 'failed') : null);
+    changes.finalResult = {
+      success,
+      result: stringOrUndefined(a[ATTR.resultText]) ?? null,
+      error: success ? (error ?? null) : (error ?? 'failed'),
+      metrics,
+      completed_at: completedAt,
+      trace_id: span.spanContext().traceId,
+    };
+    this.#patch(changes, {
+      ...taskFields(a),
+      trace_id: span.spanContext().traceId,
+      status: success ? 'completed' : 'failed',
+      started_at: hrTimeToIso(span.startTime),
+      completed_at: completedAt,
+      assigned_agent: stringOrUndefined(a[ATTR.genAiAgentName]),
+      agent_type: stringOrUndefined(a[ATTR.agentType]),
+      model: stringOrUndefined(a[ATTR.genAiResponseModel]) ?? stringOrUndefined(a[ATTR.genAiRequestModel]),
+    });
+    changes.ended = true;
+  }
+}
+
+function inputOf(a: Attributes): TaskInput {
+  const parsed = parseJsonAttribute(a[ATTR.inputSourceMetadata] ?? '{}');
+  const sourceMetadata =
+    parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as SourceMetadata) : {};
+  return { message: String(a[ATTR.inputMessage]), source_metadata: sourceMetadata };
+}
+
+function taskFields(a: Attributes): MetadataPatch {
+  return {
+    source: stringOrUndefined(a[ATTR.taskSource]),
+    provider: stringOrUndefined(a[ATTR.taskProvider]),
+    created_at: stringOrUndefined(a[ATTR.taskCreatedAt]),
+  };
+}
+
+function stageFields(a: Attributes): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const prefix = ATTR.stageFieldPrefix;
+  for (const key in a) {
+    if (key.startsWith(prefix)) fields[key.slice(prefix.length)] = a[key];
+  }
+  return fields;
+}
+
+function contentOf(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body === undefined || body === null) return '';
+  try {
+    return JSON.stringify(body);
+  } catch {
+    return String(body); // not JSON-able (a cycle): still readable text
+  }
+}
+
+function parseJsonAttribute(value: AttributeValue | unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value; // not JSON after all: keep the text as it came
+  }
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

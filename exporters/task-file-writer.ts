@@ -1,0 +1,405 @@
+// TaskFileWriter: the bounded, batched writer behind every exporter. Callers only enqueue; a timer flushes each window's
+// telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
+import { join } from 'node:path';
+import { TaskLogsError } from '../src/errors.ts';
+import { TASK_FILES } from '../src/task-files.ts';
+import { writeJsonAtomic } from './atomic-json.ts';
+import { withFileLock } from './file-lock.ts';
+import { type FileSystem, nodeFileSystem } from './file-system.ts';
+import { completeMetadata, type MetadataPatch, mergeMetadata } from './metadata-merge.ts';
+import { emptyChanges, TaskChangeSet, type TaskChanges } from './task-changes.ts';
+import type { TelemetryItem } from './telemetry-item.ts';
+
+export interface TaskFileWriterOptions {
+  /** the folder holding one folder per task */
+  root: string;
+  /** fsync JSON files before rename, and a task's files when it ends */
+  durable?: boolean;
+  /** the longest an item waits in memory before its flush starts */
+  flushMs?: number;
+  /** items held in memory at most (a slow disk fills this; past it items are dropped and counted) */
+  maxQueue?: number;
+  /** a flush starts at once when this many items wait */
+  batchSize?: number;
+  /** task folders written in parallel within one flush */
+  concurrency?: number;
+  fs?: FileSystem;
+  /** where problems are reported; rate-limited by the writer */
+  report?: (message: string) => void;
+}
+
+export type DropReason = 'queue_full' | 'write_failed' | 'invalid_task_id' | 'shut_down';
+
+export interface WriterStats {
+  /** task telemetry items offered to the writer */
+  emitted: number;
+  /** items whose file operations all succeeded */
+  written: number;
+  /** items lost, by reason */
+  dropped: number;
+  dropReasons: Record<DropReason, number>;
+  /** items waiting in memory */
+  queued: number;
+  /** items that carried a task id but change no file (for example a tool span) */
+  ignored: number;
+  /** failed file operations */
+  errors: number;
+  /** metadata and result files rewritten correctly after an earlier failure */
+  recovered: number;
+  lastError: string | undefined;
+}
+
+const MAX_CHUNK = 1 << 20;
+const KNOWN_LIMIT = 50_000;
+const RETRY_LIMIT = 10_000;
+const REPORT_EVERY_MS = 10_000;
+// failed metadata and result files are tried again this often while nothing else is queued
+const RETRY_MS = 1000;
+
+type Done = (error?: Error) => void;
+
+export class TaskFileWriter {
+  readonly root: string;
+  readonly #fs: FileSystem;
+  readonly #durable: boolean;
+  readonly #flushMs: number;
+  readonly #maxQueue: number;
+  readonly #batchSize: number;
+  readonly #concurrency: number;
+  readonly #report: (message: string) => void;
+
+  #queue: TelemetryItem[] = [];
+  #waiters: Done[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  #state: 'open' | 'closed' = 'open';
+  #closing: Promise<void> | undefined;
+
+  // task folders known to exist, and tasks whose metadata.json exists (then updates take the lock)
+  readonly #dirs = new Set<string>();
+  readonly #metadataExists = new Set<string>();
+  // JSON state whose write failed, retried with the next flush until it lands
+  readonly #retry = new Map<string, TaskChanges>();
+  // JSONL files whose last append may have stopped mid-line: the next append starts with a newline
+  readonly #torn = new Set<string>();
+  readonly #lastReport = new Map<string, { at: number; suppressed: number }>();
+
+  #emitted = 0;
+  #written = 0;
+  #ignored = 0;
+  #errors = 0;
+  #recovered = 0;
+  #lastError: string | undefined;
+  readonly #dropReasons: Record<DropReason, number> = {
+    queue_full: 0,
+    write_failed: 0,
+    invalid_task_id: 0,
+    shut_down: 0,
+  };
+
+  constructor(options: TaskFileWriterOptions) {
+    this.root = options.root;
+    this.#fs = options.fs ?? nodeFileSystem;
+    this.#durable = options.durable ?? false;
+    this.#flushMs = options.flushMs ?? 50;
+    this.#maxQueue = options.maxQueue ?? 65_536;
+    this.#batchSize = Math.min(options.batchSize ?? 8192, this.#maxQueue);
+    this.#concurrency = options.concurrency ?? 8;
+    this.#report = options.report ?? ((message) => process.emitWarning(message, 'TaskLogsWarning'));
+  }
+
+  /** Enqueues one item. Runs on the caller's stack: no I/O, no throw, no promise. */
+  push(item: TelemetryItem): void {
+    this.#emitted++;
+    if (this.#state !== 'open') {
+      this.#drop('shut_down', 1);
+      return;
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      this.#drop('queue_full', 1);
+      return;
+    }
+    this.#queue.push(item);
+    if (this.#flushing !== undefined) return;
+    if (this.#queue.length >= this.#batchSize) this.#flushSoon(0);
+    else if (this.#timer === undefined) this.#flushSoon(this.#flushMs);
+  }
+
+  /** Enqueues many items; `done` runs once they are on disk (or failed). For the SDK's export() contract. */
+  pushAll(items: readonly TelemetryItem[], done: Done): void {
+    if (this.#state !== 'open') {
+      this.#emitted += items.length;
+      this.#drop('shut_down', items.length);
+      done(new TaskLogsError('WRITER_CLOSED', 'the task file writer is shut down'));
+      return;
+    }
+    for (const item of items) this.push(item);
+    this.#waiters.push(done);
+  }
+
+  stats(): WriterStats {
+    const dropped = Object.values(this.#dropReasons).reduce((sum, n) => sum + n, 0);
+    return {
+      emitted: this.#emitted,
+      written: this.#written,
+      dropped,
+      dropReasons: { ...this.#dropReasons },
+      queued: this.#queue.length,
+      ignored: this.#ignored,
+      errors: this.#errors,
+      recovered: this.#recovered,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Writes everything queued before the call (and retries failed metadata once). Safe to call any time. */
+  async forceFlush(): Promise<void> {
+    if (this.#flushing !== undefined) await this.#flushing;
+    if (this.#queue.length > 0 || this.#retry.size > 0) await this.#startFlush();
+  }
+
+  /** Flushes and stops accepting items. Idempotent: the same promise again. */
+  shutdown(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.forceFlush();
+      } finally {
+        this.#state = 'closed';
+        if (this.#timer !== undefined) clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+    })();
+    return this.#closing;
+  }
+
+  #flushSoon(delay: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#queue.length > 0 || this.#retry.size > 0) void this.#startFlush();
+    }, delay);
+    this.#timer.unref();
+  }
+
+  #startFlush(): Promise<void> {
+    if (this.#flushing !== undefined) return this.#flushing;
+    const flushing = this.#flushOnce().finally(() => {
+      this.#flushing = undefined;
+      if (this.#timer !== undefined || this.#state !== 'open') return;
+      if (this.#queue.length > 0) this.#flushSoon(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
+      else if (this.#retry.size > 0) this.#flushSoon(RETRY_MS);
+    });
+    this.#flushing = flushing;
+    return flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
+    const items = this.#queue;
+    const waiters = this.#waiters;
+    this.#queue = [];
+    this.#waiters = [];
+    const changeSet = new TaskChangeSet();
+    for (const item of items) {
+      const outcome = changeSet.add(item);
+      if (outcome === 'ignored') this.#ignored++;
+      else if (outcome === 'invalid_task_id') {
+        this.#drop('invalid_task_id', 1);
+        this.#problem('invalid_task_id', 'telemetry with an invalid task.id attribute was dropped');
+      }
+    }
+    for (const [taskId, pending] of this.#retry) {
+      const current = changeSet.byTask.get(taskId);
+      if (current === undefined) changeSet.byTask.set(taskId, pending);
+      else {
+        if (pending.metadata !== undefined)
+          current.metadata = mergeMetadata(pending.metadata, current.metadata ?? {});
+        current.input ??= pending.input;
+        current.finalResult ??= pending.finalResult;
+      }
+    }
+    const retried = new Set(this.#retry.keys());
+    this.#retry.clear();
+    const tasks = [...changeSet.byTask.values()];
+    let failure: Error | undefined;
+    let next = 0;
+    const worker = async () => {
+      while (next < tasks.length) {
+        const changes = tasks[next++]!;
+        const error = await this.#apply(changes);
+        if (error === undefined && retried.has(changes.taskId)) this.#recovered++;
+        failure ??= error;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, tasks.length) }, worker));
+    for (const done of waiters) done(failure);
+  }
+
+  /** Writes one task's changes: lines first, then input and result, metadata last (so "completed" means all is there). */
+  async #apply(changes: TaskChanges): Promise<Error | undefined> {
+    const dir = join(this.root, changes.taskId);
+    try {
+      await this.#ensureDir(changes.taskId, dir);
+      await this.#appendLines(dir, TASK_FILES.webhookFlow, changes.webhookLines, changes.ended);
+      await this.#appendLines(dir, TASK_FILES.agentOutput, changes.outputLines, changes.ended);
+    } catch (error) {
+      this.#fail(changes, error, 'lines');
+      this.#keepForRetry(changes);
+      return asError(error);
+    }
+    try {
+      if (changes.input !== undefined) {
+        await writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, {
+          durable: this.#durable,
+        });
+      }
+      if (changes.finalResult !== undefined) {
+        await writeJsonAtomic(this.#fs, join(dir, TASK_FILES.finalResult), changes.finalResult, {
+          durable: this.#durable,
+        });
+      }
+      if (changes.metadata !== undefined) await this.#writeMetadata(changes.taskId, dir, changes.metadata);
+      if (changes.ended && this.#durable) await this.#fs.syncDir(dir);
+    } catch (error) {
+      this.#fail(changes, error, 'files');
+      this.#keepForRetry(changes);
+      return asError(error);
+    }
+    this.#written += changes.items;
+    return undefined;
+  }
+
+  async #ensureDir(taskId: string, dir: string): Promise<void> {
+    if (this.#dirs.has(taskId)) return;
+    await this.#fs.mkdir(dir);
+    if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
+    this.#dirs.add(taskId);
+  }
+
+  async #appendLines(dir: string, file: string, lines: string[], ended: boolean): Promise<void> {
+    if (lines.length === 0) return;
+    const path = join(dir, file);
+    const lead = this.#torn.has(path) ? '\n' : '';
+    const chunks: Buffer[] = [];
+    let current = lead;
+    for (const line of lines) {
+      if (current.length > 0 && current.length + line.length + 1 > MAX_CHUNK) {
+        chunks.push(Buffer.from(current));
+        current = '';
+      }
+      current += `${line}\n`;
+    }
+    chunks.push(Buffer.from(current));
+    try {
+      await this.#fs.append(path, chunks, { sync: this.#durable && ended });
+    } catch (error) {
+      // part of a line may have reached the file: start the next append on a fresh line
+      this.#torn.add(path);
+      throw error;
+    }
+    this.#torn.delete(path);
+  }
+
+  async #writeMetadata(taskId: string, dir: string, patch: MetadataPatch): Promise<void> {
+    const path = join(dir, TASK_FILES.metadata);
+    const now = new Date().toISOString();
+    if (!this.#metadataExists.has(taskId)) {
+      // first write from this process: create it without the lock if nobody has yet (one rename-free link)
+      try {
+        await writeJsonAtomic(this.#fs, path, completeMetadata(taskId, patch, now), {
+          durable: this.#durable,
+          onlyIfAbsent: true,
+        });
+        this.#rememberMetadata(taskId);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        this.#rememberMetadata(taskId);
+      }
+    }
+    await withFileLock(this.#fs, `${path}.lock`, async () => {
+      const existing = await this.#readMetadata(path);
+      const merged = mergeMetadata(existing, patch);
+      await writeJsonAtomic(this.#fs, path, completeMetadata(taskId, merged, now), {
+        durable: this.#durable,
+      });
+    });
+  }
+
+  #rememberMetadata(taskId: string): void {
+    if (this.#metadataExists.size >= KNOWN_LIMIT) this.#metadataExists.clear();
+    this.#metadataExists.add(taskId);
+  }
+
+  async #readMetadata(path: string): Promise<MetadataPatch | undefined> {
+    let text: Buffer;
+    try {
+      text = await this.#fs.readFile(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const parsed: unknown = JSON.parse(text.toString('utf8'));
+      return parsed !== null && typeof parsed === 'object' ? (parsed as MetadataPatch) : undefined;
+    } catch {
+      this.#problem('metadata_unreadable', `${path} was not valid JSON; it is rewritten from the telemetry`);
+      return undefined;
+    }
+  }
+
+  #keepForRetry(changes: TaskChanges): void {
+    if (changes.metadata === undefined && changes.input === undefined && changes.finalResult === undefined)
+      return;
+    if (this.#retry.size >= RETRY_LIMIT) return;
+    const pending = emptyChanges(changes.taskId);
+    pending.metadata = changes.metadata;
+    pending.input = changes.input;
+    pending.finalResult = changes.finalResult;
+    pending.ended = changes.ended;
+    this.#retry.set(changes.taskId, pending);
+    // the folder may be gone or unwritable: check it again next time
+    this.#dirs.delete(changes.taskId);
+  }
+
+  #fail(changes: TaskChanges, error: unknown, what: string): void {
+    this.#errors++;
+    const err = asError(error);
+    this.#lastError = `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}`;
+    this.#drop('write_failed', changes.items);
+    this.#problem(
+      `write_${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      `could not write the ${what} of task ${changes.taskId}: ${this.#lastError}`,
+    );
+  }
+
+  #drop(reason: DropReason, count: number): void {
+    if (count === 0) return;
+    this.#dropReasons[reason] += count;
+    if (reason === 'queue_full') {
+      this.#problem(
+        'queue_full',
+        `task log queue full (${this.#maxQueue} items): telemetry is being dropped`,
+      );
+    }
+  }
+
+  // First occurrence of a problem is reported at once; repeats at most every 10 s, with how many were held back.
+  #problem(key: string, message: string): void {
+    const now = Date.now();
+    const last = this.#lastReport.get(key);
+    if (last !== undefined && now - last.at < REPORT_EVERY_MS) {
+      last.suppressed++;
+      return;
+    }
+    const held = last?.suppressed ? ` (${last.suppressed} similar since the last report)` : '';
+    const s = this.stats();
+    this.#report(
+      `${message}${held}; so far written=${s.written} dropped=${s.dropped} errors=${s.errors} (task logs in ${this.root})`,
+    );
+    this.#lastReport.set(key, { at: now, suppressed: 0 });
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,97 @@
+// Settings: the only reader of process.env. One zod schema, parsed once at start-up, frozen, passed down.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+import { TaskLogsError } from './errors.ts';
+
+const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+
+const Env = z.object({
+  TASK_LOGS_ENABLED: z.stringbool().default(true),
+  TASK_LOGS_DIR: z.string().min(1).default('./data/logs/tasks'),
+  TASK_LOGS_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+  TASK_LOGS_DURABLE: z.stringbool().default(false),
+  /** how long output may wait in memory before it is written; the live-read budget is 250 ms p99 */
+  TASK_LOGS_FLUSH_MS: z.coerce.number().int().min(1).max(1000).default(50),
+  /** telemetry items held in memory while the disk is slow; past this they are dropped and counted */
+  TASK_LOGS_MAX_QUEUE: z.coerce.number().int().min(16).max(10_000_000).default(65_536),
+  OTEL_SDK_DISABLED: z.stringbool().default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json']).optional(),
+  OTEL_TRACES_EXPORTER: z.string().optional(),
+  OTEL_LOGS_EXPORTER: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+});
+
+export interface Config {
+  readonly enabled: boolean;
+  /** absolute path of the folder that holds one folder per task */
+  readonly logsDir: string;
+  readonly retentionDays: number;
+  readonly durable: boolean;
+  readonly flushMs: number;
+  readonly maxQueue: number;
+  readonly serviceName: string;
+  readonly otlp: {
+    readonly traces: boolean;
+    readonly logs: boolean;
+    readonly protocol: 'http/protobuf' | 'http/json';
+  };
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** a dotenv file whose values apply where the environment has none; missing is fine */
+  envFile?: string | undefined;
+}
+
+/** Reads settings once. Bad values stop start-up with one message naming every bad variable. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const envFile = options.envFile === undefined && options.env === undefined ? '.env' : options.envFile;
+  if (envFile !== undefined) applyEnvFile(env, envFile);
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    throw new TaskLogsError('CONFIG_INVALID', `invalid settings:\n${z.prettifyError(parsed.error)}`);
+  }
+  const e = parsed.data;
+  const exporterWanted = (list: string | undefined) =>
+    list === undefined || list.split(',').some((name) => name.trim() === 'otlp');
+  return Object.freeze({
+    enabled: e.TASK_LOGS_ENABLED,
+    logsDir: resolve(e.TASK_LOGS_DIR),
+    retentionDays: e.TASK_LOGS_RETENTION_DAYS,
+    durable: e.TASK_LOGS_DURABLE,
+    flushMs: e.TASK_LOGS_FLUSH_MS,
+    maxQueue: e.TASK_LOGS_MAX_QUEUE,
+    serviceName: e.OTEL_SERVICE_NAME ?? 'task-logs',
+    otlp: Object.freeze({
+      traces:
+        !e.OTEL_SDK_DISABLED &&
+        exporterWanted(e.OTEL_TRACES_EXPORTER) &&
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) !== undefined,
+      logs:
+        !e.OTEL_SDK_DISABLED &&
+        exporterWanted(e.OTEL_LOGS_EXPORTER) &&
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) !== undefined,
+      protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+    }),
+  });
+}
+
+// Values from the file go into the environment itself so the OpenTelemetry SDK reads its OTEL_* settings too.
+function applyEnvFile(env: NodeJS.ProcessEnv, path: string): void {
+  if (!existsSync(path)) return;
+  let values: Record<string, string>;
+  try {
+    values = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+  } catch (cause) {
+    throw new TaskLogsError('CONFIG_INVALID', `cannot read settings file ${JSON.stringify(path)}`, { cause });
+  }
+  for (const [key, value] of Object.entries(values)) {
+    if (env[key] === undefined) env[key] = value;
+  }
+}

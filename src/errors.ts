@@ -1,0 +1,32 @@
+// The one catalogue of errors the project throws: stable codes, messages that quote the bad value.
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'TASK_ID_INVALID'
+  | 'TASK_NOT_FOUND'
+  | 'QUEUE_MESSAGE_INVALID'
+  | 'WRITER_CLOSED'
+  | 'INTERNAL';
+
+export class TaskLogsError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TaskLogsError';
+    this.code = code;
+  }
+}
+
+const QUOTE_LIMIT = 100;
+
+/** JSON-quotes a value for an error message, cut to about 100 characters so a huge input cannot flood a log. */
+export function quote(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  const cut = text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text;
+  return JSON.stringify(cut);
+}

@@ -1,0 +1,121 @@
+// `npm run example`: one complete sample task through the instrumentation API, as a GitHub-triggered review would
+// produce it: input, the six webhook stages, a queue hand-over, 100+ agent output events of every type, a result.
+import { parseArgs } from 'node:util';
+import { usageFromAnthropic } from './agent-usage.ts';
+import { loadConfig } from './config.ts';
+import { TaskLogsError } from './errors.ts';
+import { startTelemetry } from './telemetry.ts';
+
+const FILES = ['src/server.ts', 'src/queue.ts', 'src/worker.ts', 'src/config.ts', 'src/webhooks/github.ts'];
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runExample(argv: string[]): Promise<{ taskId: string; folder: string }> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'task-id': { type: 'string' }, fail: { type: 'boolean', default: false } },
+  });
+  const config = loadConfig();
+  const telemetry = startTelemetry(config);
+  const { tasks } = telemetry;
+  try {
+    const task = tasks.start({
+      ...(values['task-id'] === undefined ? {} : { taskId: values['task-id'] }),
+      source: 'webhook',
+      provider: 'github',
+      input: {
+        message: '@agent review please check the queue retry logic',
+        source_metadata: {
+          provider: 'github',
+          event_type: 'issue_comment.created',
+          webhook_id: 'wh-7f3a9c21',
+          repo: 'acme/agent-platform',
+          issue_number: 42,
+          comment_id: 1988123456,
+          sender: 'octocat',
+        },
+      },
+    });
+
+    // the webhook process: every stage as a span
+    task.recordStage('received', {
+      event_type: 'issue_comment.created',
+      delivery_id: 'wh-7f3a9c21',
+      bytes: 5321,
+    });
+    await task.runStage('validation', undefined, async (stage) => {
+      await pause(2);
+      stage.set({ status: 'passed', signature: 'sha256' });
+    });
+    task.recordStage('command_matching', { command: 'review', matched: true, phrase: '@agent review' });
+    task.recordStage('immediate_response', { action: 'reaction', reaction: 'eyes', status: 'sent' });
+    task.recordStage('task_created', { assigned_agent: 'brain', agent_type: 'planning' });
+    const message = await task.runStage('queue_push', { queue: 'tasks' }, async () => {
+      await pause(1);
+      return JSON.stringify(task.toQueueMessage()); // what a queue would carry
+    });
+
+    // the worker: picks the task up from the message, same trace, same folder
+    const job = tasks.resume(JSON.parse(message));
+    const run = job.startAgent({ name: 'brain', type: 'planning', model: 'claude-opus-4-5-20251101' });
+    run.system('[SYSTEM] Task started', { session_id: 'example-session' });
+    run.setModel('claude-opus-4-5-20251101');
+    run.thinking(
+      'The comment asks for a review of the queue retry logic. Start with the queue, then the worker.',
+    );
+    for (const [index, file] of FILES.entries()) {
+      run.text(`Reading ${file} to see how it handles retries.`);
+      const read = run.toolCall({ name: 'Read', input: { file_path: file } });
+      await pause(1);
+      run.toolResult(read, `${file}: ${40 + index * 17} lines\nexport async function handle() { /* ... */ }`);
+      run.thinking(`In ${file} the retry count comes from the job options; check the back-off.`);
+      for (let i = 0; i < 6; i++) {
+        const grep = run.toolCall({
+          name: 'Grep',
+          input: { pattern: `retry|backoff|attempt${i}`, path: file },
+        });
+        run.toolResult(grep, `${file}:${10 + i * 7}: const attempts = job.attemptsMade + ${i};`);
+        run.text(`Line ${10 + i * 7} of ${file}: attempt ${i} uses a fixed delay.`);
+      }
+    }
+    const bash = run.toolCall({ name: 'Bash', input: { command: 'npm test -- queue' } });
+    run.toolResult(bash, 'Error: 1 test failed: retries exhausted too early', { isError: true });
+    run.error('Test run failed: retries exhausted too early (expected 5 attempts, saw 3)');
+    run.thinking('The failing test confirms it: the back-off ignores the configured attempts.');
+    run.text('Analysis complete');
+    const result = values.fail
+      ? null
+      : 'Review: the retry loop uses a fixed 1 s delay and stops after 3 attempts although the job allows 5; ' +
+        'use exponential back-off from the job options (src/queue.ts:24) and add a test for the fifth attempt.';
+    run.final(result ?? 'The review could not be completed.');
+    run.finish({
+      success: !values.fail,
+      result,
+      error: values.fail ? 'agent stopped: tool budget exhausted' : null,
+      costUsd: 0.0234,
+      usage: usageFromAnthropic({
+        input_tokens: 300,
+        cache_read_input_tokens: 1000,
+        cache_creation_input_tokens: 200,
+        output_tokens: 800,
+      }),
+    });
+    await telemetry.forceFlush();
+    return { taskId: task.id, folder: `${config.logsDir}/${task.id}` };
+  } finally {
+    await telemetry.shutdown();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const { taskId, folder } = await runExample(process.argv.slice(2));
+    process.stdout.write(`task ${taskId} written to ${folder}\n`);
+    process.stdout.write(`  cat ${folder}/metadata.json | jq\n  cat ${folder}/03-agent-output.jsonl | jq\n`);
+  } catch (error) {
+    if (error instanceof TaskLogsError) {
+      process.stderr.write(`example: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,87 @@
+// The task's context as a plain object any queue can carry: W3C traceparent/tracestate, baggage with task.id, and the
+// task fields a worker needs to keep writing the same folder.
+import { type Context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { z } from 'zod';
+import { ATTR } from './attributes.ts';
+import { quote, TaskLogsError } from './errors.ts';
+import { tryParseTaskId } from './task-id.ts';
+
+// our own W3C propagator, not the global one: the hand-over works the same whether or not an SDK registered globals
+const PROPAGATOR = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+});
+
+export const TaskQueueMessageSchema = z.object({
+  task_id: z.string().refine((raw) => tryParseTaskId(raw) !== undefined, {
+    message: 'task_id must be 1-128 characters of [A-Za-z0-9._-], not "." or ".."',
+  }),
+  source: z.string().nullable(),
+  provider: z.string().nullable(),
+  created_at: z.iso.datetime(),
+  traceparent: z
+    .string()
+    .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'not a W3C traceparent'),
+  tracestate: z.string().max(512).optional(),
+  baggage: z.string().max(8192).optional(),
+});
+export type TaskQueueMessage = z.infer<typeof TaskQueueMessageSchema>;
+
+export function injectTaskContext(
+  ctx: Context,
+  fields: Omit<TaskQueueMessage, 'traceparent' | 'tracestate' | 'baggage'>,
+): TaskQueueMessage {
+  const withBaggage = propagation.setBaggage(
+    ctx,
+    (propagation.getBaggage(ctx) ?? propagation.createBaggage()).setEntry(ATTR.taskId, {
+      value: fields.task_id,
+    }),
+  );
+  const carrier: Record<string, string> = {};
+  PROPAGATOR.inject(withBaggage, carrier, {
+    set: (c, key, value) => {
+      c[key] = value;
+    },
+  });
+  return {
+    ...fields,
+    traceparent: carrier.traceparent ?? '',
+    ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}),
+    ...(carrier.baggage ? { baggage: carrier.baggage } : {}),
+  };
+}
+
+/** Checks a message taken off a queue and returns its fields and the remote parent context. */
+export function extractTaskContext(raw: unknown): { message: TaskQueueMessage; context: Context } {
+  const parsed = TaskQueueMessageSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new TaskLogsError(
+      'QUEUE_MESSAGE_INVALID',
+      `queue message ${quote(raw)} is not a task context: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const message = parsed.data;
+  const carrier: Record<string, string | undefined> = {
+    traceparent: message.traceparent,
+    tracestate: message.tracestate,
+    baggage: message.baggage,
+  };
+  const context = PROPAGATOR.extract(ROOT_CONTEXT, carrier, {
+    get: (c, key) => c[key],
+    keys: (c) => Object.keys(c),
+  });
+  if (trace.getSpanContext(context) === undefined) {
+    throw new TaskLogsError(
+      'QUEUE_MESSAGE_INVALID',
+      `traceparent ${quote(message.traceparent)} is not valid`,
+    );
+  }
+  const baggageTask = propagation.getBaggage(context)?.getEntry(ATTR.taskId)?.value;
+  if (baggageTask !== undefined && baggageTask !== message.task_id) {
+    throw new TaskLogsError(
+      'QUEUE_MESSAGE_INVALID',
+      `queue message names task ${quote(message.task_id)} but its baggage says ${quote(baggageTask)}`,
+    );
+  }
+  return { message, context };
+}

@@ -1,0 +1,61 @@
+// StageSpan: one webhook processing stage (received, validation, ...) as a span; its fields become its 02 line.
+import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
+import { ATTR } from './attributes.ts';
+
+/** Stage fields, flattened into the stage's line in 02-webhook-flow.jsonl. Objects are stored as JSON text. */
+export type StageFields = Record<string, string | number | boolean | null | undefined | object>;
+
+export function stageAttributes(fields: StageFields | undefined, into: Attributes = {}): Attributes {
+  if (fields === undefined) return into;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined || value === null) continue;
+    into[ATTR.stageFieldPrefix + key] =
+      typeof value === 'object'
+        ? (JSON.stringify(value) ?? String(value))
+        : (value as string | number | boolean);
+  }
+  return into;
+}
+
+export class StageSpan {
+  readonly name: string;
+  readonly span: Span;
+  readonly #beforeEnd: ((stage: StageSpan) => void) | undefined;
+  #ended = false;
+
+  constructor(name: string, span: Span, beforeEnd?: (stage: StageSpan) => void) {
+    this.name = name;
+    this.span = span;
+    this.#beforeEnd = beforeEnd;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Adds fields to the stage's line. */
+  set(fields: StageFields): this {
+    if (!this.#ended) this.span.setAttributes(stageAttributes(fields));
+    return this;
+  }
+
+  /** Ends the stage as failed: its line says `"status":"failed"` and the reason. */
+  fail(error: unknown, fields?: StageFields): void {
+    if (this.#ended) return;
+    const message = error instanceof Error ? error.message : String(error);
+    this.set({ status: 'failed', error: message, ...fields });
+    if (error instanceof Error) this.span.recordException(error);
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message });
+    this.end();
+  }
+
+  /** Ends the stage (idempotent). */
+  end(fields?: StageFields): void {
+    if (this.#ended) return;
+    if (fields !== undefined) this.set(fields);
+    this.#beforeEnd?.(this);
+    this.#ended = true;
+    this.span.end();
+  }
+}

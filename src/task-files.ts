@@ -1,0 +1,99 @@
+// The five-file contract: file names and the shape of each file, exactly as the seed defines them.
+import type { TaskStatus } from './task-status.ts';
+
+export const TASK_FILES = {
+  metadata: 'metadata.json',
+  input: '01-input.json',
+  webhookFlow: '02-webhook-flow.jsonl',
+  agentOutput: '03-agent-output.jsonl',
+  finalResult: '04-final-result.json',
+} as const;
+export type TaskFileName = (typeof TASK_FILES)[keyof typeof TASK_FILES];
+
+export const WEBHOOK_STAGES = [
+  'received',
+  'validation',
+  'command_matching',
+  'immediate_response',
+  'task_created',
+  'queue_push',
+] as const;
+export type WebhookStage = (typeof WEBHOOK_STAGES)[number];
+
+export const OUTPUT_TYPES = [
+  'system',
+  'thinking',
+  'text',
+  'tool_call',
+  'tool_result',
+  'final',
+  'error',
+] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+
+export function isWebhookStage(value: unknown): value is WebhookStage {
+  return typeof value === 'string' && (WEBHOOK_STAGES as readonly string[]).includes(value);
+}
+export function isOutputType(value: unknown): value is OutputType {
+  return typeof value === 'string' && (OUTPUT_TYPES as readonly string[]).includes(value);
+}
+
+export interface TaskMetadata {
+  task_id: string;
+  source: string | null;
+  provider: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  status: TaskStatus;
+  assigned_agent: string | null;
+  agent_type: string | null;
+  model: string | null;
+  // extras, never replacing the seed's fields
+  trace_id?: string;
+  completed_at?: string | null;
+  updated_at?: string;
+}
+
+export type SourceMetadata = {
+  provider?: string;
+  event_type?: string;
+  webhook_id?: string;
+  repo?: string;
+  issue_number?: number;
+} & Record<string, unknown>;
+
+export interface TaskInput {
+  message: string;
+  source_metadata: SourceMetadata;
+}
+
+export interface WebhookFlowLine {
+  timestamp: string;
+  stage: WebhookStage;
+  [field: string]: unknown;
+}
+
+export interface AgentOutputLine {
+  timestamp: string;
+  type: OutputType;
+  content: string;
+  [field: string]: unknown;
+}
+
+export interface TaskMetrics {
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  duration_seconds: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+export interface FinalResult {
+  success: boolean;
+  result: string | null;
+  error: string | null;
+  metrics: TaskMetrics;
+  completed_at: string;
+  trace_id?: string;
+}

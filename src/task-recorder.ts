@@ -1,0 +1,87 @@
+// TaskRecorder: where services start a task's trace, or pick it up again from a queue message in a worker.
+import {
+  type Context,
+  createNoopLogger,
+  type Logger,
+  logs,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { ATTR, INSTRUMENTATION_SCOPE } from './attributes.ts';
+import { extractTaskContext } from './queue-message.ts';
+import type { TaskInput } from './task-files.ts';
+import { newTaskId, parseTaskId } from './task-id.ts';
+import { TaskTrace } from './task-trace.ts';
+
+export interface StartTaskOptions {
+  /** a safe folder name; generated as task-<random> when absent. An unsafe id throws TASK_ID_INVALID. */
+  taskId?: string;
+  /** metadata.source, for example "webhook" */
+  source?: string;
+  /** metadata.provider, for example "github" */
+  provider?: string;
+  /** 01-input.json; can also be given later with recordInput, before the received stage ends */
+  input?: TaskInput;
+  /** a parent context, when the task belongs to a larger trace (for example an incoming HTTP request's) */
+  parent?: Context;
+}
+
+export interface TaskRecorderOptions {
+  tracer?: Tracer;
+  logger?: Logger;
+  /** false makes every call a cheap no-op (TASK_LOGS_ENABLED=false) */
+  enabled?: boolean;
+}
+
+export class TaskRecorder {
+  readonly #tracer: Tracer;
+  readonly #logger: Logger;
+
+  constructor(options: TaskRecorderOptions = {}) {
+    const enabled = options.enabled ?? true;
+    // a proxy provider with no delegate hands out a no-op tracer: spans that record nothing
+    this.#tracer = enabled
+      ? (options.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE))
+      : new ProxyTracerProvider().getTracer('off');
+    this.#logger = enabled ? (options.logger ?? logs.getLogger(INSTRUMENTATION_SCOPE)) : createNoopLogger();
+  }
+
+  /** Starts a task: a new trace whose root span is named "task". */
+  start(options: StartTaskOptions = {}): TaskTrace {
+    const id = options.taskId === undefined ? newTaskId() : parseTaskId(options.taskId);
+    const createdAt = new Date().toISOString();
+    const source = options.source ?? null;
+    const provider = options.provider ?? null;
+    const attributes: Record<string, string> = { [ATTR.taskId]: id };
+    if (source !== null) attributes[ATTR.taskSource] = source;
+    if (provider !== null) attributes[ATTR.taskProvider] = provider;
+    const root = this.#tracer.startSpan(
+      'task',
+      { kind: SpanKind.INTERNAL, attributes, root: options.parent === undefined },
+      options.parent ?? ROOT_CONTEXT,
+    );
+    return new TaskTrace({
+      fields: { id, source, provider, createdAt },
+      tracer: this.#tracer,
+      logger: this.#logger,
+      root,
+      parent: options.parent ?? ROOT_CONTEXT,
+      input: options.input,
+    });
+  }
+
+  /** Picks a task up from a queue message (see TaskTrace.toQueueMessage): same trace, same folder. */
+  resume(message: unknown): TaskTrace {
+    const { message: m, context } = extractTaskContext(message);
+    return new TaskTrace({
+      fields: { id: m.task_id, source: m.source, provider: m.provider, createdAt: m.created_at },
+      tracer: this.#tracer,
+      logger: this.#logger,
+      root: undefined,
+      parent: context,
+    });
+  }
+}

@@ -1,0 +1,208 @@
+// TaskTrace: one task as one trace. Stages, the hand-over to a queue, and the agent run all hang under it.
+import {
+  type Attributes,
+  type Context,
+  type Logger,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { AgentRun } from './agent-run.ts';
+import { ATTR, OPERATION } from './attributes.ts';
+import { injectTaskContext, type TaskQueueMessage } from './queue-message.ts';
+import { type StageFields, StageSpan, stageAttributes } from './stage-span.ts';
+import type { TaskInput, WebhookStage } from './task-files.ts';
+
+export interface AgentOptions {
+  /** gen_ai.agent.name, written as metadata.assigned_agent */
+  name: string;
+  /** written as metadata.agent_type */
+  type?: string;
+  /** gen_ai.request.model */
+  model?: string;
+  /** gen_ai.provider.name; defaults to "anthropic" */
+  provider?: string;
+  /** gen_ai.conversation.id, for example the agent's session id */
+  conversationId?: string;
+}
+
+export interface TaskTraceFields {
+  id: string;
+  source: string | null;
+  provider: string | null;
+  createdAt: string;
+}
+
+export class TaskTrace {
+  readonly id: string;
+  readonly source: string | null;
+  readonly provider: string | null;
+  /** ISO 8601 UTC: when the task was created, carried to the worker */
+  readonly createdAt: string;
+  readonly #tracer: Tracer;
+  readonly #logger: Logger;
+  readonly #parent: Context;
+  readonly #root: Span | undefined;
+  #input: TaskInput | undefined;
+  #inputStage: StageSpan | undefined;
+
+  constructor(options: {
+    fields: TaskTraceFields;
+    tracer: Tracer;
+    logger: Logger;
+    /** the started root span (a new task) or the remote parent taken from a queue message (a resumed one) */
+    root: Span | undefined;
+    parent: Context;
+    input?: TaskInput | undefined;
+  }) {
+    this.id = options.fields.id;
+    this.source = options.fields.source;
+    this.provider = options.fields.provider;
+    this.createdAt = options.fields.createdAt;
+    this.#tracer = options.tracer;
+    this.#logger = options.logger;
+    this.#root = options.root;
+    this.#parent = options.root === undefined ? options.parent : trace.setSpan(options.parent, options.root);
+    this.#input = options.input;
+  }
+
+  get traceId(): string {
+    return trace.getSpanContext(this.#parent)?.traceId ?? '';
+  }
+
+  /** The context the task's spans hang under; pass it to other instrumented calls to join the trace. */
+  get context(): Context {
+    return this.#parent;
+  }
+
+  /** Starts a webhook stage. End it with `end()` or `fail()`; its line is written when it ends. */
+  stage(name: WebhookStage, fields?: StageFields): StageSpan {
+    const attributes = this.#taskAttributes();
+    attributes[ATTR.stageName] = name;
+    if (name === 'task_created') {
+      attributes[ATTR.taskCreatedAt] = this.createdAt;
+      attributes[`${ATTR.stageFieldPrefix}task_id`] = this.id;
+    }
+    stageAttributes(fields, attributes);
+    const span = this.#tracer.startSpan(
+      name,
+      { kind: name === 'queue_push' ? SpanKind.PRODUCER : SpanKind.INTERNAL, attributes },
+      this.#parent,
+    );
+    const stage = new StageSpan(
+      name,
+      span,
+      name === 'received' ? (s) => this.#attachInputTo(s.span) : undefined,
+    );
+    if (name === 'received') this.#inputStage = stage;
+    return stage;
+  }
+
+  /** Runs `fn` as a stage: ended when it returns, failed (and rethrown) when it throws. */
+  runStage<T>(name: WebhookStage, fields: StageFields | undefined, fn: (stage: StageSpan) => T): T {
+    const stage = this.stage(name, fields);
+    let result: T;
+    try {
+      result = fn(stage);
+    } catch (error) {
+      stage.fail(error);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => {
+          stage.end();
+          return value;
+        },
+        (error: unknown) => {
+          stage.fail(error);
+          throw error;
+        },
+      ) as T;
+    }
+    stage.end();
+    return result;
+  }
+
+  /** A stage that has already happened, recorded in one call. */
+  recordStage(name: WebhookStage, fields?: StageFields): void {
+    this.stage(name, fields).end();
+  }
+
+  /** The task's input (01-input.json). It is written with the `received` stage, so give it before that stage ends. */
+  recordInput(input: TaskInput): void {
+    this.#input = input;
+    const stage = this.#inputStage;
+    if (stage !== undefined && !stage.ended) return; // attached when the stage ends
+    if (stage === undefined) return; // attached when the received stage ends
+    // the received stage has been written already: the input goes in a span of its own
+    const span = this.#tracer.startSpan('task.input', { attributes: this.#taskAttributes() }, this.#parent);
+    this.#attachInputTo(span);
+    span.end();
+  }
+
+  /** The task's context for a queue message; a worker gives it to `TaskRecorder.resume`. */
+  toQueueMessage(): TaskQueueMessage {
+    return injectTaskContext(this.#parent, {
+      task_id: this.id,
+      source: this.source,
+      provider: this.provider,
+      created_at: this.createdAt,
+    });
+  }
+
+  /** Starts the agent run: metadata.json says running within a flush window. */
+  startAgent(options: AgentOptions): AgentRun {
+    const attributes = this.#taskAttributes();
+    attributes[ATTR.taskCreatedAt] = this.createdAt;
+    attributes[ATTR.genAiOperationName] = OPERATION.invokeAgent;
+    attributes[ATTR.genAiProviderName] = options.provider ?? 'anthropic';
+    attributes[ATTR.genAiAgentName] = options.name;
+    if (options.type !== undefined) attributes[ATTR.agentType] = options.type;
+    if (options.model !== undefined) attributes[ATTR.genAiRequestModel] = options.model;
+    if (options.conversationId !== undefined) attributes[ATTR.genAiConversationId] = options.conversationId;
+    const span = this.#tracer.startSpan(
+      `${OPERATION.invokeAgent} ${options.name}`,
+      { kind: SpanKind.INTERNAL, attributes },
+      this.#parent,
+    );
+    return new AgentRun({
+      taskId: this.id,
+      tracer: this.#tracer,
+      logger: this.#logger,
+      span,
+      onFinish: () => this.end(),
+    });
+  }
+
+  /** Marks a task that will never run (status rejected) and ends its trace here. */
+  reject(reason: string): void {
+    if (this.#root === undefined || !this.#root.isRecording()) return;
+    this.#root.setAttributes({ [ATTR.taskStatus]: 'rejected', [ATTR.taskCreatedAt]: this.createdAt });
+    this.#root.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+    this.end();
+  }
+
+  /** Ends the task's root span in this process (idempotent; a finished agent run ends it too). */
+  end(): void {
+    if (this.#root?.isRecording()) this.#root.end();
+  }
+
+  #taskAttributes(): Attributes {
+    const attributes: Attributes = { [ATTR.taskId]: this.id };
+    if (this.source !== null) attributes[ATTR.taskSource] = this.source;
+    if (this.provider !== null) attributes[ATTR.taskProvider] = this.provider;
+    return attributes;
+  }
+
+  #attachInputTo(span: Span): void {
+    const input = this.#input;
+    if (input === undefined || !span.isRecording()) return;
+    span.setAttributes({
+      [ATTR.inputMessage]: input.message,
+      [ATTR.inputSourceMetadata]: JSON.stringify(input.source_metadata ?? {}),
+    });
+  }
+}

@@ -1,0 +1,145 @@
+// Telemetry set-up: the file processors that write the five files, plus OTLP/HTTP when OTEL_EXPORTER_OTLP_* asks for it.
+import { context, logs, propagation, trace } from '@opentelemetry/api';
+import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  type SpanProcessor,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import type { FileSystem } from '../exporters/file-system.ts';
+import { TaskFileWriter } from '../exporters/task-file-writer.ts';
+import { TaskFilesLogProcessor } from '../exporters/task-log-processor.ts';
+import { TaskFilesSpanProcessor } from '../exporters/task-span-processor.ts';
+import { INSTRUMENTATION_SCOPE } from './attributes.ts';
+import type { Config } from './config.ts';
+import { TaskRecorder } from './task-recorder.ts';
+
+export interface TelemetryOptions {
+  /**
+   * true (the default for services): register as the process's global OpenTelemetry SDK through NodeSDK, so other
+   * instrumentation joins the same traces. false: private providers, for tests and for embedding next to another SDK.
+   */
+  register?: boolean;
+  /** replaces the file system under the writer (fault tests) */
+  fs?: FileSystem;
+  report?: (message: string) => void;
+  /** how long shutdown waits for a stuck disk or collector before giving up */
+  shutdownTimeoutMs?: number;
+}
+
+export interface Telemetry {
+  readonly config: Config;
+  /** the recorder services use to start and resume tasks */
+  readonly tasks: TaskRecorder;
+  /** the file writer (undefined when TASK_LOGS_ENABLED=false) */
+  readonly writer: TaskFileWriter | undefined;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export function startTelemetry(config: Config, options: TelemetryOptions = {}): Telemetry {
+  if (!config.enabled) {
+    return {
+      config,
+      tasks: new TaskRecorder({ enabled: false }),
+      writer: undefined,
+      forceFlush: async () => undefined,
+      shutdown: async () => undefined,
+    };
+  }
+  const writer = new TaskFileWriter({
+    root: config.logsDir,
+    durable: config.durable,
+    flushMs: config.flushMs,
+    maxQueue: config.maxQueue,
+    ...(options.fs ? { fs: options.fs } : {}),
+    ...(options.report ? { report: options.report } : {}),
+  });
+  const spanProcessors: SpanProcessor[] = [new TaskFilesSpanProcessor({ writer })];
+  const logProcessors: LogRecordProcessor[] = [new TaskFilesLogProcessor({ writer })];
+  // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
+  const json = config.otlp.protocol === 'http/json';
+  if (config.otlp.traces) {
+    const exporter = json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto();
+    spanProcessors.push(new BatchSpanProcessor({ exporter }));
+  }
+  if (config.otlp.logs) {
+    const exporter = json ? new OTLPLogExporterJson() : new OTLPLogExporterProto();
+    logProcessors.push(new BatchLogRecordProcessor({ exporter }));
+  }
+  // every task is recorded: the files are an audit trail, so trace sampling would leave holes in them
+  const sampler = new AlwaysOnSampler();
+  const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+
+  if (options.register ?? true) {
+    const sdk = new NodeSDK({
+      serviceName: config.serviceName,
+      sampler,
+      spanProcessors,
+      logRecordProcessors: logProcessors,
+      metricReaders: [],
+    });
+    sdk.start();
+    const tasks = new TaskRecorder({
+      tracer: trace.getTracer(INSTRUMENTATION_SCOPE),
+      logger: logs.getLogger(INSTRUMENTATION_SCOPE),
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      tasks,
+      writer,
+      forceFlush: () =>
+        Promise.all([...spanProcessors, ...logProcessors].map((p) => p.forceFlush())).then(() =>
+          writer.forceFlush(),
+        ),
+      shutdown: () =>
+        (stopping ??= withTimeout(sdk.shutdown(), timeoutMs).finally(() => {
+          // let a later start in the same process register again
+          trace.disable();
+          logs.disable();
+          context.disable();
+          propagation.disable();
+        })),
+    };
+  }
+
+  const resource = resourceFromAttributes({ 'service.name': config.serviceName });
+  const tracerProvider = new TracerProvider({ resource, sampler, spanProcessors });
+  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  const tasks = new TaskRecorder({
+    tracer: tracerProvider.getTracer(INSTRUMENTATION_SCOPE),
+    logger: loggerProvider.getLogger(INSTRUMENTATION_SCOPE),
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    tasks,
+    writer,
+    forceFlush: async () => {
+      await Promise.all([tracerProvider.forceFlush(), loggerProvider.forceFlush()]);
+      await writer.forceFlush();
+    },
+    shutdown: () =>
+      (stopping ??= withTimeout(
+        Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]).then(() => undefined),
+        timeoutMs,
+      )),
+  };
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
