@@ -3,20 +3,27 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { TaskLogsError } from './errors.ts';
+import { quote, TaskLogsError } from './errors.ts';
 
-const optionalUrl = z.url({ protocol: /^https?$/ }).optional();
+const optionalUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional();
+const flag = (fallback: boolean) => z.stringbool({ error: 'expected true or false' }).default(fallback);
+const whole = (min: number, max: number, what: string) =>
+  z.coerce
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(min, { error: `expected ${what}, at least ${min}` })
+    .max(max, { error: `expected ${what}, at most ${max}` });
 
 const Env = z.object({
-  TASK_LOGS_ENABLED: z.stringbool().default(true),
-  TASK_LOGS_DIR: z.string().min(1).default('./data/logs/tasks'),
-  TASK_LOGS_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
-  TASK_LOGS_DURABLE: z.stringbool().default(false),
+  TASK_LOGS_ENABLED: flag(true),
+  TASK_LOGS_DIR: z.string().min(1, { error: 'expected a folder path' }).default('./data/logs/tasks'),
+  TASK_LOGS_RETENTION_DAYS: whole(1, 36_500, 'a whole number of days').default(30),
+  TASK_LOGS_DURABLE: flag(false),
   /** how long output may wait in memory before it is written; the live-read budget is 250 ms p99 */
-  TASK_LOGS_FLUSH_MS: z.coerce.number().int().min(1).max(1000).default(50),
+  TASK_LOGS_FLUSH_MS: whole(1, 1000, 'milliseconds').default(50),
   /** telemetry items held in memory while the disk is slow; past this they are dropped and counted */
-  TASK_LOGS_MAX_QUEUE: z.coerce.number().int().min(16).max(10_000_000).default(65_536),
-  OTEL_SDK_DISABLED: z.stringbool().default(false),
+  TASK_LOGS_MAX_QUEUE: whole(16, 10_000_000, 'a number of items').default(65_536),
+  OTEL_SDK_DISABLED: flag(false),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
   OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: optionalUrl,
@@ -55,7 +62,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (envFile !== undefined) applyEnvFile(env, envFile);
   const parsed = Env.safeParse(env);
   if (!parsed.success) {
-    throw new TaskLogsError('CONFIG_INVALID', `invalid settings:\n${z.prettifyError(parsed.error)}`);
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      return `  ${name}=${quote(env[name])}: ${issue.message}`;
+    });
+    throw new TaskLogsError('CONFIG_INVALID', `invalid settings:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
   const exporterWanted = (list: string | undefined) =>

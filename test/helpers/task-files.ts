@@ -1,0 +1,36 @@
+// Reads a task folder the way an operator's tools would: JSON files parsed whole, JSONL line by line.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseJsonl } from '../../src/jsonl-read.ts';
+import type {
+  AgentOutputLine,
+  FinalResult,
+  TaskInput,
+  TaskMetadata,
+  WebhookFlowLine,
+} from '../../src/task-files.ts';
+
+export interface TaskFolder {
+  metadata: TaskMetadata | undefined;
+  input: TaskInput | undefined;
+  webhookFlow: WebhookFlowLine[];
+  agentOutput: AgentOutputLine[];
+  finalResult: FinalResult | undefined;
+}
+
+function json<T>(path: string): T | undefined {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+}
+function jsonl<T>(path: string): T[] {
+  return existsSync(path) ? parseJsonl<T>(readFileSync(path, 'utf8')).lines : [];
+}
+
+export function readTaskFolder(dir: string): TaskFolder {
+  return {
+    metadata: json(join(dir, 'metadata.json')),
+    input: json(join(dir, '01-input.json')),
+    webhookFlow: jsonl(join(dir, '02-webhook-flow.jsonl')),
+    agentOutput: jsonl(join(dir, '03-agent-output.jsonl')),
+    finalResult: json(join(dir, '04-final-result.json')),
+  };
+}

@@ -1,0 +1,59 @@
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+describe('loadConfig', () => {
+  it('has the seed defaults', () => {
+    const config = loadConfig({ env: {} });
+    expect(config).toMatchObject({
+      enabled: true,
+      logsDir: resolve('./data/logs/tasks'),
+      retentionDays: 30,
+      durable: false,
+      otlp: { traces: false, logs: false },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the seed variables', () => {
+    const config = loadConfig({
+      env: { TASK_LOGS_ENABLED: 'false', TASK_LOGS_DIR: '/data/logs/tasks', TASK_LOGS_RETENTION_DAYS: '7', TASK_LOGS_DURABLE: 'true' },
+    });
+    expect(config).toMatchObject({ enabled: false, logsDir: '/data/logs/tasks', retentionDays: 7, durable: true });
+  });
+
+  it('names every bad variable in one message', () => {
+    expect(() =>
+      loadConfig({
+        env: { TASK_LOGS_ENABLED: 'perhaps', TASK_LOGS_RETENTION_DAYS: '-1', OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' },
+      }),
+    ).toThrowErrorMatchingInlineSnapshot(`
+      [TaskLogsError: invalid settings:
+        TASK_LOGS_ENABLED="perhaps": expected true or false
+        TASK_LOGS_RETENTION_DAYS="-1": expected a whole number of days, at least 1
+        OTEL_EXPORTER_OTLP_ENDPOINT="not a url": expected an http:// or https:// URL]
+    `);
+  });
+
+  it('turns OTLP on for traces and logs when the standard endpoint is set', () => {
+    const config = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' } });
+    expect(config.otlp).toEqual({ traces: true, logs: true, protocol: 'http/protobuf' });
+    const tracesOnly = loadConfig({
+      env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces', OTEL_LOGS_EXPORTER: 'none' },
+    });
+    expect(tracesOnly.otlp).toMatchObject({ traces: true, logs: false });
+  });
+
+  it('takes values from a .env file where the environment has none', async () => {
+    const dir = await tempLogsDir();
+    const file = join(dir, '.env');
+    await writeFile(file, 'TASK_LOGS_RETENTION_DAYS=9\nTASK_LOGS_DIR=/from/file\n');
+    const env: NodeJS.ProcessEnv = { TASK_LOGS_DIR: '/from/env' };
+    const config = loadConfig({ env, envFile: file });
+    expect(config.retentionDays).toBe(9);
+    expect(config.logsDir).toBe('/from/env');
+    expect(env.TASK_LOGS_RETENTION_DAYS).toBe('9');
+  });
+});
