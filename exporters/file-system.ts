@@ -17,11 +17,32 @@ export interface FileSystem {
   syncDir(path: string): Promise<void>;
 }
 
-async function writeAll(handle: import('node:fs/promises').FileHandle, data: Buffer): Promise<void> {
+async function writeAll(
+  handle: import('node:fs/promises').FileHandle,
+  data: Buffer,
+  progress = { bytes: 0 },
+): Promise<void> {
   let offset = 0;
   while (offset < data.length) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset);
     offset += bytesWritten;
+    progress.bytes += bytesWritten;
+  }
+}
+
+// A failed append (disk full) may leave part of a line behind. If no other process appended meanwhile, cut the file
+// back to where this append began, so the file holds only whole lines; otherwise the writer starts a fresh line.
+async function undoPartialAppend(
+  handle: import('node:fs/promises').FileHandle,
+  startSize: number,
+  written: number,
+): Promise<void> {
+  if (startSize < 0) return;
+  try {
+    const size = (await handle.stat()).size;
+    if (size > startSize && size === startSize + written) await handle.truncate(startSize);
+  } catch {
+    // the file stays as it is; the writer's fresh-line rule still keeps later lines whole
   }
 }
 
@@ -31,9 +52,15 @@ export const nodeFileSystem: FileSystem = {
   },
   async append(path, chunks, { sync }) {
     const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+    let startSize = -1;
+    const progress = { bytes: 0 };
     try {
-      for (const chunk of chunks) await writeAll(handle, chunk);
+      startSize = (await handle.stat()).size;
+      for (const chunk of chunks) await writeAll(handle, chunk, progress);
       if (sync) await handle.datasync();
+    } catch (error) {
+      await undoPartialAppend(handle, startSize, progress.bytes);
+      throw error;
     } finally {
       await handle.close();
     }

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/task-files.ts';
-import { readTaskFolder } from '../helpers/task-files.ts';
 import { recordSampleTask, SAMPLE_INPUT } from '../helpers/sample-task.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -68,7 +68,14 @@ describe('a complete task on disk', () => {
 
     // 03-agent-output.jsonl
     const out = files.agentOutput;
-    expect(out.map((line) => line.type)).toEqual(['system', 'thinking', 'text', 'tool_call', 'tool_result', 'final']);
+    expect(out.map((line) => line.type)).toEqual([
+      'system',
+      'thinking',
+      'text',
+      'tool_call',
+      'tool_result',
+      'final',
+    ]);
     for (const line of out) {
       expect(Object.keys(line).slice(0, 3)).toEqual(['timestamp', 'type', 'content']);
       expect(line.timestamp).toMatch(ISO_Z);
@@ -125,8 +132,13 @@ describe('a complete task on disk', () => {
       error: 'Agent crashed: out of budget',
       metrics: { cost_usd: 0.01, input_tokens: 0, output_tokens: 0 },
     });
-    expect(files.agentOutput.at(-1)).toMatchObject({ type: 'error', content: 'Agent crashed: out of budget' });
-    expect(readFileSync(join(dir, 'task-failed', '04-final-result.json'), 'utf8')).toContain('"success":false');
+    expect(files.agentOutput.at(-1)).toMatchObject({
+      type: 'error',
+      content: 'Agent crashed: out of budget',
+    });
+    expect(readFileSync(join(dir, 'task-failed', '04-final-result.json'), 'utf8')).toContain(
+      '"success":false',
+    );
   });
 });
 
@@ -150,9 +162,12 @@ describe("the seed's shell commands, verbatim but for the logs folder", () => {
     expect(JSON.parse(sh('cat 04-final-result.json | jq', task))).toMatchObject({ success: true });
 
     const counts = sh("cat 02-webhook-flow.jsonl | jq -r '.stage' | sort | uniq -c", task);
-    expect(counts.trim().split('\n').map((line) => line.trim().split(/\s+/))).toEqual(
-      [...WEBHOOK_STAGES].sort().map((stage) => ['1', stage]),
-    );
+    expect(
+      counts
+        .trim()
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/)),
+    ).toEqual([...WEBHOOK_STAGES].sort().map((stage) => ['1', stage]));
 
     const total = sh(
       `find /data/logs/tasks -name "04-final-result.json" | xargs cat | jq -r '.metrics.cost_usd' | awk '{sum+=$1} END {print sum}'`,

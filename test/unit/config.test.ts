@@ -19,15 +19,29 @@ describe('loadConfig', () => {
 
   it('reads the seed variables', () => {
     const config = loadConfig({
-      env: { TASK_LOGS_ENABLED: 'false', TASK_LOGS_DIR: '/data/logs/tasks', TASK_LOGS_RETENTION_DAYS: '7', TASK_LOGS_DURABLE: 'true' },
+      env: {
+        TASK_LOGS_ENABLED: 'false',
+        TASK_LOGS_DIR: '/data/logs/tasks',
+        TASK_LOGS_RETENTION_DAYS: '7',
+        TASK_LOGS_DURABLE: 'true',
+      },
     });
-    expect(config).toMatchObject({ enabled: false, logsDir: '/data/logs/tasks', retentionDays: 7, durable: true });
+    expect(config).toMatchObject({
+      enabled: false,
+      logsDir: '/data/logs/tasks',
+      retentionDays: 7,
+      durable: true,
+    });
   });
 
   it('names every bad variable in one message', () => {
     expect(() =>
       loadConfig({
-        env: { TASK_LOGS_ENABLED: 'perhaps', TASK_LOGS_RETENTION_DAYS: '-1', OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' },
+        env: {
+          TASK_LOGS_ENABLED: 'perhaps',
+          TASK_LOGS_RETENTION_DAYS: '-1',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
+        },
       }),
     ).toThrowErrorMatchingInlineSnapshot(`
       [TaskLogsError: invalid settings:
@@ -41,7 +55,10 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' } });
     expect(config.otlp).toEqual({ traces: true, logs: true, protocol: 'http/protobuf' });
     const tracesOnly = loadConfig({
-      env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces', OTEL_LOGS_EXPORTER: 'none' },
+      env: {
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
     });
     expect(tracesOnly.otlp).toMatchObject({ traces: true, logs: false });
   });

@@ -3,7 +3,11 @@ import { parseJsonl } from '../../src/jsonl-read.ts';
 
 describe('parseJsonl', () => {
   it('reads whole lines and skips blank ones', () => {
-    expect(parseJsonl('{"a":1}\n\n{"a":2}\n')).toEqual({ lines: [{ a: 1 }, { a: 2 }], tornTail: undefined, badLines: [] });
+    expect(parseJsonl('{"a":1}\n\n{"a":2}\n')).toEqual({
+      lines: [{ a: 1 }, { a: 2 }],
+      tornTail: undefined,
+      badLines: [],
+    });
   });
 
   it('tolerates a torn last line and reports it', () => {

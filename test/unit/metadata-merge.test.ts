@@ -48,7 +48,11 @@ describe('mergeMetadata', () => {
 
 describe('completeMetadata', () => {
   it('writes every seed field in the seed order, null when unknown', () => {
-    const file = completeMetadata('task-1', { status: 'queued', trace_id: 'abc' }, '2024-01-01T00:00:00.000Z');
+    const file = completeMetadata(
+      'task-1',
+      { status: 'queued', trace_id: 'abc' },
+      '2024-01-01T00:00:00.000Z',
+    );
     expect(Object.keys(file)).toEqual([
       'task_id',
       'source',

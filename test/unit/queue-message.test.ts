@@ -7,7 +7,12 @@ const PARENT = trace.setSpanContext(ROOT_CONTEXT, {
   spanId: 'b7ad6b7169203331',
   traceFlags: 1,
 });
-const FIELDS = { task_id: 'task-1', source: 'webhook', provider: 'github', created_at: '2024-01-01T00:00:00.000Z' };
+const FIELDS = {
+  task_id: 'task-1',
+  source: 'webhook',
+  provider: 'github',
+  created_at: '2024-01-01T00:00:00.000Z',
+};
 
 describe('queue messages', () => {
   it('carry the trace context and task id through JSON', () => {
@@ -19,7 +24,10 @@ describe('queue messages', () => {
     });
     const { context, message: parsed } = extractTaskContext(message);
     expect(parsed.task_id).toBe('task-1');
-    expect(trace.getSpanContext(context)).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', isRemote: true });
+    expect(trace.getSpanContext(context)).toMatchObject({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      isRemote: true,
+    });
   });
 
   it.each([
@@ -29,7 +37,9 @@ describe('queue messages', () => {
     ['baggage naming another task', { baggage: 'task.id=task-2' }],
   ])('refuses %s', (_name, change) => {
     const message = { ...injectTaskContext(PARENT, FIELDS), ...change };
-    expect(() => extractTaskContext(message)).toThrow(expect.objectContaining({ code: 'QUEUE_MESSAGE_INVALID' }));
+    expect(() => extractTaskContext(message)).toThrow(
+      expect.objectContaining({ code: 'QUEUE_MESSAGE_INVALID' }),
+    );
   });
 
   it('refuses something that is not a message at all, quoting it', () => {

@@ -3,7 +3,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { newTaskId, parseTaskId, tryParseTaskId } from '../../src/task-id.ts';
 
-const HOSTILE = ['../x', 'a/b', '..', '.', '', 'x'.repeat(500), 'a\0b', 'tâche', '%2e%2e', '..%2fx', 'a\\b', ' x'];
+const HOSTILE = [
+  '../x',
+  'a/b',
+  '..',
+  '.',
+  '',
+  'x'.repeat(500),
+  'a\0b',
+  'tâche',
+  '%2e%2e',
+  '..%2fx',
+  'a\\b',
+  ' x',
+];
 
 describe('parseTaskId', () => {
   it.each(HOSTILE)('refuses %j', (raw) => {
