@@ -1,5 +1,8 @@
 // A lock file shared across processes (O_EXCL create), for the read-modify-write of metadata.json.
+import { hostname } from 'node:os';
 import type { FileSystem } from './file-system.ts';
+
+const OWNER = `${hostname()} ${process.pid}\n`;
 
 export interface LockOptions {
   /** a lock older than this is left over from a killed process and is broken */
@@ -9,6 +12,25 @@ export interface LockOptions {
 }
 
 export const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 2_000 };
+
+// a lock written on this host by a process that no longer exists (killed mid-write) is stale at once
+async function ownerIsGone(fs: FileSystem, lockPath: string): Promise<boolean> {
+  let owner: string;
+  try {
+    owner = (await fs.readFile(lockPath)).toString('utf8');
+  } catch {
+    return false; // released meanwhile: the next attempt will take it
+  }
+  const [host, pidText] = owner.trim().split(' ');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return isCode(error, 'ESRCH');
+  }
+}
 
 function isCode(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === code;
@@ -24,7 +46,7 @@ export async function withFileLock<T>(
   let wait = 1;
   for (;;) {
     try {
-      await fs.writeNew(lockPath, Buffer.from(`${process.pid}\n`), { sync: false });
+      await fs.writeNew(lockPath, Buffer.from(OWNER), { sync: false });
       break;
     } catch (error) {
       if (!isCode(error, 'EEXIST')) throw error;
@@ -33,7 +55,7 @@ export async function withFileLock<T>(
       (mtime) => Date.now() - mtime,
       () => 0, // gone between our open and stat: simply try again
     );
-    if (age > options.staleMs) {
+    if (age > options.staleMs || (await ownerIsGone(fs, lockPath))) {
       await fs.unlink(lockPath).catch(() => undefined); // another process may have broken it first
       continue;
     }

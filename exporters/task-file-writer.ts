@@ -8,7 +8,7 @@ import { withFileLock } from './file-lock.ts';
 import { type FileSystem, nodeFileSystem } from './file-system.ts';
 import { completeMetadata, type MetadataPatch, mergeMetadata } from './metadata-merge.ts';
 import { emptyChanges, TaskChangeSet, type TaskChanges } from './task-changes.ts';
-import type { TelemetryItem } from './telemetry-item.ts';
+import { isLogRecord, type TelemetryItem } from './telemetry-item.ts';
 
 export interface TaskFileWriterOptions {
   /** the folder holding one folder per task */
@@ -17,7 +17,8 @@ export interface TaskFileWriterOptions {
   durable?: boolean;
   /** the longest an item waits in memory before its flush starts */
   flushMs?: number;
-  /** items held in memory at most (a slow disk fills this; past it items are dropped and counted) */
+  /** output items held in memory at most (a slow disk fills this; past it they are dropped and counted); spans get
+   * an eighth more room, so a flood of output cannot push out a task's status and result */
   maxQueue?: number;
   /** a flush starts at once when this many items wait */
   batchSize?: number;
@@ -64,6 +65,7 @@ export class TaskFileWriter {
   readonly #durable: boolean;
   readonly #flushMs: number;
   readonly #maxQueue: number;
+  readonly #spanReserve: number;
   readonly #batchSize: number;
   readonly #concurrency: number;
   readonly #report: (message: string) => void;
@@ -103,6 +105,7 @@ export class TaskFileWriter {
     this.#durable = options.durable ?? false;
     this.#flushMs = options.flushMs ?? 50;
     this.#maxQueue = options.maxQueue ?? 65_536;
+    this.#spanReserve = Math.max(64, this.#maxQueue >> 3);
     this.#batchSize = Math.min(options.batchSize ?? 8192, this.#maxQueue);
     this.#concurrency = options.concurrency ?? 8;
     this.#report = options.report ?? ((message) => process.emitWarning(message, 'TaskLogsWarning'));
@@ -116,8 +119,11 @@ export class TaskFileWriter {
       return;
     }
     if (this.#queue.length >= this.#maxQueue) {
-      this.#drop('queue_full', 1);
-      return;
+      // output floods must not push out the few spans that carry status and results: they get a reserve
+      if (isLogRecord(item) || this.#queue.length >= this.#maxQueue + this.#spanReserve) {
+        this.#drop('queue_full', 1);
+        return;
+      }
     }
     this.#queue.push(item);
     if (this.#flushing !== undefined) return;
@@ -364,7 +370,8 @@ export class TaskFileWriter {
   #fail(changes: TaskChanges, error: unknown, what: string): void {
     this.#errors++;
     const err = asError(error);
-    this.#lastError = `${(err as NodeJS.ErrnoException).code ?? err.name}: ${err.message}`;
+    const code = (err as NodeJS.ErrnoException).code ?? err.name;
+    this.#lastError = err.message.startsWith(code) ? err.message : `${code}: ${err.message}`;
     this.#drop('write_failed', changes.items);
     this.#problem(
       `write_${(err as NodeJS.ErrnoException).code ?? 'error'}`,

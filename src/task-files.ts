@@ -58,8 +58,8 @@ export type SourceMetadata = {
   provider?: string;
   event_type?: string;
   webhook_id?: string;
-  repo?: string;
-  issue_number?: number;
+  repo?: string | null;
+  issue_number?: number | null;
 } & Record<string, unknown>;
 
 export interface TaskInput {
