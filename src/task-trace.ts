@@ -91,11 +91,7 @@ export class TaskTrace {
       { kind: name === 'queue_push' ? SpanKind.PRODUCER : SpanKind.INTERNAL, attributes },
       this.#parent,
     );
-    const stage = new StageSpan(
-      name,
-      span,
-      name === 'received' ? (s) => this.#attachInputTo(s.span) : undefined,
-    );
+    const stage = new StageSpan(name, span, this.#stageEndHook(name));
     if (name === 'received') this.#inputStage = stage;
     return stage;
   }
@@ -185,9 +181,17 @@ export class TaskTrace {
     this.end();
   }
 
-  /** Ends the task's root span in this process (idempotent; a finished agent run ends it too). */
+  /** Ends the task's root span in this process (idempotent; the queue_push stage and a finished agent run end it too). */
   end(): void {
     if (this.#root?.isRecording()) this.#root.end();
+  }
+
+  #stageEndHook(name: WebhookStage): ((stage: StageSpan) => void) | undefined {
+    if (name === 'received') return (stage) => this.#attachInputTo(stage.span);
+    // once the task is on the queue the intake is over: the root span ends and the agent run outlives it,
+    // as a message consumer outlives its producer
+    if (name === 'queue_push') return () => queueMicrotask(() => this.end());
+    return undefined;
   }
 
   #taskAttributes(): Attributes {

@@ -1,0 +1,140 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { recordSampleTask } from '../helpers/sample-task.ts';
+import { testTelemetry } from '../helpers/telemetry.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+interface Received {
+  path: string;
+  contentType: string;
+  body: Buffer;
+}
+
+/** A stand-in OTLP/HTTP collector on loopback that keeps every request. */
+async function fakeCollector(): Promise<{ url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
+      res.end(req.headers['content-type']?.includes('json') ? '{}' : '');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+type OtlpValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+interface OtlpSpan {
+  name: string;
+  traceId: string;
+  attributes: { key: string; value: OtlpValue }[];
+}
+
+function attributesOf(span: { attributes: { key: string; value: OtlpValue }[] }) {
+  return Object.fromEntries(
+    span.attributes.map(({ key, value }) => [
+      key,
+      value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? value.boolValue)),
+    ]),
+  );
+}
+
+function withEnv(values: Record<string, string>) {
+  const before = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, values);
+  onTestFinished(() => {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+}
+
+describe('OTLP alongside the files', () => {
+  it('sends the same spans and log records over OTLP/HTTP JSON, with GenAI attributes', async () => {
+    const collector = await fakeCollector();
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    withEnv(env); // the OTLP exporters read the standard variables themselves
+    const telemetry = testTelemetry(await tempLogsDir(), env);
+    const { task } = await recordSampleTask(telemetry.tasks, { taskId: 'task-otlp' });
+    await telemetry.forceFlush();
+
+    const traces = collector.received.filter((r) => r.path === '/v1/traces');
+    const logs = collector.received.filter((r) => r.path === '/v1/logs');
+    expect(traces.length).toBeGreaterThan(0);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(traces[0]!.contentType).toContain('application/json');
+
+    const spans: OtlpSpan[] = traces.flatMap((r) =>
+      JSON.parse(r.body.toString()).resourceSpans.flatMap((rs: { scopeSpans: { spans: OtlpSpan[] }[] }) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans),
+      ),
+    );
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([task.traceId]));
+    expect(spans.map((s) => s.name).sort()).toEqual(
+      [
+        'command_matching',
+        'execute_tool Read',
+        'immediate_response',
+        'invoke_agent brain',
+        'queue_push',
+        'received',
+        'task',
+        'task_created',
+        'validation',
+      ].sort(),
+    );
+    const agent = attributesOf(spans.find((s) => s.name === 'invoke_agent brain')!);
+    expect(agent).toMatchObject({
+      'task.id': 'task-otlp',
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.provider.name': 'anthropic',
+      'gen_ai.agent.name': 'brain',
+      'gen_ai.request.model': 'claude-opus-4-5-20251101',
+      'gen_ai.usage.input_tokens': 1500,
+      'gen_ai.usage.output_tokens': 800,
+      'gen_ai.usage.cache_read.input_tokens': 1000,
+      'gen_ai.usage.cache_creation.input_tokens': 200,
+    });
+    const tool = attributesOf(spans.find((s) => s.name === 'execute_tool Read')!);
+    expect(tool).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'Read' });
+    expect(tool['gen_ai.tool.call.id']).toBeTruthy();
+
+    const records = logs.flatMap((r) =>
+      JSON.parse(r.body.toString()).resourceLogs.flatMap(
+        (rl: { scopeLogs: { logRecords: { traceId: string; body: OtlpValue; attributes: [] }[] }[] }) =>
+          rl.scopeLogs.flatMap((sl) => sl.logRecords),
+      ),
+    );
+    expect(records).toHaveLength(6);
+    expect(new Set(records.map((r: { traceId: string }) => r.traceId))).toEqual(new Set([task.traceId]));
+    expect(records.map((r: { body: OtlpValue }) => r.body.stringValue)).toContain('[SYSTEM] Task started');
+    expect(attributesOf(records[0]!)).toMatchObject({ 'task.id': 'task-otlp', 'task.output.type': 'system' });
+  });
+
+  it('uses OTLP/HTTP protobuf by default, the standard protocol', async () => {
+    const collector = await fakeCollector();
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url };
+    withEnv(env);
+    const telemetry = testTelemetry(await tempLogsDir(), env);
+    const { task } = await recordSampleTask(telemetry.tasks, { taskId: 'task-proto' });
+    await telemetry.forceFlush();
+    const traces = collector.received.filter((r) => r.path === '/v1/traces');
+    expect(traces.length).toBeGreaterThan(0);
+    expect(traces[0]!.contentType).toBe('application/x-protobuf');
+    const body = Buffer.concat(traces.map((r) => r.body));
+    expect(body.includes(Buffer.from(task.traceId, 'hex'))).toBe(true);
+    expect(body.includes(Buffer.from('invoke_agent brain'))).toBe(true);
+    expect(body.includes(Buffer.from('gen_ai.usage.input_tokens'))).toBe(true);
+  });
+
+  it('sends nothing over the network when no OTLP endpoint is set', async () => {
+    const telemetry = testTelemetry(await tempLogsDir());
+    expect(telemetry.config.otlp).toMatchObject({ traces: false, logs: false });
+  });
+});
