@@ -11,7 +11,19 @@ import { injectTaskContext } from '../../src/queue-message.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
-const HOSTILE = ['../x', 'a/b', '..', '.', '', 'x'.repeat(500), 'a\0b', 'tâche', '%2e%2e', '%2e%2e%2fx', '/etc'];
+const HOSTILE = [
+  '../x',
+  'a/b',
+  '..',
+  '.',
+  '',
+  'x'.repeat(500),
+  'a\0b',
+  'tâche',
+  '%2e%2e',
+  '%2e%2e%2fx',
+  '/etc',
+];
 
 function listAll(dir: string): string[] {
   return readdirSync(dir, { recursive: true }) as string[];
@@ -21,7 +33,9 @@ describe('hostile task ids', () => {
   it.each(HOSTILE)('are refused when a task starts: %j', async (raw) => {
     const dir = await tempLogsDir();
     const telemetry = testTelemetry(join(dir, 'tasks'));
-    expect(() => telemetry.tasks.start({ taskId: raw })).toThrow(expect.objectContaining({ code: 'TASK_ID_INVALID' }));
+    expect(() => telemetry.tasks.start({ taskId: raw })).toThrow(
+      expect.objectContaining({ code: 'TASK_ID_INVALID' }),
+    );
     await telemetry.forceFlush();
     expect(listAll(dir)).toEqual([]);
   });
@@ -29,9 +43,23 @@ describe('hostile task ids', () => {
   it.each(HOSTILE)('are refused in a queue message: %j', async (raw) => {
     const dir = await tempLogsDir();
     const telemetry = testTelemetry(join(dir, 'tasks'));
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 });
-    const message = { ...injectTaskContext(parent, { task_id: 'ok', source: null, provider: null, created_at: new Date().toISOString() }), task_id: raw };
-    expect(() => telemetry.tasks.resume(message)).toThrow(expect.objectContaining({ code: 'QUEUE_MESSAGE_INVALID' }));
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: 1,
+    });
+    const message = {
+      ...injectTaskContext(parent, {
+        task_id: 'ok',
+        source: null,
+        provider: null,
+        created_at: new Date().toISOString(),
+      }),
+      task_id: raw,
+    };
+    expect(() => telemetry.tasks.resume(message)).toThrow(
+      expect.objectContaining({ code: 'QUEUE_MESSAGE_INVALID' }),
+    );
     expect(listAll(dir)).toEqual([]);
   });
 

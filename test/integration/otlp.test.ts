@@ -18,7 +18,11 @@ async function fakeCollector(): Promise<{ url: string; received: Received[] }> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+      received.push({
+        path: req.url ?? '',
+        contentType: req.headers['content-type'] ?? '',
+        body: Buffer.concat(chunks),
+      });
       res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
       res.end(req.headers['content-type']?.includes('json') ? '{}' : '');
     });
@@ -28,7 +32,12 @@ async function fakeCollector(): Promise<{ url: string; received: Received[] }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
 
-type OtlpValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+};
 interface OtlpSpan {
   name: string;
   traceId: string;
@@ -39,7 +48,8 @@ function attributesOf(span: { attributes: { key: string; value: OtlpValue }[] })
   return Object.fromEntries(
     span.attributes.map(({ key, value }) => [
       key,
-      value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? value.boolValue)),
+      value.stringValue ??
+        (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? value.boolValue)),
     ]),
   );
 }
