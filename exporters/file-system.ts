@@ -31,16 +31,17 @@ async function writeAll(
 }
 
 // A failed append (disk full) may leave part of a line behind. If no other process appended meanwhile, cut the file
-// back to where this append began, so the file holds only whole lines; otherwise the writer starts a fresh line.
+// back to where this append began, so it holds only whole lines; otherwise the writer's fresh-line rule still keeps
+// later lines whole. (stat of an open file is cheap; creating files is what costs.)
 async function undoPartialAppend(
   handle: import('node:fs/promises').FileHandle,
   startSize: number,
   written: number,
 ): Promise<void> {
-  if (startSize < 0) return;
+  if (startSize < 0 || written === 0) return;
   try {
     const size = (await handle.stat()).size;
-    if (size > startSize && size === startSize + written) await handle.truncate(startSize);
+    if (size === startSize + written) await handle.truncate(startSize);
   } catch {
     // the file stays as it is; the writer's fresh-line rule still keeps later lines whole
   }

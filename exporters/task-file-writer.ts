@@ -73,6 +73,7 @@ export class TaskFileWriter {
   #queue: TelemetryItem[] = [];
   #waiters: Done[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
   #flushing: Promise<void> | undefined;
   #state: 'open' | 'closed' = 'open';
   #closing: Promise<void> | undefined;
@@ -107,7 +108,7 @@ export class TaskFileWriter {
     this.#maxQueue = options.maxQueue ?? 65_536;
     this.#spanReserve = Math.max(64, this.#maxQueue >> 3);
     this.#batchSize = Math.min(options.batchSize ?? 8192, this.#maxQueue);
-    this.#concurrency = options.concurrency ?? 8;
+    this.#concurrency = options.concurrency ?? 16;
     this.#report = options.report ?? ((message) => process.emitWarning(message, 'TaskLogsWarning'));
   }
 
@@ -127,8 +128,9 @@ export class TaskFileWriter {
     }
     this.#queue.push(item);
     if (this.#flushing !== undefined) return;
-    if (this.#queue.length >= this.#batchSize) this.#flushSoon(0);
-    else if (this.#timer === undefined) this.#flushSoon(this.#flushMs);
+    if (this.#immediate !== undefined) return;
+    if (this.#queue.length >= this.#batchSize) this.#flushNow();
+    else if (this.#timer === undefined) this.#flushAfter(this.#flushMs);
   }
 
   /** Enqueues many items; `done` runs once they are on disk (or failed). For the SDK's export() contract. */
@@ -171,15 +173,14 @@ export class TaskFileWriter {
         await this.forceFlush();
       } finally {
         this.#state = 'closed';
-        if (this.#timer !== undefined) clearTimeout(this.#timer);
-        this.#timer = undefined;
+        this.#cancelScheduled();
       }
     })();
     return this.#closing;
   }
 
-  #flushSoon(delay: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  /** A flush at the end of the window that the first queued item opened. */
+  #flushAfter(delay: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#queue.length > 0 || this.#retry.size > 0) void this.#startFlush();
@@ -187,13 +188,33 @@ export class TaskFileWriter {
     this.#timer.unref();
   }
 
+  // A full batch flushes on the next turn of the event loop. setImmediate, not a 0 ms timer: a producer that yields
+  // with setImmediate would otherwise starve the timer by rearming it on every item.
+  #flushNow(): void {
+    this.#cancelScheduled();
+    this.#immediate = setImmediate(() => {
+      this.#immediate = undefined;
+      void this.#startFlush();
+    });
+    this.#immediate.unref();
+  }
+
+  #cancelScheduled(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#timer = undefined;
+    this.#immediate = undefined;
+  }
+
   #startFlush(): Promise<void> {
     if (this.#flushing !== undefined) return this.#flushing;
     const flushing = this.#flushOnce().finally(() => {
       this.#flushing = undefined;
-      if (this.#timer !== undefined || this.#state !== 'open') return;
-      if (this.#queue.length > 0) this.#flushSoon(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
-      else if (this.#retry.size > 0) this.#flushSoon(RETRY_MS);
+      if (this.#state !== 'open' || this.#immediate !== undefined) return;
+      if (this.#queue.length >= this.#batchSize) this.#flushNow();
+      else if (this.#timer !== undefined) return;
+      else if (this.#queue.length > 0) this.#flushAfter(this.#flushMs);
+      else if (this.#retry.size > 0) this.#flushAfter(RETRY_MS);
     });
     this.#flushing = flushing;
     return flushing;
@@ -240,35 +261,45 @@ export class TaskFileWriter {
     for (const done of waiters) done(failure);
   }
 
-  /** Writes one task's changes: lines first, then input and result, metadata last (so "completed" means all is there). */
+  /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
   async #apply(changes: TaskChanges): Promise<Error | undefined> {
     const dir = join(this.root, changes.taskId);
+    const durable = this.#durable;
     try {
       await this.#ensureDir(changes.taskId, dir);
-      await this.#appendLines(dir, TASK_FILES.webhookFlow, changes.webhookLines, changes.ended);
-      await this.#appendLines(dir, TASK_FILES.agentOutput, changes.outputLines, changes.ended);
     } catch (error) {
-      this.#fail(changes, error, 'lines');
+      this.#fail(changes, error, 'folder');
       this.#keepForRetry(changes);
       return asError(error);
     }
-    try {
-      if (changes.input !== undefined) {
-        await writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, {
-          durable: this.#durable,
-        });
+    // creating a file is the costly step on many disks, so the independent files are written concurrently
+    const [lines, files] = await Promise.allSettled([
+      Promise.all([
+        this.#appendLines(dir, TASK_FILES.webhookFlow, changes.webhookLines, changes.ended),
+        this.#appendLines(dir, TASK_FILES.agentOutput, changes.outputLines, changes.ended),
+      ]),
+      Promise.all([
+        changes.input && writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, { durable }),
+        changes.finalResult &&
+          writeJsonAtomic(this.#fs, join(dir, TASK_FILES.finalResult), changes.finalResult, { durable }),
+      ]),
+    ]);
+    let failure: unknown;
+    if (files.status === 'fulfilled') {
+      try {
+        if (changes.metadata !== undefined) await this.#writeMetadata(changes.taskId, dir, changes.metadata);
+        if (changes.ended && durable) await this.#fs.syncDir(dir);
+      } catch (error) {
+        failure = error;
       }
-      if (changes.finalResult !== undefined) {
-        await writeJsonAtomic(this.#fs, join(dir, TASK_FILES.finalResult), changes.finalResult, {
-          durable: this.#durable,
-        });
-      }
-      if (changes.metadata !== undefined) await this.#writeMetadata(changes.taskId, dir, changes.metadata);
-      if (changes.ended && this.#durable) await this.#fs.syncDir(dir);
-    } catch (error) {
-      this.#fail(changes, error, 'files');
-      this.#keepForRetry(changes);
-      return asError(error);
+    } else {
+      failure = files.reason;
+    }
+    if (failure !== undefined) this.#keepForRetry(changes);
+    if (lines.status === 'rejected') failure ??= lines.reason;
+    if (failure !== undefined) {
+      this.#fail(changes, failure, lines.status === 'rejected' ? 'lines' : 'files');
+      return asError(failure);
     }
     this.#written += changes.items;
     return undefined;

@@ -1,0 +1,77 @@
+// Output events per second through the whole OpenTelemetry pipeline (AgentRun -> logger -> processor -> writer ->
+// 03-agent-output.jsonl) against pino writing the same events to a file, interleaved in one process.
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { startTelemetry } from '../../src/telemetry.ts';
+import { benchDir, fmt, median, report, yieldToLoop } from './bench-kit.ts';
+
+const EVENTS = 200_000;
+const CHUNK = 1000; // events arrive from a stream: the emitter yields between chunks, for both contenders
+const ROUNDS = 5;
+const CONTENT = 'Analyzing src/queue.ts: the retry loop uses a fixed delay of one second between attempts.';
+
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const _ of createInterface({ input: createReadStream(path) })) n++;
+  return n;
+}
+
+async function ours(dir: string, round: number): Promise<number> {
+  const config = loadConfig({ env: { TASK_LOGS_DIR: dir } });
+  const telemetry = startTelemetry(config, { register: false });
+  const run = telemetry.tasks.start({ taskId: `task-bench-${round}` }).startAgent({ name: 'bench' });
+  const started = performance.now();
+  for (let i = 0; i < EVENTS; i += CHUNK) {
+    for (let j = 0; j < CHUNK; j++) run.text(CONTENT);
+    await yieldToLoop();
+  }
+  await telemetry.forceFlush();
+  const elapsed = performance.now() - started;
+  const stats = telemetry.writer!.stats();
+  await telemetry.shutdown();
+  const lines = await countLines(join(dir, `task-bench-${round}`, '03-agent-output.jsonl'));
+  if (lines !== EVENTS || stats.dropped !== 0)
+    throw new Error(`ours wrote ${lines} lines, dropped ${stats.dropped}`);
+  return (EVENTS / elapsed) * 1000;
+}
+
+async function withPino(dir: string, round: number): Promise<number> {
+  const path = join(dir, `pino-${round}.jsonl`);
+  const destination = pino.destination({ dest: path, sync: false, minLength: 4096 });
+  const logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  let seq = 0;
+  const started = performance.now();
+  for (let i = 0; i < EVENTS; i += CHUNK) {
+    for (let j = 0; j < CHUNK; j++)
+      logger.info({ type: 'text', seq: ++seq, 'task.id': 'task-bench' }, CONTENT);
+    await yieldToLoop();
+  }
+  await new Promise<void>((resolve) => destination.flush(() => resolve()));
+  const elapsed = performance.now() - started;
+  destination.end();
+  const lines = await countLines(path);
+  if (lines !== EVENTS) throw new Error(`pino wrote ${lines} lines`);
+  return (EVENTS / elapsed) * 1000;
+}
+
+const { dir, cleanup } = benchDir('pipeline');
+try {
+  await ours(dir, -1); // warm-up
+  await withPino(dir, -1);
+  const oursRates: number[] = [];
+  const pinoRates: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    oursRates.push(await ours(dir, round));
+    pinoRates.push(await withPino(dir, round));
+  }
+  const a = median(oursRates);
+  const b = median(pinoRates);
+  report(
+    `03-agent-output.jsonl  ours ${fmt(a)} lines/s  pino ${fmt(b)} lines/s  ratio ${fmt(a / b, 2)} (target >= 1.5)`,
+  );
+} finally {
+  cleanup();
+}
