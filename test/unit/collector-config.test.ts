@@ -16,7 +16,9 @@ interface CollectorConfig {
   service: { pipelines: Record<string, Pipeline> };
 }
 
-const config = parse(readFileSync(resolve(import.meta.dirname, '../../collector-config.yaml'), 'utf8')) as CollectorConfig;
+const config = parse(
+  readFileSync(resolve(import.meta.dirname, '../../collector-config.yaml'), 'utf8'),
+) as CollectorConfig;
 
 describe('collector-config.yaml', () => {
   it('names only components it defines, in every pipeline', () => {
@@ -25,7 +27,8 @@ describe('collector-config.yaml', () => {
       for (const receiver of pipeline.receivers) {
         expect([...Object.keys(config.receivers), ...connectors], `${name} receiver`).toContain(receiver);
       }
-      for (const processor of pipeline.processors) expect(Object.keys(config.processors)).toContain(processor);
+      for (const processor of pipeline.processors)
+        expect(Object.keys(config.processors)).toContain(processor);
       for (const exporter of pipeline.exporters) {
         expect([...Object.keys(config.exporters), ...connectors], `${name} exporter`).toContain(exporter);
       }
