@@ -2,7 +2,7 @@
 // telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/errors.ts';
-import { TASK_FILES } from '../src/task-files.ts';
+import { type FinalResult, TASK_FILES, type TaskMetadata } from '../src/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
 import { withFileLock } from './file-lock.ts';
 import { type FileSystem, nodeFileSystem } from './file-system.ts';
@@ -27,6 +27,14 @@ export interface TaskFileWriterOptions {
   fs?: FileSystem;
   /** where problems are reported; rate-limited by the writer */
   report?: (message: string) => void;
+  /** told, after each flush, which metadata and results reached the disk (an index keeps itself current this way) */
+  onWritten?: (written: WrittenFiles[]) => void;
+}
+
+export interface WrittenFiles {
+  taskId: string;
+  metadata: TaskMetadata | undefined;
+  finalResult: FinalResult | undefined;
 }
 
 export type DropReason = 'queue_full' | 'write_failed' | 'invalid_task_id' | 'shut_down';
@@ -69,6 +77,7 @@ export class TaskFileWriter {
   readonly #batchSize: number;
   readonly #concurrency: number;
   readonly #report: (message: string) => void;
+  readonly #onWritten: ((written: WrittenFiles[]) => void) | undefined;
 
   #queue: TelemetryItem[] = [];
   #waiters: Done[] = [];
@@ -110,6 +119,7 @@ export class TaskFileWriter {
     this.#batchSize = Math.min(options.batchSize ?? 8192, this.#maxQueue);
     this.#concurrency = options.concurrency ?? 16;
     this.#report = options.report ?? ((message) => process.emitWarning(message, 'TaskLogsWarning'));
+    this.#onWritten = options.onWritten;
   }
 
   /** Enqueues one item. Runs on the caller's stack: no I/O, no throw, no promise. */
@@ -249,20 +259,31 @@ export class TaskFileWriter {
     const tasks = [...changeSet.byTask.values()];
     let failure: Error | undefined;
     let next = 0;
+    const written: WrittenFiles[] = [];
     const worker = async () => {
       while (next < tasks.length) {
         const changes = tasks[next++]!;
-        const error = await this.#apply(changes);
+        const error = await this.#apply(changes, written);
         if (error === undefined && retried.has(changes.taskId)) this.#recovered++;
         failure ??= error;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, tasks.length) }, worker));
+    if (written.length > 0 && this.#onWritten !== undefined) {
+      try {
+        this.#onWritten(written);
+      } catch (error) {
+        this.#problem(
+          'on_written',
+          `the task index could not take the latest writes: ${asError(error).message}`,
+        );
+      }
+    }
     for (const done of waiters) done(failure);
   }
 
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
-  async #apply(changes: TaskChanges): Promise<Error | undefined> {
+  async #apply(changes: TaskChanges, written: WrittenFiles[]): Promise<Error | undefined> {
     const dir = join(this.root, changes.taskId);
     const durable = this.#durable;
     try {
@@ -285,9 +306,11 @@ export class TaskFileWriter {
       ]),
     ]);
     let failure: unknown;
+    let metadata: TaskMetadata | undefined;
     if (files.status === 'fulfilled') {
       try {
-        if (changes.metadata !== undefined) await this.#writeMetadata(changes.taskId, dir, changes.metadata);
+        if (changes.metadata !== undefined)
+          metadata = await this.#writeMetadata(changes.taskId, dir, changes.metadata);
         if (changes.ended && durable) await this.#fs.syncDir(dir);
       } catch (error) {
         failure = error;
@@ -302,6 +325,9 @@ export class TaskFileWriter {
       return asError(failure);
     }
     this.#written += changes.items;
+    if (metadata !== undefined || changes.finalResult !== undefined) {
+      written.push({ taskId: changes.taskId, metadata, finalResult: changes.finalResult });
+    }
     return undefined;
   }
 
@@ -336,29 +362,27 @@ export class TaskFileWriter {
     this.#torn.delete(path);
   }
 
-  async #writeMetadata(taskId: string, dir: string, patch: MetadataPatch): Promise<void> {
+  /** Writes metadata.json merged with what is on disk, and returns what it wrote. */
+  async #writeMetadata(taskId: string, dir: string, patch: MetadataPatch): Promise<TaskMetadata> {
     const path = join(dir, TASK_FILES.metadata);
     const now = new Date().toISOString();
     if (!this.#metadataExists.has(taskId)) {
       // first write from this process: create it without the lock if nobody has yet (one rename-free link)
+      const file = completeMetadata(taskId, patch, now);
       try {
-        await writeJsonAtomic(this.#fs, path, completeMetadata(taskId, patch, now), {
-          durable: this.#durable,
-          onlyIfAbsent: true,
-        });
+        await writeJsonAtomic(this.#fs, path, file, { durable: this.#durable, onlyIfAbsent: true });
         this.#rememberMetadata(taskId);
-        return;
+        return file;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         this.#rememberMetadata(taskId);
       }
     }
-    await withFileLock(this.#fs, `${path}.lock`, async () => {
+    return withFileLock(this.#fs, `${path}.lock`, async () => {
       const existing = await this.#readMetadata(path);
-      const merged = mergeMetadata(existing, patch);
-      await writeJsonAtomic(this.#fs, path, completeMetadata(taskId, merged, now), {
-        durable: this.#durable,
-      });
+      const file = completeMetadata(taskId, mergeMetadata(existing, patch), now);
+      await writeJsonAtomic(this.#fs, path, file, { durable: this.#durable });
+      return file;
     });
   }
 

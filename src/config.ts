@@ -1,6 +1,6 @@
 // Settings: the only reader of process.env. One zod schema, parsed once at start-up, frozen, passed down.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { quote, TaskLogsError } from './errors.ts';
@@ -23,6 +23,13 @@ const Env = z.object({
   TASK_LOGS_FLUSH_MS: whole(1, 1000, 'milliseconds').default(50),
   /** telemetry items held in memory while the disk is slow; past this they are dropped and counted */
   TASK_LOGS_MAX_QUEUE: whole(16, 10_000_000, 'a number of items').default(65_536),
+  /** the index that answers GET /api/tasks; a file inside TASK_LOGS_DIR unless set */
+  TASK_LOGS_INDEX_PATH: z.string().min(1, { error: 'expected a file path' }).optional(),
+  TASK_LOGS_INDEX_REFRESH_SECONDS: whole(1, 86_400, 'seconds').default(30),
+  /** with it set every /api route needs "Authorization: Bearer <token>"; without it the server listens on loopback */
+  TASK_LOGS_API_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  PORT: whole(0, 65_535, 'a TCP port').default(8000),
+  HOST: z.string().min(1).optional(),
   OTEL_SDK_DISABLED: flag(false),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
@@ -42,6 +49,12 @@ export interface Config {
   readonly flushMs: number;
   readonly maxQueue: number;
   readonly serviceName: string;
+  readonly indexPath: string;
+  readonly indexRefreshSeconds: number;
+  readonly apiToken: string | undefined;
+  readonly port: number;
+  /** where the server listens: HOST if set, else all interfaces with a token and loopback without one */
+  readonly host: string;
   readonly otlp: {
     readonly traces: boolean;
     readonly logs: boolean;
@@ -64,16 +77,23 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      return `  ${name}=${quote(env[name])}: ${issue.message}`;
+      const shown = /TOKEN|SECRET|KEY|PASSWORD/.test(name) ? '(hidden)' : quote(env[name]);
+      return `  ${name}=${shown}: ${issue.message}`;
     });
     throw new TaskLogsError('CONFIG_INVALID', `invalid settings:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
   const exporterWanted = (list: string | undefined) =>
     list === undefined || list.split(',').some((name) => name.trim() === 'otlp');
+  const logsDir = resolve(e.TASK_LOGS_DIR);
   return Object.freeze({
     enabled: e.TASK_LOGS_ENABLED,
-    logsDir: resolve(e.TASK_LOGS_DIR),
+    logsDir,
+    indexPath: resolve(e.TASK_LOGS_INDEX_PATH ?? join(logsDir, '.index.sqlite')),
+    indexRefreshSeconds: e.TASK_LOGS_INDEX_REFRESH_SECONDS,
+    apiToken: e.TASK_LOGS_API_TOKEN,
+    port: e.PORT,
+    host: e.HOST ?? (e.TASK_LOGS_API_TOKEN === undefined ? '127.0.0.1' : '0.0.0.0'),
     retentionDays: e.TASK_LOGS_RETENTION_DAYS,
     durable: e.TASK_LOGS_DURABLE,
     flushMs: e.TASK_LOGS_FLUSH_MS,

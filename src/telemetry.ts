@@ -19,6 +19,7 @@ import { TaskFilesLogProcessor } from '../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../exporters/task-span-processor.ts';
 import { INSTRUMENTATION_SCOPE } from './attributes.ts';
 import type { Config } from './config.ts';
+import { TaskIndex } from './task-index.ts';
 import { TaskRecorder } from './task-recorder.ts';
 
 export interface TelemetryOptions {
@@ -32,6 +33,11 @@ export interface TelemetryOptions {
   report?: (message: string) => void;
   /** how long shutdown waits for a stuck disk or collector before giving up */
   shutdownTimeoutMs?: number;
+  /**
+   * the task index to keep current as files are written: by default the one at TASK_LOGS_INDEX_PATH (shared by
+   * every process writing the same folder); false for none
+   */
+  index?: TaskIndex | false;
 }
 
 export interface Telemetry {
@@ -54,14 +60,19 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       shutdown: async () => undefined,
     };
   }
+  const report = options.report ?? ((message: string) => process.emitWarning(message, 'TaskLogsWarning'));
+  const ownIndex = options.index === undefined ? openIndex(config, report) : undefined;
+  const index = options.index === false ? undefined : (options.index ?? ownIndex);
   const writer = new TaskFileWriter({
     root: config.logsDir,
     durable: config.durable,
     flushMs: config.flushMs,
     maxQueue: config.maxQueue,
+    report,
     ...(options.fs ? { fs: options.fs } : {}),
-    ...(options.report ? { report: options.report } : {}),
+    ...(index ? { onWritten: (written) => index.upsertMany(written.map((w) => [w.taskId, w])) } : {}),
   });
+  const closeIndex = () => ownIndex?.close();
   const spanProcessors: SpanProcessor[] = [new TaskFilesSpanProcessor({ writer })];
   const logProcessors: LogRecordProcessor[] = [new TaskFilesLogProcessor({ writer })];
   // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
@@ -102,6 +113,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         ),
       shutdown: () =>
         (stopping ??= withTimeout(sdk.shutdown(), timeoutMs).finally(() => {
+          closeIndex();
           // let a later start in the same process register again
           trace.disable();
           logs.disable();
@@ -131,8 +143,21 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       (stopping ??= withTimeout(
         Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]).then(() => undefined),
         timeoutMs,
-      )),
+      ).finally(closeIndex)),
   };
+}
+
+// The index is a convenience next to the files: if it cannot be opened the files are still written, and the server
+// rebuilds it from them.
+function openIndex(config: Config, report: (message: string) => void): TaskIndex | undefined {
+  try {
+    return new TaskIndex(config.indexPath, { busyTimeoutMs: 100 });
+  } catch (error) {
+    report(
+      `task index ${config.indexPath} could not be opened, so it is not kept current here: ${String(error)}`,
+    );
+    return undefined;
+  }
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

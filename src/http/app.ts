@@ -1,0 +1,43 @@
+// The Koa application: one error middleware first, the token check, health, and the log API routes.
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { TaskIndex } from '../task-index.ts';
+import type { TaskStore } from '../task-store.ts';
+import { errorsAsJson } from './errors-as-json.ts';
+import { requireToken } from './require-token.ts';
+import { taskRoutes } from './task-routes.ts';
+
+export interface AppOptions {
+  store: TaskStore;
+  index: TaskIndex;
+  /** when set, every /api route needs "Authorization: Bearer <token>" */
+  apiToken?: string | undefined;
+  followPollMs?: number;
+  /** where unexpected (500) errors are logged */
+  logError?: (error: unknown) => void;
+}
+
+export function createApp(options: AppOptions): Koa {
+  const app = new Koa();
+  app.silent = true; // errors are logged below, once, without Koa's default stack dump
+  const logError =
+    options.logError ?? ((error: unknown) => console.error('task-logs: unexpected error:', error));
+  app.on('error', (error: unknown) => logError(error));
+  app.use(errorsAsJson);
+  if (options.apiToken !== undefined) app.use(requireToken(options.apiToken));
+
+  const health = new Router();
+  health.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  app.use(health.routes());
+
+  const routes = taskRoutes({
+    store: options.store,
+    index: options.index,
+    ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
+  });
+  app.use(routes.routes());
+  app.use(routes.allowedMethods({ throw: true }));
+  return app;
+}

@@ -1,0 +1,49 @@
+// The one error middleware, first in the chain: every failure becomes { error: { code, message } } with a status
+// from one table. Unknown errors are a 500 with a generic message, and are still logged through app 'error'.
+import type { Context, Next } from 'koa';
+import { type ErrorCode, TaskLogsError } from '../errors.ts';
+
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  CONFIG_INVALID: 500,
+  TASK_ID_INVALID: 400,
+  REQUEST_INVALID: 400,
+  QUEUE_MESSAGE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  TASK_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  WRITER_CLOSED: 503,
+  INTERNAL: 500,
+};
+
+const INTERNAL = new TaskLogsError('INTERNAL', 'internal error');
+
+export async function errorsAsJson(ctx: Context, next: Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      throw new TaskLogsError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
+    }
+  } catch (thrown) {
+    const err = toTaskLogsError(thrown);
+    if (err === INTERNAL) ctx.app.emit('error', thrown, ctx);
+    ctx.status = STATUS_BY_CODE[err.code];
+    if (err.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="task-logs"');
+    ctx.body = { error: { code: err.code, message: err.message } };
+  }
+}
+
+function toTaskLogsError(thrown: unknown): TaskLogsError {
+  if (thrown instanceof TaskLogsError) return thrown;
+  // Koa and the router throw http-errors for malformed requests (bad URL encoding, 405): safe to pass on
+  const status = (thrown as { status?: unknown; expose?: unknown }).status;
+  const expose = (thrown as { expose?: unknown }).expose === true;
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose) {
+    const message = thrown instanceof Error ? thrown.message : 'bad request';
+    if (status === 405) return new TaskLogsError('METHOD_NOT_ALLOWED', message);
+    if (status === 404) return new TaskLogsError('NOT_FOUND', message);
+    return new TaskLogsError('REQUEST_INVALID', message);
+  }
+  return INTERNAL;
+}

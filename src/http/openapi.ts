@@ -1,0 +1,141 @@
+// The OpenAPI 3.1 description of the log API, generated from the same zod schemas that validate requests.
+import { z } from 'zod';
+import {
+  AgentOutputLineSchema,
+  ErrorSchema,
+  FinalResultSchema,
+  FollowQuery,
+  FullTaskSchema,
+  HealthSchema,
+  LinesQuery,
+  SearchQuery,
+  TaskIdParams,
+  TaskInputSchema,
+  TaskMetadataSchema,
+  TaskPageSchema,
+  WebhookFlowLineSchema,
+} from './api-schemas.ts';
+
+type JsonSchema = Record<string, unknown>;
+
+const schemaOf = (schema: z.ZodType): JsonSchema => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
+};
+
+function parameters(where: 'path' | 'query', shape: z.ZodObject): JsonSchema[] {
+  return Object.entries(shape.shape).map(([name, field]) => {
+    const schema = schemaOf(field as z.ZodType);
+    const { description, ...rest } = schema;
+    return {
+      name,
+      in: where,
+      required: where === 'path' || !(field as z.ZodType).safeParse(undefined).success,
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+const json = (schema: z.ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema: schemaOf(schema) } },
+});
+
+const ERRORS = {
+  '400': json(ErrorSchema, 'a bad task id or parameter'),
+  '401': json(ErrorSchema, 'missing or wrong bearer token (when TASK_LOGS_API_TOKEN is set)'),
+  '404': json(ErrorSchema, 'no such task (or file not written yet)'),
+};
+
+let cached: JsonSchema | undefined;
+
+export function openApiDocument(): JsonSchema {
+  cached ??= build();
+  return cached;
+}
+
+function build(): JsonSchema {
+  const taskParam = parameters('path', TaskIdParams);
+  const jsonFile = (schema: z.ZodType, summary: string) => ({
+    get: { summary, parameters: taskParam, responses: { '200': json(schema, summary), ...ERRORS } },
+  });
+  const lines = (line: z.ZodType, summary: string) => ({
+    get: {
+      summary,
+      parameters: [...taskParam, ...parameters('query', LinesQuery)],
+      responses: {
+        '200': {
+          description: `${summary}; headers X-Next-After and Link (rel=next) when paged`,
+          content: {
+            'application/json': { schema: schemaOf(z.array(line)) },
+            'application/x-ndjson': { schema: { type: 'string', description: 'one JSON document per line' } },
+          },
+        },
+        ...ERRORS,
+      },
+    },
+  });
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'task-logs API',
+      version: '1',
+      description:
+        'Every agent task as five JSON/JSONL files: metadata, input, webhook flow, agent output, result.',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths: {
+      '/healthz': {
+        get: { summary: 'liveness', security: [], responses: { '200': json(HealthSchema, 'ok') } },
+      },
+      '/api/tasks': {
+        get: {
+          summary: 'list and search tasks (newest first by default), cursor-paged',
+          parameters: parameters('query', SearchQuery),
+          responses: {
+            '200': json(TaskPageSchema, 'a page of tasks'),
+            '400': ERRORS['400'],
+            '401': ERRORS['401'],
+          },
+        },
+      },
+      '/api/tasks/{task_id}/logs/metadata': jsonFile(TaskMetadataSchema, 'metadata.json'),
+      '/api/tasks/{task_id}/logs/input': jsonFile(TaskInputSchema, '01-input.json'),
+      '/api/tasks/{task_id}/logs/webhook-flow': lines(WebhookFlowLineSchema, '02-webhook-flow.jsonl'),
+      '/api/tasks/{task_id}/logs/agent-output': lines(AgentOutputLineSchema, '03-agent-output.jsonl'),
+      '/api/tasks/{task_id}/logs/agent-output/stream': {
+        get: {
+          summary:
+            'follow 03-agent-output.jsonl live (Server-Sent Events; id = line number; event "end" when final)',
+          parameters: [
+            ...taskParam,
+            ...parameters('query', FollowQuery),
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', pattern: '^\\d+$' },
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'an event stream',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            ...ERRORS,
+          },
+        },
+      },
+      '/api/tasks/{task_id}/logs/final-result': jsonFile(FinalResultSchema, '04-final-result.json'),
+      '/api/tasks/{task_id}/logs/full': jsonFile(
+        FullTaskSchema,
+        'all five files in one document (null: not yet written)',
+      ),
+    },
+  };
+}

@@ -1,0 +1,289 @@
+// TaskIndex: a SQLite index (node:sqlite) of every task's metadata and result, for listing and search. The files stay
+// the source of truth: writers keep the index current as they write, and it is rebuilt from the files when missing.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { FinalResult, TaskMetadata } from './task-files.ts';
+
+const SCHEMA_VERSION = 1;
+
+export const SORT_FIELDS = [
+  'created_at',
+  'started_at',
+  'completed_at',
+  'cost_usd',
+  'duration_seconds',
+  'input_tokens',
+  'output_tokens',
+] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+export interface TaskRow {
+  task_id: string;
+  status: string | null;
+  source: string | null;
+  provider: string | null;
+  assigned_agent: string | null;
+  agent_type: string | null;
+  model: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  success: boolean | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  duration_seconds: number | null;
+}
+
+export interface TaskQuery {
+  status?: string[];
+  provider?: string[];
+  source?: string[];
+  agent?: string[];
+  agent_type?: string[];
+  model?: string[];
+  success?: boolean;
+  created_after?: string;
+  created_before?: string;
+  completed_after?: string;
+  completed_before?: string;
+  min_cost?: number;
+  max_cost?: number;
+  min_tokens?: number;
+  max_tokens?: number;
+  sort: SortField;
+  order: 'asc' | 'desc';
+  limit: number;
+  cursor?: string;
+}
+
+export interface TaskPage {
+  tasks: TaskRow[];
+  next_cursor: string | null;
+}
+
+/** what is known of a task folder's files when it is indexed (mtimes tell the refresher what changed) */
+export interface IndexedFiles {
+  metadata?: Partial<TaskMetadata> | undefined;
+  finalResult?: Partial<FinalResult> | undefined;
+  folderMtimeMs?: number;
+}
+
+const COLUMNS = `task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
+  completed_at, success, cost_usd, input_tokens, output_tokens, duration_seconds`;
+
+export class TaskIndex {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #upsertMetadata: StatementSync;
+  readonly #upsertResult: StatementSync;
+  readonly #setMtime: StatementSync;
+  #closed = false;
+
+  /** Opens (creating if needed) the index. busyTimeoutMs: how long a write waits for another process's lock. */
+  constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 1000 });
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    const version = (this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    if (version !== SCHEMA_VERSION) {
+      this.#db.exec('DROP TABLE IF EXISTS tasks');
+      this.#createSchema();
+    }
+    this.#upsertMetadata = this.#db.prepare(`
+      INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
+        completed_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, source = excluded.source,
+        provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
+        model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
+        completed_at = coalesce(excluded.completed_at, tasks.completed_at)`);
+    this.#upsertResult = this.#db.prepare(`
+      INSERT INTO tasks (task_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, completed_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (task_id) DO UPDATE SET success = excluded.success, cost_usd = excluded.cost_usd,
+        input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+        duration_seconds = excluded.duration_seconds, completed_at = coalesce(tasks.completed_at, excluded.completed_at)`);
+    this.#setMtime = this.#db.prepare('UPDATE tasks SET folder_mtime = ? WHERE task_id = ?');
+  }
+
+  #createSchema(): void {
+    this.#db.exec(`
+      CREATE TABLE tasks (
+        task_id TEXT PRIMARY KEY, status TEXT, source TEXT, provider TEXT, assigned_agent TEXT, agent_type TEXT,
+        model TEXT, created_at TEXT, started_at TEXT, completed_at TEXT, success INTEGER, cost_usd REAL,
+        input_tokens INTEGER, output_tokens INTEGER, duration_seconds REAL, folder_mtime REAL
+      ) WITHOUT ROWID;
+      CREATE INDEX tasks_created ON tasks (created_at, task_id);
+      CREATE INDEX tasks_completed ON tasks (completed_at, task_id);
+      CREATE INDEX tasks_status_created ON tasks (status, created_at);
+      CREATE INDEX tasks_provider_created ON tasks (provider, created_at);
+      CREATE INDEX tasks_cost ON tasks (cost_usd, task_id);
+      PRAGMA user_version = ${SCHEMA_VERSION};`);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  count(): number {
+    return (this.#db.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n;
+  }
+
+  /** Records what was just written for one task. */
+  upsert(taskId: string, files: IndexedFiles): void {
+    const m = files.metadata;
+    if (m !== undefined) {
+      this.#upsertMetadata.run(
+        taskId,
+        m.status ?? null,
+        m.source ?? null,
+        m.provider ?? null,
+        m.assigned_agent ?? null,
+        m.agent_type ?? null,
+        m.model ?? null,
+        m.created_at ?? null,
+        m.started_at ?? null,
+        m.completed_at ?? null,
+      );
+    }
+    const r = files.finalResult;
+    if (r !== undefined) {
+      this.#upsertResult.run(
+        taskId,
+        typeof r.success === 'boolean' ? Number(r.success) : null,
+        numberOrNull(r.metrics?.cost_usd),
+        numberOrNull(r.metrics?.input_tokens),
+        numberOrNull(r.metrics?.output_tokens),
+        numberOrNull(r.metrics?.duration_seconds),
+        r.completed_at ?? null,
+      );
+    }
+    if (files.folderMtimeMs !== undefined) this.#setMtime.run(files.folderMtimeMs, taskId);
+  }
+
+  /** Several upserts in one transaction (one fsync of the WAL instead of many). */
+  upsertMany(entries: Iterable<[string, IndexedFiles]>): void {
+    this.#db.exec('BEGIN');
+    try {
+      for (const [taskId, files] of entries) this.upsert(taskId, files);
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  remove(taskIds: Iterable<string>): void {
+    const del = this.#db.prepare('DELETE FROM tasks WHERE task_id = ?');
+    this.#db.exec('BEGIN');
+    for (const id of taskIds) del.run(id);
+    this.#db.exec('COMMIT');
+  }
+
+  /** Every indexed task with the folder mtime it was indexed at, for the refresher. */
+  folderMtimes(): Map<string, number | null> {
+    const rows = this.#db.prepare('SELECT task_id, folder_mtime FROM tasks').all() as {
+      task_id: string;
+      folder_mtime: number | null;
+    }[];
+    return new Map(rows.map((row) => [row.task_id, row.folder_mtime]));
+  }
+
+  get(taskId: string): TaskRow | undefined {
+    const row = this.#db.prepare(`SELECT ${COLUMNS} FROM tasks WHERE task_id = ?`).get(taskId);
+    return row === undefined ? undefined : toRow(row as Record<string, unknown>);
+  }
+
+  search(query: TaskQuery): TaskPage {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    const anyOf = (column: string, values: string[] | undefined) => {
+      if (values === undefined || values.length === 0) return;
+      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+      params.push(...values);
+    };
+    const compare = (sql: string, value: SQLInputValue | undefined) => {
+      if (value === undefined) return;
+      where.push(sql);
+      params.push(value);
+    };
+    anyOf('status', query.status);
+    anyOf('provider', query.provider);
+    anyOf('source', query.source);
+    anyOf('assigned_agent', query.agent);
+    anyOf('agent_type', query.agent_type);
+    anyOf('model', query.model);
+    compare('success = ?', query.success === undefined ? undefined : Number(query.success));
+    compare('created_at >= ?', query.created_after);
+    compare('created_at < ?', query.created_before);
+    compare('completed_at >= ?', query.completed_after);
+    compare('completed_at < ?', query.completed_before);
+    compare('cost_usd >= ?', query.min_cost);
+    compare('cost_usd <= ?', query.max_cost);
+    compare('(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) >= ?', query.min_tokens);
+    compare('(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) <= ?', query.max_tokens);
+
+    // keyset pagination on (sort value, task_id); tasks without a value sort last either way
+    const sort = query.sort;
+    const desc = query.order === 'desc';
+    if (query.cursor !== undefined) {
+      const [value, id] = decodeCursor(query.cursor);
+      const after = desc ? '<' : '>';
+      if (value === null) {
+        where.push(`(${sort} IS NULL AND task_id ${after} ?)`);
+        params.push(id);
+      } else {
+        where.push(`(${sort} ${after} ? OR (${sort} = ? AND task_id ${after} ?) OR ${sort} IS NULL)`);
+        params.push(value, value, id);
+      }
+    }
+    const direction = desc ? 'DESC' : 'ASC';
+    const sql = `SELECT ${COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY (${sort} IS NULL), ${sort} ${direction}, task_id ${direction} LIMIT ?`;
+    params.push(query.limit + 1);
+    const rows = (this.#db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toRow);
+    const more = rows.length > query.limit;
+    const tasks = more ? rows.slice(0, query.limit) : rows;
+    const last = tasks.at(-1);
+    return {
+      tasks,
+      next_cursor:
+        more && last ? encodeCursor((last[sort] as string | number | null) ?? null, last.task_id) : null,
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function toRow(raw: Record<string, unknown>): TaskRow {
+  return { ...(raw as unknown as TaskRow), success: raw.success === null ? null : raw.success === 1 };
+}
+
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+export function encodeCursor(value: string | number | null, taskId: string): string {
+  return Buffer.from(JSON.stringify([value, taskId])).toString('base64url');
+}
+
+/** Throws on anything that is not a cursor this index made. */
+export function decodeCursor(cursor: string): [string | number | null, string] {
+  const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    !(parsed[0] === null || typeof parsed[0] === 'string' || typeof parsed[0] === 'number') ||
+    typeof parsed[1] !== 'string'
+  ) {
+    throw new Error('not a cursor');
+  }
+  return [parsed[0], parsed[1]];
+}
