@@ -159,8 +159,8 @@ describe('kill -9 of a writing process', () => {
     expect(integrity.problems).toEqual([]);
     expect(integrity.tornTails.length).toBeLessThanOrEqual(1);
     // temp files are hidden (.name.pid.rand.tmp) and never read as task files
-    for (const task of readdirSync(root)) {
-      for (const name of readdirSync(join(root, task))) {
+    for (const task of readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+      for (const name of readdirSync(join(root, task.name))) {
         if (name.endsWith('.tmp')) expect(name.startsWith('.')).toBe(true);
       }
     }
