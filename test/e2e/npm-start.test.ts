@@ -1,0 +1,62 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+async function portIsFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((done) => {
+    probe.once('error', () => done(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+  });
+}
+
+describe('npm start', () => {
+  it("serves the example task to the seed's three curl commands, and stops cleanly on SIGTERM", async () => {
+    const dir = await tempLogsDir();
+    const env = { ...process.env, TASK_LOGS_DIR: dir };
+    execFileSync(process.execPath, ['src/example.ts', '--task-id', 'task-abc123'], { cwd: ROOT, env });
+    // the seed's commands name port 8000; if something else holds it here, the same commands go to another port
+    const port = (await portIsFree(8000)) ? 8000 : 18_000 + Math.floor(Math.random() * 1000);
+    if (port !== 8000)
+      console.warn(`port 8000 is busy on this machine: the curl commands use port ${port} instead`);
+    const server = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env: { ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    server.stderr.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    try {
+      await expect.poll(() => out, { timeout: 10_000 }).toContain('task-logs listening on');
+      expect(out).toContain(`task logs in ${dir}`);
+      expect(out).toContain('listens on loopback only');
+
+      const curl = (command: string) =>
+        execFileSync('bash', ['-c', command.replace(':8000', `:${port}`)], { encoding: 'utf8' });
+      const metadata = JSON.parse(curl('curl -s http://localhost:8000/api/tasks/task-abc123/logs/metadata'));
+      expect(metadata).toMatchObject({ task_id: 'task-abc123', status: 'completed' });
+      const full = JSON.parse(curl('curl -s http://localhost:8000/api/tasks/task-abc123/logs/full'));
+      expect(full.agent_output.length).toBeGreaterThanOrEqual(100);
+      expect(full.final_result.success).toBe(true);
+      const output = JSON.parse(
+        curl('curl -s http://localhost:8000/api/tasks/task-abc123/logs/agent-output'),
+      );
+      expect(output).toEqual(full.agent_output);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    const [code] = await once(server, 'exit');
+    expect(code).toBe(0);
+    expect(out).toContain('SIGTERM: shutting down');
+  });
+});

@@ -1,0 +1,22 @@
+// The real server on 127.0.0.1 and a free port, writing and serving a temp logs folder; closed when the test ends.
+import { onTestFinished } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { type RunningServer, startServer } from '../../src/server.ts';
+
+export async function testServer(logsDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
+  const config = loadConfig({
+    env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '10', PORT: '0', ...env },
+  });
+  const running = await startServer(config, { followPollMs: 20, log: () => undefined });
+  onTestFinished(() => running.close());
+  return running;
+}
+
+export async function getJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}

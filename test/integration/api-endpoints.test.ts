@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { recordSampleTask, SAMPLE_INPUT } from '../helpers/sample-task.ts';
+import { getJson, testServer } from '../helpers/server.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+async function serverWithTask(lines = 0) {
+  const dir = await tempLogsDir();
+  const server = await testServer(dir);
+  await recordSampleTask(server.telemetry.tasks, { taskId: 'task-abc123', lines });
+  await server.telemetry.forceFlush();
+  return { dir, server, api: `${server.url}/api/tasks/task-abc123/logs` };
+}
+
+describe("the seed's six endpoints", () => {
+  it('serve each file of a complete task as written', async () => {
+    const { dir, api } = await serverWithTask();
+    const files = readTaskFolder(join(dir, 'task-abc123'));
+    expect((await getJson(`${api}/metadata`)).body).toEqual(files.metadata);
+    expect((await getJson(`${api}/input`)).body).toEqual(SAMPLE_INPUT);
+    expect((await getJson(`${api}/webhook-flow`)).body).toEqual(files.webhookFlow);
+    expect((await getJson(`${api}/agent-output`)).body).toEqual(files.agentOutput);
+    expect((await getJson(`${api}/final-result`)).body).toEqual(files.finalResult);
+    expect((await getJson(`${api}/full`)).body).toEqual({
+      task_id: 'task-abc123',
+      metadata: files.metadata,
+      input: files.input,
+      webhook_flow: files.webhookFlow,
+      agent_output: files.agentOutput,
+      final_result: files.finalResult,
+    });
+  });
+
+  it('give the raw JSONL with ?format=jsonl or Accept: application/x-ndjson', async () => {
+    const { dir, api } = await serverWithTask();
+    const raw = readFileSync(join(dir, 'task-abc123', '03-agent-output.jsonl'), 'utf8');
+    const byQuery = await fetch(`${api}/agent-output?format=jsonl`);
+    expect(byQuery.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    expect(await byQuery.text()).toBe(raw);
+    const byAccept = await fetch(`${api}/agent-output`, { headers: { Accept: 'application/x-ndjson' } });
+    expect(await byAccept.text()).toBe(raw);
+  });
+
+  it('page with after and limit, and resume from X-Next-After to the end', async () => {
+    const { api } = await serverWithTask(25);
+    const all = (await getJson(`${api}/agent-output`)).body as unknown[];
+    expect(all).toHaveLength(31);
+    const seen: unknown[] = [];
+    let after = 0;
+    for (let page = 0; page < 10; page++) {
+      const { body, headers } = await getJson(`${api}/agent-output?after=${after}&limit=10`);
+      seen.push(...(body as unknown[]));
+      const next = Number(headers.get('x-next-after'));
+      if ((body as unknown[]).length < 10) {
+        expect(headers.get('link')).toBeNull();
+        break;
+      }
+      expect(headers.get('link')).toBe(
+        `</api/tasks/task-abc123/logs/agent-output?after=${next}&limit=10>; rel="next"`,
+      );
+      after = next;
+    }
+    expect(seen).toEqual(all);
+  });
+
+  it('serve a running task: /full has null for files not yet written, final-result is a 404', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir);
+    const task = server.telemetry.tasks.start({ taskId: 'task-running', source: 'api' });
+    const run = task.startAgent({ name: 'brain' });
+    run.text('working');
+    await server.telemetry.forceFlush();
+    const api = `${server.url}/api/tasks/task-running/logs`;
+    const full = (await getJson(`${api}/full`)).body as Record<string, unknown>;
+    expect(full).toMatchObject({
+      input: null,
+      webhook_flow: [],
+      final_result: null,
+      metadata: { status: 'running' },
+    });
+    expect(full.agent_output).toHaveLength(1);
+    expect(await getJson(`${api}/final-result`)).toMatchObject({
+      status: 404,
+      body: {
+        error: { code: 'FILE_NOT_FOUND', message: 'task "task-running" has no 04-final-result.json yet' },
+      },
+    });
+    run.finish({ result: 'ok' });
+  });
+
+  it('answer unknown tasks, routes and methods with JSON errors', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir);
+    expect(await getJson(`${server.url}/api/tasks/task-nope/logs/metadata`)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'TASK_NOT_FOUND', message: 'task "task-nope" not found' } },
+    });
+    expect(await getJson(`${server.url}/api/nothing-here`)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND' } },
+    });
+    expect(
+      await getJson(`${server.url}/api/tasks/task-nope/logs/metadata`, { method: 'POST' }),
+    ).toMatchObject({
+      status: 405,
+      body: { error: { code: 'METHOD_NOT_ALLOWED' } },
+    });
+    expect(await getJson(`${server.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+  });
+
+  it.each([
+    ['limit above 1000', '?limit=1001', 'limit: expected a number of lines, at most 1000'],
+    ['limit 0', '?limit=0', 'limit: expected a number of lines, at least 1'],
+    ['a negative after', '?after=-1', 'after: expected a line number, at least 0'],
+    ['a word for after', '?after=ten', 'after: expected a line number'],
+    ['an unknown format', '?format=xml', 'format: Invalid option'],
+  ])('refuse %s with a 400 saying what is wrong', async (_name, query, message) => {
+    const { api } = await serverWithTask();
+    const { status, body } = await getJson(`${api}/agent-output${query}`);
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: { code: 'REQUEST_INVALID' } });
+    expect((body as { error: { message: string } }).error.message).toContain(message);
+  });
+});
