@@ -53,11 +53,12 @@ export function taskRoutes(deps: RouteDeps): Router {
   for (const [name, file] of Object.entries(JSON_FILES)) {
     router.get(`/tasks/:task_id/logs/${name}`, async (ctx) => {
       const taskId = taskIdOf(ctx);
-      const value = await store.readJson(taskId, file);
-      if (value === undefined) {
+      const text = await store.readJsonText(taskId, file);
+      if (text === undefined) {
         throw new TaskLogsError('FILE_NOT_FOUND', `task ${quote(taskId)} has no ${file} yet`);
       }
-      ctx.body = value;
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = text; // the file's own bytes: no parse and re-serialise per request
     });
   }
 
