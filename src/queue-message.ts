@@ -19,9 +19,11 @@ export const TaskQueueMessageSchema = z.object({
   source: z.string().nullable(),
   provider: z.string().nullable(),
   created_at: z.iso.datetime(),
+  // absent when the producer records nothing (TASK_LOGS_ENABLED=false): the worker then starts a trace of its own
   traceparent: z
     .string()
-    .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'not a W3C traceparent'),
+    .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'not a W3C traceparent')
+    .optional(),
   tracestate: z.string().max(512).optional(),
   baggage: z.string().max(8192).optional(),
 });
@@ -45,7 +47,7 @@ export function injectTaskContext(
   });
   return {
     ...fields,
-    traceparent: carrier.traceparent ?? '',
+    ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}),
     ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}),
     ...(carrier.baggage ? { baggage: carrier.baggage } : {}),
   };
@@ -70,7 +72,7 @@ export function extractTaskContext(raw: unknown): { message: TaskQueueMessage; c
     get: (c, key) => c[key],
     keys: (c) => Object.keys(c),
   });
-  if (trace.getSpanContext(context) === undefined) {
+  if (message.traceparent !== undefined && trace.getSpanContext(context) === undefined) {
     throw new TaskLogsError(
       'QUEUE_MESSAGE_INVALID',
       `traceparent ${quote(message.traceparent)} is not valid`,

@@ -46,3 +46,12 @@ describe('queue messages', () => {
     expect(() => extractTaskContext('hello')).toThrow(/queue message "hello" is not a task context/);
   });
 });
+
+describe('a queue message from a producer that records nothing', () => {
+  it('has no traceparent, and a worker takes it as the start of a new trace', () => {
+    const message = injectTaskContext(ROOT_CONTEXT, FIELDS);
+    expect(message).not.toHaveProperty('traceparent');
+    const { context } = extractTaskContext(JSON.parse(JSON.stringify(message)));
+    expect(trace.getSpanContext(context)).toBeUndefined();
+  });
+});
