@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { FinalResult, TaskMetadata } from './task-files.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 export const SORT_FIELDS = [
   'created_at',
@@ -114,13 +114,21 @@ export class TaskIndex {
       CREATE TABLE tasks (
         task_id TEXT PRIMARY KEY, status TEXT, source TEXT, provider TEXT, assigned_agent TEXT, agent_type TEXT,
         model TEXT, created_at TEXT, started_at TEXT, completed_at TEXT, success INTEGER, cost_usd REAL,
-        input_tokens INTEGER, output_tokens INTEGER, duration_seconds REAL, folder_mtime REAL
+        input_tokens INTEGER, output_tokens INTEGER, duration_seconds REAL, folder_mtime REAL,
+        total_tokens INTEGER GENERATED ALWAYS AS (coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) VIRTUAL
       ) WITHOUT ROWID;
+      -- one index per sort field (keyset pages walk them), and the common filters in front of created_at
       CREATE INDEX tasks_created ON tasks (created_at, task_id);
+      CREATE INDEX tasks_started ON tasks (started_at, task_id);
       CREATE INDEX tasks_completed ON tasks (completed_at, task_id);
-      CREATE INDEX tasks_status_created ON tasks (status, created_at);
-      CREATE INDEX tasks_provider_created ON tasks (provider, created_at);
       CREATE INDEX tasks_cost ON tasks (cost_usd, task_id);
+      CREATE INDEX tasks_duration ON tasks (duration_seconds, task_id);
+      CREATE INDEX tasks_input_tokens ON tasks (input_tokens, task_id);
+      CREATE INDEX tasks_output_tokens ON tasks (output_tokens, task_id);
+      CREATE INDEX tasks_total_tokens ON tasks (total_tokens);
+      CREATE INDEX tasks_status_created ON tasks (status, created_at, task_id);
+      CREATE INDEX tasks_provider_created ON tasks (provider, created_at, task_id);
+      CREATE INDEX tasks_agent_created ON tasks (assigned_agent, created_at, task_id);
       PRAGMA user_version = ${SCHEMA_VERSION};`);
   }
 
@@ -223,28 +231,44 @@ export class TaskIndex {
     compare('completed_at < ?', query.completed_before);
     compare('cost_usd >= ?', query.min_cost);
     compare('cost_usd <= ?', query.max_cost);
-    compare('(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) >= ?', query.min_tokens);
-    compare('(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) <= ?', query.max_tokens);
+    compare('total_tokens >= ?', query.min_tokens);
+    compare('total_tokens <= ?', query.max_tokens);
 
-    // keyset pagination on (sort value, task_id); tasks without a value sort last either way
+    // Keyset pagination on (sort value, task_id), tasks without a value last in either order. Two index-friendly
+    // queries instead of one ORDER BY (x IS NULL), x that would sort the whole table: the tasks with a value, then,
+    // if the page is not full, those without.
     const sort = query.sort;
     const desc = query.order === 'desc';
-    if (query.cursor !== undefined) {
-      const [value, id] = decodeCursor(query.cursor);
-      const after = desc ? '<' : '>';
-      if (value === null) {
-        where.push(`(${sort} IS NULL AND task_id ${after} ?)`);
-        params.push(id);
-      } else {
-        where.push(`(${sort} ${after} ? OR (${sort} = ? AND task_id ${after} ?) OR ${sort} IS NULL)`);
-        params.push(value, value, id);
-      }
-    }
     const direction = desc ? 'DESC' : 'ASC';
-    const sql = `SELECT ${COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY (${sort} IS NULL), ${sort} ${direction}, task_id ${direction} LIMIT ?`;
-    params.push(query.limit + 1);
-    const rows = (this.#db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toRow);
+    const beyond = desc ? '<' : '>';
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const want = query.limit + 1;
+    const run = (extra: string[], extraParams: SQLInputValue[], order: string, limit: number) => {
+      const all = [...where, ...extra];
+      const sql = `SELECT ${COLUMNS} FROM tasks ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ?`;
+      return (this.#db.prepare(sql).all(...params, ...extraParams, limit) as Record<string, unknown>[]).map(
+        toRow,
+      );
+    };
+    let rows: TaskRow[] = [];
+    if (cursor === undefined || cursor[0] !== null) {
+      const extra = [`${sort} IS NOT NULL`];
+      const extraParams: SQLInputValue[] = [];
+      if (cursor !== undefined) {
+        extra.push(`(${sort}, task_id) ${beyond} (?, ?)`);
+        extraParams.push(cursor[0], cursor[1]);
+      }
+      rows = run(extra, extraParams, `${sort} ${direction}, task_id ${direction}`, want);
+    }
+    if (rows.length < want) {
+      const extra = [`${sort} IS NULL`];
+      const extraParams: SQLInputValue[] = [];
+      if (cursor !== undefined && cursor[0] === null) {
+        extra.push(`task_id ${beyond} ?`);
+        extraParams.push(cursor[1]);
+      }
+      rows = rows.concat(run(extra, extraParams, `task_id ${direction}`, want - rows.length));
+    }
     const more = rows.length > query.limit;
     const tasks = more ? rows.slice(0, query.limit) : rows;
     const last = tasks.at(-1);

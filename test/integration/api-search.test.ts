@@ -92,23 +92,37 @@ describe('GET /api/tasks', () => {
     ]);
   });
 
-  it('pages with a cursor through every task exactly once', async () => {
+  it('pages with a cursor through every task exactly once, tasks without the sort value last', async () => {
     const dir = await tempLogsDir();
     const server = await testServer(dir);
     await seed(server.telemetry.tasks);
+    // three tasks still running: no cost, no completion time yet
+    for (const id of ['task-run-a', 'task-run-b', 'task-run-c']) {
+      server.telemetry.tasks.start({ taskId: id, provider: 'github' }).startAgent({ name: 'brain' });
+    }
     await server.telemetry.forceFlush();
     for (const sort of ['created_at', 'cost_usd', 'completed_at']) {
-      const seen: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const query: string = `?sort=${sort}&limit=7${cursor ? `&cursor=${cursor}` : ''}`;
-        const { body } = await getJson(`${server.url}/api/tasks${query}`);
-        const page = body as { tasks: TaskRow[]; next_cursor: string | null };
-        seen.push(...page.tasks.map((t) => t.task_id));
-        cursor = page.next_cursor;
-      } while (cursor !== null);
-      expect(seen).toHaveLength(30);
-      expect(new Set(seen).size).toBe(30);
+      for (const order of ['asc', 'desc']) {
+        const seen: TaskRow[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string = `?sort=${sort}&order=${order}&limit=4${cursor ? `&cursor=${cursor}` : ''}`;
+          const { body } = await getJson(`${server.url}/api/tasks${query}`);
+          const page = body as { tasks: TaskRow[]; next_cursor: string | null };
+          seen.push(...page.tasks);
+          cursor = page.next_cursor;
+        } while (cursor !== null);
+        expect(seen, `${sort} ${order}`).toHaveLength(33);
+        expect(new Set(seen.map((t) => t.task_id)).size).toBe(33);
+        const values = seen.map((t) => t[sort as keyof TaskRow]);
+        const present = values.filter((v) => v !== null);
+        expect(
+          values.slice(present.length).every((v) => v === null),
+          `${sort} ${order}: nulls last`,
+        ).toBe(true);
+        const sorted = [...present].sort((a, b) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+        expect(present).toEqual(order === 'asc' ? sorted : sorted.reverse());
+      }
     }
   });
 
