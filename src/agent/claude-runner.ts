@@ -1,0 +1,48 @@
+// ClaudeRunner: runs the Claude Code CLI (AGENT_COMMAND, stream-json output) with the prompt on stdin, and maps
+// every message it prints through the stream-json parser.
+import type { AgentRun } from '../agent-run.ts';
+import type { AgentJob, AgentRunner } from './agent-runner.ts';
+import { runChild } from './child-lines.ts';
+import { StreamJsonParser } from './stream-json-parser.ts';
+
+export const DEFAULT_CLAUDE_COMMAND = 'claude -p --output-format stream-json --verbose';
+
+export class ClaudeRunner implements AgentRunner {
+  readonly name = 'claude';
+  readonly #argv: string[];
+  readonly #timeoutMs: number;
+  readonly #cwd: string | undefined;
+
+  constructor(options: { argv: string[]; timeoutSeconds: number; cwd?: string }) {
+    this.#argv = options.argv;
+    this.#timeoutMs = options.timeoutSeconds * 1000;
+    this.#cwd = options.cwd;
+  }
+
+  async run(run: AgentRun, job: AgentJob): Promise<void> {
+    const parser = new StreamJsonParser(run);
+    const stderr: string[] = [];
+    const result = await runChild({
+      argv: this.#argv,
+      stdin: job.prompt,
+      timeoutMs: this.#timeoutMs,
+      ...(this.#cwd ? { cwd: this.#cwd } : {}),
+      onStdout: (line) => parser.line(line),
+      onStderr: (line) => {
+        if (line.trim() === '') return;
+        stderr.push(line);
+        if (stderr.length > 20) stderr.shift();
+        run.system(`[stderr] ${line}`, { stream: 'stderr' });
+      },
+    });
+    if (run.finished) return;
+    const tail = stderr.length ? `: ${stderr.slice(-3).join(' | ')}` : '';
+    const why = result.spawnError
+      ? `could not start ${this.#argv[0]}: ${result.spawnError.message}`
+      : result.timedOut
+        ? `timed out after ${this.#timeoutMs / 1000} s`
+        : `exited with ${result.signal ? `signal ${result.signal}` : `code ${result.code}`} before its result${tail}`;
+    run.error(`agent ${why}`);
+    run.fail(new Error(`agent ${why}`));
+  }
+}
