@@ -1,11 +1,13 @@
 // Settings: the only reader of process.env. One zod schema, parsed once at start-up, frozen, passed down.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { quote, TaskLogsError } from './errors.ts';
 
 const optionalUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional();
+const url = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+const secret = z.string().min(8, { error: 'expected a secret of at least 8 characters' });
 const flag = (fallback: boolean) => z.stringbool({ error: 'expected true or false' }).default(fallback);
 const whole = (min: number, max: number, what: string) =>
   z.coerce
@@ -30,6 +32,28 @@ const Env = z.object({
   TASK_LOGS_API_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
   PORT: whole(0, 65_535, 'a TCP port').default(8000),
   HOST: z.string().min(1).optional(),
+  TASK_COMMANDS_FILE: z.string().min(1).optional(),
+  WEBHOOK_MAX_BODY_BYTES: whole(1024, 100 * 1024 * 1024, 'bytes').default(25 * 1024 * 1024),
+  GITHUB_WEBHOOK_SECRET: secret.optional(),
+  GITHUB_API_URL: url.default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  SLACK_SIGNING_SECRET: secret.optional(),
+  SLACK_API_URL: url.default('https://slack.com/api'),
+  SLACK_BOT_TOKEN: z.string().min(1).optional(),
+  JIRA_WEBHOOK_SECRET: secret.optional(),
+  JIRA_BASE_URL: url.optional(),
+  JIRA_EMAIL: z.string().min(1).optional(),
+  JIRA_API_TOKEN: z.string().min(1).optional(),
+  /** with it, tasks go through a Redis queue (BullMQ) to `npm run worker` processes; without, an in-process queue */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  TASK_QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 of [A-Za-z0-9_-]' }).default('agent-tasks'),
+  WORKER_CONCURRENCY: whole(1, 64, 'a number of tasks').default(2),
+  AGENT_RUNNER: z.enum(['claude', 'command', 'replay'], { error: 'expected claude, command or replay' }).optional(),
+  AGENT_COMMAND: z.string().min(1).optional(),
+  AGENT_REPLAY_FILE: z.string().min(1).optional(),
+  AGENT_REPLAY_DELAY_MS: whole(0, 10_000, 'milliseconds').default(20),
+  AGENT_TIMEOUT_SECONDS: whole(1, 24 * 3600, 'seconds').default(1800),
+  AGENT_WORKDIR: z.string().min(1).optional(),
   OTEL_SDK_DISABLED: flag(false),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
@@ -55,6 +79,27 @@ export interface Config {
   readonly port: number;
   /** where the server listens: HOST if set, else all interfaces with a token and loopback without one */
   readonly host: string;
+  readonly commandsFile: string | undefined;
+  readonly webhooks: {
+    readonly maxBodyBytes: number;
+    readonly github: { readonly secret?: string; readonly apiUrl: string; readonly token?: string };
+    readonly slack: { readonly signingSecret?: string; readonly apiUrl: string; readonly botToken?: string };
+    readonly jira: {
+      readonly secret?: string;
+      readonly baseUrl?: string;
+      readonly email?: string;
+      readonly apiToken?: string;
+    };
+  };
+  readonly queue: { readonly redisUrl?: string; readonly name: string; readonly concurrency: number };
+  readonly agent: {
+    readonly runner: 'claude' | 'command' | 'replay';
+    readonly command?: string;
+    readonly replayFile?: string;
+    readonly replayDelayMs: number;
+    readonly timeoutSeconds: number;
+    readonly workdir?: string;
+  };
   readonly otlp: {
     readonly traces: boolean;
     readonly logs: boolean;
@@ -94,6 +139,30 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     apiToken: e.TASK_LOGS_API_TOKEN,
     port: e.PORT,
     host: e.HOST ?? (e.TASK_LOGS_API_TOKEN === undefined ? '127.0.0.1' : '0.0.0.0'),
+    commandsFile: e.TASK_COMMANDS_FILE,
+    webhooks: deepFreeze({
+      maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      github: defined({ secret: e.GITHUB_WEBHOOK_SECRET, apiUrl: e.GITHUB_API_URL, token: e.GITHUB_TOKEN }),
+      slack: defined({ signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL, botToken: e.SLACK_BOT_TOKEN }),
+      jira: defined({
+        secret: e.JIRA_WEBHOOK_SECRET,
+        baseUrl: e.JIRA_BASE_URL,
+        email: e.JIRA_EMAIL,
+        apiToken: e.JIRA_API_TOKEN,
+      }),
+    }),
+    queue: deepFreeze(defined({ redisUrl: e.REDIS_URL, name: e.TASK_QUEUE_NAME, concurrency: e.WORKER_CONCURRENCY })),
+    agent: deepFreeze(
+      defined({
+        // the real agent when it is installed, else the bundled replay, so the pipeline runs anywhere
+        runner: e.AGENT_RUNNER ?? (onPath('claude', env.PATH) ? 'claude' : 'replay'),
+        command: e.AGENT_COMMAND,
+        replayFile: e.AGENT_REPLAY_FILE,
+        replayDelayMs: e.AGENT_REPLAY_DELAY_MS,
+        timeoutSeconds: e.AGENT_TIMEOUT_SECONDS,
+        workdir: e.AGENT_WORKDIR,
+      }),
+    ),
     retentionDays: e.TASK_LOGS_RETENTION_DAYS,
     durable: e.TASK_LOGS_DURABLE,
     flushMs: e.TASK_LOGS_FLUSH_MS,
@@ -110,6 +179,27 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) !== undefined,
       protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     }),
+  });
+}
+
+function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child);
+  return Object.freeze(value);
+}
+
+function onPath(program: string, path: string | undefined): boolean {
+  return (path ?? '').split(delimiter).some((dir) => {
+    if (dir === '') return false;
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      return false; // not in this folder
+    }
   });
 }
 

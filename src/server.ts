@@ -8,12 +8,24 @@ import { refreshIndex } from './index-refresh.ts';
 import { TaskIndex } from './task-index.ts';
 import { TaskStore } from './task-store.ts';
 import { startTelemetry, type Telemetry } from './telemetry.ts';
+import { createRunner } from './agent/create-runner.ts';
+import { loadCommands } from './commands.ts';
+import { MemoryQueue } from './queue/memory-queue.ts';
+import { RedisQueue } from './queue/redis-queue.ts';
+import type { TaskQueue } from './queue/task-job.ts';
+import { DeliveryStore } from './webhooks/delivery-store.ts';
+import { devSecret, devSecretPath, isLoopback } from './webhooks/dev-secret.ts';
+import { WebhookIntake } from './webhooks/intake.ts';
+import { RejectionLog } from './webhooks/rejection-log.ts';
+import { taskJobHandler } from './worker/run-task-job.ts';
 
 export interface RunningServer {
   url: string;
   server: Server;
   telemetry: Telemetry;
   index: TaskIndex;
+  queue: TaskQueue;
+  rejections: RejectionLog;
   close(): Promise<void>;
 }
 
@@ -22,6 +34,14 @@ export interface ServerOptions {
   register?: boolean;
   followPollMs?: number;
   log?: (line: string) => void;
+}
+
+// GitHub webhooks with no secret set: a development secret when only this machine can connect, else off
+function withDevSecret(config: Config, log: (line: string) => void): Config {
+  if (config.webhooks.github.secret !== undefined || !isLoopback(config.host)) return config;
+  const secret = devSecret(config.logsDir);
+  log(`GitHub webhooks: no GITHUB_WEBHOOK_SECRET, so a development secret is used (${devSecretPath(config.logsDir)})`);
+  return { ...config, webhooks: { ...config.webhooks, github: { ...config.webhooks.github, secret } } };
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -49,10 +69,25 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }, config.indexRefreshSeconds * 1000);
   timer.unref();
 
+  // webhooks -> commands -> queue -> worker: in this process, or through Redis to `npm run worker` processes
+  const commands = loadCommands(config.commandsFile);
+  const deliveries = new DeliveryStore(config.indexPath);
+  const queue: TaskQueue =
+    config.queue.redisUrl !== undefined
+      ? new RedisQueue({ url: config.queue.redisUrl, name: config.queue.name })
+      : new MemoryQueue({
+          handler: taskJobHandler({ tasks: telemetry.tasks, runner: createRunner(config), log }),
+          concurrency: config.queue.concurrency,
+        });
+  const rejections = new RejectionLog();
+  const webhookConfig = withDevSecret(config, log);
+  const intake = new WebhookIntake({ tasks: telemetry.tasks, commands, deliveries, queue, rejections });
+
   const app = createApp({
     store,
     index,
     apiToken: config.apiToken,
+    webhooks: { config: webhookConfig, intake },
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);
@@ -67,14 +102,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     server,
     telemetry,
     index,
+    queue,
+    rejections,
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections(); // live follows would otherwise hold the server open
         await closed;
+        await queue.close(); // in-process: lets running agents finish and write their results
         await refreshing;
         await telemetry.shutdown();
+        deliveries.close();
         index.close();
       })()),
   };

@@ -1,5 +1,5 @@
 // StageSpan: one webhook processing stage (received, validation, ...) as a span; its fields become its 02 line.
-import { type Attributes, type Span, SpanStatusCode } from '@opentelemetry/api';
+import { type Attributes, type Span, SpanStatusCode, type TimeInput } from '@opentelemetry/api';
 import { ATTR } from './attributes.ts';
 
 /** Stage fields, flattened into the stage's line in 02-webhook-flow.jsonl. Objects are stored as JSON text. */
@@ -50,12 +50,12 @@ export class StageSpan {
     this.end();
   }
 
-  /** Ends the stage (idempotent). */
-  end(fields?: StageFields): void {
+  /** Ends the stage (idempotent), now or at the given time. */
+  end(fields?: StageFields, endTime?: TimeInput): void {
     if (this.#ended) return;
     if (fields !== undefined) this.set(fields);
     this.#beforeEnd?.(this);
     this.#ended = true;
-    this.span.end();
+    this.span.end(endTime);
   }
 }

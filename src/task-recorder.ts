@@ -27,6 +27,8 @@ export interface StartTaskOptions {
   input?: TaskInput;
   /** a parent context, when the task belongs to a larger trace (for example an incoming HTTP request's) */
   parent?: Context;
+  /** when the task really began (a webhook that arrived before it was known to be a task); default now */
+  startTime?: Date;
 }
 
 export interface TaskRecorderOptions {
@@ -52,7 +54,7 @@ export class TaskRecorder {
   /** Starts a task: a new trace whose root span is named "task". */
   start(options: StartTaskOptions = {}): TaskTrace {
     const id = options.taskId === undefined ? newTaskId() : parseTaskId(options.taskId);
-    const createdAt = new Date().toISOString();
+    const createdAt = (options.startTime ?? new Date()).toISOString();
     const source = options.source ?? null;
     const provider = options.provider ?? null;
     const attributes: Record<string, string> = { [ATTR.taskId]: id };
@@ -60,7 +62,12 @@ export class TaskRecorder {
     if (provider !== null) attributes[ATTR.taskProvider] = provider;
     const root = this.#tracer.startSpan(
       'task',
-      { kind: SpanKind.INTERNAL, attributes, root: options.parent === undefined },
+      {
+        kind: SpanKind.INTERNAL,
+        attributes,
+        root: options.parent === undefined,
+        ...(options.startTime ? { startTime: options.startTime } : {}),
+      },
       options.parent ?? ROOT_CONTEXT,
     );
     return new TaskTrace({

@@ -6,6 +6,7 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  type TimeInput,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -78,7 +79,7 @@ export class TaskTrace {
   }
 
   /** Starts a webhook stage. End it with `end()` or `fail()`; its line is written when it ends. */
-  stage(name: WebhookStage, fields?: StageFields): StageSpan {
+  stage(name: WebhookStage, fields?: StageFields, startTime?: TimeInput): StageSpan {
     const attributes = this.#taskAttributes();
     attributes[ATTR.stageName] = name;
     if (name === 'task_created') {
@@ -88,7 +89,11 @@ export class TaskTrace {
     stageAttributes(fields, attributes);
     const span = this.#tracer.startSpan(
       name,
-      { kind: name === 'queue_push' ? SpanKind.PRODUCER : SpanKind.INTERNAL, attributes },
+      {
+        kind: name === 'queue_push' ? SpanKind.PRODUCER : SpanKind.INTERNAL,
+        attributes,
+        ...(startTime === undefined ? {} : { startTime }),
+      },
       this.#parent,
     );
     const stage = new StageSpan(name, span, this.#stageEndHook(name));
@@ -122,9 +127,9 @@ export class TaskTrace {
     return result;
   }
 
-  /** A stage that has already happened, recorded in one call. */
-  recordStage(name: WebhookStage, fields?: StageFields): void {
-    this.stage(name, fields).end();
+  /** A stage that has already happened, recorded in one call (with its measured times, if given). */
+  recordStage(name: WebhookStage, fields?: StageFields, timing?: { startTime: TimeInput; endTime: TimeInput }): void {
+    this.stage(name, fields, timing?.startTime).end(undefined, timing?.endTime);
   }
 
   /** The task's input (01-input.json). It is written with the `received` stage, so give it before that stage ends. */

@@ -6,6 +6,9 @@ import type { TaskStore } from '../task-store.ts';
 import { errorsAsJson } from './errors-as-json.ts';
 import { requireToken } from './require-token.ts';
 import { taskRoutes } from './task-routes.ts';
+import { webhookRoutes } from './webhook-routes.ts';
+import type { Config } from '../config.ts';
+import type { WebhookIntake } from '../webhooks/intake.ts';
 
 export interface AppOptions {
   store: TaskStore;
@@ -15,6 +18,8 @@ export interface AppOptions {
   followPollMs?: number;
   /** where unexpected (500) errors are logged */
   logError?: (error: unknown) => void;
+  /** the webhook receivers, when the server takes webhooks */
+  webhooks?: { config: Config; intake: WebhookIntake };
 }
 
 export function createApp(options: AppOptions): Koa {
@@ -30,8 +35,18 @@ export function createApp(options: AppOptions): Koa {
   health.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
-  app.use(health.routes());
 
+  if (options.webhooks !== undefined) {
+    const { config, intake } = options.webhooks;
+    const receivers = webhookRoutes(config, intake);
+    app.use(receivers.routes());
+    app.use(receivers.allowedMethods({ throw: true }));
+    health.get('/api/webhooks/rejections', (ctx) => {
+      ctx.body = intake.rejections.snapshot();
+    });
+  }
+
+  app.use(health.routes());
   const routes = taskRoutes({
     store: options.store,
     index: options.index,

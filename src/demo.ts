@@ -1,0 +1,85 @@
+// `npm run demo`: with `npm start` running, sends a correctly signed sample GitHub issue_comment webhook carrying
+// "@agent review", waits for the task to finish, and prints its id and the curl commands to read it.
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from './config.ts';
+import { TaskLogsError } from './errors.ts';
+import { readDevSecret } from './webhooks/dev-secret.ts';
+import { hubSignature } from './webhooks/signatures.ts';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  const base = process.env.DEMO_URL ?? `http://127.0.0.1:${config.port}`;
+  const secret = config.webhooks.github.secret ?? readDevSecret(config.logsDir);
+  if (secret === undefined) {
+    process.stderr.write(
+      'demo: no GITHUB_WEBHOOK_SECRET, and no development secret from `npm start` in this TASK_LOGS_DIR yet.\n' +
+        'Start the server first (npm start), or set the same GITHUB_WEBHOOK_SECRET for both.\n',
+    );
+    return 2;
+  }
+  const payload = {
+    action: 'created',
+    issue: { number: 42, title: 'Retries give up too early', html_url: 'https://github.com/acme/agent-platform/issues/42' },
+    comment: {
+      id: Math.floor(Math.random() * 1e9),
+      body: '@agent review the retry logic in src/queue-retry.ts, please',
+      html_url: 'https://github.com/acme/agent-platform/issues/42#issuecomment-1',
+      user: { login: 'octocat' },
+    },
+    repository: { full_name: 'acme/agent-platform' },
+    sender: { login: 'octocat', type: 'User' },
+  };
+  const body = JSON.stringify(payload);
+  const delivery = randomUUID();
+  let response: Response;
+  try {
+    response = await fetch(`${base}/webhooks/github`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issue_comment',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': hubSignature(secret, body),
+      },
+      body,
+    });
+  } catch (error) {
+    process.stderr.write(`demo: cannot reach ${base} (${(error as Error).message}): is \`npm start\` running?\n`);
+    return 1;
+  }
+  const answer = (await response.json()) as { task_id?: string; status?: string; error?: { message: string } };
+  say(`POST ${base}/webhooks/github (delivery ${delivery}) -> ${response.status} ${JSON.stringify(answer)}`);
+  if (!answer.task_id) return 1;
+  const taskId = answer.task_id;
+  const auth: Record<string, string> = config.apiToken ? { authorization: `Bearer ${config.apiToken}` } : {};
+  const deadline = Date.now() + (config.agent.timeoutSeconds + 30) * 1000;
+  let status = 'queued';
+  while (Date.now() < deadline) {
+    const metadata = await fetch(`${base}/api/tasks/${taskId}/logs/metadata`, { headers: auth });
+    if (metadata.ok) {
+      const next = ((await metadata.json()) as { status: string }).status;
+      if (next !== status) say(`task ${taskId}: ${next}`);
+      status = next;
+      if (status === 'completed' || status === 'failed' || status === 'rejected') break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const h = config.apiToken ? ' -H "Authorization: Bearer $TASK_LOGS_API_TOKEN"' : '';
+  say('');
+  say(`task ${taskId} ${status}. Read it with:`);
+  say(`  curl${h} ${base}/api/tasks/${taskId}/logs/metadata`);
+  say(`  curl${h} ${base}/api/tasks/${taskId}/logs/full`);
+  say(`  curl${h} ${base}/api/tasks/${taskId}/logs/agent-output`);
+  say(`  ls ${config.logsDir}/${taskId}`);
+  return status === 'completed' ? 0 : 1;
+}
+
+try {
+  process.exitCode = await main();
+} catch (error) {
+  if (!(error instanceof TaskLogsError)) throw error;
+  process.stderr.write(`demo: ${error.message}\n`);
+  process.exitCode = 2;
+}

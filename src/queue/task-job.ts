@@ -1,0 +1,24 @@
+// TaskJob: what travels through the queue from the webhook process to a worker: the task's context (one trace, one
+// folder), the agent to run and its prompt. Checked by zod when it is taken off the queue.
+import { z } from 'zod';
+import { TaskQueueMessageSchema } from '../queue-message.ts';
+
+export const TaskJobSchema = z.object({
+  message: TaskQueueMessageSchema,
+  prompt: z.string().max(1_000_000),
+  agent: z.object({
+    name: z.string().min(1).max(100),
+    type: z.string().min(1).max(100).optional(),
+    model: z.string().min(1).max(200).optional(),
+  }),
+});
+export type TaskJob = z.infer<typeof TaskJobSchema>;
+
+export type JobHandler = (job: TaskJob) => Promise<void>;
+
+export interface TaskQueue {
+  readonly kind: 'memory' | 'redis';
+  /** Puts a job on the queue; resolves once it is safely there. */
+  push(job: TaskJob): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,47 @@
+// DeliveryStore: which webhook deliveries already became tasks, so a redelivery (GitHub keeps the delivery id, Slack
+// retries keep the event id) answers with the existing task instead of starting another. Kept in SQLite next to the
+// task index, so it survives restarts and is shared by every web process.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+export type Claim = { claimed: true } | { claimed: false; taskId: string };
+
+export class DeliveryStore {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #find: StatementSync;
+  readonly #release: StatementSync;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path, { timeout: 2000 });
+    this.#db.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE IF NOT EXISTS deliveries (
+        provider TEXT NOT NULL, delivery_id TEXT NOT NULL, task_id TEXT NOT NULL, created_at TEXT NOT NULL,
+        PRIMARY KEY (provider, delivery_id)
+      ) WITHOUT ROWID;`);
+    this.#insert = this.#db.prepare(
+      'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.#find = this.#db.prepare('SELECT task_id FROM deliveries WHERE provider = ? AND delivery_id = ?');
+    this.#release = this.#db.prepare('DELETE FROM deliveries WHERE provider = ? AND delivery_id = ? AND task_id = ?');
+  }
+
+  /** Claims a delivery for a new task, atomically: a second claim of the same delivery gets the first task's id. */
+  claim(provider: string, deliveryId: string, taskId: string): Claim {
+    const result = this.#insert.run(provider, deliveryId, taskId, new Date().toISOString());
+    if (result.changes === 1) return { claimed: true };
+    const row = this.#find.get(provider, deliveryId) as { task_id: string } | undefined;
+    return row === undefined ? this.claim(provider, deliveryId, taskId) : { claimed: false, taskId: row.task_id };
+  }
+
+  /** Gives a claim back when the task could not be created, so a redelivery is processed. */
+  release(provider: string, deliveryId: string, taskId: string): void {
+    this.#release.run(provider, deliveryId, taskId);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
