@@ -38,7 +38,7 @@ export class Commands {
         command,
         phrase,
         // the phrase as a whole word sequence, any case: "@agent review" but not "@agent reviewer"
-        pattern: new RegExp(`(^|[^\\w@])${escape(phrase)}(?![\\w-])`, 'i'),
+        pattern: new RegExp(`(^|[^\\w@])${escapeRegExp(phrase)}(?![\\w-])`, 'i'),
       })),
     );
   }
@@ -62,16 +62,23 @@ export function loadCommands(path: string = DEFAULT_COMMANDS_FILE): Commands {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
-    throw new TaskLogsError('CONFIG_INVALID', `commands file ${quote(path)} cannot be read as JSON`, { cause });
+    throw new TaskLogsError('CONFIG_INVALID', `commands file ${quote(path)} cannot be read as JSON`, {
+      cause,
+    });
   }
   const parsed = CommandsFile.safeParse(raw);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(top)'}: ${issue.message}`);
-    throw new TaskLogsError('CONFIG_INVALID', `commands file ${quote(path)} is not valid:\n${details.join('\n')}`);
+    const details = parsed.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(top)'}: ${issue.message}`,
+    );
+    throw new TaskLogsError(
+      'CONFIG_INVALID',
+      `commands file ${quote(path)} is not valid:\n${details.join('\n')}`,
+    );
   }
   return new Commands(parsed.data.commands);
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
 }

@@ -46,9 +46,14 @@ const Env = z.object({
   JIRA_API_TOKEN: z.string().min(1).optional(),
   /** with it, tasks go through a Redis queue (BullMQ) to `npm run worker` processes; without, an in-process queue */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
-  TASK_QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 of [A-Za-z0-9_-]' }).default('agent-tasks'),
+  TASK_QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 of [A-Za-z0-9_-]' })
+    .default('agent-tasks'),
   WORKER_CONCURRENCY: whole(1, 64, 'a number of tasks').default(2),
-  AGENT_RUNNER: z.enum(['claude', 'command', 'replay'], { error: 'expected claude, command or replay' }).optional(),
+  AGENT_RUNNER: z
+    .enum(['claude', 'command', 'replay'], { error: 'expected claude, command or replay' })
+    .optional(),
   AGENT_COMMAND: z.string().min(1).optional(),
   AGENT_REPLAY_FILE: z.string().min(1).optional(),
   AGENT_REPLAY_DELAY_MS: whole(0, 10_000, 'milliseconds').default(20),
@@ -143,7 +148,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     webhooks: deepFreeze({
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
       github: defined({ secret: e.GITHUB_WEBHOOK_SECRET, apiUrl: e.GITHUB_API_URL, token: e.GITHUB_TOKEN }),
-      slack: defined({ signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL, botToken: e.SLACK_BOT_TOKEN }),
+      slack: defined({
+        signingSecret: e.SLACK_SIGNING_SECRET,
+        apiUrl: e.SLACK_API_URL,
+        botToken: e.SLACK_BOT_TOKEN,
+      }),
       jira: defined({
         secret: e.JIRA_WEBHOOK_SECRET,
         baseUrl: e.JIRA_BASE_URL,
@@ -151,7 +160,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         apiToken: e.JIRA_API_TOKEN,
       }),
     }),
-    queue: deepFreeze(defined({ redisUrl: e.REDIS_URL, name: e.TASK_QUEUE_NAME, concurrency: e.WORKER_CONCURRENCY })),
+    queue: deepFreeze(
+      defined({ redisUrl: e.REDIS_URL, name: e.TASK_QUEUE_NAME, concurrency: e.WORKER_CONCURRENCY }),
+    ),
     agent: deepFreeze(
       defined({
         // the real agent when it is installed, else the bundled replay, so the pipeline runs anywhere

@@ -21,7 +21,11 @@ async function main(): Promise<number> {
   }
   const payload = {
     action: 'created',
-    issue: { number: 42, title: 'Retries give up too early', html_url: 'https://github.com/acme/agent-platform/issues/42' },
+    issue: {
+      number: 42,
+      title: 'Retries give up too early',
+      html_url: 'https://github.com/acme/agent-platform/issues/42',
+    },
     comment: {
       id: Math.floor(Math.random() * 1e9),
       body: '@agent review the retry logic in src/queue-retry.ts, please',
@@ -46,10 +50,16 @@ async function main(): Promise<number> {
       body,
     });
   } catch (error) {
-    process.stderr.write(`demo: cannot reach ${base} (${(error as Error).message}): is \`npm start\` running?\n`);
+    process.stderr.write(
+      `demo: cannot reach ${base} (${(error as Error).message}): is \`npm start\` running?\n`,
+    );
     return 1;
   }
-  const answer = (await response.json()) as { task_id?: string; status?: string; error?: { message: string } };
+  const answer = (await response.json()) as {
+    task_id?: string;
+    status?: string;
+    error?: { message: string };
+  };
   say(`POST ${base}/webhooks/github (delivery ${delivery}) -> ${response.status} ${JSON.stringify(answer)}`);
   if (!answer.task_id) return 1;
   const taskId = answer.task_id;

@@ -2,17 +2,17 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRunner } from './agent/create-runner.ts';
+import { loadCommands } from './commands.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { refreshIndex } from './index-refresh.ts';
-import { TaskIndex } from './task-index.ts';
-import { TaskStore } from './task-store.ts';
-import { startTelemetry, type Telemetry } from './telemetry.ts';
-import { createRunner } from './agent/create-runner.ts';
-import { loadCommands } from './commands.ts';
 import { MemoryQueue } from './queue/memory-queue.ts';
 import { RedisQueue } from './queue/redis-queue.ts';
 import type { TaskQueue } from './queue/task-job.ts';
+import { TaskIndex } from './task-index.ts';
+import { TaskStore } from './task-store.ts';
+import { startTelemetry, type Telemetry } from './telemetry.ts';
 import { DeliveryStore } from './webhooks/delivery-store.ts';
 import { devSecret, devSecretPath, isLoopback } from './webhooks/dev-secret.ts';
 import { WebhookIntake } from './webhooks/intake.ts';
@@ -40,7 +40,9 @@ export interface ServerOptions {
 function withDevSecret(config: Config, log: (line: string) => void): Config {
   if (config.webhooks.github.secret !== undefined || !isLoopback(config.host)) return config;
   const secret = devSecret(config.logsDir);
-  log(`GitHub webhooks: no GITHUB_WEBHOOK_SECRET, so a development secret is used (${devSecretPath(config.logsDir)})`);
+  log(
+    `GitHub webhooks: no GITHUB_WEBHOOK_SECRET, so a development secret is used (${devSecretPath(config.logsDir)})`,
+  );
   return { ...config, webhooks: { ...config.webhooks, github: { ...config.webhooks.github, secret } } };
 }
 
@@ -74,7 +76,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const deliveries = new DeliveryStore(config.indexPath);
   const queue: TaskQueue =
     config.queue.redisUrl !== undefined
-      ? new RedisQueue({ url: config.queue.redisUrl, name: config.queue.name })
+      ? new RedisQueue({ url: config.queue.redisUrl, name: config.queue.name, report: log })
       : new MemoryQueue({
           handler: taskJobHandler({ tasks: telemetry.tasks, runner: createRunner(config), log }),
           concurrency: config.queue.concurrency,

@@ -128,7 +128,11 @@ export class TaskTrace {
   }
 
   /** A stage that has already happened, recorded in one call (with its measured times, if given). */
-  recordStage(name: WebhookStage, fields?: StageFields, timing?: { startTime: TimeInput; endTime: TimeInput }): void {
+  recordStage(
+    name: WebhookStage,
+    fields?: StageFields,
+    timing?: { startTime: TimeInput; endTime: TimeInput },
+  ): void {
     this.stage(name, fields, timing?.startTime).end(undefined, timing?.endTime);
   }
 

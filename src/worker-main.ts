@@ -14,7 +14,10 @@ try {
   config = loadConfig();
   runner = createRunner(config);
   if (config.queue.redisUrl === undefined) {
-    throw new TaskLogsError('CONFIG_INVALID', 'npm run worker needs REDIS_URL: without it `npm start` runs tasks itself');
+    throw new TaskLogsError(
+      'CONFIG_INVALID',
+      'npm run worker needs REDIS_URL: without it `npm start` runs tasks itself',
+    );
   }
 } catch (error) {
   if (error instanceof TaskLogsError) {
@@ -34,8 +37,10 @@ const worker = startRedisWorker({
 });
 worker.on('error', (error) => process.stderr.write(`task-logs worker: ${error.message}\n`));
 await worker.waitUntilReady();
-say(`task-logs worker: queue "${config.queue.name}" on ${redact(config.queue.redisUrl)}, ${runner.name} runner, ` +
-  `${config.queue.concurrency} at a time; task logs in ${config.logsDir}`);
+say(
+  `task-logs worker: queue "${config.queue.name}" on ${redact(config.queue.redisUrl)}, ${runner.name} runner, ` +
+    `${config.queue.concurrency} at a time; task logs in ${config.logsDir}`,
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -71,18 +71,11 @@ export class StreamJsonParser {
     const details: OutputDetails = message.parent_tool_use_id
       ? { parent_tool_use_id: message.parent_tool_use_id }
       : {};
-    switch (message.type) {
-      case 'system':
-        return this.#system(message, details);
-      case 'assistant':
-        return this.#assistant(message, details);
-      case 'user':
-        return this.#user(message, details);
-      case 'result':
-        return this.#result(message);
-      default:
-        return; // stream events and future message types carry nothing the five files need
-    }
+    // other types (stream events, future message types) carry nothing the five files need
+    if (message.type === 'system') this.#system(message, details);
+    else if (message.type === 'assistant') this.#assistant(message, details);
+    else if (message.type === 'user') this.#user(message, details);
+    else if (message.type === 'result') this.#result(message);
   }
 
   #system(message: StreamMessage, details: OutputDetails): void {

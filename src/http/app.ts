@@ -1,14 +1,14 @@
 // The Koa application: one error middleware first, the token check, health, and the log API routes.
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { Config } from '../config.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { TaskStore } from '../task-store.ts';
+import type { WebhookIntake } from '../webhooks/intake.ts';
 import { errorsAsJson } from './errors-as-json.ts';
 import { requireToken } from './require-token.ts';
 import { taskRoutes } from './task-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
-import type { Config } from '../config.ts';
-import type { WebhookIntake } from '../webhooks/intake.ts';
 
 export interface AppOptions {
   store: TaskStore;

@@ -8,9 +8,9 @@ import { parseGithub } from '../webhooks/github.ts';
 import type { IntakeOutcome, IntakeTimings, Provider, WebhookIntake } from '../webhooks/intake.ts';
 import { parseJira } from '../webhooks/jira.ts';
 import { readRawBody } from '../webhooks/raw-body.ts';
-import { STATUS_BY_CODE } from './errors-as-json.ts';
 import { checkHubSignature, checkSlackSignature, type SignatureCheck } from '../webhooks/signatures.ts';
 import { parseSlack } from '../webhooks/slack.ts';
+import { STATUS_BY_CODE } from './errors-as-json.ts';
 
 const REASON_BY_CODE: Partial<Record<string, string>> = {
   PAYLOAD_TOO_LARGE: 'body_too_large',
@@ -30,12 +30,20 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
       const receivedAt = Date.now();
       try {
         const body = await readRawBody(ctx.req, limit);
-        const timings = { receivedAt, bodyReadAt: Date.now(), validatedAt: 0, bytes: body.length, method: '' };
+        const timings = {
+          receivedAt,
+          bodyReadAt: Date.now(),
+          validatedAt: 0,
+          bytes: body.length,
+          method: '',
+        };
         await handle(ctx, body, timings);
       } catch (error) {
         const reason =
           error instanceof TaskLogsError
-            ? ((error as TaskLogsError & { reason?: string }).reason ?? REASON_BY_CODE[error.code] ?? error.code.toLowerCase())
+            ? ((error as TaskLogsError & { reason?: string }).reason ??
+              REASON_BY_CODE[error.code] ??
+              error.code.toLowerCase())
             : 'internal';
         intake.rejections.record({
           provider,
@@ -81,7 +89,11 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
     receive('github', async (ctx, body, timings) => {
       const secret = config.webhooks.github.secret;
       if (secret === undefined) throw notConfigured('GITHUB_WEBHOOK_SECRET');
-      validated(timings, checkHubSignature(secret, body, ctx.get('X-Hub-Signature-256') || undefined), 'hmac-sha256');
+      validated(
+        timings,
+        checkHubSignature(secret, body, ctx.get('X-Hub-Signature-256') || undefined),
+        'hmac-sha256',
+      );
       const parsed = parseGithub(
         { event: ctx.get('X-GitHub-Event'), delivery: ctx.get('X-GitHub-Delivery') },
         body,
@@ -138,12 +150,20 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
     receive('jira', async (ctx, body, timings) => {
       const secret = config.webhooks.jira.secret;
       if (secret !== undefined) {
-        validated(timings, checkHubSignature(secret, body, ctx.get('X-Hub-Signature') || undefined), 'hmac-sha256');
+        validated(
+          timings,
+          checkHubSignature(secret, body, ctx.get('X-Hub-Signature') || undefined),
+          'hmac-sha256',
+        );
       } else {
         timings.validatedAt = Date.now();
         timings.method = 'none (JIRA_WEBHOOK_SECRET not set)';
       }
-      const parsed = parseJira({ identifier: ctx.get('X-Atlassian-Webhook-Identifier') }, body, config.webhooks.jira);
+      const parsed = parseJira(
+        { identifier: ctx.get('X-Atlassian-Webhook-Identifier') },
+        body,
+        config.webhooks.jira,
+      );
       if (parsed.kind === 'ignored') return ignored(ctx, 'jira', parsed.reason, parsed.eventType);
       answer(ctx, await intake.process(parsed.delivery, timings));
     }),

@@ -1,26 +1,48 @@
 // The split mode's queue: BullMQ on Redis. Web processes push jobs (RedisQueue); `npm run worker` processes take
 // them (startRedisWorker). The task's trace context is inside the job, so both sides write one trace and one folder.
 import { Queue, Worker } from 'bullmq';
-import { TaskJobSchema, type JobHandler, type TaskJob, type TaskQueue } from './task-job.ts';
+import { type JobHandler, type TaskJob, TaskJobSchema, type TaskQueue } from './task-job.ts';
 
 export function redisConnection(url: string): { url: string; maxRetriesPerRequest: null } {
   // BullMQ workers need maxRetriesPerRequest null: a blocking read must wait for Redis, not give up
   return { url, maxRetriesPerRequest: null };
 }
 
+const PUSH_TIMEOUT_MS = 3000;
+
 export class RedisQueue implements TaskQueue {
   readonly kind = 'redis';
   readonly #queue: Queue;
+  #lastError = 0;
 
-  constructor(options: { url: string; name: string }) {
+  constructor(options: { url: string; name: string; report?: (message: string) => void }) {
+    const report = options.report ?? ((message: string) => process.stderr.write(`${message}\n`));
     this.#queue = new Queue(options.name, {
-      connection: redisConnection(options.url),
+      // a producer must not wait for Redis: with it down, the webhook answers 503 and the provider redelivers later
+      connection: { url: options.url, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
       defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000, attempts: 1 },
+    });
+    // the client reconnects by itself; while Redis is down, say so once a minute rather than on every retry
+    this.#queue.on('error', (error) => {
+      if (Date.now() - this.#lastError < 60_000) return;
+      this.#lastError = Date.now();
+      report(`task queue: Redis unavailable (${error.message}); webhooks answer 503 until it is back`);
     });
   }
 
   async push(job: TaskJob): Promise<void> {
-    await this.#queue.add('task', job, { jobId: job.message.task_id });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not take the job within ${PUSH_TIMEOUT_MS} ms`)),
+        PUSH_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([this.#queue.add('task', job, { jobId: job.message.task_id }), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
@@ -40,7 +62,9 @@ export function startRedisWorker(options: {
     async (job) => {
       const parsed = TaskJobSchema.safeParse(job.data);
       if (!parsed.success) {
-        const error = new Error(`job ${job.id} is not a task job: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        const error = new Error(
+          `job ${job.id} is not a task job: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+        );
         options.onInvalid(error);
         throw error; // BullMQ marks it failed, with the reason
       }

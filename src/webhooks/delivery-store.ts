@@ -25,7 +25,9 @@ export class DeliveryStore {
       'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.#find = this.#db.prepare('SELECT task_id FROM deliveries WHERE provider = ? AND delivery_id = ?');
-    this.#release = this.#db.prepare('DELETE FROM deliveries WHERE provider = ? AND delivery_id = ? AND task_id = ?');
+    this.#release = this.#db.prepare(
+      'DELETE FROM deliveries WHERE provider = ? AND delivery_id = ? AND task_id = ?',
+    );
   }
 
   /** Claims a delivery for a new task, atomically: a second claim of the same delivery gets the first task's id. */
@@ -33,7 +35,9 @@ export class DeliveryStore {
     const result = this.#insert.run(provider, deliveryId, taskId, new Date().toISOString());
     if (result.changes === 1) return { claimed: true };
     const row = this.#find.get(provider, deliveryId) as { task_id: string } | undefined;
-    return row === undefined ? this.claim(provider, deliveryId, taskId) : { claimed: false, taskId: row.task_id };
+    return row === undefined
+      ? this.claim(provider, deliveryId, taskId)
+      : { claimed: false, taskId: row.task_id };
   }
 
   /** Gives a claim back when the task could not be created, so a redelivery is processed. */

@@ -24,11 +24,17 @@ export function parseGithub(
   const event = headers.event ?? '';
   if (event === 'ping') return { kind: 'pong' };
   if (!/^[a-z_]{1,64}$/.test(event)) {
-    throw new TaskLogsError('REQUEST_INVALID', `X-GitHub-Event ${quote(event)} is missing or not an event name`);
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `X-GitHub-Event ${quote(event)} is missing or not an event name`,
+    );
   }
   const deliveryId = headers.delivery ?? '';
   if (!/^[A-Za-z0-9-]{1,100}$/.test(deliveryId)) {
-    throw new TaskLogsError('REQUEST_INVALID', `X-GitHub-Delivery ${quote(deliveryId)} is missing or malformed`);
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `X-GitHub-Delivery ${quote(deliveryId)} is missing or malformed`,
+    );
   }
   const payload = parseJsonObject(body);
   const action = typeof payload.action === 'string' ? payload.action : '';
@@ -82,7 +88,8 @@ export function parseGithub(
     },
     context: `GitHub ${eventType} on ${repo}${number === null ? '' : `#${number}`}${url ? ` (${url})` : ''}`,
     acknowledge: (): Promise<AckResult> => {
-      if (!github.token) return Promise.resolve({ action: 'reaction', status: 'skipped', detail: 'no GITHUB_TOKEN' });
+      if (!github.token)
+        return Promise.resolve({ action: 'reaction', status: 'skipped', detail: 'no GITHUB_TOKEN' });
       return postAck(
         'reaction',
         `${github.apiUrl.replace(/\/$/, '')}${reactionPath}`,
@@ -98,4 +105,3 @@ export function parseGithub(
   };
   return { kind: 'delivery', delivery };
 }
-

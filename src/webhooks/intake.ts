@@ -119,7 +119,9 @@ export class WebhookIntake {
       model: match.command.model,
       command: match.command.name,
     });
-    const prompt = [match.command.prompt, match.request || delivery.text, delivery.context].filter(Boolean).join('\n\n');
+    const prompt = [match.command.prompt, match.request || delivery.text, delivery.context]
+      .filter(Boolean)
+      .join('\n\n');
     try {
       await task.runStage('queue_push', { queue: queue.kind }, () =>
         queue.push({
@@ -146,7 +148,10 @@ export class WebhookIntake {
 async function withTimeout(ack: Promise<AckResult>, ms: number): Promise<AckResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<AckResult>((resolve) => {
-    timer = setTimeout(() => resolve({ action: 'acknowledge', status: 'timeout', detail: `no answer in ${ms} ms` }), ms);
+    timer = setTimeout(
+      () => resolve({ action: 'acknowledge', status: 'timeout', detail: `no answer in ${ms} ms` }),
+      ms,
+    );
   });
   try {
     return await Promise.race([ack, timeout]);

@@ -1,12 +1,15 @@
 // Jira deliveries: jira:issue_created, jira:issue_updated and comment_created. The command is looked for in the
 // comment (or the issue's summary and description); the acknowledgement is a comment on the issue.
+
+import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { quote, TaskLogsError } from '../errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { obj, parseJsonObject, str } from './payload.ts';
-import { createHash } from 'node:crypto';
 
-export type JiraParse = { kind: 'delivery'; delivery: Delivery } | { kind: 'ignored'; reason: string; eventType: string };
+export type JiraParse =
+  | { kind: 'delivery'; delivery: Delivery }
+  | { kind: 'ignored'; reason: string; eventType: string };
 
 const EVENTS = new Set(['jira:issue_created', 'jira:issue_updated', 'comment_created']);
 
@@ -17,7 +20,8 @@ export function parseJira(
 ): JiraParse {
   const payload = parseJsonObject(body);
   const eventType = str(payload.webhookEvent) ?? 'unknown';
-  if (!EVENTS.has(eventType)) return { kind: 'ignored', reason: 'event_not_handled', eventType: eventType.slice(0, 64) };
+  if (!EVENTS.has(eventType))
+    return { kind: 'ignored', reason: 'event_not_handled', eventType: eventType.slice(0, 64) };
   const issue = obj(payload.issue);
   const fields = obj(issue.fields);
   const key = str(issue.key);
@@ -54,7 +58,11 @@ export function parseJira(
     context: `Jira ${eventType} on ${key} (project ${project})`,
     acknowledge: (taskId): Promise<AckResult> => {
       if (!jira.baseUrl || !jira.email || !jira.apiToken) {
-        return Promise.resolve({ action: 'comment', status: 'skipped', detail: 'no JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN' });
+        return Promise.resolve({
+          action: 'comment',
+          status: 'skipped',
+          detail: 'no JIRA_BASE_URL, JIRA_EMAIL and JIRA_API_TOKEN',
+        });
       }
       const auth = Buffer.from(`${jira.email}:${jira.apiToken}`).toString('base64');
       return postAck(

@@ -8,7 +8,10 @@ export function parseJsonObject(body: Buffer): Json {
   try {
     payload = JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw new TaskLogsError('REQUEST_INVALID', `the body is not JSON: ${(error as Error).message.slice(0, 100)}`);
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `the body is not JSON: ${(error as Error).message.slice(0, 100)}`,
+    );
   }
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw new TaskLogsError('REQUEST_INVALID', 'the body is not a JSON object');

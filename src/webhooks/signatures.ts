@@ -27,7 +27,8 @@ export function checkSlackSignature(
   header: string | undefined,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): SignatureCheck {
-  if (header === undefined || header === '' || timestamp === undefined) return { ok: false, reason: 'signature_missing' };
+  if (header === undefined || header === '' || timestamp === undefined)
+    return { ok: false, reason: 'signature_missing' };
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'timestamp_invalid' };
   if (Math.abs(nowSeconds - Number(timestamp)) > 300) return { ok: false, reason: 'timestamp_stale' };
   if (!header.startsWith('v0=')) return { ok: false, reason: 'signature_malformed' };

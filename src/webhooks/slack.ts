@@ -10,7 +10,11 @@ export type SlackParse =
   | { kind: 'delivery'; delivery: Delivery; slashCommand: boolean }
   | { kind: 'ignored'; reason: string; eventType: string };
 
-export function parseSlack(contentType: string, body: Buffer, slack: Config['webhooks']['slack']): SlackParse {
+export function parseSlack(
+  contentType: string,
+  body: Buffer,
+  slack: Config['webhooks']['slack'],
+): SlackParse {
   if (contentType.startsWith('application/x-www-form-urlencoded')) return parseSlashCommand(body);
   const payload = parseJsonObject(body);
   if (payload.type === 'url_verification') {
@@ -19,7 +23,11 @@ export function parseSlack(contentType: string, body: Buffer, slack: Config['web
     return { kind: 'challenge', challenge };
   }
   if (payload.type !== 'event_callback') {
-    return { kind: 'ignored', reason: 'event_not_handled', eventType: String(payload.type ?? 'unknown').slice(0, 64) };
+    return {
+      kind: 'ignored',
+      reason: 'event_not_handled',
+      eventType: String(payload.type ?? 'unknown').slice(0, 64),
+    };
   }
   const event = obj(payload.event);
   const eventType = `event_callback.${String(event.type ?? 'unknown').slice(0, 64)}`;
@@ -53,7 +61,8 @@ export function parseSlack(contentType: string, body: Buffer, slack: Config['web
     },
     context: `Slack mention in channel ${channel ?? '?'}${team ? ` of team ${team}` : ''}`,
     acknowledge: (taskId): Promise<AckResult> => {
-      if (!slack.botToken) return Promise.resolve({ action: 'message', status: 'skipped', detail: 'no SLACK_BOT_TOKEN' });
+      if (!slack.botToken)
+        return Promise.resolve({ action: 'message', status: 'skipped', detail: 'no SLACK_BOT_TOKEN' });
       return postAck(
         'message',
         `${slack.apiUrl.replace(/\/$/, '')}/chat.postMessage`,

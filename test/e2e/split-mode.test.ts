@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { WEBHOOK_STAGES } from '../../src/task-files.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { testServer } from '../helpers/server.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('split mode: web process and worker process over a real Redis', () => {
+  it('runs a webhook task in the worker process: one trace, one folder, all five files', async () => {
+    const redisUrl = await startRedis();
+    if (redisUrl === undefined) return;
+    const dir = await tempLogsDir();
+    const env = {
+      ...SECRETS,
+      REDIS_URL: redisUrl,
+      TASK_QUEUE_NAME: `test-${process.pid}`,
+      AGENT_RUNNER: 'replay',
+      AGENT_REPLAY_DELAY_MS: '5',
+    };
+    const server = await testServer(dir, env);
+    expect(server.queue.kind).toBe('redis');
+    const worker = spawn(process.execPath, ['src/worker-main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, TASK_LOGS_DIR: dir, TASK_LOGS_FLUSH_MS: '10' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    worker.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    worker.stderr!.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    onTestFinished(async () => {
+      if (worker.exitCode === null) {
+        worker.kill('SIGTERM');
+        await once(worker, 'exit');
+      }
+    });
+    await expect.poll(() => out, { timeout: 15_000 }).toContain('task-logs worker: queue');
+    expect(out).toContain('replay runner');
+
+    const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    expect(response.status).toBe(202);
+    const { task_id } = (await response.json()) as { task_id: string };
+    await expect
+      .poll(() => readTaskFolder(join(dir, task_id)).metadata?.status, { timeout: 20_000, interval: 50 })
+      .toBe('completed');
+    const files = readTaskFolder(join(dir, task_id));
+    expect(files.webhookFlow.map((l) => l.stage)).toEqual([...WEBHOOK_STAGES]);
+    expect(files.webhookFlow.at(-1)).toMatchObject({ stage: 'queue_push', queue: 'redis' });
+    expect(files.agentOutput[0]!.content).toMatch(/^\[REPLAY\]/);
+    expect(files.finalResult).toMatchObject({ success: true });
+    expect(files.metadata).toMatchObject({ source: 'webhook', provider: 'github', assigned_agent: 'brain' });
+    const traces = new Set([...files.webhookFlow, ...files.agentOutput].map((l) => l.trace_id));
+    expect([...traces]).toEqual([files.metadata!.trace_id]);
+
+    worker.kill('SIGTERM');
+    const [code] = await once(worker, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it('answers 503 when Redis is down, and lets the same delivery through again later', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir, {
+      ...SECRETS,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      AGENT_RUNNER: 'replay',
+    });
+    const request = () => githubRequest(githubComment(), { delivery: 'delivery-redis-down' });
+    const first = await fetch(`${server.url}/webhooks/github`, request());
+    expect(first.status).toBe(503);
+    expect(await first.json()).toMatchObject({ error: { code: 'QUEUE_UNAVAILABLE' } });
+    const second = await fetch(`${server.url}/webhooks/github`, request());
+    expect(second.status).toBe(503); // not "duplicate": the failed delivery did not keep its claim
+  });
+});

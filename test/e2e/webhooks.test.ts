@@ -1,0 +1,310 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/task-files.ts';
+import { fakeProvider } from '../helpers/fake-provider.ts';
+import { testServer } from '../helpers/server.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+import {
+  githubComment,
+  githubRequest,
+  jiraComment,
+  jiraRequest,
+  SECRETS,
+  slackMention,
+  slackRequest,
+} from '../helpers/webhook-requests.ts';
+
+const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+async function setUp(answer?: Parameters<typeof fakeProvider>[0]) {
+  const dir = await tempLogsDir();
+  const provider = await fakeProvider(answer);
+  const server = await testServer(dir, {
+    ...SECRETS,
+    AGENT_RUNNER: 'replay',
+    AGENT_REPLAY_DELAY_MS: '0',
+    GITHUB_API_URL: provider.url,
+    GITHUB_TOKEN: 'gh-token',
+    SLACK_API_URL: provider.url,
+    SLACK_BOT_TOKEN: 'xoxb-token',
+    JIRA_BASE_URL: provider.url,
+    JIRA_EMAIL: 'bot@example.com',
+    JIRA_API_TOKEN: 'jira-token',
+    WEBHOOK_MAX_BODY_BYTES: String(64 * 1024),
+  });
+  const taskFolders = () => readdirSync(dir).filter((name) => name.startsWith('task-'));
+  const waitDone = async (taskId: string) => {
+    await expect
+      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 10_000, interval: 20 })
+      .toMatch(/completed|failed/);
+    await server.telemetry.forceFlush();
+    return readTaskFolder(join(dir, taskId));
+  };
+  return { dir, provider, server, taskFolders, waitDone };
+}
+
+function expectCompleteTask(files: ReturnType<typeof readTaskFolder>, provider: string) {
+  expect(files.metadata).toMatchObject({
+    source: 'webhook',
+    provider,
+    status: 'completed',
+    created_at: expect.stringMatching(ISO_Z),
+    started_at: expect.stringMatching(ISO_Z),
+  });
+  expect(files.webhookFlow.map((l) => l.stage)).toEqual([...WEBHOOK_STAGES]);
+  expect(files.webhookFlow.find((l) => l.stage === 'validation')).toMatchObject({ status: 'passed' });
+  expect(files.webhookFlow.find((l) => l.stage === 'command_matching')).toMatchObject({ matched: true });
+  expect(files.agentOutput[0]!.content).toMatch(/^\[REPLAY\]/);
+  expect(new Set(files.agentOutput.map((l) => l.type))).toEqual(
+    new Set(OUTPUT_TYPES.filter((t) => t !== 'error')),
+  );
+  expect(files.finalResult).toMatchObject({ success: true, error: null, metrics: { cost_usd: 0.0734 } });
+  const traces = new Set([...files.webhookFlow, ...files.agentOutput].map((l) => l.trace_id));
+  expect(traces.size).toBe(1);
+}
+
+describe('a signed GitHub issue_comment with @agent review', () => {
+  it('answers 202 with the task id, reacts on the comment, and ends as a complete task folder', async () => {
+    const { server, provider, waitDone } = await setUp();
+    const request = githubRequest(githubComment());
+    const response = await fetch(`${server.url}/webhooks/github`, request);
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { task_id: string; status: string };
+    expect(answer).toMatchObject({ task_id: expect.stringMatching(/^task-[0-9a-f]{16}$/), status: 'queued' });
+
+    const files = await waitDone(answer.task_id);
+    expectCompleteTask(files, 'github');
+    expect(files.metadata).toMatchObject({
+      task_id: answer.task_id,
+      assigned_agent: 'brain',
+      agent_type: 'planning',
+    });
+    expect(files.input).toEqual({
+      message: '@agent review the retry logic',
+      source_metadata: {
+        provider: 'github',
+        event_type: 'issue_comment.created',
+        webhook_id: request.delivery,
+        repo: 'owner/repo',
+        issue_number: 42,
+        comment_id: 1001,
+        sender: 'octocat',
+        url: 'https://github.com/owner/repo/issues/42#issuecomment-1001',
+      },
+    });
+    expect(files.webhookFlow.find((l) => l.stage === 'immediate_response')).toMatchObject({
+      action: 'reaction',
+      status: 'sent',
+    });
+    expect(provider.requests).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        path: '/repos/owner/repo/issues/comments/1001/reactions',
+        body: { content: 'eyes' },
+        headers: expect.objectContaining({ authorization: 'Bearer gh-token' }),
+      }),
+    ]);
+
+    // GitHub redelivers with the same delivery id: the same task, not a second one
+    const again = await fetch(
+      `${server.url}/webhooks/github`,
+      githubRequest(githubComment(), { delivery: request.delivery }),
+    );
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ task_id: answer.task_id, status: 'duplicate' });
+  });
+
+  it('still runs the task when the reaction fails, and records the failure', async () => {
+    const { server, waitDone } = await setUp(() => ({ status: 500, body: { message: 'boom' } }));
+    const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    const { task_id } = (await response.json()) as { task_id: string };
+    const files = await waitDone(task_id);
+    expect(files.metadata?.status).toBe('completed');
+    expect(files.webhookFlow.find((l) => l.stage === 'immediate_response')).toMatchObject({
+      action: 'reaction',
+      status: 'failed',
+      detail: expect.stringContaining('HTTP 500'),
+    });
+  });
+});
+
+describe('a signed Slack app_mention', () => {
+  it('becomes a complete task, acknowledged in the thread; a Slack retry is a duplicate', async () => {
+    const { server, provider, waitDone } = await setUp(() => ({ status: 200, body: { ok: true } }));
+    const body = JSON.stringify(slackMention());
+    const response = await fetch(`${server.url}/webhooks/slack`, slackRequest(body));
+    expect(response.status).toBe(202);
+    const { task_id } = (await response.json()) as { task_id: string };
+    const files = await waitDone(task_id);
+    expectCompleteTask(files, 'slack');
+    expect(files.input?.source_metadata).toMatchObject({
+      provider: 'slack',
+      team: 'T012345',
+      channel: 'C0DEPLOY',
+      user: 'U777',
+    });
+    expect(files.input?.message).toBe('@agent review the deploy script');
+    expect(provider.requests[0]).toMatchObject({
+      path: '/chat.postMessage',
+      body: { channel: 'C0DEPLOY', thread_ts: '1700000000.000100', text: `:eyes: On it: task ${task_id}` },
+    });
+    const retry = await fetch(
+      `${server.url}/webhooks/slack`,
+      slackRequest(body, { headers: { 'x-slack-retry-num': '1' } }),
+    );
+    expect(await retry.json()).toEqual({ task_id, status: 'duplicate' });
+  });
+
+  it('answers url_verification with the challenge, and a slash command with an ephemeral reply', async () => {
+    const { server, waitDone } = await setUp();
+    const challenge = await fetch(
+      `${server.url}/webhooks/slack`,
+      slackRequest(JSON.stringify({ type: 'url_verification', challenge: 'c-123' })),
+    );
+    expect(await challenge.json()).toEqual({ challenge: 'c-123' });
+    const form = new URLSearchParams({
+      command: '/agent',
+      text: 'explain the retry logic',
+      team_id: 'T1',
+      channel_id: 'C1',
+      user_id: 'U1',
+      trigger_id: '123.456.abc',
+    }).toString();
+    const slash = await fetch(
+      `${server.url}/webhooks/slack`,
+      slackRequest(form, { contentType: 'application/x-www-form-urlencoded' }),
+    );
+    expect(slash.status).toBe(200);
+    const reply = (await slash.json()) as { task_id: string };
+    expect(reply).toMatchObject({
+      response_type: 'ephemeral',
+      status: 'queued',
+      text: `On it: task ${reply.task_id}`,
+    });
+    const files = await waitDone(reply.task_id);
+    expect(files.metadata).toMatchObject({ status: 'completed', agent_type: 'qa' });
+  });
+});
+
+describe('a signed Jira comment_created', () => {
+  it('becomes a complete task with the issue key and project, acknowledged by a comment', async () => {
+    const { server, provider, waitDone } = await setUp();
+    const response = await fetch(`${server.url}/webhooks/jira`, jiraRequest(jiraComment()));
+    expect(response.status).toBe(202);
+    const { task_id } = (await response.json()) as { task_id: string };
+    const files = await waitDone(task_id);
+    expectCompleteTask(files, 'jira');
+    expect(files.input?.source_metadata).toMatchObject({
+      provider: 'jira',
+      issue_key: 'OPS-7',
+      project: 'OPS',
+      event_type: 'comment_created',
+    });
+    expect(provider.requests[0]).toMatchObject({
+      path: '/rest/api/2/issue/OPS-7/comment',
+      body: { body: `On it: task ${task_id}` },
+      headers: expect.objectContaining({
+        authorization: `Basic ${Buffer.from('bot@example.com:jira-token').toString('base64')}`,
+      }),
+    });
+  });
+});
+
+describe('bad webhook requests', () => {
+  it.each([
+    [
+      'a wrong signature',
+      () => githubRequest(githubComment(), { secret: 'not-the-secret' }),
+      401,
+      'signature_invalid',
+    ],
+    ['no signature', () => githubRequest(githubComment(), { signature: null }), 401, 'signature_missing'],
+    [
+      'a signature of the wrong length',
+      () => githubRequest(githubComment(), { signature: 'sha256=abcd' }),
+      401,
+      'signature_invalid',
+    ],
+    [
+      'a signature that is not hex',
+      () => githubRequest(githubComment(), { signature: `sha256=${'z'.repeat(64)}` }),
+      401,
+      'signature_invalid',
+    ],
+    ['malformed JSON', () => githubRequest('{"action": "created",'), 400, 'malformed'],
+    ['an oversized body', () => githubRequest(githubComment('x'.repeat(70 * 1024))), 413, 'body_too_large'],
+    ['an unknown event', () => githubRequest(githubComment(), { event: 'star' }), 200, 'event_not_handled'],
+    ['a comment with no command', () => githubRequest(githubComment('looks good to me')), 200, 'no_command'],
+    [
+      'a comment from a bot',
+      () => githubRequest(githubComment('@agent review', { sender: { login: 'ci', type: 'Bot' } })),
+      200,
+      'bot_sender',
+    ],
+  ])('GitHub: %s gets %i and no task', async (_name, make, status, reason) => {
+    const { server, taskFolders } = await setUp();
+    const response = await fetch(`${server.url}/webhooks/github`, make());
+    expect(response.status).toBe(status);
+    const body = (await response.json()) as Record<string, unknown>;
+    if (status >= 400) expect(body).toHaveProperty('error.code');
+    else expect(body).toMatchObject({ status: 'ignored' });
+    await server.telemetry.forceFlush();
+    expect(taskFolders()).toEqual([]);
+    const rejections = (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as {
+      counts: Record<string, Record<string, number>>;
+      recent: { reason: string; status: number }[];
+    };
+    expect(rejections.counts.github).toEqual({ [reason]: 1 });
+    expect(rejections.recent[0]).toMatchObject({ reason, status });
+  });
+
+  it('Slack: a stale timestamp or a wrong signature is refused', async () => {
+    const { server, taskFolders } = await setUp();
+    const body = JSON.stringify(slackMention());
+    const stale = await fetch(
+      `${server.url}/webhooks/slack`,
+      slackRequest(body, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
+    );
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: { message: string } }).error.message).toContain(
+      'timestamp_stale',
+    );
+    const wrong = await fetch(
+      `${server.url}/webhooks/slack`,
+      slackRequest(body, { secret: 'wrong-secret-123' }),
+    );
+    expect(wrong.status).toBe(401);
+    expect(taskFolders()).toEqual([]);
+  });
+
+  it('Jira: a wrong signature is refused when a secret is set', async () => {
+    const { server, taskFolders } = await setUp();
+    const response = await fetch(
+      `${server.url}/webhooks/jira`,
+      jiraRequest(jiraComment(), { secret: 'wrong-secret-123' }),
+    );
+    expect(response.status).toBe(401);
+    expect(taskFolders()).toEqual([]);
+  });
+
+  it('an unauthenticated flood is counted in memory and writes nothing to disk', async () => {
+    const { dir, server, taskFolders } = await setUp();
+    const before = readdirSync(dir).sort();
+    await Promise.all(
+      Array.from({ length: 300 }, () =>
+        fetch(`${server.url}/webhooks/github`, githubRequest(githubComment(), { secret: 'nope-nope-nope' })),
+      ),
+    );
+    await server.telemetry.forceFlush();
+    expect(taskFolders()).toEqual([]);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    const rejections = (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as {
+      counts: Record<string, Record<string, number>>;
+      recent: unknown[];
+    };
+    expect(rejections.counts.github?.signature_invalid).toBe(300);
+    expect(rejections.recent).toHaveLength(100);
+  });
+});
