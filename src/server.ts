@@ -34,6 +34,8 @@ export interface ServerOptions {
   register?: boolean;
   followPollMs?: number;
   log?: (line: string) => void;
+  /** replaces the queue the settings choose (embedding, benchmarks) */
+  queue?: TaskQueue;
 }
 
 // GitHub webhooks with no secret set: a development secret when only this machine can connect, else off
@@ -75,12 +77,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const commands = loadCommands(config.commandsFile);
   const deliveries = new DeliveryStore(config.indexPath);
   const queue: TaskQueue =
-    config.queue.redisUrl !== undefined
+    options.queue ??
+    (config.queue.redisUrl !== undefined
       ? new RedisQueue({ url: config.queue.redisUrl, name: config.queue.name, report: log })
       : new MemoryQueue({
           handler: taskJobHandler({ tasks: telemetry.tasks, runner: createRunner(config), log }),
           concurrency: config.queue.concurrency,
-        });
+        }));
   const rejections = new RejectionLog();
   const webhookConfig = withDevSecret(config, log);
   const intake = new WebhookIntake({ tasks: telemetry.tasks, commands, deliveries, queue, rejections });

@@ -1,0 +1,98 @@
+// Webhooks per second end to end (a signed GitHub issue_comment through every stage to queue_push) with logging on,
+// against the same server with TASK_LOGS_ENABLED=false, each in its own process, rounds interleaved.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { hubSignature } from '../../src/webhooks/signatures.ts';
+import { benchDir, fmt, median, report } from './bench-kit.ts';
+
+const SECRET = 'bench-secret-0123456789';
+const SECONDS = 3;
+const CONNECTIONS = 16;
+
+async function startServer(dir: string, enabled: boolean) {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'webhook-server.ts')], {
+    env: { ...process.env, TASK_LOGS_DIR: dir, TASK_LOGS_ENABLED: String(enabled), GITHUB_WEBHOOK_SECRET: SECRET },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const next = async () => JSON.parse((await once(lines, 'line'))[0] as string);
+  const { url } = (await next()) as { url: string };
+  return { child, url, stats: async () => (child.stdin!.write('\n'), ((await next()) as { stats: unknown }).stats) };
+}
+
+let counter = 0;
+function signedDelivery(): { body: string; headers: Record<string, string> } {
+  const n = counter++;
+  const body = JSON.stringify({
+    action: 'created',
+    issue: { number: 42 },
+    comment: { id: n, body: `@agent review change ${n}` },
+    repository: { full_name: 'owner/repo' },
+    sender: { login: 'octocat', type: 'User' },
+  });
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': `bench-${process.pid}-${n}`,
+      'x-hub-signature-256': hubSignature(SECRET, body),
+    },
+  };
+}
+
+async function rate(url: string): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const deliveries = Array.from({ length: 60_000 }, signedDelivery); // signed up front: the client is not measured
+  let next = 0;
+  let done = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < end && next < deliveries.length) {
+        const { body, headers } = deliveries[next++]!;
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request(`${url}/webhooks/github`, { method: 'POST', headers, agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+        if (status !== 202) throw new Error(`webhook answered ${status}`);
+        done++;
+      }
+    }),
+  );
+  agent.destroy();
+  return done / SECONDS;
+}
+
+const on = benchDir('webhooks-on');
+const off = benchDir('webhooks-off');
+const withLogs = await startServer(on.dir, true);
+const withoutLogs = await startServer(off.dir, false);
+try {
+  await rate(withLogs.url); // warm-up
+  await rate(withoutLogs.url);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    a.push(await rate(withLogs.url));
+    b.push(await rate(withoutLogs.url));
+  }
+  const stats = (await withLogs.stats()) as { written: number; dropped: number } | null;
+  const ratio = median(a) / median(b);
+  report(
+    `webhooks end to end (signed request to queue_push)  logging on ${fmt(median(a))}/s  off ${fmt(median(b))}/s  ` +
+      `logging costs ${fmt((1 - ratio) * 100, 1)}% (target < 10%)  [written ${fmt(stats?.written ?? 0)}, dropped ${fmt(stats?.dropped ?? 0)}]`,
+  );
+} finally {
+  withLogs.child.kill();
+  withoutLogs.child.kill();
+  on.cleanup();
+  off.cleanup();
+}
