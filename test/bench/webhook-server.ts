@@ -5,7 +5,10 @@ import type { TaskQueue } from '../../src/queue/task-job.ts';
 import { startServer } from '../../src/server.ts';
 
 const sink: TaskQueue = { kind: 'memory', push: async () => undefined, close: async () => undefined };
-const running = await startServer(loadConfig({ env: { ...process.env, PORT: '0' } }), { queue: sink, log: () => undefined });
+const running = await startServer(loadConfig({ env: { ...process.env, PORT: '0' } }), {
+  queue: sink,
+  log: () => undefined,
+});
 process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
 process.stdin.on('data', async () => {
   await running.telemetry.forceFlush();
