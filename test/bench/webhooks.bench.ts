@@ -28,7 +28,10 @@ async function startServer(dir: string, enabled: boolean) {
   return {
     child,
     url,
-    stats: async () => (child.stdin!.write('\n'), ((await next()) as { stats: unknown }).stats),
+    stats: async () => {
+      child.stdin!.write('\n');
+      return ((await next()) as { stats: unknown }).stats;
+    },
   };
 }
 
