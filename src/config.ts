@@ -21,6 +21,17 @@ const Env = z.object({
   TASK_LOGS_DIR: z.string().min(1, { error: 'expected a folder path' }).default('./data/logs/tasks'),
   TASK_LOGS_RETENTION_DAYS: whole(1, 36_500, 'a whole number of days').default(30),
   TASK_LOGS_DURABLE: flag(false),
+  TASK_LOGS_COMPRESS_AFTER_DAYS: whole(1, 36_500, 'a whole number of days').default(7),
+  /** a cap on the logs folder's total size: past it the oldest finished tasks are deleted first */
+  TASK_LOGS_MAX_TOTAL_BYTES: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]?)?$/, {
+      error: 'expected a size such as 500000000, 500MB or 20G',
+    })
+    .transform(parseSize)
+    .optional(),
+  /** how often the server prunes and compresses */
+  TASK_LOGS_MAINTENANCE_MINUTES: whole(1, 7 * 24 * 60, 'minutes').default(60),
   /** how long output may wait in memory before it is written; the live-read budget is 250 ms p99 */
   TASK_LOGS_FLUSH_MS: whole(1, 1000, 'milliseconds').default(50),
   /** telemetry items held in memory while the disk is slow; past this they are dropped and counted */
@@ -74,6 +85,9 @@ export interface Config {
   /** absolute path of the folder that holds one folder per task */
   readonly logsDir: string;
   readonly retentionDays: number;
+  readonly compressAfterDays: number;
+  readonly maxTotalBytes: number | undefined;
+  readonly maintenanceMinutes: number;
   readonly durable: boolean;
   readonly flushMs: number;
   readonly maxQueue: number;
@@ -175,6 +189,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       }),
     ),
     retentionDays: e.TASK_LOGS_RETENTION_DAYS,
+    compressAfterDays: e.TASK_LOGS_COMPRESS_AFTER_DAYS,
+    maxTotalBytes: e.TASK_LOGS_MAX_TOTAL_BYTES,
+    maintenanceMinutes: e.TASK_LOGS_MAINTENANCE_MINUTES,
     durable: e.TASK_LOGS_DURABLE,
     flushMs: e.TASK_LOGS_FLUSH_MS,
     maxQueue: e.TASK_LOGS_MAX_QUEUE,
@@ -191,6 +208,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     }),
   });
+}
+
+/** "500MB", "20G", "1.5 GiB", "123" -> bytes (powers of 1024) */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)/.exec(text.trim())!;
+  const power = ' KMGT'.indexOf((match[2] || ' ').toUpperCase());
+  return Math.round(Number(match[1]) * 1024 ** power);
 }
 
 function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

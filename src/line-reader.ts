@@ -23,25 +23,39 @@ export interface ReadLinesOptions {
 const CHUNK = 64 * 1024;
 
 /** Yields whole lines from an open file; `onEnd` learns the byte offset after the last whole line. */
-export async function* readLines(
+export function readLines(
   handle: FileHandle,
+  options: ReadLinesOptions = {},
+  onEnd?: (state: { offset: number; lastLine: number }) => void,
+): AsyncGenerator<Line> {
+  return linesOf(fileChunks(handle, options.start ?? 0), options, onEnd);
+}
+
+async function* fileChunks(handle: FileHandle, start: number): AsyncGenerator<Buffer> {
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  let position = start;
+  for (;;) {
+    const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead); // reused: the consumer copies what it keeps
+  }
+}
+
+/** Yields whole lines from a stream of chunks (a gunzip stream, say); chunks may be reused after each yield. */
+export async function* linesOf(
+  chunks: AsyncIterable<Buffer>,
   options: ReadLinesOptions = {},
   onEnd?: (state: { offset: number; lastLine: number }) => void,
 ): AsyncGenerator<Line> {
   const after = options.after ?? 0;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  let position = options.start ?? 0;
-  let lineStart = position;
+  let lineStart = options.start ?? 0;
   let n = (options.firstLineNumber ?? 1) - 1;
   let returned = 0;
   // the start of a line that spans reads, kept as pieces (a 10 MB line must not be copied again on every read)
   let pieces: Buffer[] = [];
-  const buffer = Buffer.allocUnsafe(CHUNK);
-  for (;;) {
-    const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
-    if (bytesRead === 0) break;
-    position += bytesRead;
-    const data = buffer.subarray(0, bytesRead);
+  for await (const data of chunks) {
     let from = 0;
     for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
       let text: string;
@@ -66,7 +80,7 @@ export async function* readLines(
         return;
       }
     }
-    if (from < data.length) pieces.push(Buffer.from(data.subarray(from))); // copied: the read buffer is reused
+    if (from < data.length) pieces.push(Buffer.from(data.subarray(from))); // copied: the chunk may be reused
   }
   onEnd?.({ offset: lineStart, lastLine: n });
 }

@@ -3,8 +3,9 @@
 import { constants } from 'node:fs';
 import { type FileHandle, lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { quote, TaskLogsError } from './errors.ts';
-import { type Line, type ReadLinesOptions, readLines } from './line-reader.ts';
+import { type Line, linesOf, type ReadLinesOptions, readLines } from './line-reader.ts';
 import type { TaskFileName } from './task-files.ts';
 import { parseTaskId } from './task-id.ts';
 
@@ -82,15 +83,35 @@ export class TaskStore {
     return entry.text;
   }
 
-  /** Whole, valid lines of a JSONL file, streamed; nothing when the file is not written yet. */
+  /** Whole, valid lines of a JSONL file (or its .gz, once compressed), streamed; nothing when not written yet. */
   async *lines(rawTaskId: string, file: TaskFileName, options: ReadLinesOptions = {}): AsyncGenerator<Line> {
-    const handle = await this.#open(await this.folder(rawTaskId), file);
-    if (handle === undefined) return;
-    try {
-      yield* readLines(handle, { validJsonOnly: true, ...options });
-    } finally {
-      await handle.close();
+    const dir = await this.folder(rawTaskId);
+    const handle = await this.#open(dir, file);
+    if (handle !== undefined) {
+      try {
+        yield* readLines(handle, { validJsonOnly: true, ...options });
+      } finally {
+        await handle.close();
+      }
+      return;
     }
+    const gz = await this.#openPath(join(dir, `${file}.gz`));
+    if (gz === undefined) return;
+    const stream = gz.createReadStream().pipe(createGunzip());
+    try {
+      yield* linesOf(stream, { validJsonOnly: true, ...options });
+    } finally {
+      stream.destroy();
+      await gz.close().catch(() => undefined); // the read stream may have closed it already
+    }
+  }
+
+  /** True when the file has been compressed (only its .gz is there). */
+  async isCompressed(rawTaskId: string, file: TaskFileName): Promise<boolean> {
+    const dir = await this.folder(rawTaskId);
+    const plain = await lstat(join(dir, file)).catch(() => undefined);
+    if (plain !== undefined) return false;
+    return (await lstat(join(dir, `${file}.gz`)).catch(() => undefined))?.isFile() === true;
   }
 
   /** Opens a task file for reading; undefined when absent, a symlink, or not a regular file. */

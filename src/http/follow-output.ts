@@ -51,6 +51,24 @@ export async function followOutput(
     const metadata = await store.readJson<TaskMetadata>(taskId, TASK_FILES.metadata).catch(() => undefined);
     const handle = await store.openFile(taskId, TASK_FILES.agentOutput).catch(() => undefined);
     let sent = 0;
+    if (
+      handle === undefined &&
+      (await store.isCompressed(taskId, TASK_FILES.agentOutput).catch(() => false))
+    ) {
+      // a compressed task is long finished: send what it has, then the end
+      let chunk = '';
+      for await (const line of store.lines(taskId, TASK_FILES.agentOutput, {
+        after: Math.max(after, lastLine),
+      })) {
+        chunk += `id: ${line.n}\ndata: ${line.text}\n\n`;
+        lastLine = line.n;
+        if (chunk.length > 64 * 1024) {
+          stream.write(chunk);
+          chunk = '';
+        }
+      }
+      if (chunk) stream.write(chunk);
+    }
     if (handle !== undefined) {
       try {
         const lines = readLines(

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// `tasklogs`: the command line for the task logs. Exit codes: 0 ok, 1 problems found (or no such task), 2 bad usage.
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.ts';
+import { TaskLogsError } from '../errors.ts';
+import { compress, prune, reindex, verify } from './maintenance-commands.ts';
+import { type Flags, LS_OPTIONS, ls, notFoundExit, show, stats, tail } from './read-commands.ts';
+import { terminal } from './terminal.ts';
+import { UsageError } from './usage-error.ts';
+
+type Options = Parameters<typeof parseArgs>[0] extends infer P
+  ? P extends { options?: infer O }
+    ? O
+    : never
+  : never;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  args: number;
+  run: (config: ReturnType<typeof loadConfig>, args: string[], flags: Flags) => Promise<number>;
+}
+
+const out = terminal();
+const JSON_FLAG = { json: { type: 'boolean' as const } };
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'run the server (the same as npm start)',
+    usage: 'tasklogs serve',
+    options: {},
+    args: 0,
+    run: async () => {
+      await import('../main.ts');
+      return new Promise<number>(() => undefined); // runs until a signal stops it
+    },
+  },
+  ls: {
+    summary: 'list and search tasks, newest first',
+    usage:
+      'tasklogs ls [--status failed] [--provider github,jira] [--source S] [--agent A] [--agent-type T] [--model M]\n' +
+      '             [--success true|false] [--created-after DATE] [--created-before DATE] [--completed-after DATE]\n' +
+      '             [--completed-before DATE] [--min-cost N] [--max-cost N] [--min-tokens N] [--max-tokens N]\n' +
+      '             [--sort created_at|cost_usd|...] [--order asc|desc] [--limit N] [--cursor C] [--refresh] [--json]',
+    options: { ...LS_OPTIONS, refresh: { type: 'boolean' }, ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => ls(config, flags, out),
+  },
+  show: {
+    summary: "one task's summary: status, stages with durations, cost, tokens, errors",
+    usage: 'tasklogs show <task_id> [--json]',
+    options: { ...JSON_FLAG },
+    args: 1,
+    run: (config, args, flags) => show(config, args[0]!, flags, out),
+  },
+  tail: {
+    summary: "a task's agent output; -f follows it live until the task ends",
+    usage: 'tasklogs tail [-f] [-n LINES] <task_id> [--json]',
+    options: { follow: { type: 'boolean', short: 'f' }, lines: { type: 'string', short: 'n' }, ...JSON_FLAG },
+    args: 1,
+    run: (config, args, flags) => tail(config, args[0]!, flags, out),
+  },
+  stats: {
+    summary: 'counts, failure rate, cost, tokens, durations and disk use, per provider and per day',
+    usage: 'tasklogs stats [--json]',
+    options: { ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => stats(config, flags, out),
+  },
+  prune: {
+    summary: 'delete finished tasks past retention (and past TASK_LOGS_MAX_TOTAL_BYTES)',
+    usage: 'tasklogs prune [--dry-run] [--days N] [--json]',
+    options: { 'dry-run': { type: 'boolean' }, days: { type: 'string' }, ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => prune(config, flags, out),
+  },
+  compress: {
+    summary: 'gzip the JSONL files of tasks finished more than TASK_LOGS_COMPRESS_AFTER_DAYS ago',
+    usage: 'tasklogs compress [--dry-run] [--days N] [--json]',
+    options: { 'dry-run': { type: 'boolean' }, days: { type: 'string' }, ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => compress(config, flags, out),
+  },
+  reindex: {
+    summary: 'rebuild the search index from the task folders',
+    usage: 'tasklogs reindex [--json]',
+    options: { ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => reindex(config, flags, out),
+  },
+  verify: {
+    summary: 'check every task folder against the five-file contract (exit 1 if something is broken)',
+    usage: 'tasklogs verify [--repair] [--json]',
+    options: { repair: { type: 'boolean' }, ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => verify(config, flags, out),
+  },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'tasklogs: read and look after the task logs (TASK_LOGS_DIR)',
+    '',
+    'usage: tasklogs <command> [options]     tasklogs <command> --help',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'exit codes: 0 ok, 1 problems found or no such task, 2 bad usage',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out.line(help());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out.line(`${command.summary}\n\nusage: ${command.usage}`);
+    return 0;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.positionals.length !== command.args) {
+    throw new UsageError(
+      `${name} takes ${command.args === 0 ? 'no arguments' : `${command.args} argument`}, got ${parsed.positionals.length}`,
+    );
+  }
+  return command.run(loadConfig(), parsed.positionals, parsed.values as Flags);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const err = process.stderr;
+  if (error instanceof UsageError) {
+    err.write(
+      `tasklogs: ${error.message}\n(see tasklogs ${COMMANDS[process.argv[2] ?? ''] ? `${process.argv[2]} ` : ''}--help)\n`,
+    );
+    process.exitCode = 2;
+  } else if (notFoundExit(error)) {
+    err.write(`tasklogs: ${error.message}\n`);
+    process.exitCode = 1;
+  } else if (error instanceof TaskLogsError) {
+    err.write(`tasklogs: ${error.message}\n`);
+    process.exitCode = error.code === 'TASK_ID_INVALID' || error.code === 'CONFIG_INVALID' ? 2 : 1;
+  } else {
+    throw error;
+  }
+}

@@ -1,0 +1,113 @@
+// The CLI's maintenance commands: prune (retention and the size cap), compress, reindex, verify.
+import { rm } from 'node:fs/promises';
+import type { Config } from '../config.ts';
+import { refreshIndex } from '../index-refresh.ts';
+import { compressTasks } from '../ops/compression.ts';
+import { pruneTasks } from '../ops/retention.ts';
+import { verifyTasks } from '../ops/verify.ts';
+import { TaskIndex } from '../task-index.ts';
+import type { Flags } from './read-commands.ts';
+import { bytes, type Out, paint, progress, table } from './terminal.ts';
+import { UsageError } from './usage-error.ts';
+
+function days(flag: string | boolean | undefined, fallback: number, name: string): number {
+  if (flag === undefined) return fallback;
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`--${name} ${JSON.stringify(flag)} is not a whole number of days`);
+  return n;
+}
+
+export async function prune(config: Config, flags: Flags, out: Out): Promise<number> {
+  const bar = progress('reading tasks');
+  const index = flags['dry-run'] ? undefined : new TaskIndex(config.indexPath);
+  try {
+    const result = await pruneTasks({
+      root: config.logsDir,
+      retentionDays: days(flags.days, config.retentionDays, 'days'),
+      maxTotalBytes: config.maxTotalBytes,
+      dryRun: flags['dry-run'] === true,
+      index,
+      onProgress: bar.update,
+    });
+    bar.done();
+    if (flags.json) {
+      out.json(result);
+      return 0;
+    }
+    const verb = result.dry_run ? 'would delete' : 'deleted';
+    if (result.deleted.length > 0) {
+      table(
+        out,
+        ['TASK', 'WHY', 'ENDED', 'SIZE'],
+        result.deleted.map((d) => [d.task_id, d.reason, d.ended_at, bytes(d.bytes)]),
+      );
+    }
+    out.line(
+      `${verb} ${result.deleted.length} of ${result.scanned} tasks (${bytes(result.deleted.reduce((s, d) => s + d.bytes, 0))}); ` +
+        `${result.kept_running} still queued or running are kept`,
+    );
+    if (result.over_cap)
+      out.line(paint(out, 'yellow', 'still over TASK_LOGS_MAX_TOTAL_BYTES: only running tasks are left'));
+    return 0;
+  } finally {
+    index?.close();
+  }
+}
+
+export async function compress(config: Config, flags: Flags, out: Out): Promise<number> {
+  const bar = progress('reading tasks');
+  const result = await compressTasks({
+    root: config.logsDir,
+    afterDays: days(flags.days, config.compressAfterDays, 'days'),
+    dryRun: flags['dry-run'] === true,
+    onProgress: bar.update,
+  });
+  bar.done();
+  if (flags.json) {
+    out.json(result);
+    return 0;
+  }
+  const verb = result.dry_run ? 'would compress' : 'compressed';
+  out.line(
+    `${verb} ${result.compressed.length} of ${result.scanned} tasks` +
+      (result.dry_run ? '' : `: ${bytes(result.bytes_before)} -> ${bytes(result.bytes_after)}`),
+  );
+  return 0;
+}
+
+export async function reindex(config: Config, flags: Flags, out: Out): Promise<number> {
+  // a rebuild from nothing: the files are the truth
+  for (const suffix of ['', '-wal', '-shm']) await rm(`${config.indexPath}${suffix}`, { force: true });
+  const index = new TaskIndex(config.indexPath);
+  try {
+    const result = await refreshIndex(index, config.logsDir);
+    if (flags.json) out.json({ indexed: result.updated, ms: Math.round(result.ms), index: config.indexPath });
+    else
+      out.line(`indexed ${result.updated} tasks in ${(result.ms / 1000).toFixed(2)} s (${config.indexPath})`);
+    return 0;
+  } finally {
+    index.close();
+  }
+}
+
+export async function verify(config: Config, flags: Flags, out: Out): Promise<number> {
+  const bar = progress('verifying');
+  const result = await verifyTasks({
+    root: config.logsDir,
+    repair: flags.repair === true,
+    onProgress: bar.update,
+  });
+  bar.done();
+  const unrepaired = result.broken.filter((b) => b.problems.length > 0);
+  if (flags.json) out.json(result);
+  else {
+    for (const task of result.broken) {
+      for (const problem of task.problems) out.line(`${task.task_id}: ${paint(out, 'red', problem)}`);
+      for (const fix of task.repaired)
+        out.line(`${task.task_id}: ${paint(out, 'green', `repaired: ${fix}`)}`);
+    }
+    out.line(`${result.scanned} tasks checked, ${unrepaired.length} with problems`);
+  }
+  return unrepaired.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,280 @@
+// The CLI's reading commands: ls (search), show (one task's summary), tail (its output, -f to follow), stats.
+
+import type { Config } from '../config.ts';
+import { TaskLogsError } from '../errors.ts';
+import { SearchQuery } from '../http/api-schemas.ts';
+import { refreshIndex } from '../index-refresh.ts';
+import type { Line } from '../line-reader.ts';
+import { type Totals, taskStats } from '../ops/stats.ts';
+import {
+  type AgentOutputLine,
+  type FinalResult,
+  TASK_FILES,
+  type TaskInput,
+  type TaskMetadata,
+  type WebhookFlowLine,
+} from '../task-files.ts';
+import { TaskIndex } from '../task-index.ts';
+import { isFinalStatus } from '../task-status.ts';
+import { TaskStore } from '../task-store.ts';
+import { bytes, type Out, paint, progress, statusColor, table } from './terminal.ts';
+import { UsageError } from './usage-error.ts';
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+const SEARCH_FLAGS = [
+  'status',
+  'provider',
+  'source',
+  'agent',
+  'agent-type',
+  'model',
+  'success',
+  'created-after',
+  'created-before',
+  'completed-after',
+  'completed-before',
+  'min-cost',
+  'max-cost',
+  'min-tokens',
+  'max-tokens',
+  'sort',
+  'order',
+  'limit',
+  'cursor',
+];
+export const LS_OPTIONS = Object.fromEntries(SEARCH_FLAGS.map((f) => [f, { type: 'string' as const }]));
+
+export async function ls(config: Config, flags: Flags, out: Out): Promise<number> {
+  const raw = Object.fromEntries(
+    SEARCH_FLAGS.filter((f) => flags[f] !== undefined).map((f) => [f.replaceAll('-', '_'), flags[f]]),
+  );
+  const parsed = SearchQuery.safeParse(raw);
+  if (!parsed.success) {
+    throw new UsageError(
+      parsed.error.issues.map((i) => `--${String(i.path[0]).replaceAll('_', '-')}: ${i.message}`).join('; '),
+    );
+  }
+  const index = new TaskIndex(config.indexPath);
+  try {
+    if (index.count() === 0 || flags.refresh) await refreshIndex(index, config.logsDir);
+    const page = index.search(parsed.data);
+    if (flags.json) {
+      out.json(page);
+      return 0;
+    }
+    table(
+      out,
+      ['TASK', 'STATUS', 'PROVIDER', 'AGENT', 'CREATED', 'COST', 'TOKENS'],
+      page.tasks.map((t) => [
+        t.task_id,
+        t.status ?? '-',
+        t.provider ?? '-',
+        t.assigned_agent ?? '-',
+        t.created_at?.replace('T', ' ').slice(0, 19) ?? '-',
+        t.cost_usd === null ? '-' : `$${t.cost_usd.toFixed(4)}`,
+        t.input_tokens === null ? '-' : String((t.input_tokens ?? 0) + (t.output_tokens ?? 0)),
+      ]),
+      [undefined, 'green'],
+    );
+    if (page.next_cursor) out.line(paint(out, 'dim', `more: --cursor ${page.next_cursor}`));
+    return 0;
+  } finally {
+    index.close();
+  }
+}
+
+async function collect(lines: AsyncIterable<Line>): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for await (const line of lines) all.push(JSON.parse(line.text));
+  return all;
+}
+
+export async function show(config: Config, taskId: string, flags: Flags, out: Out): Promise<number> {
+  const store = new TaskStore(config.logsDir);
+  await store.folder(taskId); // TASK_ID_INVALID / TASK_NOT_FOUND
+  const metadata = await store.readJson<TaskMetadata>(taskId, TASK_FILES.metadata);
+  const input = await store.readJson<TaskInput>(taskId, TASK_FILES.input);
+  const final = await store.readJson<FinalResult>(taskId, TASK_FILES.finalResult);
+  const stages = (await collect(store.lines(taskId, TASK_FILES.webhookFlow))) as WebhookFlowLine[];
+  const counts: Record<string, number> = {};
+  let lines = 0;
+  for await (const line of store.lines(taskId, TASK_FILES.agentOutput)) {
+    const type = (JSON.parse(line.text) as AgentOutputLine).type;
+    counts[type] = (counts[type] ?? 0) + 1;
+    lines++;
+  }
+  if (flags.json) {
+    out.json({
+      task_id: taskId,
+      metadata: metadata ?? null,
+      input: input ?? null,
+      webhook_flow: stages,
+      output_lines: lines,
+      output_types: counts,
+      final_result: final ?? null,
+    });
+    return 0;
+  }
+  const status = metadata?.status ?? 'unknown';
+  out.line(`${paint(out, 'bold', taskId)}  ${paint(out, statusColor(status), status)}`);
+  if (metadata) {
+    out.line(
+      `  ${metadata.source ?? '-'} / ${metadata.provider ?? '-'}, agent ${metadata.assigned_agent ?? '-'}${metadata.agent_type ? ` (${metadata.agent_type})` : ''}, model ${metadata.model ?? '-'}`,
+    );
+    out.line(
+      `  created ${metadata.created_at ?? '-'}, started ${metadata.started_at ?? '-'}${metadata.completed_at ? `, ended ${metadata.completed_at}` : ''}`,
+    );
+  }
+  if (input) {
+    const meta = input.source_metadata;
+    const where = [meta.event_type, meta.repo, meta.issue_number ?? meta.issue_key].filter(Boolean).join(' ');
+    out.line(
+      `  input: ${JSON.stringify(input.message.length > 120 ? `${input.message.slice(0, 120)}…` : input.message)}${where ? ` (${where})` : ''}`,
+    );
+  }
+  if (stages.length > 0) {
+    out.line(paint(out, 'bold', 'stages'));
+    for (const stage of stages) {
+      const { timestamp: _t, stage: name, duration_ms, trace_id: _tr, span_id: _sp, ...fields } = stage;
+      const detail = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      const failed = fields.status === 'failed';
+      out.line(
+        `  ${name.padEnd(20)} ${`${Number(duration_ms ?? 0).toFixed(1)} ms`.padStart(10)}  ${failed ? paint(out, 'red', detail) : detail}`,
+      );
+    }
+  }
+  out.line(
+    `${paint(out, 'bold', 'output')}: ${lines} lines${
+      lines
+        ? ` (${Object.entries(counts)
+            .map(([t, n]) => `${t} ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
+  );
+  if (final) {
+    const m = final.metrics;
+    const cached = [
+      m.cache_read_input_tokens ? `${m.cache_read_input_tokens} cache read` : '',
+      m.cache_creation_input_tokens ? `${m.cache_creation_input_tokens} cache write` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    out.line(
+      `${paint(out, 'bold', 'result')}: ${final.success ? paint(out, 'green', 'success') : paint(out, 'red', 'failed')}, $${m.cost_usd}, ${m.input_tokens} tokens in${cached ? ` (${cached})` : ''} / ${m.output_tokens} out, ${m.duration_seconds} s`,
+    );
+    if (final.error) out.line(`  error: ${paint(out, 'red', final.error)}`);
+    if (final.result) out.line(`  ${final.result.split('\n')[0]!.slice(0, 200)}`);
+  }
+  return 0;
+}
+
+function formatLine(out: Out, text: string): string {
+  const line = JSON.parse(text) as AgentOutputLine;
+  const time = line.timestamp.slice(11, 19);
+  const color =
+    line.type === 'error'
+      ? 'red'
+      : line.type === 'tool_call' || line.type === 'tool_result'
+        ? 'cyan'
+        : line.type === 'thinking'
+          ? 'dim'
+          : undefined;
+  const first = line.content.split('\n')[0] ?? '';
+  const body = `${line.type.padEnd(11)} ${first.length > 200 ? `${first.slice(0, 200)}…` : first}`;
+  return `${paint(out, 'dim', time)} ${color ? paint(out, color, body) : body}`;
+}
+
+export async function tail(config: Config, taskId: string, flags: Flags, out: Out): Promise<number> {
+  const store = new TaskStore(config.logsDir);
+  await store.folder(taskId);
+  const count = flags.lines === undefined ? 20 : Number(flags.lines);
+  if (!Number.isInteger(count) || count < 0)
+    throw new UsageError(`--lines ${JSON.stringify(flags.lines)} is not a whole number`);
+  const print = (text: string) => (flags.json ? out.line(text) : out.line(formatLine(out, text)));
+  const recent: Line[] = [];
+  let last = 0;
+  for await (const line of store.lines(taskId, TASK_FILES.agentOutput)) {
+    recent.push(line);
+    if (recent.length > count) recent.shift();
+    last = line.n;
+  }
+  for (const line of recent) print(line.text);
+  if (!flags.follow) return 0;
+  for (;;) {
+    const metadata = await store.readJson<TaskMetadata>(taskId, TASK_FILES.metadata).catch(() => undefined);
+    for await (const line of store.lines(taskId, TASK_FILES.agentOutput, { after: last })) {
+      print(line.text);
+      last = line.n;
+    }
+    if (isFinalStatus(metadata?.status)) {
+      if (!flags.json) out.line(paint(out, statusColor(metadata!.status), `-- task ${metadata!.status} --`));
+      return 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function stats(config: Config, flags: Flags, out: Out): Promise<number> {
+  const bar = progress('reading tasks');
+  const result = await taskStats({ root: config.logsDir, onProgress: bar.update });
+  bar.done();
+  if (flags.json) {
+    out.json(result);
+    return 0;
+  }
+  const row = (name: string, t: Totals) => [
+    name,
+    String(t.tasks),
+    String(t.completed),
+    String(t.failed),
+    String(t.running + t.queued),
+    `${(t.failure_rate * 100).toFixed(1)}%`,
+    `$${t.cost_usd.toFixed(4)}`,
+    `$${t.avg_cost_usd.toFixed(4)}`,
+    String(t.input_tokens),
+    String(t.output_tokens),
+    `${t.avg_duration_seconds.toFixed(1)} s`,
+    bytes(t.bytes),
+  ];
+  const header = [
+    '',
+    'TASKS',
+    'DONE',
+    'FAILED',
+    'ACTIVE',
+    'FAIL %',
+    'COST',
+    'AVG COST',
+    'IN TOKENS',
+    'OUT TOKENS',
+    'AVG TIME',
+    'DISK',
+  ];
+  table(out, header, [row('all', result.total)]);
+  out.line(`disk: ${bytes(result.total.bytes)} in all, ${bytes(result.bytes_per_task)} per task`);
+  out.line();
+  table(
+    out,
+    ['PROVIDER', ...header.slice(1)],
+    Object.entries(result.by_provider).map(([k, v]) => row(k, v)),
+  );
+  out.line();
+  table(
+    out,
+    ['DAY', ...header.slice(1)],
+    Object.entries(result.by_day)
+      .slice(-14)
+      .map(([k, v]) => row(k, v)),
+  );
+  return 0;
+}
+
+export function notFoundExit(error: unknown): error is TaskLogsError {
+  return (
+    error instanceof TaskLogsError && (error.code === 'TASK_NOT_FOUND' || error.code === 'FILE_NOT_FOUND')
+  );
+}

@@ -1,0 +1,91 @@
+// Terminal output for the CLI: colour only on a terminal (and never with NO_COLOR), aligned tables, sizes, and a
+// progress bar on stderr for long runs.
+
+export interface Out {
+  line(text?: string): void;
+  json(value: unknown): void;
+  color: boolean;
+}
+
+export function terminal(stream: NodeJS.WriteStream = process.stdout): Out {
+  return {
+    color: stream.isTTY === true && process.env.NO_COLOR === undefined,
+    line: (text = '') => {
+      stream.write(`${text}\n`);
+    },
+    json: (value) => {
+      stream.write(`${JSON.stringify(value, null, 2)}\n`);
+    },
+  };
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1, cyan: 36 } as const;
+export type Color = keyof typeof CODES;
+
+export function paint(out: Out, color: Color, text: string): string {
+  return out.color ? `\x1b[${CODES[color]}m${text}\x1b[0m` : text;
+}
+
+export function statusColor(status: string | null | undefined): Color {
+  if (status === 'completed') return 'green';
+  if (status === 'failed' || status === 'rejected') return 'red';
+  if (status === 'running') return 'yellow';
+  return 'dim';
+}
+
+/** A table with a header row; cells are plain text (colour added after padding keeps the columns straight). */
+export function table(
+  out: Out,
+  header: string[],
+  rows: string[][],
+  colors: (Color | undefined)[] = [],
+): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[], paintCells: boolean) =>
+    cells
+      .map((cell, i) => {
+        const padded = i === cells.length - 1 ? cell : cell.padEnd(widths[i]!);
+        const color = colors[i];
+        return paintCells && color ? paint(out, color, padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  out.line(paint(out, 'bold', fmt(header, false)));
+  for (const row of rows) out.line(fmt(row, true));
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** A progress bar on stderr, drawn only on a terminal and at most every 100 ms. */
+export function progress(label: string): { update: (done: number, total: number) => void; done: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  let drawn = false;
+  return {
+    update: (done, total) => {
+      if (!tty || total < 200) return;
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      drawn = true;
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      process.stderr.write(
+        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
+      );
+    },
+    done: () => {
+      if (drawn) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

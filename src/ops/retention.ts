@@ -1,0 +1,109 @@
+// Retention: deletes finished tasks older than TASK_LOGS_RETENTION_DAYS, then, if the folder is over
+// TASK_LOGS_MAX_TOTAL_BYTES, the oldest finished tasks until it is not. Never a queued or running task, never anything
+// that is not a task folder. A task is first renamed to a hidden trash name (one atomic step: from then on it is
+// gone for every reader), then removed; trash left by a crash is removed on the next run.
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TaskIndex } from '../task-index.ts';
+import { listTaskFolders, summarizeAll, type TaskSummary } from './task-folders.ts';
+
+export interface PruneOptions {
+  root: string;
+  retentionDays: number;
+  maxTotalBytes?: number | undefined;
+  now?: Date;
+  dryRun?: boolean;
+  index?: TaskIndex | undefined;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PrunedTask {
+  task_id: string;
+  reason: 'expired' | 'over_size_cap';
+  ended_at: string;
+  bytes: number;
+}
+
+export interface PruneResult {
+  dry_run: boolean;
+  scanned: number;
+  deleted: PrunedTask[];
+  kept_running: number;
+  total_bytes_before: number;
+  total_bytes_after: number;
+  /** the cap could not be met with finished tasks alone */
+  over_cap: boolean;
+  leftover_trash_removed: number;
+}
+
+// '~' is not allowed in task ids: no reader can ever take a folder being deleted for a task
+const TRASH_PREFIX = '.trash~';
+
+export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
+  const now = options.now ?? new Date();
+  const dryRun = options.dryRun ?? false;
+  const leftover = dryRun ? 0 : await removeLeftoverTrash(options.root);
+  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress);
+  const cutoff = now.getTime() - options.retentionDays * 86_400_000;
+  const finished = summaries.filter((s) => s.endedAt !== undefined);
+  const doomed = new Map<string, { summary: TaskSummary; reason: PrunedTask['reason'] }>();
+  for (const summary of finished) {
+    if (summary.endedAt!.getTime() < cutoff) doomed.set(summary.id, { summary, reason: 'expired' });
+  }
+  const totalBefore = summaries.reduce((sum, s) => sum + s.bytes, 0);
+  let total = totalBefore - [...doomed.values()].reduce((sum, d) => sum + d.summary.bytes, 0);
+  let overCap = false;
+  if (options.maxTotalBytes !== undefined && total > options.maxTotalBytes) {
+    const oldestFirst = finished
+      .filter((s) => !doomed.has(s.id))
+      .sort((a, b) => a.endedAt!.getTime() - b.endedAt!.getTime());
+    for (const summary of oldestFirst) {
+      if (total <= options.maxTotalBytes) break;
+      doomed.set(summary.id, { summary, reason: 'over_size_cap' });
+      total -= summary.bytes;
+    }
+    overCap = total > options.maxTotalBytes;
+  }
+  const deleted: PrunedTask[] = [];
+  for (const { summary, reason } of doomed.values()) {
+    if (!dryRun) {
+      const trash = join(options.root, `${TRASH_PREFIX}${summary.id}-${randomBytes(4).toString('hex')}`);
+      try {
+        await rename(summary.dir, trash);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile by someone else
+        throw error;
+      }
+      await rm(trash, { recursive: true, force: true });
+    }
+    deleted.push({
+      task_id: summary.id,
+      reason,
+      ended_at: summary.endedAt!.toISOString(),
+      bytes: summary.bytes,
+    });
+  }
+  if (!dryRun && deleted.length > 0) options.index?.remove(deleted.map((d) => d.task_id));
+  return {
+    dry_run: dryRun,
+    scanned: summaries.length,
+    deleted,
+    kept_running: summaries.length - finished.length,
+    total_bytes_before: totalBefore,
+    total_bytes_after: dryRun ? totalBefore : total,
+    over_cap: overCap,
+    leftover_trash_removed: leftover,
+  };
+}
+
+async function removeLeftoverTrash(root: string): Promise<number> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    if (!name.startsWith(TRASH_PREFIX)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}

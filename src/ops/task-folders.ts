@@ -1,0 +1,101 @@
+// Walking the logs folder for maintenance: only real directories named like tasks (never symlinks, hidden entries
+// or stray files), and a tolerant summary of each (status, completion time, size).
+import { constants, type Dirent } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type FinalResult, TASK_FILES, type TaskMetadata } from '../task-files.ts';
+import { tryParseTaskId } from '../task-id.ts';
+import { isFinalStatus, type TaskStatus } from '../task-status.ts';
+
+export interface TaskFolder {
+  id: string;
+  dir: string;
+}
+
+export interface TaskSummary extends TaskFolder {
+  metadata: Partial<TaskMetadata> | undefined;
+  finalResult: Partial<FinalResult> | undefined;
+  status: TaskStatus | undefined;
+  /** when the task ended (completed_at, or for a rejected task its last update); undefined while it runs */
+  endedAt: Date | undefined;
+  bytes: number;
+  files: string[];
+}
+
+/** The task folders directly under root, sorted by id. */
+export async function listTaskFolders(root: string): Promise<TaskFolder[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.isDirectory() && tryParseTaskId(entry.name) !== undefined)
+    .map((entry) => ({ id: entry.name, dir: join(root, entry.name) }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+export async function readJsonNoFollow<T>(path: string): Promise<T | undefined> {
+  let handle: import('node:fs/promises').FileHandle | undefined;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return JSON.parse(await handle.readFile('utf8')) as T;
+  } catch {
+    return undefined; // absent, a symlink, or unreadable: this summary has nothing from it
+  } finally {
+    await handle?.close();
+  }
+}
+
+export async function summarize(folder: TaskFolder): Promise<TaskSummary> {
+  const [metadata, finalResult, names] = await Promise.all([
+    readJsonNoFollow<Partial<TaskMetadata>>(join(folder.dir, TASK_FILES.metadata)),
+    readJsonNoFollow<Partial<FinalResult>>(join(folder.dir, TASK_FILES.finalResult)),
+    readdir(folder.dir).catch(() => [] as string[]),
+  ]);
+  let bytes = 0;
+  const files: string[] = [];
+  for (const name of names) {
+    const stat = await lstat(join(folder.dir, name)).catch(() => undefined);
+    if (stat?.isFile()) {
+      bytes += stat.size;
+      files.push(name);
+    }
+  }
+  const status = metadata?.status;
+  const ended = isFinalStatus(status)
+    ? (metadata?.completed_at ?? finalResult?.completed_at ?? metadata?.updated_at ?? metadata?.created_at)
+    : undefined;
+  const endedAt = ended ? new Date(ended) : undefined;
+  return {
+    ...folder,
+    metadata,
+    finalResult,
+    status,
+    endedAt: endedAt && !Number.isNaN(endedAt.getTime()) ? endedAt : undefined,
+    bytes,
+    files,
+  };
+}
+
+/** Summaries of many folders, a few at a time, reporting progress. */
+export async function summarizeAll(
+  folders: TaskFolder[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<TaskSummary[]> {
+  const out: TaskSummary[] = new Array(folders.length);
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, folders.length) }, async () => {
+      while (next < folders.length) {
+        const i = next++;
+        out[i] = await summarize(folders[i]!);
+        onProgress?.(++done, folders.length);
+      }
+    }),
+  );
+  return out;
+}
