@@ -7,6 +7,7 @@ import { loadCommands } from './commands.ts';
 import type { Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { refreshIndex } from './index-refresh.ts';
+import { runMaintenance } from './ops/maintenance.ts';
 import { MemoryQueue } from './queue/memory-queue.ts';
 import { RedisQueue } from './queue/redis-queue.ts';
 import type { TaskQueue } from './queue/task-job.ts';
@@ -65,6 +66,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   } else {
     void refresh();
   }
+  // retention and compression: at start, then every TASK_LOGS_MAINTENANCE_MINUTES
+  let maintaining: Promise<void> | undefined;
+  const maintain = () => {
+    maintaining ??= runMaintenance(config, index, log)
+      .catch((error: unknown) => log(`maintenance failed: ${String(error)}`))
+      .finally(() => {
+        maintaining = undefined;
+      });
+  };
+  const maintenance = setInterval(maintain, config.maintenanceMinutes * 60_000);
+  maintenance.unref();
+  setImmediate(maintain);
   let refreshing: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     refreshing ??= refresh().finally(() => {
@@ -112,11 +125,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     close: () =>
       (closing ??= (async () => {
         clearInterval(timer);
+        clearInterval(maintenance);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections(); // live follows would otherwise hold the server open
         await closed;
         await queue.close(); // in-process: lets running agents finish and write their results
         await refreshing;
+        await maintaining;
         await telemetry.shutdown();
         deliveries.close();
         index.close();

@@ -189,11 +189,12 @@ function formatLine(out: Out, text: string): string {
 }
 
 export async function tail(config: Config, taskId: string, flags: Flags, out: Out): Promise<number> {
+  const count = flags.lines === undefined ? 20 : Number(flags.lines);
+  if (!Number.isInteger(count) || count < 0) {
+    throw new UsageError(`--lines ${JSON.stringify(flags.lines)} is not a whole number`);
+  }
   const store = new TaskStore(config.logsDir);
   await store.folder(taskId);
-  const count = flags.lines === undefined ? 20 : Number(flags.lines);
-  if (!Number.isInteger(count) || count < 0)
-    throw new UsageError(`--lines ${JSON.stringify(flags.lines)} is not a whole number`);
   const print = (text: string) => (flags.json ? out.line(text) : out.line(formatLine(out, text)));
   const recent: Line[] = [];
   let last = 0;

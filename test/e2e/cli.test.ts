@@ -1,0 +1,183 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeTask } from '../helpers/old-tasks.ts';
+import { recordSampleTask } from '../helpers/sample-task.ts';
+import { testTelemetry } from '../helpers/telemetry.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'src/cli/main.ts');
+// as `npx tasklogs` runs it: the bin file itself, with the project's node first on the PATH
+const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
+
+function tasklogs(dir: string, ...args: string[]) {
+  const result = spawnSync(BIN, args, {
+    env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
+    encoding: 'utf8',
+  });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+}
+
+async function logsWithTasks() {
+  const dir = await tempLogsDir();
+  const telemetry = testTelemetry(dir);
+  await recordSampleTask(telemetry.tasks, { taskId: 'task-abc123', costUsd: 0.5 });
+  await recordSampleTask(telemetry.tasks, { taskId: 'task-bad', fail: true, costUsd: 0.25 });
+  await telemetry.forceFlush();
+  return dir;
+}
+
+describe('tasklogs', () => {
+  it('prints help with exit 0, and exits 2 on bad usage with a pointer to --help', async () => {
+    const dir = await tempLogsDir();
+    const help = tasklogs(dir, '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('usage: tasklogs <command> [options]');
+    for (const command of [
+      'serve',
+      'ls',
+      'show',
+      'tail',
+      'stats',
+      'prune',
+      'compress',
+      'reindex',
+      'verify',
+    ]) {
+      expect(help.out).toContain(`  ${command}`);
+      const own = tasklogs(dir, command, '--help');
+      expect(own.code, command).toBe(0);
+      expect(own.out).toContain(`usage: tasklogs ${command}`);
+    }
+    expect(tasklogs(dir)).toMatchObject({ code: 2 });
+    expect(tasklogs(dir, 'frobnicate')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unknown command "frobnicate"'),
+    });
+    expect(tasklogs(dir, 'ls', '--bogus')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining("Unknown option '--bogus'"),
+    });
+    expect(tasklogs(dir, 'show')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('show takes 1 argument, got 0'),
+    });
+    expect(tasklogs(dir, 'ls', '--status', 'sleeping')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--status'),
+    });
+    expect(tasklogs(dir, 'tail', '-n', 'many', 'task-x')).toMatchObject({ code: 2 });
+  });
+
+  it('ls, show and stats read the tasks, as tables or --json', async () => {
+    const dir = await logsWithTasks();
+    const list = tasklogs(dir, 'ls');
+    expect(list.code).toBe(0);
+    expect(list.out.split('\n')[0]).toMatch(/^TASK\s+STATUS\s+PROVIDER/);
+    expect(list.out).toMatch(/task-abc123\s+completed\s+github/);
+    const failed = JSON.parse(tasklogs(dir, 'ls', '--status', 'failed', '--json').out);
+    expect(failed.tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-bad']);
+
+    const show = tasklogs(dir, 'show', 'task-abc123');
+    expect(show.code).toBe(0);
+    expect(show.out).toContain('task-abc123  completed');
+    expect(show.out).toMatch(/received\s+\d+\.\d ms/);
+    expect(show.out).toContain(
+      'result: success, $0.5, 1500 tokens in (1000 cache read, 200 cache write) / 800 out',
+    );
+    const showFailed = tasklogs(dir, 'show', 'task-bad');
+    expect(showFailed.out).toContain('error: Agent crashed: out of budget');
+
+    const stats = JSON.parse(tasklogs(dir, 'stats', '--json').out);
+    expect(stats.total).toMatchObject({
+      tasks: 2,
+      completed: 1,
+      failed: 1,
+      failure_rate: 0.5,
+      cost_usd: 0.75,
+    });
+    expect(stats.by_provider.github.tasks).toBe(2);
+    expect(stats.bytes_per_task).toBeGreaterThan(0);
+    expect(tasklogs(dir, 'stats').out).toMatch(/disk: .* in all, .* per task/);
+  });
+
+  it('answers an unknown task with exit 1 and a hostile id with exit 2, writing nothing', async () => {
+    const dir = await logsWithTasks();
+    expect(tasklogs(dir, 'show', 'task-nope')).toMatchObject({
+      code: 1,
+      err: 'tasklogs: task "task-nope" not found\n',
+    });
+    expect(tasklogs(dir, 'tail', 'task-nope')).toMatchObject({ code: 1 });
+    expect(tasklogs(dir, 'show', '../etc')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('is not 1-128 characters'),
+    });
+  });
+
+  it('tail prints the last lines, and tail -f follows a running task until it ends', async () => {
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir);
+    const run = telemetry.tasks.start({ taskId: 'task-live' }).startAgent({ name: 'brain' });
+    for (let i = 0; i < 30; i++) run.text(`line ${i}`);
+    await telemetry.forceFlush();
+    const last = tasklogs(dir, 'tail', '-n', '3', 'task-live');
+    expect(
+      last.out
+        .trim()
+        .split('\n')
+        .map((l) => l.slice(9)),
+    ).toEqual(['text        line 27', 'text        line 28', 'text        line 29']);
+
+    const follower = spawn(BIN, ['tail', '-f', '-n', '0', 'task-live'], {
+      env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
+    });
+    let out = '';
+    follower.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    run.text('a new line');
+    await expect.poll(() => out, { timeout: 3000 }).toContain('a new line');
+    run.finish({ result: 'ok' });
+    const [code] = (await new Promise((r) => follower.once('exit', (...a) => r(a)))) as [number];
+    expect(code).toBe(0);
+    expect(out).toContain('-- task completed --');
+    expect(out).not.toContain('line 29');
+  });
+
+  it('prune --dry-run, prune, compress, reindex and verify --repair do what they say, with exit codes', async () => {
+    const dir = await tempLogsDir();
+    writeTask(dir, 'task-ancient', { endedDaysAgo: 100 });
+    writeTask(dir, 'task-week-old', { endedDaysAgo: 9 });
+    writeTask(dir, 'task-fresh', { endedDaysAgo: 1 });
+    const dry = tasklogs(dir, 'prune', '--dry-run');
+    expect(dry).toMatchObject({ code: 0 });
+    expect(dry.out).toContain('would delete 1 of 3 tasks');
+    expect(dry.out).toMatch(/task-ancient\s+expired/);
+    expect(
+      JSON.parse(tasklogs(dir, 'prune', '--json').out).deleted.map((d: { task_id: string }) => d.task_id),
+    ).toEqual(['task-ancient']);
+    const compressed = tasklogs(dir, 'compress');
+    expect(compressed.out).toMatch(/^compressed 1 of 2 tasks: /);
+    expect(tasklogs(dir, 'show', 'task-week-old').out).toContain('output: 50 lines');
+    expect(tasklogs(dir, 'reindex').out).toMatch(/^indexed 2 tasks/);
+    expect(tasklogs(dir, 'verify')).toMatchObject({ code: 0, out: '2 tasks checked, 0 with problems\n' });
+
+    // a killed writer's torn last line: found (exit 1), repaired (exit 0), then clean
+    const file = join(dir, 'task-fresh', '03-agent-output.jsonl');
+    const whole = readFileSync(file, 'utf8');
+    appendFileSync(file, '{"timestamp":"2026-01-01T00:00:00.000Z","type":"te');
+    const found = tasklogs(dir, 'verify');
+    expect(found.code).toBe(1);
+    expect(found.out).toContain('task-fresh: 03-agent-output.jsonl: torn last line');
+    const repaired = tasklogs(dir, 'verify', '--repair');
+    expect(repaired).toMatchObject({ code: 0 });
+    expect(repaired.out).toMatch(
+      /task-fresh: repaired: 03-agent-output.jsonl: cut a torn last line \(\d+ bytes\)/,
+    );
+    expect(readFileSync(file, 'utf8')).toBe(whole);
+    expect(tasklogs(dir, 'verify').code).toBe(0);
+  });
+});
