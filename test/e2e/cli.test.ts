@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -141,7 +142,7 @@ describe('tasklogs', () => {
     run.text('a new line');
     await expect.poll(() => out, { timeout: 3000 }).toContain('a new line');
     run.finish({ result: 'ok' });
-    const [code] = (await new Promise((r) => follower.once('exit', (...a) => r(a)))) as [number];
+    const [code] = await once(follower, 'exit');
     expect(code).toBe(0);
     expect(out).toContain('-- task completed --');
     expect(out).not.toContain('line 29');
