@@ -109,7 +109,7 @@ export class WebhookIntake {
       { startTime: matchStart, endTime: matchEnd },
     );
     const ack = await task.runStage('immediate_response', undefined, async (stage) => {
-      const result = await withTimeout(delivery.acknowledge(taskId, match), this.#deps.ackTimeoutMs ?? 2500);
+      const result = await withTimeout(delivery.acknowledge(taskId, match), this.#deps.ackTimeoutMs ?? 2000);
       stage.set({ ...result });
       return result;
     });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { refreshIndex } from '../../src/index-refresh.ts';
 import { compressTasks } from '../../src/ops/compression.ts';
 import { pruneTasks } from '../../src/ops/retention.ts';
+import { WEBHOOK_STAGES } from '../../src/task-files.ts';
 import { TaskIndex } from '../../src/task-index.ts';
 import { benchDir, fmt, report } from './bench-kit.ts';
 
@@ -45,14 +46,7 @@ function writeTypicalTask(root: string, id: string, endedDaysAgo: number) {
       },
     }),
   );
-  const stages = [
-    'received',
-    'validation',
-    'command_matching',
-    'immediate_response',
-    'task_created',
-    'queue_push',
-  ];
+  const stages = WEBHOOK_STAGES;
   writeFileSync(
     join(folder, '02-webhook-flow.jsonl'),
     stages

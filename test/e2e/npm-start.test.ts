@@ -60,3 +60,39 @@ describe('npm start', () => {
     expect(out).toContain('SIGTERM: shutting down');
   });
 });
+
+describe('npm run demo', () => {
+  it('sends a signed GitHub webhook to the running server and waits for the task to complete', async () => {
+    const dir = await tempLogsDir();
+    const port = 19_000 + Math.floor(Math.random() * 1000);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TASK_LOGS_DIR: dir,
+      PORT: String(port),
+      AGENT_RUNNER: 'replay',
+      AGENT_REPLAY_DELAY_MS: '1',
+    };
+    delete env.GITHUB_WEBHOOK_SECRET;
+    const server = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    try {
+      await expect.poll(() => out, { timeout: 10_000 }).toContain('task-logs listening on');
+      expect(out).toContain('a development secret is used');
+      const demo = execFileSync(process.execPath, ['src/demo.ts'], { cwd: ROOT, env, encoding: 'utf8' });
+      expect(demo).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/webhooks\/github \(delivery [\w-]+\) -> 202/);
+      const taskId = /task (task-[0-9a-f]{16}) completed\. Read it with:/.exec(demo)?.[1];
+      expect(taskId).toBeDefined();
+      expect(demo).toContain(`curl http://127.0.0.1:${port}/api/tasks/${taskId}/logs/full`);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    await once(server, 'exit');
+  });
+});

@@ -1,6 +1,7 @@
 // Task folders written straight in the seed's format, with whatever age and status a maintenance test needs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WEBHOOK_STAGES } from '../../src/task-files.ts';
 
 const DAY = 86_400_000;
 
@@ -35,14 +36,7 @@ export function writeTask(
     join(dir, '01-input.json'),
     JSON.stringify({ message: '@agent review', source_metadata: { provider: 'github' } }),
   );
-  const stages = [
-    'received',
-    'validation',
-    'command_matching',
-    'immediate_response',
-    'task_created',
-    'queue_push',
-  ];
+  const stages = WEBHOOK_STAGES;
   writeFileSync(
     join(dir, '02-webhook-flow.jsonl'),
     stages.map((stage) => `${JSON.stringify({ timestamp: created, stage })}\n`).join(''),

@@ -8,22 +8,11 @@ import { TaskFilesLogExporter } from '../../exporters/task-log-exporter.ts';
 import { TaskFilesSpanExporter } from '../../exporters/task-span-exporter.ts';
 import { ATTR, OPERATION } from '../../src/attributes.ts';
 import { injectTaskContext } from '../../src/queue-message.ts';
+import { HOSTILE_IDS } from '../helpers/hostile-ids.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
-const HOSTILE = [
-  '../x',
-  'a/b',
-  '..',
-  '.',
-  '',
-  'x'.repeat(500),
-  'a\0b',
-  'tâche',
-  '%2e%2e',
-  '%2e%2e%2fx',
-  '/etc',
-];
+const HOSTILE = HOSTILE_IDS;
 
 /** everything under dir except the logs folder itself and the task index it holds */
 function listAll(dir: string): string[] {
