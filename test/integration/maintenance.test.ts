@@ -14,8 +14,8 @@ describe("the server's scheduled maintenance", () => {
     writeTask(dir, 'task-old', { endedDaysAgo: 20, lines: 400 });
     writeTask(dir, 'task-mid', { endedDaysAgo: 10, lines: 400 });
     writeTask(dir, 'task-new', { endedDaysAgo: 1, lines: 400 });
-    const config = loadConfig({ env: { TASK_LOGS_DIR: dir, TASK_LOGS_MAX_TOTAL_BYTES: '150k' } });
-    expect(config.maxTotalBytes).toBe(150 * 1024);
+    const config = loadConfig({ env: { TASK_LOGS_DIR: dir, TASK_LOGS_MAX_TOTAL_BYTES: '200k' } });
+    expect(config.maxTotalBytes).toBe(200 * 1024);
     const index = new TaskIndex(':memory:');
     const log: string[] = [];
     await runMaintenance(config, index, (line) => log.push(line));
