@@ -22,7 +22,7 @@ describe("the server's scheduled maintenance", () => {
     index.close();
     expect(log[0]).toBe('retention: deleted 1 tasks finished over 30 days ago');
     expect(log[1]).toMatch(
-      /^WARNING: task logs over TASK_LOGS_MAX_TOTAL_BYTES \(153600 bytes\): deleted the 1 oldest finished tasks/,
+      /^WARNING: task logs over TASK_LOGS_MAX_TOTAL_BYTES \(204800 bytes\): deleted the 1 oldest finished tasks/,
     );
     expect(existsSync(join(dir, 'task-old'))).toBe(false);
     expect(existsSync(join(dir, 'task-new'))).toBe(true);
