@@ -200,6 +200,10 @@ export const ErrorSchema = z
   .object({ error: z.object({ code: z.string(), message: z.string() }) })
   .meta({ id: 'Error' });
 
+export const WebhookAcceptedSchema = z
+  .object({ task_id: z.string(), status: z.enum(['queued', 'duplicate']) })
+  .meta({ id: 'WebhookAccepted' });
+
 export const HealthSchema = z.object({ status: z.literal('ok') }).loose();
 
 /** Parses request input with a schema, or throws REQUEST_INVALID naming every bad parameter. */

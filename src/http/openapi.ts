@@ -13,6 +13,7 @@ import {
   TaskInputSchema,
   TaskMetadataSchema,
   TaskPageSchema,
+  WebhookAcceptedSchema,
   WebhookFlowLineSchema,
 } from './api-schemas.ts';
 
@@ -132,6 +133,47 @@ function build(): JsonSchema {
         },
       },
       '/api/tasks/{task_id}/logs/final-result': jsonFile(FinalResultSchema, '04-final-result.json'),
+      '/api/webhooks/rejections': {
+        get: {
+          summary:
+            'webhook requests that did not become tasks: counts by provider and reason, and the latest 100',
+          responses: { '200': { description: 'counts and a sample' }, '401': ERRORS['401'] },
+        },
+      },
+      ...Object.fromEntries(
+        (
+          [
+            [
+              'github',
+              'X-Hub-Signature-256 (HMAC-SHA256 with GITHUB_WEBHOOK_SECRET), X-GitHub-Event, X-GitHub-Delivery',
+            ],
+            [
+              'slack',
+              'X-Slack-Signature v0 and X-Slack-Request-Timestamp (SLACK_SIGNING_SECRET); JSON events or a form',
+            ],
+            ['jira', 'X-Hub-Signature (HMAC-SHA256 with JIRA_WEBHOOK_SECRET, when set)'],
+          ] as const
+        ).map(([provider, auth]) => [
+          `/webhooks/${provider}`,
+          {
+            post: {
+              summary: `a ${provider} webhook delivery; signed with ${auth}`,
+              security: [],
+              responses: {
+                '202': json(WebhookAcceptedSchema, 'a task was created and queued'),
+                '200': {
+                  description:
+                    'a duplicate delivery (with its task_id), or ignored (no command, event not handled)',
+                },
+                '400': ERRORS['400'],
+                '401': json(ErrorSchema, 'missing or wrong signature, or a stale timestamp'),
+                '413': json(ErrorSchema, 'the body is over WEBHOOK_MAX_BODY_BYTES'),
+                '503': json(ErrorSchema, 'the receiver is not configured, or the queue is unavailable'),
+              },
+            },
+          },
+        ]),
+      ),
       '/api/tasks/{task_id}/logs/full': jsonFile(
         FullTaskSchema,
         'all five files in one document (null: not yet written)',

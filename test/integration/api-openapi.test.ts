@@ -26,6 +26,10 @@ describe('GET /api/openapi.json', () => {
         '/api/tasks/{task_id}/logs/agent-output/stream',
         '/api/tasks/{task_id}/logs/final-result',
         '/api/tasks/{task_id}/logs/full',
+        '/api/webhooks/rejections',
+        '/webhooks/github',
+        '/webhooks/slack',
+        '/webhooks/jira',
       ].sort(),
     );
     const search = doc.paths['/api/tasks']!.get.parameters!;
