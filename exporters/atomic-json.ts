@@ -11,8 +11,12 @@ export interface AtomicWriteOptions {
   onlyIfAbsent?: boolean;
 }
 
+// pid + a per-process counter is unique on this host; the random part keeps hosts sharing a folder apart, drawn once
+const PREFIX = `${process.pid}.${randomBytes(3).toString('hex')}`;
+let counter = 0;
+
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${PREFIX}.${(counter++).toString(36)}.tmp`);
 }
 
 export async function writeJsonAtomic(
