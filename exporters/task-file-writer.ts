@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { TaskLogsError } from '../src/errors.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../src/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
-import { withFileLock } from './file-lock.ts';
 import { type FileSystem, nodeFileSystem } from './file-system.ts';
-import { completeMetadata, type MetadataPatch, mergeMetadata } from './metadata-merge.ts';
+import { JsonlAppender } from './jsonl-appender.ts';
+import { MetadataFile } from './metadata-file.ts';
+import { mergeMetadata } from './metadata-merge.ts';
+import { ProblemReporter } from './problem-reporter.ts';
 import { emptyChanges, TaskChangeSet, type TaskChanges } from './task-changes.ts';
 import { isLogRecord, type TelemetryItem } from './telemetry-item.ts';
 
@@ -58,10 +60,8 @@ export interface WriterStats {
   lastError: string | undefined;
 }
 
-const MAX_CHUNK = 1 << 20;
 const KNOWN_LIMIT = 50_000;
 const RETRY_LIMIT = 10_000;
-const REPORT_EVERY_MS = 10_000;
 // failed metadata and result files are tried again this often while nothing else is queued
 const RETRY_MS = 1000;
 
@@ -89,12 +89,11 @@ export class TaskFileWriter {
 
   // task folders known to exist, and tasks whose metadata.json exists (then updates take the lock)
   readonly #dirs = new Set<string>();
-  readonly #metadataExists = new Set<string>();
   // JSON state whose write failed, retried with the next flush until it lands
   readonly #retry = new Map<string, TaskChanges>();
-  // JSONL files whose last append may have stopped mid-line: the next append starts with a newline
-  readonly #torn = new Set<string>();
-  readonly #lastReport = new Map<string, { at: number; suppressed: number }>();
+  readonly #metadata: MetadataFile;
+  readonly #lines: JsonlAppender;
+  readonly #problems: ProblemReporter;
 
   #emitted = 0;
   #written = 0;
@@ -120,6 +119,20 @@ export class TaskFileWriter {
     this.#concurrency = options.concurrency ?? 16;
     this.#report = options.report ?? ((message) => process.emitWarning(message, 'TaskLogsWarning'));
     this.#onWritten = options.onWritten;
+    this.#problems = new ProblemReporter(this.#report, () => {
+      const s = this.stats();
+      return `so far written=${s.written} dropped=${s.dropped} errors=${s.errors} (task logs in ${this.root})`;
+    });
+    this.#lines = new JsonlAppender(this.#fs);
+    this.#metadata = new MetadataFile({
+      fs: this.#fs,
+      durable: this.#durable,
+      onUnreadable: (path) =>
+        this.#problems.problem(
+          'metadata_unreadable',
+          `${path} was not valid JSON; it is rewritten from the telemetry`,
+        ),
+    });
   }
 
   /** Enqueues one item. Runs on the caller's stack: no I/O, no throw, no promise. */
@@ -241,7 +254,7 @@ export class TaskFileWriter {
       if (outcome === 'ignored') this.#ignored++;
       else if (outcome === 'invalid_task_id') {
         this.#drop('invalid_task_id', 1);
-        this.#problem('invalid_task_id', 'telemetry with an invalid task.id attribute was dropped');
+        this.#problems.problem('invalid_task_id', 'telemetry with an invalid task.id attribute was dropped');
       }
     }
     for (const [taskId, pending] of this.#retry) {
@@ -273,7 +286,7 @@ export class TaskFileWriter {
       try {
         this.#onWritten(written);
       } catch (error) {
-        this.#problem(
+        this.#problems.problem(
           'on_written',
           `the task index could not take the latest writes: ${asError(error).message}`,
         );
@@ -296,8 +309,12 @@ export class TaskFileWriter {
     // creating a file is the costly step on many disks, so the independent files are written concurrently
     const [lines, files] = await Promise.allSettled([
       Promise.all([
-        this.#appendLines(dir, TASK_FILES.webhookFlow, changes.webhookLines, changes.ended),
-        this.#appendLines(dir, TASK_FILES.agentOutput, changes.outputLines, changes.ended),
+        this.#lines.append(join(dir, TASK_FILES.webhookFlow), changes.webhookLines, {
+          sync: durable && changes.ended,
+        }),
+        this.#lines.append(join(dir, TASK_FILES.agentOutput), changes.outputLines, {
+          sync: durable && changes.ended,
+        }),
       ]),
       Promise.all([
         changes.input && writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, { durable }),
@@ -310,7 +327,7 @@ export class TaskFileWriter {
     if (files.status === 'fulfilled') {
       try {
         if (changes.metadata !== undefined)
-          metadata = await this.#writeMetadata(changes.taskId, dir, changes.metadata);
+          metadata = await this.#metadata.write(changes.taskId, dir, changes.metadata);
         if (changes.ended && durable) await this.#fs.syncDir(dir);
       } catch (error) {
         failure = error;
@@ -338,76 +355,6 @@ export class TaskFileWriter {
     this.#dirs.add(taskId);
   }
 
-  async #appendLines(dir: string, file: string, lines: string[], ended: boolean): Promise<void> {
-    if (lines.length === 0) return;
-    const path = join(dir, file);
-    const lead = this.#torn.has(path) ? '\n' : '';
-    const chunks: Buffer[] = [];
-    let current = lead;
-    for (const line of lines) {
-      if (current.length > 0 && current.length + line.length + 1 > MAX_CHUNK) {
-        chunks.push(Buffer.from(current));
-        current = '';
-      }
-      current += `${line}\n`;
-    }
-    chunks.push(Buffer.from(current));
-    try {
-      await this.#fs.append(path, chunks, { sync: this.#durable && ended });
-    } catch (error) {
-      // part of a line may have reached the file: start the next append on a fresh line
-      this.#torn.add(path);
-      throw error;
-    }
-    this.#torn.delete(path);
-  }
-
-  /** Writes metadata.json merged with what is on disk, and returns what it wrote. */
-  async #writeMetadata(taskId: string, dir: string, patch: MetadataPatch): Promise<TaskMetadata> {
-    const path = join(dir, TASK_FILES.metadata);
-    const now = new Date().toISOString();
-    if (!this.#metadataExists.has(taskId)) {
-      // first write from this process: create it without the lock if nobody has yet (one rename-free link)
-      const file = completeMetadata(taskId, patch, now);
-      try {
-        await writeJsonAtomic(this.#fs, path, file, { durable: this.#durable, onlyIfAbsent: true });
-        this.#rememberMetadata(taskId);
-        return file;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        this.#rememberMetadata(taskId);
-      }
-    }
-    return withFileLock(this.#fs, `${path}.lock`, async () => {
-      const existing = await this.#readMetadata(path);
-      const file = completeMetadata(taskId, mergeMetadata(existing, patch), now);
-      await writeJsonAtomic(this.#fs, path, file, { durable: this.#durable });
-      return file;
-    });
-  }
-
-  #rememberMetadata(taskId: string): void {
-    if (this.#metadataExists.size >= KNOWN_LIMIT) this.#metadataExists.clear();
-    this.#metadataExists.add(taskId);
-  }
-
-  async #readMetadata(path: string): Promise<MetadataPatch | undefined> {
-    let text: Buffer;
-    try {
-      text = await this.#fs.readFile(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-    try {
-      const parsed: unknown = JSON.parse(text.toString('utf8'));
-      return parsed !== null && typeof parsed === 'object' ? (parsed as MetadataPatch) : undefined;
-    } catch {
-      this.#problem('metadata_unreadable', `${path} was not valid JSON; it is rewritten from the telemetry`);
-      return undefined;
-    }
-  }
-
   #keepForRetry(changes: TaskChanges): void {
     if (changes.metadata === undefined && changes.input === undefined && changes.finalResult === undefined)
       return;
@@ -428,7 +375,7 @@ export class TaskFileWriter {
     const code = (err as NodeJS.ErrnoException).code ?? err.name;
     this.#lastError = err.message.startsWith(code) ? err.message : `${code}: ${err.message}`;
     this.#drop('write_failed', changes.items);
-    this.#problem(
+    this.#problems.problem(
       `write_${(err as NodeJS.ErrnoException).code ?? 'error'}`,
       `could not write the ${what} of task ${changes.taskId}: ${this.#lastError}`,
     );
@@ -438,27 +385,11 @@ export class TaskFileWriter {
     if (count === 0) return;
     this.#dropReasons[reason] += count;
     if (reason === 'queue_full') {
-      this.#problem(
+      this.#problems.problem(
         'queue_full',
         `task log queue full (${this.#maxQueue} items): telemetry is being dropped`,
       );
     }
-  }
-
-  // First occurrence of a problem is reported at once; repeats at most every 10 s, with how many were held back.
-  #problem(key: string, message: string): void {
-    const now = Date.now();
-    const last = this.#lastReport.get(key);
-    if (last !== undefined && now - last.at < REPORT_EVERY_MS) {
-      last.suppressed++;
-      return;
-    }
-    const held = last?.suppressed ? ` (${last.suppressed} similar since the last report)` : '';
-    const s = this.stats();
-    this.#report(
-      `${message}${held}; so far written=${s.written} dropped=${s.dropped} errors=${s.errors} (task logs in ${this.root})`,
-    );
-    this.#lastReport.set(key, { at: now, suppressed: 0 });
   }
 }
 
