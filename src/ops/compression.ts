@@ -31,7 +31,9 @@ const JSONL = [TASK_FILES.webhookFlow, TASK_FILES.agentOutput];
 export async function compressTasks(options: CompressOptions): Promise<CompressResult> {
   const now = options.now ?? new Date();
   const cutoff = now.getTime() - options.afterDays * 86_400_000;
-  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress);
+  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress, {
+    sizes: false,
+  });
   const result: CompressResult = {
     dry_run: options.dryRun ?? false,
     scanned: summaries.length,

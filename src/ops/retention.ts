@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskIndex } from '../task-index.ts';
-import { listTaskFolders, summarizeAll, type TaskSummary } from './task-folders.ts';
+import { folderSize, listTaskFolders, summarizeAll, type TaskSummary } from './task-folders.ts';
 
 export interface PruneOptions {
   root: string;
@@ -30,8 +30,9 @@ export interface PruneResult {
   scanned: number;
   deleted: PrunedTask[];
   kept_running: number;
-  total_bytes_before: number;
-  total_bytes_after: number;
+  /** the folder's size before and after (null when no size cap was set: then only deleted tasks are measured) */
+  total_bytes_before: number | null;
+  total_bytes_after: number | null;
   /** the cap could not be met with finished tasks alone */
   over_cap: boolean;
   leftover_trash_removed: number;
@@ -44,12 +45,23 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
   const now = options.now ?? new Date();
   const dryRun = options.dryRun ?? false;
   const leftover = dryRun ? 0 : await removeLeftoverTrash(options.root);
-  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress);
+  // sizes of every task only when a cap needs the total; otherwise just of the tasks that go
+  const capped = options.maxTotalBytes !== undefined;
+  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress, {
+    sizes: capped,
+  });
   const cutoff = now.getTime() - options.retentionDays * 86_400_000;
   const finished = summaries.filter((s) => s.endedAt !== undefined);
   const doomed = new Map<string, { summary: TaskSummary; reason: PrunedTask['reason'] }>();
   for (const summary of finished) {
     if (summary.endedAt!.getTime() < cutoff) doomed.set(summary.id, { summary, reason: 'expired' });
+  }
+  if (!capped) {
+    await Promise.all(
+      [...doomed.values()].map(async ({ summary }) => {
+        summary.bytes = (await folderSize(summary.dir)).bytes;
+      }),
+    );
   }
   const totalBefore = summaries.reduce((sum, s) => sum + s.bytes, 0);
   let total = totalBefore - [...doomed.values()].reduce((sum, d) => sum + d.summary.bytes, 0);
@@ -90,8 +102,8 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     scanned: summaries.length,
     deleted,
     kept_running: summaries.length - finished.length,
-    total_bytes_before: totalBefore,
-    total_bytes_after: dryRun ? totalBefore : total,
+    total_bytes_before: capped ? totalBefore : null,
+    total_bytes_after: capped ? (dryRun ? totalBefore : total) : null,
     over_cap: overCap,
     leftover_trash_removed: leftover,
   };

@@ -49,21 +49,29 @@ export async function readJsonNoFollow<T>(path: string): Promise<T | undefined> 
   }
 }
 
-export async function summarize(folder: TaskFolder): Promise<TaskSummary> {
-  const [metadata, finalResult, names] = await Promise.all([
-    readJsonNoFollow<Partial<TaskMetadata>>(join(folder.dir, TASK_FILES.metadata)),
-    readJsonNoFollow<Partial<FinalResult>>(join(folder.dir, TASK_FILES.finalResult)),
-    readdir(folder.dir).catch(() => [] as string[]),
-  ]);
+/** The files of a task folder and their total size (regular files only). */
+export async function folderSize(dir: string): Promise<{ bytes: number; files: string[] }> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stats = await Promise.all(names.map((name) => lstat(join(dir, name)).catch(() => undefined)));
   let bytes = 0;
   const files: string[] = [];
-  for (const name of names) {
-    const stat = await lstat(join(folder.dir, name)).catch(() => undefined);
+  stats.forEach((stat, i) => {
     if (stat?.isFile()) {
       bytes += stat.size;
-      files.push(name);
+      files.push(names[i]!);
     }
-  }
+  });
+  return { bytes, files };
+}
+
+/** A task's status and end; its size too when `sizes` is asked for (a stat per file: the slow part of a scan). */
+export async function summarize(folder: TaskFolder, options: { sizes?: boolean } = {}): Promise<TaskSummary> {
+  const [metadata, finalResult, size] = await Promise.all([
+    readJsonNoFollow<Partial<TaskMetadata>>(join(folder.dir, TASK_FILES.metadata)),
+    readJsonNoFollow<Partial<FinalResult>>(join(folder.dir, TASK_FILES.finalResult)),
+    options.sizes === false ? { bytes: 0, files: [] } : folderSize(folder.dir),
+  ]);
+  const { bytes, files } = size;
   const status = metadata?.status;
   const ended = isFinalStatus(status)
     ? (metadata?.completed_at ?? finalResult?.completed_at ?? metadata?.updated_at ?? metadata?.created_at)
@@ -84,6 +92,7 @@ export async function summarize(folder: TaskFolder): Promise<TaskSummary> {
 export async function summarizeAll(
   folders: TaskFolder[],
   onProgress?: (done: number, total: number) => void,
+  options: { sizes?: boolean } = {},
 ): Promise<TaskSummary[]> {
   const out: TaskSummary[] = new Array(folders.length);
   let next = 0;
@@ -92,7 +101,7 @@ export async function summarizeAll(
     Array.from({ length: Math.min(16, folders.length) }, async () => {
       while (next < folders.length) {
         const i = next++;
-        out[i] = await summarize(folders[i]!);
+        out[i] = await summarize(folders[i]!, options);
         onProgress?.(++done, folders.length);
       }
     }),
