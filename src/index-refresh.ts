@@ -16,7 +16,11 @@ export interface RefreshResult {
 
 const BATCH = 500;
 
-export async function refreshIndex(index: TaskIndex, root: string): Promise<RefreshResult> {
+export async function refreshIndex(
+  index: TaskIndex,
+  root: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<RefreshResult> {
   const started = performance.now();
   const known = index.folderMtimes();
   let entries: import('node:fs').Dirent[];
@@ -49,6 +53,7 @@ export async function refreshIndex(index: TaskIndex, root: string): Promise<Refr
       if (files !== undefined) batch.push([id, files]);
     }
     if (batch.length >= BATCH) flush();
+    onProgress?.(Math.min(i + 32, ids.length), ids.length);
   }
   flush();
   const gone = [...known.keys()].filter((id) => !seen.has(id));

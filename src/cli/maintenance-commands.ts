@@ -80,8 +80,10 @@ export async function reindex(config: Config, flags: Flags, out: Out): Promise<n
   // a rebuild from nothing: the files are the truth
   for (const suffix of ['', '-wal', '-shm']) await rm(`${config.indexPath}${suffix}`, { force: true });
   const index = new TaskIndex(config.indexPath);
+  const bar = progress('indexing');
   try {
-    const result = await refreshIndex(index, config.logsDir);
+    const result = await refreshIndex(index, config.logsDir, bar.update);
+    bar.done();
     if (flags.json) out.json({ indexed: result.updated, ms: Math.round(result.ms), index: config.indexPath });
     else
       out.line(`indexed ${result.updated} tasks in ${(result.ms / 1000).toFixed(2)} s (${config.indexPath})`);
