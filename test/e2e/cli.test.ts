@@ -181,4 +181,23 @@ describe('tasklogs', () => {
     expect(readFileSync(file, 'utf8')).toBe(whole);
     expect(tasklogs(dir, 'verify').code).toBe(0);
   });
+
+  it('serve runs the server until SIGTERM', async () => {
+    const dir = await tempLogsDir();
+    const port = 20_000 + Math.floor(Math.random() * 1000);
+    const server = spawn(BIN, ['serve'], {
+      env: { ...process.env, PATH, TASK_LOGS_DIR: dir, PORT: String(port) },
+    });
+    let out = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    await expect
+      .poll(() => out, { timeout: 10_000 })
+      .toContain(`task-logs listening on http://127.0.0.1:${port}`);
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
+    server.kill('SIGTERM');
+    const [code] = await once(server, 'exit');
+    expect(code).toBe(0);
+  });
 });
