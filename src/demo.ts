@@ -63,11 +63,25 @@ async function main(): Promise<number> {
   say(`POST ${base}/webhooks/github (delivery ${delivery}) -> ${response.status} ${JSON.stringify(answer)}`);
   if (!answer.task_id) return 1;
   const taskId = answer.task_id;
+  const health = (await (await fetch(`${base}/healthz`)).json()) as { logging?: boolean };
+  if (health.logging === false) {
+    say(
+      `the server runs with TASK_LOGS_ENABLED=false: task ${taskId} runs, but no task files are written to follow`,
+    );
+    return 0;
+  }
   const auth: Record<string, string> = config.apiToken ? { authorization: `Bearer ${config.apiToken}` } : {};
   const deadline = Date.now() + (config.agent.timeoutSeconds + 30) * 1000;
   let status = 'queued';
+  const appearBy = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const metadata = await fetch(`${base}/api/tasks/${taskId}/logs/metadata`, { headers: auth });
+    if (!metadata.ok && status === 'queued' && Date.now() > appearBy) {
+      process.stderr.write(
+        `demo: task ${taskId} has no metadata after 30 s (${metadata.status}): is the server writing?\n`,
+      );
+      return 1;
+    }
     if (metadata.ok) {
       const next = ((await metadata.json()) as { status: string }).status;
       if (next !== status) say(`task ${taskId}: ${next}`);

@@ -106,6 +106,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     index,
     apiToken: config.apiToken,
     webhooks: { config: webhookConfig, intake },
+    logging: config.enabled,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);

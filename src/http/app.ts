@@ -18,6 +18,8 @@ export interface AppOptions {
   followPollMs?: number;
   /** where unexpected (500) errors are logged */
   logError?: (error: unknown) => void;
+  /** whether this server writes task files (TASK_LOGS_ENABLED), shown by /healthz */
+  logging?: boolean;
   /** the webhook receivers, when the server takes webhooks */
   webhooks?: { config: Config; intake: WebhookIntake };
 }
@@ -33,7 +35,7 @@ export function createApp(options: AppOptions): Koa {
 
   const health = new Router();
   health.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
+    ctx.body = { status: 'ok', logging: options.logging ?? true };
   });
 
   if (options.webhooks !== undefined) {

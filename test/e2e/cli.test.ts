@@ -195,7 +195,10 @@ describe('tasklogs', () => {
     await expect
       .poll(() => out, { timeout: 10_000 })
       .toContain(`task-logs listening on http://127.0.0.1:${port}`);
-    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({
+      status: 'ok',
+      logging: true,
+    });
     server.kill('SIGTERM');
     const [code] = await once(server, 'exit');
     expect(code).toBe(0);

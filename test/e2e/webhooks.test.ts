@@ -308,3 +308,26 @@ describe('bad webhook requests', () => {
     expect(rejections.recent).toHaveLength(100);
   });
 });
+
+describe('with TASK_LOGS_ENABLED=false', () => {
+  it('still takes webhooks and runs the agent, writing no task folder', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir, {
+      ...SECRETS,
+      TASK_LOGS_ENABLED: 'false',
+      AGENT_RUNNER: 'replay',
+      AGENT_REPLAY_DELAY_MS: '0',
+    });
+    const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    expect(response.status).toBe(202);
+    const { task_id } = (await response.json()) as { task_id: string };
+    expect(task_id).toMatch(/^task-/);
+    await expect
+      .poll(() => (server.queue as unknown as { size: { waiting: number; running: number } }).size, {
+        timeout: 5000,
+      })
+      .toEqual({ waiting: 0, running: 0 });
+    expect(readdirSync(dir).filter((name) => name.startsWith('task-'))).toEqual([]);
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok', logging: false });
+  });
+});
