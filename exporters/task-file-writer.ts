@@ -164,6 +164,10 @@ export class TaskFileWriter {
       done(new TaskLogsError('WRITER_CLOSED', 'the task file writer is shut down'));
       return;
     }
+    if (items.length === 0) {
+      done(); // nothing to wait for: no flush would ever call it
+      return;
+    }
     for (const item of items) this.push(item);
     this.#waiters.push(done);
   }

@@ -107,6 +107,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     apiToken: config.apiToken,
     webhooks: { config: webhookConfig, intake },
     logging: config.enabled,
+    writer: telemetry.writer,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);

@@ -1,11 +1,13 @@
 // The Koa application: one error middleware first, the token check, health, and the log API routes.
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { Config } from '../config.ts';
 import type { TaskIndex } from '../task-index.ts';
 import type { TaskStore } from '../task-store.ts';
 import type { WebhookIntake } from '../webhooks/intake.ts';
 import { errorsAsJson } from './errors-as-json.ts';
+import { otlpRoutes } from './otlp-routes.ts';
 import { requireToken } from './require-token.ts';
 import { taskRoutes } from './task-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
@@ -20,6 +22,8 @@ export interface AppOptions {
   logError?: (error: unknown) => void;
   /** whether this server writes task files (TASK_LOGS_ENABLED), shown by /healthz */
   logging?: boolean;
+  /** the writer behind the OTLP ingest (/v1/traces, /v1/logs); without one, the ingest answers 503 */
+  writer?: TaskFileWriter | undefined;
   /** the webhook receivers, when the server takes webhooks */
   webhooks?: { config: Config; intake: WebhookIntake };
 }
@@ -49,6 +53,9 @@ export function createApp(options: AppOptions): Koa {
   }
 
   app.use(health.routes());
+  const otlp = otlpRoutes(options.writer);
+  app.use(otlp.routes());
+  app.use(otlp.allowedMethods({ throw: true }));
   const routes = taskRoutes({
     store: options.store,
     index: options.index,

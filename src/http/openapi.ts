@@ -133,6 +133,22 @@ function build(): JsonSchema {
         },
       },
       '/api/tasks/{task_id}/logs/final-result': jsonFile(FinalResultSchema, '04-final-result.json'),
+      ...Object.fromEntries(
+        (['traces', 'logs'] as const).map((signal) => [
+          `/v1/${signal}`,
+          {
+            post: {
+              summary: `OTLP/HTTP ${signal} ingest (OTLP/JSON, optionally gzip): writes the task files`,
+              responses: {
+                '200': { description: 'written (partialSuccess says how many could not be)' },
+                '400': ERRORS['400'],
+                '401': ERRORS['401'],
+                '415': json(ErrorSchema, 'not OTLP/JSON (protobuf is not taken)'),
+              },
+            },
+          },
+        ]),
+      ),
       '/api/webhooks/rejections': {
         get: {
           summary:

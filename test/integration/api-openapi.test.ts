@@ -30,6 +30,8 @@ describe('GET /api/openapi.json', () => {
         '/webhooks/github',
         '/webhooks/slack',
         '/webhooks/jira',
+        '/v1/traces',
+        '/v1/logs',
       ].sort(),
     );
     const search = doc.paths['/api/tasks']!.get.parameters!;

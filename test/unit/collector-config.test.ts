@@ -44,6 +44,10 @@ describe('collector-config.yaml', () => {
       expect.arrayContaining(['datadog', 'otlp/jaeger', 'datadog/connector']),
     );
     expect(config.service.pipelines.logs!.exporters).toContain('datadog');
+    // central mode: the task-logs server's OTLP ingest takes JSON only
+    expect(config.exporters['otlphttp/tasklogs']).toMatchObject({ encoding: 'json' });
+    expect(config.service.pipelines.traces!.exporters).toContain('otlphttp/tasklogs');
+    expect(config.service.pipelines.logs!.exporters).toContain('otlphttp/tasklogs');
   });
 
   it('uses a connector it also reads from, so Datadog gets APM trace metrics', () => {
