@@ -1,22 +1,12 @@
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-function withEnv(values: Record<string, string>) {
-  const before = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  onTestFinished(() => {
-    for (const [key, value] of Object.entries(before)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
-}
+import { withEnv } from '../helpers/with-env.ts';
 
 describe('the OTLP/JSON ingest (central mode)', () => {
   it('writes the same five files from OTLP as the in-process exporters do', async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { withEnv } from '../helpers/with-env.ts';
 
 interface Received {
   path: string;
@@ -52,17 +53,6 @@ function attributesOf(span: { attributes: { key: string; value: OtlpValue }[] })
         (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? value.boolValue)),
     ]),
   );
-}
-
-function withEnv(values: Record<string, string>) {
-  const before = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  onTestFinished(() => {
-    for (const [key, value] of Object.entries(before)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
 }
 
 describe('OTLP alongside the files', () => {
