@@ -2,7 +2,7 @@
 // the lock when nobody has yet (an atomic create-if-absent); every later write is a read-modify-write under the lock
 // file, so two processes updating one task lose nothing.
 import { join } from 'node:path';
-import { TASK_FILES, type TaskMetadata } from '../src/task-files.ts';
+import { TASK_FILES, type TaskMetadata } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
 import { withFileLock } from './file-lock.ts';
 import type { FileSystem } from './file-system.ts';

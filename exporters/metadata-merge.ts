@@ -1,6 +1,6 @@
 // How reported changes combine into metadata.json: status only moves forward, first timestamps stay, known values fill gaps.
-import type { TaskMetadata } from '../src/task-files.ts';
-import { advanceStatus, isTaskStatus } from '../src/task-status.ts';
+import type { TaskMetadata } from '../src/contract/task-files.ts';
+import { advanceStatus, isTaskStatus } from '../src/contract/task-status.ts';
 
 export type MetadataPatch = Partial<TaskMetadata>;
 

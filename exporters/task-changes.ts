@@ -1,10 +1,10 @@
 // The mapping from telemetry to file operations: which span or log record changes which of a task's five files.
 import { type Attributes, type AttributeValue, SpanStatusCode } from '@opentelemetry/api';
-import { ATTR, OPERATION } from '../src/attributes.ts';
-import type { FinalResult, SourceMetadata, TaskInput, TaskMetrics } from '../src/task-files.ts';
-import { isOutputType, isWebhookStage } from '../src/task-files.ts';
-import { tryParseTaskId } from '../src/task-id.ts';
-import { isTaskStatus } from '../src/task-status.ts';
+import { ATTR, OPERATION } from '../src/contract/attributes.ts';
+import type { FinalResult, SourceMetadata, TaskInput, TaskMetrics } from '../src/contract/task-files.ts';
+import { isOutputType, isWebhookStage } from '../src/contract/task-files.ts';
+import { tryParseTaskId } from '../src/contract/task-id.ts';
+import { isTaskStatus } from '../src/contract/task-status.ts';
 import { type MetadataPatch, mergeMetadata } from './metadata-merge.ts';
 import {
   hrTimeToIso,

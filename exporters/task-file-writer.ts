@@ -1,8 +1,8 @@
 // TaskFileWriter: the bounded, batched writer behind every exporter. Callers only enqueue; a timer flushes each window's
 // telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
 import { join } from 'node:path';
-import { TaskLogsError } from '../src/errors.ts';
-import { type FinalResult, TASK_FILES, type TaskMetadata } from '../src/task-files.ts';
+import { TaskLogsError } from '../src/contract/errors.ts';
+import { type FinalResult, TASK_FILES, type TaskMetadata } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
 import { type FileSystem, nodeFileSystem } from './file-system.ts';
 import { JsonlAppender } from './jsonl-appender.ts';

@@ -1,7 +1,7 @@
 // TaskFilesLogProcessor: agent output log records go straight into the writer's queue, written within one flush window.
 import type { Context } from '@opentelemetry/api';
 import type { LogRecordProcessor, ReadWriteLogRecord } from '@opentelemetry/sdk-logs';
-import { ATTR } from '../src/attributes.ts';
+import { ATTR } from '../src/contract/attributes.ts';
 import type { TaskFileWriter } from './task-file-writer.ts';
 
 export class TaskFilesLogProcessor implements LogRecordProcessor {

@@ -1,7 +1,7 @@
 // TaskFilesSpanProcessor: the span hooks. onStart makes a task "running" while it runs; onEnd records stages and results.
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
-import { ATTR, OPERATION } from '../src/attributes.ts';
+import { ATTR, OPERATION } from '../src/contract/attributes.ts';
 import type { TaskFileWriter } from './task-file-writer.ts';
 
 export class TaskFilesSpanProcessor implements SpanProcessor {

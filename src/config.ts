@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { quote, TaskLogsError } from './errors.ts';
+import { quote, TaskLogsError } from './contract/errors.ts';
 
 const optionalUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional();
 const url = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });

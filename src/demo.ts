@@ -2,9 +2,9 @@
 // "@agent review", waits for the task to finish, and prints its id and the curl commands to read it.
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from './config.ts';
-import { TaskLogsError } from './errors.ts';
-import { readDevSecret } from './webhooks/dev-secret.ts';
-import { hubSignature } from './webhooks/signatures.ts';
+import { TaskLogsError } from './contract/errors.ts';
+import { readDevSecret } from './intake/dev-secret.ts';
+import { hubSignature } from './intake/signatures.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -1,10 +1,10 @@
 // `npm run example`: one complete sample task through the instrumentation API, as a GitHub-triggered review would
 // produce it: input, the six webhook stages, a queue hand-over, 100+ agent output events of every type, a result.
 import { parseArgs } from 'node:util';
-import { usageFromAnthropic } from './agent-usage.ts';
 import { loadConfig } from './config.ts';
-import { TaskLogsError } from './errors.ts';
-import { startTelemetry } from './telemetry.ts';
+import { TaskLogsError } from './contract/errors.ts';
+import { usageFromAnthropic } from './instrumentation/agent-usage.ts';
+import { startTelemetry } from './instrumentation/telemetry.ts';
 
 const FILES = ['src/server.ts', 'src/queue.ts', 'src/worker.ts', 'src/config.ts', 'src/webhooks/github.ts'];
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,7 @@
 // `npm start`: the log server. Prints where it listens and where the logs are; Ctrl-C or SIGTERM stops it cleanly.
 import { loadConfig } from './config.ts';
-import { TaskLogsError } from './errors.ts';
-import { startServer } from './server.ts';
+import { TaskLogsError } from './contract/errors.ts';
+import { startServer } from './http/server.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {

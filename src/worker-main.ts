@@ -2,9 +2,9 @@
 // agent, and writes into the same task folders as the web process: one trace, one folder per task.
 import { createRunner } from './agent/create-runner.ts';
 import { loadConfig } from './config.ts';
-import { TaskLogsError } from './errors.ts';
+import { TaskLogsError } from './contract/errors.ts';
+import { startTelemetry } from './instrumentation/telemetry.ts';
 import { startRedisWorker } from './queue/redis-queue.ts';
-import { startTelemetry } from './telemetry.ts';
 import { taskJobHandler } from './worker/run-task-job.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -1,5 +1,5 @@
 // What a worker asks of an agent runner: run one job, report everything through the AgentRun, and finish it.
-import type { AgentRun } from '../agent-run.ts';
+import type { AgentRun } from '../instrumentation/agent-run.ts';
 
 export interface AgentJob {
   taskId: string;

@@ -1,6 +1,6 @@
 // ClaudeRunner: runs the Claude Code CLI (AGENT_COMMAND, stream-json output) with the prompt on stdin, and maps
 // every message it prints through the stream-json parser.
-import type { AgentRun } from '../agent-run.ts';
+import type { AgentRun } from '../instrumentation/agent-run.ts';
 import type { AgentJob, AgentRunner } from './agent-runner.ts';
 import { runChild } from './child-lines.ts';
 import { StreamJsonParser } from './stream-json-parser.ts';

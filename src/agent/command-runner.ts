@@ -1,6 +1,6 @@
 // CommandRunner: any command as the agent. Its stdout lines become text output, its stderr lines errors; exit code 0
 // is success, with the last stdout line as the result.
-import type { AgentRun } from '../agent-run.ts';
+import type { AgentRun } from '../instrumentation/agent-run.ts';
 import type { AgentJob, AgentRunner } from './agent-runner.ts';
 import { runChild } from './child-lines.ts';
 

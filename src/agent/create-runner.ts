@@ -1,6 +1,6 @@
 // Picks the agent runner the settings ask for (AGENT_RUNNER; by default claude when installed, else replay).
 import type { Config } from '../config.ts';
-import { TaskLogsError } from '../errors.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 import type { AgentRunner } from './agent-runner.ts';
 import { ClaudeRunner, DEFAULT_CLAUDE_COMMAND } from './claude-runner.ts';
 import { CommandRunner } from './command-runner.ts';

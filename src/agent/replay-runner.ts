@@ -2,7 +2,7 @@
 // pipeline works on a machine without an agent installed. It says so in its first output line.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { AgentRun } from '../agent-run.ts';
+import type { AgentRun } from '../instrumentation/agent-run.ts';
 import type { AgentJob, AgentRunner } from './agent-runner.ts';
 import { StreamJsonParser } from './stream-json-parser.ts';
 

@@ -1,6 +1,6 @@
 // Splits a command line setting (AGENT_COMMAND) into program and arguments: spaces separate, quotes group,
 // backslash escapes. No shell is involved, so nothing in a prompt can inject a command.
-import { quote, TaskLogsError } from '../errors.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
 
 export function splitCommand(line: string): string[] {
   const words: string[] = [];

@@ -1,7 +1,7 @@
 // StreamJsonParser: Claude Code's `--output-format stream-json` messages, one JSON object a line, turned into output
 // events, execute_tool spans and the final result of an AgentRun.
-import type { AgentRun, OutputDetails } from '../agent-run.ts';
-import { type AgentUsage, usageFromAnthropic } from '../agent-usage.ts';
+import type { AgentRun, OutputDetails } from '../instrumentation/agent-run.ts';
+import { type AgentUsage, usageFromAnthropic } from '../instrumentation/agent-usage.ts';
 
 interface ContentBlock {
   type?: string;

@@ -2,7 +2,7 @@
 // `tasklogs`: the command line for the task logs. Exit codes: 0 ok, 1 problems found (or no such task), 2 bad usage.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
-import { TaskLogsError } from '../errors.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 import { compress, prune, reindex, verify } from './maintenance-commands.ts';
 import { type Flags, LS_OPTIONS, ls, notFoundExit, show, stats, tail } from './read-commands.ts';
 import { terminal } from './terminal.ts';

@@ -1,11 +1,11 @@
 // The CLI's maintenance commands: prune (retention and the size cap), compress, reindex, verify.
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config.ts';
-import { refreshIndex } from '../index-refresh.ts';
 import { compressTasks } from '../ops/compression.ts';
 import { pruneTasks } from '../ops/retention.ts';
 import { verifyTasks } from '../ops/verify.ts';
-import { TaskIndex } from '../task-index.ts';
+import { refreshIndex } from '../store/index-refresh.ts';
+import { TaskIndex } from '../store/task-index.ts';
 import type { Flags } from './read-commands.ts';
 import { bytes, type Out, paint, progress, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';

@@ -1,11 +1,7 @@
 // The CLI's reading commands: ls (search), show (one task's summary), tail (its output, -f to follow), stats.
 
 import type { Config } from '../config.ts';
-import { TaskLogsError } from '../errors.ts';
-import { SearchQuery } from '../http/api-schemas.ts';
-import { refreshIndex } from '../index-refresh.ts';
-import type { Line } from '../line-reader.ts';
-import { type Totals, taskStats } from '../ops/stats.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 import {
   type AgentOutputLine,
   type FinalResult,
@@ -13,10 +9,14 @@ import {
   type TaskInput,
   type TaskMetadata,
   type WebhookFlowLine,
-} from '../task-files.ts';
-import { TaskIndex } from '../task-index.ts';
-import { isFinalStatus } from '../task-status.ts';
-import { TaskStore } from '../task-store.ts';
+} from '../contract/task-files.ts';
+import { isFinalStatus } from '../contract/task-status.ts';
+import { SearchQuery } from '../http/api-schemas.ts';
+import { type Totals, taskStats } from '../ops/stats.ts';
+import { refreshIndex } from '../store/index-refresh.ts';
+import type { Line } from '../store/line-reader.ts';
+import { TaskIndex } from '../store/task-index.ts';
+import { TaskStore } from '../store/task-store.ts';
 import { bytes, type Out, paint, progress, statusColor, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 

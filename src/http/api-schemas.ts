@@ -1,11 +1,11 @@
 // zod schemas for every path and query parameter of the log API, and for its answers: the same schemas validate
 // requests and generate the OpenAPI document.
 import { z } from 'zod';
-import { TaskLogsError } from '../errors.ts';
-import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../task-files.ts';
-import { tryParseTaskId } from '../task-id.ts';
-import { SORT_FIELDS } from '../task-index.ts';
-import { TASK_STATUSES } from '../task-status.ts';
+import { TaskLogsError } from '../contract/errors.ts';
+import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../contract/task-files.ts';
+import { tryParseTaskId } from '../contract/task-id.ts';
+import { TASK_STATUSES } from '../contract/task-status.ts';
+import { SORT_FIELDS } from '../store/task-index.ts';
 
 export const TaskIdParams = z.object({
   task_id: z

@@ -1,7 +1,7 @@
 // The one error middleware, first in the chain: every failure becomes { error: { code, message } } with a status
 // from one table. Unknown errors are a 500 with a generic message, and are still logged through app 'error'.
 import type { Context, Next } from 'koa';
-import { type ErrorCode, TaskLogsError } from '../errors.ts';
+import { type ErrorCode, TaskLogsError } from '../contract/errors.ts';
 
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   CONFIG_INVALID: 500,

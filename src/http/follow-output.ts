@@ -2,11 +2,11 @@
 // lands (polled every 100 ms by default), resumable with Last-Event-ID, and an `end` event once the task is final.
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import { quote, TaskLogsError } from '../errors.ts';
-import { readLines } from '../line-reader.ts';
-import { TASK_FILES, type TaskMetadata } from '../task-files.ts';
-import { isFinalStatus } from '../task-status.ts';
-import type { TaskStore } from '../task-store.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
+import { TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
+import { isFinalStatus } from '../contract/task-status.ts';
+import { readLines } from '../store/line-reader.ts';
+import type { TaskStore } from '../store/task-store.ts';
 import { FollowQuery, parseRequest } from './api-schemas.ts';
 
 const HEARTBEAT_MS = 15_000;

@@ -1,9 +1,9 @@
 // JSONL files as HTTP answers: a streamed JSON array by default, raw lines on request, and pages that can resume.
 import { Readable } from 'node:stream';
 import type { Context } from 'koa';
-import type { Line } from '../line-reader.ts';
-import type { TaskFileName } from '../task-files.ts';
-import type { TaskStore } from '../task-store.ts';
+import type { TaskFileName } from '../contract/task-files.ts';
+import type { Line } from '../store/line-reader.ts';
+import type { TaskStore } from '../store/task-store.ts';
 import { LinesQuery, parseRequest } from './api-schemas.ts';
 
 const BATCH_BYTES = 64 * 1024;

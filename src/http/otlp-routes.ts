@@ -6,9 +6,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
-import { TaskLogsError } from '../errors.ts';
-import { decodeLogs, decodeTraces } from '../otlp-ingest.ts';
-import { readRawBody } from '../webhooks/raw-body.ts';
+import { TaskLogsError } from '../contract/errors.ts';
+import { decodeLogs, decodeTraces } from '../ingest/otlp-ingest.ts';
+import { readRawBody } from './raw-body.ts';
 
 const MAX_BYTES = 32 * 1024 * 1024;
 

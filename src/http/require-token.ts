@@ -1,7 +1,7 @@
 // Bearer-token check for the /api routes and the OTLP ingest (/v1): both sides hashed to fixed-length digests and compared in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { TaskLogsError } from '../errors.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 

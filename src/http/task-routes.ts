@@ -2,11 +2,11 @@
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { quote, TaskLogsError } from '../errors.ts';
-import { TASK_FILES, type TaskFileName } from '../task-files.ts';
-import { parseTaskId } from '../task-id.ts';
-import { decodeCursor, type TaskIndex } from '../task-index.ts';
-import type { TaskStore } from '../task-store.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
+import { TASK_FILES, type TaskFileName } from '../contract/task-files.ts';
+import { parseTaskId } from '../contract/task-id.ts';
+import { decodeCursor, type TaskIndex } from '../store/task-index.ts';
+import type { TaskStore } from '../store/task-store.ts';
 import { parseRequest, SearchQuery } from './api-schemas.ts';
 import { followOutput } from './follow-output.ts';
 import { asJsonArray, sendLines } from './line-responses.ts';

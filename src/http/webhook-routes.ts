@@ -3,14 +3,14 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
-import { TaskLogsError } from '../errors.ts';
-import { parseGithub } from '../webhooks/github.ts';
-import type { IntakeOutcome, IntakeTimings, Provider, WebhookIntake } from '../webhooks/intake.ts';
-import { parseJira } from '../webhooks/jira.ts';
-import { readRawBody } from '../webhooks/raw-body.ts';
-import { checkHubSignature, checkSlackSignature, type SignatureCheck } from '../webhooks/signatures.ts';
-import { parseSlack } from '../webhooks/slack.ts';
+import { TaskLogsError } from '../contract/errors.ts';
+import { parseGithub } from '../intake/github.ts';
+import type { IntakeOutcome, IntakeTimings, Provider, WebhookIntake } from '../intake/intake.ts';
+import { parseJira } from '../intake/jira.ts';
+import { checkHubSignature, checkSlackSignature, type SignatureCheck } from '../intake/signatures.ts';
+import { parseSlack } from '../intake/slack.ts';
 import { STATUS_BY_CODE } from './errors-as-json.ts';
+import { readRawBody } from './raw-body.ts';
 
 const REASON_BY_CODE: Partial<Record<string, string>> = {
   PAYLOAD_TOO_LARGE: 'body_too_large',

@@ -7,7 +7,7 @@ import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { TASK_FILES } from '../task-files.ts';
+import { TASK_FILES } from '../contract/task-files.ts';
 import { listTaskFolders, summarizeAll } from './task-folders.ts';
 
 export interface CompressOptions {

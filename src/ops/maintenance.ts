@@ -1,7 +1,7 @@
 // The server's scheduled upkeep: retention (and the size cap), then compression. Reports what it did, and warns when
 // the size cap forced the deletion of tasks that were still within retention.
 import type { Config } from '../config.ts';
-import type { TaskIndex } from '../task-index.ts';
+import type { TaskIndex } from '../store/task-index.ts';
 import { compressTasks } from './compression.ts';
 import { pruneTasks } from './retention.ts';
 

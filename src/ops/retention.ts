@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TaskIndex } from '../task-index.ts';
+import type { TaskIndex } from '../store/task-index.ts';
 import { folderSize, listTaskFolders, summarizeAll, type TaskSummary } from './task-folders.ts';
 
 export interface PruneOptions {

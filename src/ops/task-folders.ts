@@ -3,9 +3,9 @@
 import { constants, type Dirent } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FinalResult, TASK_FILES, type TaskMetadata } from '../task-files.ts';
-import { tryParseTaskId } from '../task-id.ts';
-import { isFinalStatus, type TaskStatus } from '../task-status.ts';
+import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
+import { tryParseTaskId } from '../contract/task-id.ts';
+import { isFinalStatus, type TaskStatus } from '../contract/task-status.ts';
 
 export interface TaskFolder {
   id: string;

@@ -4,9 +4,9 @@ import { constants } from 'node:fs';
 import { open, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { parseJsonl } from '../jsonl-read.ts';
-import { isOutputType, isWebhookStage, TASK_FILES, WEBHOOK_STAGES } from '../task-files.ts';
-import { isFinalStatus, isTaskStatus } from '../task-status.ts';
+import { isOutputType, isWebhookStage, TASK_FILES, WEBHOOK_STAGES } from '../contract/task-files.ts';
+import { isFinalStatus, isTaskStatus } from '../contract/task-status.ts';
+import { parseJsonl } from '../store/jsonl-read.ts';
 import { listTaskFolders, type TaskFolder } from './task-folders.ts';
 
 export interface TaskProblems {

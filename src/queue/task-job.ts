@@ -1,7 +1,7 @@
 // TaskJob: what travels through the queue from the webhook process to a worker: the task's context (one trace, one
 // folder), the agent to run and its prompt. Checked by zod when it is taken off the queue.
 import { z } from 'zod';
-import { TaskQueueMessageSchema } from '../queue-message.ts';
+import { TaskQueueMessageSchema } from '../instrumentation/queue-message.ts';
 
 export const TaskJobSchema = z.object({
   message: TaskQueueMessageSchema,

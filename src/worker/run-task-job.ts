@@ -1,8 +1,8 @@
 // The worker's job: pick the task up from its queue message, run the agent as the task's invoke_agent span, and make
 // sure the run ends (failed, with the reason) whatever happens.
 import type { AgentRunner } from '../agent/agent-runner.ts';
+import type { TaskRecorder } from '../instrumentation/task-recorder.ts';
 import type { TaskJob } from '../queue/task-job.ts';
-import type { TaskRecorder } from '../task-recorder.ts';
 
 export function taskJobHandler(options: {
   tasks: TaskRecorder;

@@ -2,7 +2,7 @@
 // Prints their URLs as one JSON line, then reports its RSS on request (a line on stdin).
 import Koa from 'koa';
 import { loadConfig } from '../../src/config.ts';
-import { startServer } from '../../src/server.ts';
+import { startServer } from '../../src/http/server.ts';
 
 const logsDir = process.argv[2]!;
 const running = await startServer(loadConfig({ env: { TASK_LOGS_DIR: logsDir, PORT: '0' } }), {

@@ -6,8 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { refreshIndex } from '../../src/index-refresh.ts';
-import { TaskIndex } from '../../src/task-index.ts';
+import { refreshIndex } from '../../src/store/index-refresh.ts';
+import { TaskIndex } from '../../src/store/task-index.ts';
 import { benchDir, fmt, median, percentile, report } from './bench-kit.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);

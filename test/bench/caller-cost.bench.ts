@@ -2,7 +2,7 @@
 // the OpenTelemetry floor: logger.emit into a processor that does nothing, in the same process.
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { loadConfig } from '../../src/config.ts';
-import { startTelemetry } from '../../src/telemetry.ts';
+import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import { benchDir, fmt, median, percentile, report, yieldToLoop } from './bench-kit.ts';
 
 const SAMPLES = 100_000;

@@ -2,10 +2,10 @@
 // instrumentation API, against the same lifecycle done as bare naive file operations, interleaved in one process.
 import { appendFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { usageFromAnthropic } from '../../src/agent-usage.ts';
 import { loadConfig } from '../../src/config.ts';
-import { WEBHOOK_STAGES } from '../../src/task-files.ts';
-import { startTelemetry } from '../../src/telemetry.ts';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
+import { usageFromAnthropic } from '../../src/instrumentation/agent-usage.ts';
+import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import { benchDir, fmt, median, report, yieldToLoop } from './bench-kit.ts';
 
 const TASKS = 2000;

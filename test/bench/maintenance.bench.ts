@@ -2,11 +2,11 @@
 // a typical task before and after compression.
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { refreshIndex } from '../../src/index-refresh.ts';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { compressTasks } from '../../src/ops/compression.ts';
 import { pruneTasks } from '../../src/ops/retention.ts';
-import { WEBHOOK_STAGES } from '../../src/task-files.ts';
-import { TaskIndex } from '../../src/task-index.ts';
+import { refreshIndex } from '../../src/store/index-refresh.ts';
+import { TaskIndex } from '../../src/store/task-index.ts';
 import { benchDir, fmt, report } from './bench-kit.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { startTelemetry } from '../../src/telemetry.ts';
+import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import { benchDir, fmt, median, report, yieldToLoop } from './bench-kit.ts';
 
 const EVENTS = 200_000;

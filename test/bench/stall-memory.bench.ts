@@ -2,7 +2,7 @@
 // queue is bounded, so memory must level off and the excess be dropped and counted. Reference: the same emission with
 // a working disk, in the same process.
 import { loadConfig } from '../../src/config.ts';
-import { startTelemetry } from '../../src/telemetry.ts';
+import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import { stalledFs } from '../helpers/faulty-fs.ts';
 import { benchDir, fmt, report } from './bench-kit.ts';
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { hubSignature } from '../../src/webhooks/signatures.ts';
+import { hubSignature } from '../../src/intake/signatures.ts';
 import { benchDir, fmt, median, report } from './bench-kit.ts';
 
 const SECRET = 'bench-secret-0123456789';

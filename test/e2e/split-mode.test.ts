@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { WEBHOOK_STAGES } from '../../src/task-files.ts';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';

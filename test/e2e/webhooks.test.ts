@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/task-files.ts';
+import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';

@@ -1,7 +1,7 @@
 // Scans a logs folder the way a reader would and lists what is broken: partial JSON, torn JSONL lines.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseJsonl } from '../../src/jsonl-read.ts';
+import { parseJsonl } from '../../src/store/jsonl-read.ts';
 
 export interface Integrity {
   tasks: number;

@@ -1,7 +1,7 @@
 // Task folders written straight in the seed's format, with whatever age and status a maintenance test needs.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WEBHOOK_STAGES } from '../../src/task-files.ts';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 
 const DAY = 86_400_000;
 

@@ -1,6 +1,6 @@
 // Records one complete task with known values, for tests that check the files field by field.
-import { usageFromAnthropic } from '../../src/agent-usage.ts';
-import type { TaskRecorder } from '../../src/task-recorder.ts';
+import { usageFromAnthropic } from '../../src/instrumentation/agent-usage.ts';
+import type { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
 
 export const SAMPLE_INPUT = {
   message: '@agent review the retry logic',

@@ -1,7 +1,7 @@
 // The real server on 127.0.0.1 and a free port, writing and serving a temp logs folder; closed when the test ends.
 import { onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { type RunningServer, startServer } from '../../src/server.ts';
+import { type RunningServer, startServer } from '../../src/http/server.ts';
 
 export async function testServer(logsDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
   const config = loadConfig({

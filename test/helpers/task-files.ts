@@ -1,14 +1,14 @@
 // Reads a task folder the way an operator's tools would: JSON files parsed whole, JSONL line by line.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseJsonl } from '../../src/jsonl-read.ts';
 import type {
   AgentOutputLine,
   FinalResult,
   TaskInput,
   TaskMetadata,
   WebhookFlowLine,
-} from '../../src/task-files.ts';
+} from '../../src/contract/task-files.ts';
+import { parseJsonl } from '../../src/store/jsonl-read.ts';
 
 export interface TaskFolder {
   metadata: TaskMetadata | undefined;

@@ -1,7 +1,11 @@
 // Telemetry on private providers writing into a temp folder, shut down when the test ends.
 import { onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { startTelemetry, type Telemetry, type TelemetryOptions } from '../../src/telemetry.ts';
+import {
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+} from '../../src/instrumentation/telemetry.ts';
 
 export function testTelemetry(
   logsDir: string,

@@ -1,6 +1,6 @@
 // Signed sample deliveries for each provider, the way GitHub, Slack and Jira send them.
 import { randomUUID } from 'node:crypto';
-import { hubSignature, slackSignature } from '../../src/webhooks/signatures.ts';
+import { hubSignature, slackSignature } from '../../src/intake/signatures.ts';
 
 export const SECRETS = {
   GITHUB_WEBHOOK_SECRET: 'github-test-secret-0123456789',

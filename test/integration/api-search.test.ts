@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { usageFromAnthropic } from '../../src/agent-usage.ts';
-import type { TaskRow } from '../../src/task-index.ts';
-import type { TaskRecorder } from '../../src/task-recorder.ts';
+import { usageFromAnthropic } from '../../src/instrumentation/agent-usage.ts';
+import type { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
+import type { TaskRow } from '../../src/store/task-index.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/task-files.ts';
+import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { recordSampleTask, SAMPLE_INPUT } from '../helpers/sample-task.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';

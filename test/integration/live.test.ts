@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJsonl } from '../../src/jsonl-read.ts';
-import type { TaskMetadata } from '../../src/task-files.ts';
+import type { TaskMetadata } from '../../src/contract/task-files.ts';
+import { parseJsonl } from '../../src/store/jsonl-read.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 

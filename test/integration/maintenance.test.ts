@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { runMaintenance } from '../../src/ops/maintenance.ts';
-import { TaskIndex } from '../../src/task-index.ts';
+import { TaskIndex } from '../../src/store/task-index.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { refreshIndex } from '../../src/index-refresh.ts';
 import { pruneTasks } from '../../src/ops/retention.ts';
-import { TaskIndex } from '../../src/task-index.ts';
-import { TaskStore } from '../../src/task-store.ts';
+import { refreshIndex } from '../../src/store/index-refresh.ts';
+import { TaskIndex } from '../../src/store/task-index.ts';
+import { TaskStore } from '../../src/store/task-store.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageFromAnthropic } from '../../src/agent-usage.ts';
+import { usageFromAnthropic } from '../../src/instrumentation/agent-usage.ts';
 
 describe('usageFromAnthropic', () => {
   it('counts every input token once: uncached + cache reads + cache writes', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJsonl } from '../../src/jsonl-read.ts';
+import { parseJsonl } from '../../src/store/jsonl-read.ts';
 
 describe('parseJsonl', () => {
   it('reads whole lines and skips blank ones', () => {

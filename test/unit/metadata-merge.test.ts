@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { completeMetadata, mergeMetadata } from '../../exporters/metadata-merge.ts';
-import { TASK_STATUSES } from '../../src/task-status.ts';
+import { TASK_STATUSES } from '../../src/contract/task-status.ts';
 
 const RANK = { queued: 1, running: 2, completed: 3, failed: 3, rejected: 3 } as const;
 

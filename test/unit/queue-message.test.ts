@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { extractTaskContext, injectTaskContext } from '../../src/queue-message.ts';
+import { extractTaskContext, injectTaskContext } from '../../src/instrumentation/queue-message.ts';
 
 const PARENT = trace.setSpanContext(ROOT_CONTEXT, {
   traceId: '0af7651916cd43dd8448eb211c80319c',

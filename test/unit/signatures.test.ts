@@ -5,7 +5,7 @@ import {
   checkSlackSignature,
   hubSignature,
   slackSignature,
-} from '../../src/webhooks/signatures.ts';
+} from '../../src/intake/signatures.ts';
 
 const SECRET = 'a-test-secret-123';
 const BODY = Buffer.from('{"action":"created"}');

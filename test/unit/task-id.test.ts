@@ -1,7 +1,7 @@
 import { resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newTaskId, parseTaskId, tryParseTaskId } from '../../src/task-id.ts';
+import { newTaskId, parseTaskId, tryParseTaskId } from '../../src/contract/task-id.ts';
 import { HOSTILE_IDS } from '../helpers/hostile-ids.ts';
 
 const HOSTILE = HOSTILE_IDS;

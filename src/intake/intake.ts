@@ -1,12 +1,13 @@
 // WebhookIntake: the stages every provider's delivery goes through once its signature is good: command matching,
 // the immediate acknowledgement, task creation and the queue push, each a span of the task's trace. Requests that
 // never become a task are counted in the rejection log instead of getting a folder.
-import type { CommandMatch, Commands } from '../commands.ts';
-import { TaskLogsError } from '../errors.ts';
+
+import { TaskLogsError } from '../contract/errors.ts';
+import type { SourceMetadata } from '../contract/task-files.ts';
+import { newTaskId } from '../contract/task-id.ts';
+import type { TaskRecorder } from '../instrumentation/task-recorder.ts';
 import type { TaskQueue } from '../queue/task-job.ts';
-import type { SourceMetadata } from '../task-files.ts';
-import { newTaskId } from '../task-id.ts';
-import type { TaskRecorder } from '../task-recorder.ts';
+import type { CommandMatch, Commands } from './command-phrases.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { RejectionLog } from './rejection-log.ts';
 

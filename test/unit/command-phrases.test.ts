@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCommands } from '../../src/commands.ts';
+import { loadCommands } from '../../src/intake/command-phrases.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 describe('the default commands', () => {

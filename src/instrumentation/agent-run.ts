@@ -12,9 +12,9 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { ATTR, OPERATION, OUTPUT_EVENT_NAME } from '../contract/attributes.ts';
+import type { OutputType } from '../contract/task-files.ts';
 import type { AgentUsage } from './agent-usage.ts';
-import { ATTR, OPERATION, OUTPUT_EVENT_NAME } from './attributes.ts';
-import type { OutputType } from './task-files.ts';
 
 /** Structured details of an output line; they ride in extra fields of the line, never in `content`. */
 export interface OutputDetails {

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { FinalResult, TaskMetadata } from './task-files.ts';
+import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
 
 const SCHEMA_VERSION = 2;
 

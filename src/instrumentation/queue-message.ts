@@ -3,9 +3,9 @@
 import { type Context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { z } from 'zod';
-import { ATTR } from './attributes.ts';
-import { quote, TaskLogsError } from './errors.ts';
-import { tryParseTaskId } from './task-id.ts';
+import { ATTR } from '../contract/attributes.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
+import { tryParseTaskId } from '../contract/task-id.ts';
 
 // our own W3C propagator, not the global one: the hand-over works the same whether or not an SDK registered globals
 const PROPAGATOR = new CompositePropagator({

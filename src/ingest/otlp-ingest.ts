@@ -1,8 +1,8 @@
 // Decodes OTLP/JSON export requests (the body a Collector's otlphttp exporter sends with `encoding: json`) into the
 // span and log record shapes the task writer takes: the second front door to the same mapping as the SDK exporters.
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import type { LogRecordLike, SpanLike } from '../exporters/telemetry-item.ts';
-import { TaskLogsError } from './errors.ts';
+import type { LogRecordLike, SpanLike } from '../../exporters/telemetry-item.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 
 type Json = Record<string, unknown>;
 interface AnyValue {

@@ -13,13 +13,13 @@ import {
   type SpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import type { FileSystem } from '../exporters/file-system.ts';
-import { TaskFileWriter } from '../exporters/task-file-writer.ts';
-import { TaskFilesLogProcessor } from '../exporters/task-log-processor.ts';
-import { TaskFilesSpanProcessor } from '../exporters/task-span-processor.ts';
-import { INSTRUMENTATION_SCOPE } from './attributes.ts';
-import type { Config } from './config.ts';
-import { TaskIndex } from './task-index.ts';
+import type { FileSystem } from '../../exporters/file-system.ts';
+import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
+import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
+import type { Config } from '../config.ts';
+import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
+import { TaskIndex } from '../store/task-index.ts';
 import { TaskRecorder } from './task-recorder.ts';
 
 export interface TelemetryOptions {

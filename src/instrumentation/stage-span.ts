@@ -1,6 +1,6 @@
 // StageSpan: one webhook processing stage (received, validation, ...) as a span; its fields become its 02 line.
 import { type Attributes, type Span, SpanStatusCode, type TimeInput } from '@opentelemetry/api';
-import { ATTR } from './attributes.ts';
+import { ATTR } from '../contract/attributes.ts';
 
 /** Stage fields, flattened into the stage's line in 02-webhook-flow.jsonl. Objects are stored as JSON text. */
 export type StageFields = Record<string, string | number | boolean | null | undefined | object>;

@@ -10,11 +10,11 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { ATTR, OPERATION } from '../contract/attributes.ts';
+import type { TaskInput, WebhookStage } from '../contract/task-files.ts';
 import { AgentRun } from './agent-run.ts';
-import { ATTR, OPERATION } from './attributes.ts';
 import { injectTaskContext, type TaskQueueMessage } from './queue-message.ts';
 import { type StageFields, StageSpan, stageAttributes } from './stage-span.ts';
-import type { TaskInput, WebhookStage } from './task-files.ts';
 
 export interface AgentOptions {
   /** gen_ai.agent.name, written as metadata.assigned_agent */

@@ -1,5 +1,5 @@
 // Reading untrusted webhook payloads: JSON objects only, and typed field access that never throws.
-import { TaskLogsError } from '../errors.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 
 export type Json = Record<string, unknown>;
 

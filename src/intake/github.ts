@@ -1,7 +1,7 @@
 // GitHub deliveries: issue_comment, issues, pull_request and pull_request_review_comment events. The command is
 // looked for in the comment (or the issue or pull request body); the acknowledgement is an "eyes" reaction.
 import type { Config } from '../config.ts';
-import { quote, TaskLogsError } from '../errors.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { num, obj, parseJsonObject, str } from './payload.ts';
 

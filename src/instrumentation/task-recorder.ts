@@ -10,10 +10,10 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { ATTR, INSTRUMENTATION_SCOPE } from './attributes.ts';
+import { ATTR, INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
+import type { TaskInput } from '../contract/task-files.ts';
+import { newTaskId, parseTaskId } from '../contract/task-id.ts';
 import { extractTaskContext } from './queue-message.ts';
-import type { TaskInput } from './task-files.ts';
-import { newTaskId, parseTaskId } from './task-id.ts';
 import { TaskTrace } from './task-trace.ts';
 
 export interface StartTaskOptions {

@@ -1,6 +1,6 @@
 // The request body as raw bytes, read once with a size limit: signatures are checked over exactly these bytes.
 import type { IncomingMessage } from 'node:http';
-import { TaskLogsError } from '../errors.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 
 export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);

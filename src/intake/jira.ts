@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Config } from '../config.ts';
-import { quote, TaskLogsError } from '../errors.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { obj, parseJsonObject, str } from './payload.ts';
 

@@ -4,10 +4,10 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { quote, TaskLogsError } from './errors.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
+import type { TaskFileName } from '../contract/task-files.ts';
+import { parseTaskId } from '../contract/task-id.ts';
 import { type Line, linesOf, type ReadLinesOptions, readLines } from './line-reader.ts';
-import type { TaskFileName } from './task-files.ts';
-import { parseTaskId } from './task-id.ts';
 
 // a folder found to be a real directory is trusted this long before it is checked again
 const FOLDER_TTL_MS = 1000;

@@ -3,8 +3,8 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FinalResult, TASK_FILES, type TaskMetadata } from './task-files.ts';
-import { tryParseTaskId } from './task-id.ts';
+import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
+import { tryParseTaskId } from '../contract/task-id.ts';
 import type { IndexedFiles, TaskIndex } from './task-index.ts';
 
 export interface RefreshResult {

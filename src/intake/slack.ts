@@ -1,7 +1,7 @@
 // Slack deliveries: the Events API (url_verification, app_mention) as JSON, and slash commands as a form. The
 // acknowledgement is a threaded message (Events API) or the slash command's own ephemeral reply.
 import type { Config } from '../config.ts';
-import { quote, TaskLogsError } from '../errors.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { obj, parseJsonObject, str } from './payload.ts';
 

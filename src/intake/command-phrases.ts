@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { quote, TaskLogsError } from './errors.ts';
+import { quote, TaskLogsError } from '../contract/errors.ts';
 
-export const DEFAULT_COMMANDS_FILE = resolve(import.meta.dirname, '../config/commands.json');
+export const DEFAULT_COMMANDS_FILE = resolve(import.meta.dirname, '../../config/commands.json');
 
 const Command = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'a short lower-case name'),
