@@ -7,9 +7,9 @@ import { compressTasks } from '../../src/ops/compression.ts';
 import { pruneTasks } from '../../src/ops/retention.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { TaskIndex } from '../../src/store/task-index.ts';
-import { benchDir, fmt, report } from './bench-kit.ts';
+import { benchDir, fmt, QUICK, report } from './bench-kit.ts';
 
-const TASKS = Number(process.env.BENCH_TASKS ?? 100_000);
+const TASKS = Number(process.env.BENCH_TASKS ?? (QUICK ? 2_000 : 100_000));
 const DAY = 86_400_000;
 const { dir, cleanup } = benchDir('maintenance');
 

@@ -1,29 +1,46 @@
-// `npm run bench`: runs every benchmark in its own process, one after another, and prints one line each.
+// `npm run bench [-- --quick] [name]`: runs every benchmark in its own process, one after another, and prints each
+// one's result lines with its targets (PASS or MISS); the last line counts them. Exit 1 only when a benchmark fails
+// to run: a MISS is a finding, not a crash.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const here = import.meta.dirname;
-const only = process.argv[2];
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((arg) => !arg.startsWith('--'));
 // "one core" targets run pinned to one CPU where taskset exists
-const PINNED = new Set(['lifecycles.bench.ts']);
+const PINNED = new Set(['lifecycles.bench.ts', 'caller-cost.bench.ts', 'pipeline.bench.ts']);
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
 
 let failed = 0;
+let pass = 0;
+let miss = 0;
+const started = performance.now();
 for (const file of readdirSync(here)
   .filter((name) => name.endsWith('.bench.ts'))
   .sort()) {
   if (only && !file.includes(only)) continue;
-  const args = ['--expose-gc', join(here, file)];
+  const nodeArgs = ['--expose-gc', join(here, file)];
   const pinned = PINNED.has(file) && hasTaskset;
+  const options = { stdio: ['ignore', 'pipe', 'inherit'] as ('ignore' | 'pipe' | 'inherit')[], env };
   const result = pinned
-    ? spawnSync('taskset', ['-c', '0', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-    : spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const out = result.stdout.toString().trimEnd();
-  process.stdout.write(`${out}${pinned ? '  [pinned to one core]' : ''}\n`);
+    ? spawnSync('taskset', ['-c', '0', process.execPath, ...nodeArgs], options)
+    : spawnSync(process.execPath, nodeArgs, options);
+  const out = (result.stdout?.toString() ?? '').trimEnd();
+  process.stdout.write(`== ${file}${pinned ? ' [pinned to one core]' : ''}\n${out}\n`);
+  for (const line of out.split('\n')) {
+    if (/^\s+target .* PASS$/.test(line)) pass++;
+    if (/^\s+target .* MISS$/.test(line)) miss++;
+  }
   if (result.status !== 0) {
     failed++;
     process.stderr.write(`${file} failed with exit code ${result.status}\n`);
   }
 }
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(
+  `\n${pass} targets PASS, ${miss} MISS, ${failed} benchmarks failed to run (${seconds.toFixed(0)} s${quick ? ', quick mode: figures are rough' : ''})\n`,
+);
 process.exit(failed === 0 ? 0 : 1);
