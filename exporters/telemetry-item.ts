@@ -33,8 +33,29 @@ export function isSpanStarted(item: TelemetryItem): item is SpanStarted {
   return 'started' in item;
 }
 
+// Every line carries a timestamp, and formatting a Date per line was the largest single cost of the mapping. Lines
+// written within the same second share everything up to the milliseconds, so that prefix is formatted once per second
+// (pino keeps its time string the same way). Outside 1970-9999 (where the ISO form changes width) and for values
+// that are not times, it falls back to Date, which throws RangeError as before.
+const FAST_MIN_MS = 0;
+const FAST_MAX_MS = 253_402_300_800_000; // 10000-01-01T00:00:00Z
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+export function msToIso(ms: number): string {
+  if (!(ms >= FAST_MIN_MS && ms < FAST_MAX_MS)) return new Date(ms).toISOString();
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20); // 'YYYY-MM-DDTHH:MM:SS.'
+    cachedSecond = second;
+  }
+  const milli = whole - second * 1000;
+  return `${cachedPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+
 export function hrTimeToIso(time: HrTime): string {
-  return new Date(time[0] * 1000 + Math.floor(time[1] / 1e6)).toISOString();
+  return msToIso(time[0] * 1000 + Math.floor(time[1] / 1e6));
 }
 
 export function hrTimeToMs(time: HrTime): number {
