@@ -30,7 +30,8 @@ export interface TaskChanges {
   ended: boolean;
 }
 
-export type MapOutcome = 'mapped' | 'ignored' | 'invalid_task_id';
+/** invalid_item: the item could not be mapped (a time out of range, input nested too deep to serialize) */
+export type MapOutcome = 'mapped' | 'ignored' | 'invalid_task_id' | 'invalid_item';
 
 export function emptyChanges(taskId: string): TaskChanges {
   return {
@@ -45,14 +46,66 @@ export function emptyChanges(taskId: string): TaskChanges {
   };
 }
 
+// a task's changes as they were before the item being folded in touched them, to undo a half-folded bad item
+interface Mark {
+  changes: TaskChanges;
+  created: boolean;
+  webhookLines: number;
+  outputLines: number;
+  input: TaskInput | undefined;
+  finalResult: FinalResult | undefined;
+  metadata: MetadataPatch | undefined;
+  ended: boolean;
+}
+
 export class TaskChangeSet {
   readonly byTask = new Map<string, TaskChanges>();
+  #mark: Mark | undefined;
+  #lastError: string | undefined;
 
-  /** Folds one telemetry item in. Items without a task id are not ours; a hostile task id is refused. */
+  /** the task the last mapped item went to */
+  get lastTaskId(): string | undefined {
+    return this.#mark?.changes.taskId;
+  }
+
+  /** why the last invalid_item was refused */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /**
+   * Folds one telemetry item in. Items without a task id are not ours; a hostile task id is refused. One bad item
+   * (a time out of range, input nested too deep) is refused alone: what it had half done to its task is undone.
+   */
   add(item: TelemetryItem): MapOutcome {
-    if (isLogRecord(item)) return this.#addLog(item);
-    if (isSpanStarted(item)) return this.#addSpanStart(item.started);
-    return this.#addSpanEnd(item);
+    this.#mark = undefined;
+    try {
+      if (isLogRecord(item)) return this.#addLog(item);
+      if (isSpanStarted(item)) return this.#addSpanStart(item.started);
+      return this.#addSpanEnd(item);
+    } catch (error) {
+      this.#lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.#undo();
+      return 'invalid_item';
+    }
+  }
+
+  #undo(): void {
+    const mark = this.#mark;
+    if (mark === undefined) return;
+    this.#mark = undefined;
+    const { changes } = mark;
+    if (mark.created) {
+      this.byTask.delete(changes.taskId);
+      return;
+    }
+    changes.items--;
+    changes.webhookLines.length = mark.webhookLines;
+    changes.outputLines.length = mark.outputLines;
+    changes.input = mark.input;
+    changes.finalResult = mark.finalResult;
+    changes.metadata = mark.metadata;
+    changes.ended = mark.ended;
   }
 
   #changesFor(attributes: Attributes): TaskChanges | MapOutcome {
@@ -61,10 +114,21 @@ export class TaskChangeSet {
     const taskId = tryParseTaskId(raw);
     if (taskId === undefined) return 'invalid_task_id';
     let changes = this.byTask.get(taskId);
+    const created = changes === undefined;
     if (changes === undefined) {
       changes = emptyChanges(taskId);
       this.byTask.set(taskId, changes);
     }
+    this.#mark = {
+      changes,
+      created,
+      webhookLines: changes.webhookLines.length,
+      outputLines: changes.outputLines.length,
+      input: changes.input,
+      finalResult: changes.finalResult,
+      metadata: changes.metadata,
+      ended: changes.ended,
+    };
     changes.items++;
     return changes;
   }
@@ -225,7 +289,9 @@ function inputOf(a: Attributes): TaskInput {
   const parsed = parseJsonAttribute(a[ATTR.inputSourceMetadata] ?? '{}');
   const sourceMetadata =
     parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as SourceMetadata) : {};
-  return { message: String(a[ATTR.inputMessage]), source_metadata: sourceMetadata };
+  const input = { message: String(a[ATTR.inputMessage]), source_metadata: sourceMetadata };
+  JSON.stringify(input); // throws here (too deep, a BigInt) rather than at every write retry
+  return input;
 }
 
 function taskFields(a: Attributes): MetadataPatch {

@@ -2,7 +2,12 @@
 // telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
-import { type FinalResult, TASK_FILES, type TaskMetadata } from '../src/contract/task-files.ts';
+import {
+  type FinalResult,
+  TASK_FILES,
+  type TaskMetadata,
+  TOMBSTONE_DIR,
+} from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
 import { type FileSystem, nodeFileSystem } from './file-system.ts';
 import { JsonlAppender } from './jsonl-appender.ts';
@@ -39,7 +44,26 @@ export interface WrittenFiles {
   finalResult: FinalResult | undefined;
 }
 
-export type DropReason = 'queue_full' | 'write_failed' | 'invalid_task_id' | 'shut_down';
+export type DropReason =
+  | 'queue_full'
+  | 'write_failed'
+  | 'invalid_task_id'
+  | 'invalid_item'
+  | 'task_deleted'
+  | 'shut_down';
+
+/** What became of the items of one pushAll call, for the SDK's export result and OTLP's partial success. */
+export interface PushOutcome {
+  /** items written, or taken and found to change no file */
+  accepted: number;
+  /** items lost: queue full, write failed, invalid, deleted task, shut down */
+  rejected: number;
+  /** why, when anything was rejected */
+  error: Error | undefined;
+}
+
+/** Runs once per pushAll call. `error` is `outcome.error`, first, so `resolve` can be passed as it is. */
+export type PushDone = (error: Error | undefined, outcome: PushOutcome) => void;
 
 export interface WriterStats {
   /** task telemetry items offered to the writer */
@@ -64,8 +88,42 @@ const KNOWN_LIMIT = 50_000;
 const RETRY_LIMIT = 10_000;
 // failed metadata and result files are tried again this often while nothing else is queued
 const RETRY_MS = 1000;
+// shutdown writes what arrives during its own flushes, a few rounds at most (a producer that never stops must not
+// keep it open); whatever arrives later is counted as shut_down
+const CLOSE_ROUNDS = 4;
 
-type Done = (error?: Error) => void;
+// The writer's lifecycle, one field. idle: nothing scheduled. armed: a flush is scheduled (timer or next turn).
+// flushing: a flush runs; items pushed meanwhile wait for the next one. closing: shutdown's last flushes run; items
+// pushed meanwhile are still written. closed: every push is dropped and counted.
+type Phase =
+  | { readonly name: 'idle' }
+  | { readonly name: 'armed'; readonly cancel: () => void }
+  | { readonly name: 'flushing'; readonly flush: Promise<void> }
+  | { readonly name: 'closing'; readonly closed: Promise<void> }
+  | { readonly name: 'closed'; readonly closed: Promise<void> };
+type PhaseName = Phase['name'];
+
+const NEXT_PHASES: Record<PhaseName, readonly PhaseName[]> = {
+  idle: ['armed', 'flushing', 'closing'],
+  armed: ['armed', 'flushing', 'closing'],
+  flushing: ['idle', 'armed', 'closing'],
+  closing: ['closed'],
+  closed: [],
+};
+
+// the items of one pushAll call: a contiguous range of the queue (push() from elsewhere cannot land inside it)
+interface Ticket {
+  /** items in the call */
+  total: number;
+  from: number;
+  to: number;
+  /** items taken into the queue; the rest of the call was dropped at the door */
+  rejected: number;
+  error: Error | undefined;
+  done: PushDone;
+  /** per task, how many of this call's items it holds (so a failed task fails exactly those) */
+  byTask: Map<string, number>;
+}
 
 export class TaskFileWriter {
   readonly root: string;
@@ -79,13 +137,9 @@ export class TaskFileWriter {
   readonly #report: (message: string) => void;
   readonly #onWritten: ((written: WrittenFiles[]) => void) | undefined;
 
+  #phase: Phase = { name: 'idle' };
   #queue: TelemetryItem[] = [];
-  #waiters: Done[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #immediate: NodeJS.Immediate | undefined;
-  #flushing: Promise<void> | undefined;
-  #state: 'open' | 'closed' = 'open';
-  #closing: Promise<void> | undefined;
+  #tickets: Ticket[] = [];
 
   // task folders known to exist, and tasks whose metadata.json exists (then updates take the lock)
   readonly #dirs = new Set<string>();
@@ -105,6 +159,8 @@ export class TaskFileWriter {
     queue_full: 0,
     write_failed: 0,
     invalid_task_id: 0,
+    invalid_item: 0,
+    task_deleted: 0,
     shut_down: 0,
   };
 
@@ -135,41 +191,48 @@ export class TaskFileWriter {
     });
   }
 
+  /** the lifecycle phase: idle, armed, flushing, closing or closed */
+  get phase(): PhaseName {
+    return this.#phase.name;
+  }
+
   /** Enqueues one item. Runs on the caller's stack: no I/O, no throw, no promise. */
   push(item: TelemetryItem): void {
     this.#emitted++;
-    if (this.#state !== 'open') {
-      this.#drop('shut_down', 1);
-      return;
-    }
-    if (this.#queue.length >= this.#maxQueue) {
-      // output floods must not push out the few spans that carry status and results: they get a reserve
-      if (isLogRecord(item) || this.#queue.length >= this.#maxQueue + this.#spanReserve) {
-        this.#drop('queue_full', 1);
-        return;
-      }
-    }
-    this.#queue.push(item);
-    if (this.#flushing !== undefined) return;
-    if (this.#immediate !== undefined) return;
-    if (this.#queue.length >= this.#batchSize) this.#flushNow();
-    else if (this.#timer === undefined) this.#flushAfter(this.#flushMs);
+    if (!this.#take(item)) return;
+    const phase = this.#phase.name;
+    // armed: the scheduled flush takes it; flushing/closing: the next round does
+    if (phase === 'idle') this.#arm(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
+    else if (phase === 'armed' && this.#queue.length === this.#batchSize) this.#arm(0);
   }
 
-  /** Enqueues many items; `done` runs once they are on disk (or failed). For the SDK's export() contract. */
-  pushAll(items: readonly TelemetryItem[], done: Done): void {
-    if (this.#state !== 'open') {
-      this.#emitted += items.length;
-      this.#drop('shut_down', items.length);
-      done(new TaskLogsError('WRITER_CLOSED', 'the task file writer is shut down'));
+  /** Enqueues many items; `done` runs once, when they are on disk or lost, with how many were lost and why. */
+  pushAll(items: readonly TelemetryItem[], done: PushDone): void {
+    const ticket: Ticket = {
+      total: items.length,
+      from: this.#queue.length,
+      to: this.#queue.length,
+      rejected: 0,
+      error: undefined,
+      done,
+      byTask: new Map(),
+    };
+    for (const item of items) {
+      this.#emitted++;
+      if (this.#take(item)) ticket.to++;
+      else ticket.rejected++;
+    }
+    if (ticket.rejected > 0)
+      ticket.error = this.#dropError(this.#phase.name === 'closed' ? 'shut_down' : 'queue_full');
+    if (ticket.to === ticket.from) {
+      // nothing queued: no flush would ever answer it
+      this.#settle(ticket);
       return;
     }
-    if (items.length === 0) {
-      done(); // nothing to wait for: no flush would ever call it
-      return;
-    }
-    for (const item of items) this.push(item);
-    this.#waiters.push(done);
+    this.#tickets.push(ticket);
+    const phase = this.#phase.name;
+    if (phase === 'idle') this.#arm(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
+    else if (phase === 'armed' && this.#queue.length >= this.#batchSize) this.#arm(0);
   }
 
   stats(): WriterStats {
@@ -189,76 +252,145 @@ export class TaskFileWriter {
 
   /** Writes everything queued before the call (and retries failed metadata once). Safe to call any time. */
   async forceFlush(): Promise<void> {
-    if (this.#flushing !== undefined) await this.#flushing;
+    const phase = this.#phase;
+    if (phase.name === 'closing' || phase.name === 'closed') return phase.closed;
+    if (phase.name === 'flushing') await phase.flush;
     if (this.#queue.length > 0 || this.#retry.size > 0) await this.#startFlush();
   }
 
-  /** Flushes and stops accepting items. Idempotent: the same promise again. */
+  /** Writes what is queued, and what arrives meanwhile, then stops accepting items. Idempotent: the same promise. */
   shutdown(): Promise<void> {
-    this.#closing ??= (async () => {
-      try {
-        await this.forceFlush();
-      } finally {
-        this.#state = 'closed';
-        this.#cancelScheduled();
+    const phase = this.#phase;
+    if (phase.name === 'closing' || phase.name === 'closed') return phase.closed;
+    if (phase.name === 'armed') phase.cancel();
+    const closed = this.#close(phase.name === 'flushing' ? phase.flush : undefined);
+    this.#to({ name: 'closing', closed });
+    return closed;
+  }
+
+  // the one place the phase changes; a transition not in NEXT_PHASES is a bug in this file, reported, not thrown
+  #to(next: Phase): void {
+    const from = this.#phase.name;
+    if (!NEXT_PHASES[from].includes(next.name)) {
+      this.#problems.problem('phase', `task file writer: unexpected phase change ${from} -> ${next.name}`);
+    }
+    this.#phase = next;
+  }
+
+  /** Queues an item if there is room; otherwise counts the drop. */
+  #take(item: TelemetryItem): boolean {
+    if (this.#phase.name === 'closed') {
+      this.#drop('shut_down', 1);
+      return false;
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      // output floods must not push out the few spans that carry status and results: they get a reserve
+      if (isLogRecord(item) || this.#queue.length >= this.#maxQueue + this.#spanReserve) {
+        this.#drop('queue_full', 1);
+        return false;
       }
-    })();
-    return this.#closing;
+    }
+    this.#queue.push(item);
+    return true;
   }
 
-  /** A flush at the end of the window that the first queued item opened. */
-  #flushAfter(delay: number): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#queue.length > 0 || this.#retry.size > 0) void this.#startFlush();
-    }, delay);
-    this.#timer.unref();
-  }
-
-  // A full batch flushes on the next turn of the event loop. setImmediate, not a 0 ms timer: a producer that yields
-  // with setImmediate would otherwise starve the timer by rearming it on every item.
-  #flushNow(): void {
-    this.#cancelScheduled();
-    this.#immediate = setImmediate(() => {
-      this.#immediate = undefined;
-      void this.#startFlush();
-    });
-    this.#immediate.unref();
-  }
-
-  #cancelScheduled(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
-    this.#timer = undefined;
-    this.#immediate = undefined;
+  // A flush after `delay` ms, or on the next turn of the event loop for a full batch. setImmediate, not a 0 ms
+  // timer: a producer that yields with setImmediate would otherwise starve the timer by rearming it on every item.
+  #arm(delay: number): void {
+    if (this.#phase.name === 'armed') this.#phase.cancel();
+    let cancel: () => void;
+    const fire = () => {
+      if (this.#phase.name === 'armed') void this.#startFlush();
+    };
+    if (delay === 0) {
+      const immediate = setImmediate(fire);
+      immediate.unref();
+      cancel = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(fire, delay);
+      timer.unref();
+      cancel = () => clearTimeout(timer);
+    }
+    this.#to({ name: 'armed', cancel });
   }
 
   #startFlush(): Promise<void> {
-    if (this.#flushing !== undefined) return this.#flushing;
-    const flushing = this.#flushOnce().finally(() => {
-      this.#flushing = undefined;
-      if (this.#state !== 'open' || this.#immediate !== undefined) return;
-      if (this.#queue.length >= this.#batchSize) this.#flushNow();
-      else if (this.#timer !== undefined) return;
-      else if (this.#queue.length > 0) this.#flushAfter(this.#flushMs);
-      else if (this.#retry.size > 0) this.#flushAfter(RETRY_MS);
+    const phase = this.#phase;
+    if (phase.name === 'flushing') return phase.flush;
+    if (phase.name === 'armed') phase.cancel();
+    const flush = this.#flushOnce().then(() => {
+      // shutdown may have begun meanwhile: then it owns what follows
+      if (this.#phase.name !== 'flushing') return;
+      if (this.#queue.length >= this.#batchSize) this.#arm(0);
+      else if (this.#queue.length > 0) this.#arm(this.#flushMs);
+      else if (this.#retry.size > 0) this.#arm(RETRY_MS);
+      else this.#to({ name: 'idle' });
     });
-    this.#flushing = flushing;
-    return flushing;
+    this.#to({ name: 'flushing', flush });
+    return flush;
   }
 
+  async #close(running: Promise<void> | undefined): Promise<void> {
+    if (running !== undefined) await running;
+    // one flush even with an empty queue: it retries failed metadata once more
+    await this.#flushOnce();
+    for (let round = 1; round < CLOSE_ROUNDS && this.#queue.length > 0; round++) await this.#flushOnce();
+    const left = this.#queue.length;
+    const tickets = this.#tickets;
+    this.#queue = [];
+    this.#tickets = [];
+    this.#drop('shut_down', left);
+    for (const ticket of tickets) {
+      ticket.rejected += ticket.to - ticket.from;
+      ticket.error ??= this.#dropError('shut_down');
+      this.#settle(ticket);
+    }
+    const phase = this.#phase;
+    if (phase.name === 'closing') this.#to({ name: 'closed', closed: phase.closed });
+  }
+
+  // Never rejects: every failure inside is counted against its items, and every waiter is answered.
   async #flushOnce(): Promise<void> {
     const items = this.#queue;
-    const waiters = this.#waiters;
+    const tickets = this.#tickets;
     this.#queue = [];
-    this.#waiters = [];
+    this.#tickets = [];
+    try {
+      await this.#write(items, tickets);
+    } catch (error) {
+      // a bug, not a disk problem: the items still waiting are lost, and said so
+      const err = asError(error);
+      this.#problems.problem('flush_bug', `task file writer: a flush failed unexpectedly: ${err.message}`);
+      for (const ticket of tickets) ticket.error ??= err;
+    }
+    for (const ticket of tickets) this.#settle(ticket);
+  }
+
+  async #write(items: TelemetryItem[], tickets: Ticket[]): Promise<void> {
     const changeSet = new TaskChangeSet();
-    for (const item of items) {
-      const outcome = changeSet.add(item);
-      if (outcome === 'ignored') this.#ignored++;
-      else if (outcome === 'invalid_task_id') {
-        this.#drop('invalid_task_id', 1);
-        this.#problems.problem('invalid_task_id', 'telemetry with an invalid task.id attribute was dropped');
+    let t = 0;
+    for (let i = 0; i < items.length; i++) {
+      while (t < tickets.length && tickets[t]!.to <= i) t++;
+      const ticket = t < tickets.length && tickets[t]!.from <= i ? tickets[t] : undefined;
+      const outcome = changeSet.add(items[i]!);
+      if (outcome === 'mapped') {
+        if (ticket !== undefined) {
+          const taskId = changeSet.lastTaskId!;
+          ticket.byTask.set(taskId, (ticket.byTask.get(taskId) ?? 0) + 1);
+        }
+      } else if (outcome === 'ignored') this.#ignored++;
+      else {
+        this.#drop(outcome, 1);
+        if (ticket !== undefined) {
+          ticket.rejected++;
+          ticket.error ??= this.#dropError(outcome);
+        }
+        if (outcome === 'invalid_task_id')
+          this.#problems.problem(
+            'invalid_task_id',
+            'telemetry with an invalid task.id attribute was dropped',
+          );
+        else this.#problems.problem('invalid_item', `telemetry item dropped: ${changeSet.lastError}`);
       }
     }
     for (const [taskId, pending] of this.#retry) {
@@ -274,7 +406,7 @@ export class TaskFileWriter {
     const retried = new Set(this.#retry.keys());
     this.#retry.clear();
     const tasks = [...changeSet.byTask.values()];
-    let failure: Error | undefined;
+    const failed = new Map<string, Error>();
     let next = 0;
     const written: WrittenFiles[] = [];
     const worker = async () => {
@@ -282,7 +414,7 @@ export class TaskFileWriter {
         const changes = tasks[next++]!;
         const error = await this.#apply(changes, written);
         if (error === undefined && retried.has(changes.taskId)) this.#recovered++;
-        failure ??= error;
+        if (error !== undefined) failed.set(changes.taskId, error);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, tasks.length) }, worker));
@@ -296,7 +428,15 @@ export class TaskFileWriter {
         );
       }
     }
-    for (const done of waiters) done(failure);
+    if (failed.size === 0) return;
+    for (const ticket of tickets) {
+      for (const [taskId, count] of ticket.byTask) {
+        const error = failed.get(taskId);
+        if (error === undefined) continue;
+        ticket.rejected += count;
+        ticket.error ??= error;
+      }
+    }
   }
 
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
@@ -304,7 +444,14 @@ export class TaskFileWriter {
     const dir = join(this.root, changes.taskId);
     const durable = this.#durable;
     try {
-      await this.#ensureDir(changes.taskId, dir);
+      if (!(await this.#ensureDir(changes, dir))) {
+        this.#drop('task_deleted', changes.items);
+        this.#problems.problem(
+          'task_deleted',
+          `telemetry for task ${changes.taskId}, which retention deleted, was dropped`,
+        );
+        return new TaskLogsError('TELEMETRY_DROPPED', `task ${changes.taskId} was deleted`);
+      }
     } catch (error) {
       this.#fail(changes, error, 'folder');
       this.#keepForRetry(changes);
@@ -352,11 +499,34 @@ export class TaskFileWriter {
     return undefined;
   }
 
-  async #ensureDir(taskId: string, dir: string): Promise<void> {
-    if (this.#dirs.has(taskId)) return;
+  /**
+   * Makes sure the task's folder exists. false: the folder is gone and retention left a tombstone for it, so this
+   * is late telemetry of a deleted task and must not bring the folder back. A batch that creates the task (its
+   * input or its queued status) is a task started again under the same id, and is written.
+   */
+  async #ensureDir(changes: TaskChanges, dir: string): Promise<boolean> {
+    if (this.#dirs.has(changes.taskId)) return true;
+    const creates = changes.input !== undefined || changes.metadata?.status === 'queued';
+    if (
+      !creates &&
+      !(await this.#exists(dir)) &&
+      (await this.#exists(join(this.root, TOMBSTONE_DIR, changes.taskId)))
+    )
+      return false;
     await this.#fs.mkdir(dir);
     if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
-    this.#dirs.add(taskId);
+    this.#dirs.add(changes.taskId);
+    return true;
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#fs.mtimeMs(path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
   }
 
   #keepForRetry(changes: TaskChanges): void {
@@ -394,6 +564,28 @@ export class TaskFileWriter {
         `task log queue full (${this.#maxQueue} items): telemetry is being dropped`,
       );
     }
+  }
+
+  // a waiter's own throw must not cut the other waiters off (the SDK's callbacks do not throw; a caller's might)
+  #settle(ticket: Ticket): void {
+    const outcome: PushOutcome = {
+      accepted: ticket.total - ticket.rejected,
+      rejected: ticket.rejected,
+      error: ticket.error,
+    };
+    try {
+      ticket.done(outcome.error, outcome);
+    } catch (error) {
+      this.#problems.problem('waiter', `a pushAll callback threw: ${asError(error).message}`);
+    }
+  }
+
+  #dropError(reason: DropReason): TaskLogsError {
+    if (reason === 'shut_down')
+      return new TaskLogsError('WRITER_CLOSED', 'the task file writer is shut down');
+    if (reason === 'queue_full')
+      return new TaskLogsError('TELEMETRY_DROPPED', `the task log queue is full (${this.#maxQueue} items)`);
+    return new TaskLogsError('TELEMETRY_DROPPED', `telemetry dropped: ${reason.replace('_', ' ')}`);
   }
 }
 

@@ -15,6 +15,7 @@ export class TaskFilesLogExporter implements LogRecordExporter {
     records: readonly (ReadableLogRecord | LogRecordLike)[],
     done: (result: ExportResult) => void,
   ): void {
+    // any item lost (queue full, write failed, invalid) fails the export, as the SDK's contract asks
     this.#writer.pushAll(records, (error) =>
       done(
         error === undefined ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error },

@@ -13,6 +13,7 @@ export class TaskFilesSpanExporter implements SpanExporter {
   }
 
   export(spans: readonly (ReadableSpan | SpanLike)[], done: (result: ExportResult) => void): void {
+    // any item lost (queue full, write failed, invalid) fails the export, as the SDK's contract asks
     this.#writer.pushAll(spans, (error) =>
       done(
         error === undefined ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error },

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'QUEUE_UNAVAILABLE'
   | 'QUEUE_MESSAGE_INVALID'
   | 'WRITER_CLOSED'
+  | 'TELEMETRY_DROPPED'
   | 'INTERNAL';
 
 export class TaskLogsError extends Error {

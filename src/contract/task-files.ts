@@ -10,6 +10,10 @@ export const TASK_FILES = {
 } as const;
 export type TaskFileName = (typeof TASK_FILES)[keyof typeof TASK_FILES];
 
+/** Under TASK_LOGS_DIR, the folder of tombstones: an empty file per task id that retention deleted, so a late line
+ * for it does not bring its folder back. '~' is not allowed in task ids: no reader takes this folder for a task. */
+export const TOMBSTONE_DIR = '.gone~';
+
 export const WEBHOOK_STAGES = [
   'received',
   'validation',

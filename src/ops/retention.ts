@@ -7,6 +7,7 @@ import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskIndex } from '../store/task-index.ts';
 import { folderSize, listTaskFolders, summarizeAll, type TaskSummary } from './task-folders.ts';
+import { buryTask, removeOldTombstones } from './tombstones.ts';
 
 export interface PruneOptions {
   root: string;
@@ -45,6 +46,7 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
   const now = options.now ?? new Date();
   const dryRun = options.dryRun ?? false;
   const leftover = dryRun ? 0 : await removeLeftoverTrash(options.root);
+  if (!dryRun) await removeOldTombstones(options.root, now);
   // sizes of every task only when a cap needs the total; otherwise just of the tasks that go
   const capped = options.maxTotalBytes !== undefined;
   const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress, {
@@ -78,6 +80,8 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     overCap = total > options.maxTotalBytes;
   }
   const deleted: PrunedTask[] = [];
+  // tombstones first (all at once: one file each), so a late line for a deleted task cannot bring its folder back
+  if (!dryRun) await Promise.all([...doomed.keys()].map((id) => buryTask(options.root, id)));
   for (const { summary, reason } of doomed.values()) {
     if (!dryRun) {
       const trash = join(options.root, `${TRASH_PREFIX}${summary.id}-${randomBytes(4).toString('hex')}`);

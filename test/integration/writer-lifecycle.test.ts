@@ -1,0 +1,164 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExportResultCode } from '@opentelemetry/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type PushOutcome, TaskFileWriter, type WriterStats } from '../../exporters/task-file-writer.ts';
+import { TaskFilesLogExporter } from '../../exporters/task-log-exporter.ts';
+import type { LogRecordLike } from '../../exporters/telemetry-item.ts';
+import { ATTR } from '../../src/contract/attributes.ts';
+import { pruneTasks } from '../../src/ops/retention.ts';
+import { stalledFs } from '../helpers/faulty-fs.ts';
+import { recordSampleTask } from '../helpers/sample-task.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+import { testTelemetry } from '../helpers/telemetry.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+function line(taskId: string, content: string, hrTime: [number, number] = [1_700_000_000, 0]): LogRecordLike {
+  return { hrTime, attributes: { [ATTR.taskId]: taskId, [ATTR.outputType]: 'text' }, body: content };
+}
+
+function outputLines(root: string, taskId: string): string[] {
+  const path = join(root, taskId, '03-agent-output.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l).content);
+}
+
+function expectBalanced(stats: WriterStats) {
+  expect(stats.queued).toBe(0);
+  expect(stats.written + stats.dropped + stats.ignored).toBe(stats.emitted);
+}
+
+function pushAll(writer: TaskFileWriter, items: LogRecordLike[]): Promise<PushOutcome> {
+  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
+}
+
+// any unhandled rejection during these tests is a failure, wherever it comes from
+let unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeEach(() => {
+  unhandled = [];
+  process.on('unhandledRejection', onUnhandled);
+});
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+describe('the task file writer state machine', () => {
+  it('writes items pushed while shutdown runs its last flush, and answers their waiter', async () => {
+    const root = await tempLogsDir();
+    const stalled = stalledFs();
+    const writer = new TaskFileWriter({ root, fs: stalled.fs, flushMs: 5, report: () => {} });
+    writer.push(line('task-late', 'before shutdown'));
+    const closed = writer.shutdown();
+    expect(writer.phase).toBe('closing');
+    let answered: PushOutcome | undefined;
+    writer.pushAll([line('task-late', 'during shutdown')], (_error, outcome) => {
+      answered = outcome;
+    });
+    writer.push(line('task-late', 'also during shutdown'));
+    stalled.release();
+    await closed;
+    expect(writer.phase).toBe('closed');
+    expect(answered).toEqual({ accepted: 1, rejected: 0, error: undefined });
+    expect(outputLines(root, 'task-late')).toEqual([
+      'before shutdown',
+      'during shutdown',
+      'also during shutdown',
+    ]);
+    expectBalanced(writer.stats());
+  });
+
+  it('after shutdown, drops and counts every push and answers the waiter with WRITER_CLOSED', async () => {
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, report: () => {} });
+    await writer.shutdown();
+    writer.push(line('task-x', 'a'));
+    const outcome = await pushAll(writer, [line('task-x', 'b'), line('task-x', 'c')]);
+    expect(outcome.rejected).toBe(2);
+    expect(outcome.error).toMatchObject({ code: 'WRITER_CLOSED' });
+    expect(writer.stats().dropReasons.shut_down).toBe(3);
+    expectBalanced(writer.stats());
+  });
+
+  it('reports items dropped because the queue was full as a FAILED export, with per-call counts', async () => {
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, maxQueue: 4, flushMs: 5, report: () => {} });
+    const items = Array.from({ length: 10 }, (_, i) => line('task-full', `line ${i}`));
+    const outcome = await pushAll(writer, items);
+    expect(outcome).toMatchObject({ accepted: 4, rejected: 6, error: { code: 'TELEMETRY_DROPPED' } });
+    const exporter = new TaskFilesLogExporter({ writer });
+    const code = await new Promise<number>((resolve) => exporter.export(items, (r) => resolve(r.code)));
+    expect(code).toBe(ExportResultCode.FAILED);
+    await writer.shutdown();
+    expect(outputLines(root, 'task-full')).toHaveLength(8);
+    expectBalanced(writer.stats());
+  });
+
+  it('drops one item with a time out of range alone, not the rest of its flush', async () => {
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, flushMs: 5, report: () => {} });
+    const outcome = await pushAll(writer, [
+      line('task-bad', 'first'),
+      line('task-bad', 'far future', [99_999_999_999_999, 0]),
+      line('task-bad', 'not a number', [Number.NaN, 0]),
+      line('task-bad', 'last'),
+    ]);
+    expect(outcome).toMatchObject({ accepted: 2, rejected: 2, error: { code: 'TELEMETRY_DROPPED' } });
+    expect(outputLines(root, 'task-bad')).toEqual(['first', 'last']);
+    expect(writer.stats().dropReasons.invalid_item).toBe(2);
+    await writer.shutdown();
+    expectBalanced(writer.stats());
+  });
+
+  it('drops an item whose input is nested too deep to serialize, alone', async () => {
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, flushMs: 5, report: () => {} });
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const nested: LogRecordLike = {
+      hrTime: [1_700_000_000, 0],
+      attributes: {
+        [ATTR.taskId]: 'task-deep',
+        [ATTR.outputType]: 'tool_call',
+        [ATTR.toolInput]: deep,
+      },
+      body: 'Read',
+    };
+    const outcome = await pushAll(writer, [line('task-deep', 'before'), nested, line('task-deep', 'after')]);
+    expect(outputLines(root, 'task-deep')).toEqual(
+      outcome.rejected === 0 ? ['before', 'Read', 'after'] : ['before', 'after'],
+    );
+    await writer.shutdown();
+    expectBalanced(writer.stats());
+  });
+
+  it('does not bring back the folder of a task that retention deleted when a late line arrives', async () => {
+    const root = await tempLogsDir();
+    const telemetry = testTelemetry(root, {}, { index: false });
+    await recordSampleTask(telemetry.tasks, { taskId: 'task-gone' });
+    await telemetry.forceFlush();
+    const result = await pruneTasks({
+      root,
+      retentionDays: 1,
+      now: new Date(Date.now() + 3 * 86_400_000),
+    });
+    expect(result.deleted.map((d) => d.task_id)).toEqual(['task-gone']);
+    // the writer that wrote it, and a fresh one (another process, or the OTLP ingest) alike
+    const late = await pushAll(telemetry.writer!, [line('task-gone', 'late line')]);
+    expect(late.rejected).toBe(1);
+    expect(existsSync(join(root, 'task-gone'))).toBe(false);
+    const other = new TaskFileWriter({ root, flushMs: 5, report: () => {} });
+    const outcome = await pushAll(other, [line('task-gone', 'late line')]);
+    expect(outcome).toMatchObject({ accepted: 0, rejected: 1, error: { code: 'TELEMETRY_DROPPED' } });
+    expect(existsSync(join(root, 'task-gone'))).toBe(false);
+    expect(other.stats().dropReasons.task_deleted).toBe(1);
+    await other.shutdown();
+    // the same id started again is a new task, and is written
+    await recordSampleTask(telemetry.tasks, { taskId: 'task-gone' });
+    await telemetry.forceFlush();
+    expect(readTaskFolder(join(root, 'task-gone')).metadata?.status).toBe('completed');
+  });
+});
