@@ -1,5 +1,6 @@
-// The Koa application: one error middleware first, the token check, health, and the log API routes.
-import Router from '@koa/router';
+// The Koa application: one error middleware first, the token check (deny by default), the routers (all strict and
+// case-sensitive), and a fallback that answers 404 or 405 for anything no route took.
+import type Router from '@koa/router';
 import Koa from 'koa';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { Config } from '../config.ts';
@@ -9,13 +10,15 @@ import type { TaskStore } from '../store/task-store.ts';
 import { errorsAsJson } from './errors-as-json.ts';
 import { otlpRoutes } from './otlp-routes.ts';
 import { requireToken } from './require-token.ts';
+import { routeFallback } from './route-fallback.ts';
+import { isStrictRouter, strictRouter } from './strict-router.ts';
 import { taskRoutes } from './task-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 
 export interface AppOptions {
   store: TaskStore;
   index: TaskIndex;
-  /** when set, every /api route needs "Authorization: Bearer <token>" */
+  /** when set, every route that public-routes.ts does not name needs "Authorization: Bearer <token>" */
   apiToken?: string | undefined;
   followPollMs?: number;
   /** where unexpected (500) errors are logged */
@@ -37,31 +40,38 @@ export function createApp(options: AppOptions): Koa {
   app.use(errorsAsJson);
   if (options.apiToken !== undefined) app.use(requireToken(options.apiToken));
 
-  const health = new Router();
+  const routers: Router[] = [];
+  const mount = (router: Router) => {
+    // one spelling per route: the token check and the routers must agree on what a path is
+    if (!isStrictRouter(router)) {
+      throw new Error(
+        `router ${router.opts.prefix ?? '/'} is not strict and case-sensitive: make it with strictRouter()`,
+      );
+    }
+    routers.push(router);
+    app.use(router.routes());
+  };
+
+  const health = strictRouter();
   health.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok', logging: options.logging ?? true };
   });
-
   if (options.webhooks !== undefined) {
     const { config, intake } = options.webhooks;
-    const receivers = webhookRoutes(config, intake);
-    app.use(receivers.routes());
-    app.use(receivers.allowedMethods({ throw: true }));
+    mount(webhookRoutes(config, intake));
     health.get('/api/webhooks/rejections', (ctx) => {
       ctx.body = intake.rejections.snapshot();
     });
   }
-
-  app.use(health.routes());
-  const otlp = otlpRoutes(options.writer);
-  app.use(otlp.routes());
-  app.use(otlp.allowedMethods({ throw: true }));
-  const routes = taskRoutes({
-    store: options.store,
-    index: options.index,
-    ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
-  });
-  app.use(routes.routes());
-  app.use(routes.allowedMethods({ throw: true }));
+  mount(health);
+  mount(otlpRoutes(options.writer));
+  mount(
+    taskRoutes({
+      store: options.store,
+      index: options.index,
+      ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
+    }),
+  );
+  app.use(routeFallback(routers));
   return app;
 }

@@ -2,18 +2,19 @@
 // `encoding: json`) sends every service's telemetry here, and this server writes the five files through the same
 // mapping as the in-process exporters.
 import { gunzipSync } from 'node:zlib';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
 import { TaskLogsError } from '../contract/errors.ts';
 import { decodeLogs, decodeTraces } from '../ingest/otlp-ingest.ts';
 import { readRawBody } from './raw-body.ts';
+import { strictRouter } from './strict-router.ts';
 
 const MAX_BYTES = 32 * 1024 * 1024;
 
 export function otlpRoutes(writer: TaskFileWriter | undefined): Router {
-  const router = new Router({ prefix: '/v1' });
+  const router = strictRouter('/v1');
   const ingest =
     (decode: (body: unknown) => TelemetryItem[], rejectedField: string) => async (ctx: Context) => {
       if (writer === undefined) {

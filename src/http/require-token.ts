@@ -1,14 +1,16 @@
-// Bearer-token check for the /api routes and the OTLP ingest (/v1): both sides hashed to fixed-length digests and compared in constant time.
+// Bearer-token check, deny by default: every request that public-routes.ts does not name needs the token, whatever
+// its path or method. Both sides are hashed to fixed-length digests and compared in constant time.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { TaskLogsError } from '../contract/errors.ts';
+import { isPublicRoute } from './public-routes.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export function requireToken(token: string) {
   const expected = digest(token);
   return async function checkBearerToken(ctx: Context, next: Next): Promise<void> {
-    if (!ctx.path.startsWith('/api') && !ctx.path.startsWith('/v1/')) return next();
+    if (isPublicRoute(ctx.method, ctx.path)) return next();
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null || !timingSafeEqual(digest(match[1]!), expected)) {

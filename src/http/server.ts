@@ -7,7 +7,6 @@ import type { Config } from '../config.ts';
 import { startTelemetry, type Telemetry } from '../instrumentation/telemetry.ts';
 import { loadCommands } from '../intake/command-phrases.ts';
 import { DeliveryStore } from '../intake/delivery-store.ts';
-import { devSecret, devSecretPath, isLoopback } from '../intake/dev-secret.ts';
 import { WebhookIntake } from '../intake/intake.ts';
 import { RejectionLog } from '../intake/rejection-log.ts';
 import { runMaintenance } from '../ops/maintenance.ts';
@@ -19,6 +18,8 @@ import { TaskIndex } from '../store/task-index.ts';
 import { TaskStore } from '../store/task-store.ts';
 import { taskJobHandler } from '../worker/run-task-job.ts';
 import { createApp } from './app.ts';
+import { answerClientError } from './client-error.ts';
+import { checkBind, webhookSecrets } from './network-policy.ts';
 
 export interface RunningServer {
   url: string;
@@ -39,18 +40,12 @@ export interface ServerOptions {
   queue?: TaskQueue;
 }
 
-// GitHub webhooks with no secret set: a development secret when only this machine can connect, else off
-function withDevSecret(config: Config, log: (line: string) => void): Config {
-  if (config.webhooks.github.secret !== undefined || !isLoopback(config.host)) return config;
-  const secret = devSecret(config.logsDir);
-  log(
-    `GitHub webhooks: no GITHUB_WEBHOOK_SECRET, so a development secret is used (${devSecretPath(config.logsDir)})`,
-  );
-  return { ...config, webhooks: { ...config.webhooks, github: { ...config.webhooks.github, secret } } };
-}
-
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // refusals first, before anything is opened: a refused start leaves nothing behind
+  checkBind(config);
+  const receivers = webhookSecrets(config);
+  for (const line of receivers.lines) log(line);
   const index = new TaskIndex(config.indexPath);
   const telemetry = startTelemetry(config, { register: options.register ?? false, index });
   const store = new TaskStore(config.logsDir);
@@ -98,21 +93,27 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           concurrency: config.queue.concurrency,
         }));
   const rejections = new RejectionLog();
-  const webhookConfig = withDevSecret(config, log);
   const intake = new WebhookIntake({ tasks: telemetry.tasks, commands, deliveries, queue, rejections });
 
   const app = createApp({
     store,
     index,
     apiToken: config.apiToken,
-    webhooks: { config: webhookConfig, intake },
+    webhooks: { config: receivers.config, intake },
     logging: config.enabled,
     writer: telemetry.writer,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);
+  server.on('clientError', answerClientError);
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { port, address } = server.address() as AddressInfo;
+  try {
+    checkBind(config, address); // HOST=localhost may resolve to anything
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 

@@ -1,6 +1,6 @@
 // The log API's routes: the seed's six endpoints, live follow, listing and search, and the OpenAPI document.
 import { Readable } from 'node:stream';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { TASK_FILES, type TaskFileName } from '../contract/task-files.ts';
@@ -11,6 +11,7 @@ import { parseRequest, SearchQuery } from './api-schemas.ts';
 import { followOutput } from './follow-output.ts';
 import { asJsonArray, sendLines } from './line-responses.ts';
 import { openApiDocument } from './openapi.ts';
+import { strictRouter } from './strict-router.ts';
 
 export interface RouteDeps {
   store: TaskStore;
@@ -27,7 +28,7 @@ const JSON_FILES: Record<string, TaskFileName> = {
 
 export function taskRoutes(deps: RouteDeps): Router {
   const { store, index } = deps;
-  const router = new Router({ prefix: '/api' });
+  const router = strictRouter('/api');
   // the same check, and the same TASK_ID_INVALID error, as every other reader and writer
   const taskIdOf = (ctx: Context) => parseTaskId(ctx.params.task_id);
 

@@ -1,6 +1,6 @@
 // POST /webhooks/github, /webhooks/slack, /webhooks/jira: raw body with a size limit, the signature checked over it
 // before anything is parsed, then the shared intake. Every refusal is counted (no folder per request).
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
@@ -11,6 +11,7 @@ import { checkHubSignature, checkSlackSignature, type SignatureCheck } from '../
 import { parseSlack } from '../intake/slack.ts';
 import { STATUS_BY_CODE } from './errors-as-json.ts';
 import { readRawBody } from './raw-body.ts';
+import { strictRouter } from './strict-router.ts';
 
 const REASON_BY_CODE: Partial<Record<string, string>> = {
   PAYLOAD_TOO_LARGE: 'body_too_large',
@@ -20,7 +21,7 @@ const REASON_BY_CODE: Partial<Record<string, string>> = {
 };
 
 export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
-  const router = new Router({ prefix: '/webhooks' });
+  const router = strictRouter('/webhooks');
   const limit = config.webhooks.maxBodyBytes;
 
   /** Runs one provider's handler; anything refused is recorded with a reason before the error answer goes out. */
@@ -149,16 +150,12 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
     '/jira',
     receive('jira', async (ctx, body, timings) => {
       const secret = config.webhooks.jira.secret;
-      if (secret !== undefined) {
-        validated(
-          timings,
-          checkHubSignature(secret, body, ctx.get('X-Hub-Signature') || undefined),
-          'hmac-sha256',
-        );
-      } else {
-        timings.validatedAt = Date.now();
-        timings.method = 'none (JIRA_WEBHOOK_SECRET not set)';
-      }
+      if (secret === undefined) throw notConfigured('JIRA_WEBHOOK_SECRET');
+      validated(
+        timings,
+        checkHubSignature(secret, body, ctx.get('X-Hub-Signature') || undefined),
+        'hmac-sha256',
+      );
       const parsed = parseJira(
         { identifier: ctx.get('X-Atlassian-Webhook-Identifier') },
         body,

@@ -1,32 +1,88 @@
-// A development secret for GitHub webhooks, so `npm start` then `npm run demo` works with no set-up. Used only when
-// GITHUB_WEBHOOK_SECRET is unset and the server listens on loopback (nothing outside this machine can reach it);
-// kept in a 0600 file in the logs folder, where the demo finds it.
+// A development secret for the webhook receivers, so `npm start` then `npm run demo` works with no set-up. Used only
+// for a receiver whose secret is unset while the server listens on loopback (nothing outside this machine can reach
+// it). Kept in a 0600 file in the logs folder, where the demo finds it: created with O_EXCL|O_NOFOLLOW, and refused
+// when it is a link, not a regular file, not ours, or readable by group or others.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { TaskLogsError } from '../contract/errors.ts';
+
+const MIN_LENGTH = 32;
+const MAX_BYTES = 4096;
 
 export function devSecretPath(logsDir: string): string {
   return join(logsDir, '.dev-webhook-secret');
 }
 
+/** The development secret if one was made; undefined when there is none. Throws CONFIG_INVALID when unsafe. */
 export function readDevSecret(logsDir: string): string | undefined {
+  const path = devSecretPath(logsDir);
+  let fd: number;
   try {
-    const secret = readFileSync(devSecretPath(logsDir), 'utf8').trim();
-    return secret.length >= 32 ? secret : undefined;
-  } catch {
-    return undefined; // none made yet
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw unsafe(path, 'is a symbolic link');
+    throw unsafe(path, `cannot be opened (${code ?? 'error'})`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw unsafe(path, 'is not a regular file');
+    if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) {
+      throw unsafe(path, `belongs to another user (uid ${stat.uid})`);
+    }
+    if ((stat.mode & 0o077) !== 0) {
+      throw unsafe(
+        path,
+        `is readable or writable by group or others (mode ${(stat.mode & 0o777).toString(8)})`,
+      );
+    }
+    const buffer = Buffer.alloc(MAX_BYTES);
+    const length = readSync(fd, buffer, 0, MAX_BYTES, 0);
+    const secret = buffer.subarray(0, length).toString('utf8').trim();
+    if (!/^[0-9a-f]+$/.test(secret) || secret.length < MIN_LENGTH) {
+      throw unsafe(path, `does not hold a secret of ${MIN_LENGTH}+ hex characters`);
+    }
+    return secret;
+  } finally {
+    closeSync(fd);
   }
 }
 
+/** The development secret, made on first use. */
 export function devSecret(logsDir: string): string {
   const existing = readDevSecret(logsDir);
   if (existing !== undefined) return existing;
   mkdirSync(logsDir, { recursive: true });
+  const path = devSecretPath(logsDir);
   const secret = randomBytes(32).toString('hex');
-  writeFileSync(devSecretPath(logsDir), `${secret}\n`, { mode: 0o600 });
+  let fd: number;
+  try {
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+  } catch (error) {
+    // another process made it between the read and the create: use theirs, with the same checks
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      const theirs = readDevSecret(logsDir);
+      if (theirs !== undefined) return theirs;
+    }
+    throw unsafe(path, `cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    writeSync(fd, `${secret}\n`);
+  } finally {
+    closeSync(fd);
+  }
   return secret;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+function unsafe(path: string, what: string): TaskLogsError {
+  return new TaskLogsError(
+    'CONFIG_INVALID',
+    `the development webhook secret ${path} ${what}: delete it (a new one is made), or set each provider's webhook secret`,
+  );
 }
