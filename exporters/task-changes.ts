@@ -321,13 +321,35 @@ function contentOf(body: unknown): string {
   }
 }
 
+// JSON nested deeper than this stays text: JSON.stringify recurses, and a line of 100,000 brackets overflowed the stack
+const MAX_JSON_DEPTH = 64;
+
 function parseJsonAttribute(value: AttributeValue | unknown): unknown {
   if (typeof value !== 'string') return value;
+  if (jsonDepthOver(value, MAX_JSON_DEPTH)) return value;
   try {
     return JSON.parse(value);
   } catch {
     return value; // not JSON after all: keep the text as it came
   }
+}
+
+/** whether brackets outside strings nest deeper than `max` (a scan, no recursion) */
+function jsonDepthOver(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

@@ -41,6 +41,9 @@ const Env = z.object({
   TASK_LOGS_INDEX_REFRESH_SECONDS: whole(1, 86_400, 'seconds').default(30),
   /** with it set every /api route needs "Authorization: Bearer <token>"; without it the server listens on loopback */
   TASK_LOGS_API_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  /** OTLP ingest (/v1/traces, /v1/logs): the largest body after decompression, and requests handled at once */
+  TASK_LOGS_OTLP_MAX_BODY_BYTES: whole(1024, 1024 * 1024 * 1024, 'bytes').default(20 * 1024 * 1024),
+  TASK_LOGS_OTLP_MAX_REQUESTS: whole(1, 1024, 'a number of requests').default(8),
   PORT: whole(0, 65_535, 'a TCP port').default(8000),
   HOST: z.string().min(1).optional(),
   TASK_COMMANDS_FILE: z.string().min(1).optional(),
@@ -119,6 +122,7 @@ export interface Config {
     readonly timeoutSeconds: number;
     readonly workdir?: string;
   };
+  readonly ingest: { readonly maxBodyBytes: number; readonly maxRequests: number };
   readonly otlp: {
     readonly traces: boolean;
     readonly logs: boolean;
@@ -196,6 +200,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     flushMs: e.TASK_LOGS_FLUSH_MS,
     maxQueue: e.TASK_LOGS_MAX_QUEUE,
     serviceName: e.OTEL_SERVICE_NAME ?? 'task-logs',
+    ingest: Object.freeze({
+      maxBodyBytes: e.TASK_LOGS_OTLP_MAX_BODY_BYTES,
+      maxRequests: e.TASK_LOGS_OTLP_MAX_REQUESTS,
+    }),
     otlp: Object.freeze({
       traces:
         !e.OTEL_SDK_DISABLED &&

@@ -8,7 +8,7 @@ import type { WebhookIntake } from '../intake/intake.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import type { TaskStore } from '../store/task-store.ts';
 import { errorsAsJson } from './errors-as-json.ts';
-import { otlpRoutes } from './otlp-routes.ts';
+import { type OtlpRouteOptions, otlpRoutes } from './otlp-routes.ts';
 import { requireToken } from './require-token.ts';
 import { routeFallback } from './route-fallback.ts';
 import { isStrictRouter, strictRouter } from './strict-router.ts';
@@ -27,6 +27,8 @@ export interface AppOptions {
   logging?: boolean;
   /** the writer behind the OTLP ingest (/v1/traces, /v1/logs); without one, the ingest answers 503 */
   writer?: TaskFileWriter | undefined;
+  /** the OTLP ingest's bounds (body size, requests at once, the writer's queue) */
+  ingest?: OtlpRouteOptions;
   /** the webhook receivers, when the server takes webhooks */
   webhooks?: { config: Config; intake: WebhookIntake };
 }
@@ -64,7 +66,7 @@ export function createApp(options: AppOptions): Koa {
     });
   }
   mount(health);
-  mount(otlpRoutes(options.writer));
+  mount(otlpRoutes(options.writer, options.ingest));
   mount(
     taskRoutes({
       store: options.store,

@@ -1,66 +1,111 @@
-// POST /v1/traces and /v1/logs: the OTLP/HTTP ingest of the central mode. A Collector (otlphttp exporter with
-// `encoding: json`) sends every service's telemetry here, and this server writes the five files through the same
-// mapping as the in-process exporters.
-import { gunzipSync } from 'node:zlib';
+// POST /v1/traces and /v1/logs: the OTLP/HTTP ingest of the central mode, by the OTLP specification. Protobuf or JSON,
+// gzip/deflate/zstd or not; answers in the request's encoding. Every request is bounded: body size after
+// decompression, requests in flight (429), room in the writer's queue (503), all with Retry-After.
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
-import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
 import { TaskLogsError } from '../contract/errors.ts';
-import { decodeLogs, decodeTraces } from '../ingest/otlp-ingest.ts';
+import { DecodePool } from '../ingest/decode-pool.ts';
+import { exportAnswer, type OtlpAnswer, RPC_CODE, statusAnswer } from '../ingest/otlp-answer.ts';
+import { contentCoding } from '../ingest/otlp-body.ts';
+import type { Encoding, Signal } from '../ingest/otlp-decode.ts';
+import { OtlpIngest } from '../ingest/otlp-ingest.ts';
 import { readRawBody } from './raw-body.ts';
 import { strictRouter } from './strict-router.ts';
 
-const MAX_BYTES = 32 * 1024 * 1024;
+export interface OtlpRouteOptions {
+  /** body bytes allowed after decompression */
+  maxBodyBytes?: number;
+  /** ingest requests handled at once; more get 429 */
+  maxRequests?: number;
+  /** the writer's queue bound (items); a request that does not fit gets 503 */
+  maxQueue?: number;
+}
 
-export function otlpRoutes(writer: TaskFileWriter | undefined): Router {
+const RETRY_AFTER_SECONDS = '1';
+// one decoding worker per process, started on the first large body
+const pool = new DecodePool();
+
+export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRouteOptions = {}): Router {
   const router = strictRouter('/v1');
+  const maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
+  const maxRequests = options.maxRequests ?? 8;
   const ingest =
-    (decode: (body: unknown) => TelemetryItem[], rejectedField: string) => async (ctx: Context) => {
-      if (writer === undefined) {
-        throw new TaskLogsError(
-          'WEBHOOK_NOT_CONFIGURED',
-          'this server writes no task files (TASK_LOGS_ENABLED=false)',
-        );
-      }
-      const type = ctx.get('Content-Type').split(';')[0]!.trim();
-      if (type !== 'application/json') {
-        throw new TaskLogsError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          `content type ${JSON.stringify(type)} is not taken: send OTLP/JSON (in the Collector, otlphttp with encoding: json)`,
-        );
-      }
-      let raw = await readRawBody(ctx.req, MAX_BYTES);
-      if (ctx.get('Content-Encoding') === 'gzip') {
-        try {
-          raw = gunzipSync(raw, { maxOutputLength: MAX_BYTES });
-        } catch (error) {
-          throw new TaskLogsError(
-            'REQUEST_INVALID',
-            `the gzip body cannot be read: ${(error as Error).message}`,
-          );
-        }
-      }
-      let body: unknown;
+    writer === undefined ? undefined : new OtlpIngest(writer, { maxQueue: options.maxQueue ?? 65_536 });
+  let inFlight = 0;
+
+  const handle = (signal: Signal) => async (ctx: Context) => {
+    const encoding = encodingOf(ctx.get('Content-Type'));
+    if (encoding === undefined) {
+      throw new TaskLogsError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'send OTLP as application/x-protobuf or application/json',
+      );
+    }
+    const coding = contentCoding(ctx.get('Content-Encoding'));
+    if (coding === undefined) {
+      return answer(
+        ctx,
+        statusAnswer(415, encoding, RPC_CODE.invalidArgument, 'unsupported Content-Encoding'),
+      );
+    }
+    if (ingest === undefined) {
+      return answer(
+        ctx,
+        statusAnswer(503, encoding, RPC_CODE.unavailable, 'this server writes no task files'),
+      );
+    }
+    if (inFlight >= maxRequests) {
+      ctx.req.resume(); // the body is not wanted: let it drain
+      ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+      return answer(
+        ctx,
+        statusAnswer(429, encoding, RPC_CODE.resourceExhausted, 'too many ingest requests at once'),
+      );
+    }
+    inFlight++;
+    try {
+      let raw: Buffer;
       try {
-        body = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new TaskLogsError('REQUEST_INVALID', 'the body is not JSON');
+        raw = await readRawBody(ctx.req, maxBodyBytes);
+      } catch (error) {
+        if (error instanceof TaskLogsError && error.code === 'PAYLOAD_TOO_LARGE') {
+          return answer(ctx, statusAnswer(413, encoding, RPC_CODE.invalidArgument, error.message));
+        }
+        throw error;
       }
-      const items = decode(body);
-      const error = await new Promise<Error | undefined>((resolve) => writer.pushAll(items, resolve));
-      // a failed write is reported, not retried: a retry could write lines twice (the writer counts what it lost)
-      ctx.body =
-        error === undefined
-          ? {}
-          : {
-              partialSuccess: {
-                [rejectedField]: items.length,
-                errorMessage: `task files not written: ${error.message}`,
-              },
-            };
-    };
-  router.post('/traces', ingest(decodeTraces, 'rejectedSpans'));
-  router.post('/logs', ingest(decodeLogs, 'rejectedLogRecords'));
+      const outcome = await pool.decode({ signal, encoding, coding, body: raw, limit: maxBodyBytes });
+      if (!outcome.ok) {
+        const status = 'tooLarge' in outcome ? 413 : 400;
+        return answer(ctx, statusAnswer(status, encoding, RPC_CODE.invalidArgument, outcome.message));
+      }
+      const result = await ingest.take(outcome);
+      if (result.kind === 'full') {
+        ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+        return answer(
+          ctx,
+          statusAnswer(503, encoding, RPC_CODE.unavailable, 'the task file writer is full; retry later'),
+        );
+      }
+      return answer(ctx, exportAnswer(signal, encoding, result.rejected, result.message));
+    } finally {
+      inFlight--;
+    }
+  };
+  router.post('/traces', handle('traces'));
+  router.post('/logs', handle('logs'));
   return router;
+}
+
+function encodingOf(header: string): Encoding | undefined {
+  const type = header.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
+  if (type === 'application/json') return 'json';
+  return undefined;
+}
+
+function answer(ctx: Context, reply: OtlpAnswer): void {
+  ctx.status = reply.status;
+  ctx.body = reply.body;
+  ctx.set('Content-Type', reply.type); // exactly the request's type, no charset (OTLP/HTTP)
 }

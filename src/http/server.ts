@@ -102,6 +102,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     webhooks: { config: receivers.config, intake },
     logging: config.enabled,
     writer: telemetry.writer,
+    ingest: { ...config.ingest, maxQueue: config.maxQueue },
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);
