@@ -41,9 +41,11 @@ export class OtlpIngest {
       return { kind: 'full' };
     }
     const items = fresh.map(toTelemetry);
-    const error = await new Promise<Error | undefined>((resolve) => this.#writer.pushAll(items, resolve));
-    // a failed write is reported, not retried (a retry could write lines twice); the server log says why
-    const failed = error === undefined ? 0 : items.length;
+    // the writer answers how many it lost (queue full, write failed, invalid): reported, not retried (a retry could
+    // write lines twice); the reasons, with paths in them, stay in the server's log
+    const failed = await new Promise<number>((resolve) =>
+      this.#writer.pushAll(items, (_error, outcome) => resolve(outcome.rejected)),
+    );
     const reasons = Object.entries(decoded.refused).map(([reason, n]) => `${n} with ${reason}`);
     if (failed > 0) reasons.push(`${failed} not written (the server's log says why)`);
     return {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
@@ -105,6 +106,26 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
         errorMessage: 'items refused: 1 with a trace id that is not 16 bytes',
       },
     });
+  });
+
+  it('reports items the writer could not write in partial_success, without a path in the message', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir);
+    writeFileSync(join(dir, 'task-blocked'), 'a file where the task folder would go');
+    const answer = await post(
+      server.url,
+      '/v1/logs',
+      JSON.stringify(logs(logRecord('task-blocked', 'x'))),
+      JSON_TYPE,
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body.toString())).toEqual({
+      partialSuccess: {
+        rejectedLogRecords: '1',
+        errorMessage: "items refused: 1 not written (the server's log says why)",
+      },
+    });
+    expect(answer.body.toString()).not.toContain(dir);
   });
 
   it('takes gzip, deflate and zstd bodies', async () => {
