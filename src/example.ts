@@ -1,8 +1,11 @@
 // `npm run example`: one complete sample task through the instrumentation API, as a GitHub-triggered review would
 // produce it: input, the six webhook stages, a queue hand-over, 100+ agent output events of every type, a result.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
-import { TaskLogsError } from './contract/errors.ts';
+import { quote, TaskLogsError } from './contract/errors.ts';
+import { parseTaskId } from './contract/task-id.ts';
 import { usageFromAnthropic } from './instrumentation/agent-usage.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
 
@@ -15,6 +18,7 @@ export async function runExample(argv: string[]): Promise<{ taskId: string; fold
     options: { 'task-id': { type: 'string' }, fail: { type: 'boolean', default: false } },
   });
   const config = loadConfig();
+  if (values['task-id'] !== undefined) await claimFolder(config.logsDir, parseTaskId(values['task-id']));
   const telemetry = startTelemetry(config);
   const { tasks } = telemetry;
   try {
@@ -103,6 +107,21 @@ export async function runExample(argv: string[]): Promise<{ taskId: string; fold
     return { taskId: task.id, folder: `${config.logsDir}/${task.id}` };
   } finally {
     await telemetry.shutdown();
+  }
+}
+
+// A second run with the same --task-id would append a second trace to the first one's files. The folder is made here,
+// without `recursive` (one atomic step), so an existing task is refused, even when two runs race.
+async function claimFolder(logsDir: string, taskId: string): Promise<void> {
+  await mkdir(logsDir, { recursive: true });
+  try {
+    await mkdir(join(logsDir, taskId));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new TaskLogsError(
+      'TASK_EXISTS',
+      `task ${quote(taskId)} already exists in ${logsDir}: pick another --task-id, or delete that folder first`,
+    );
   }
 }
 

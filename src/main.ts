@@ -2,36 +2,22 @@
 import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
 import { startServer } from './http/server.ts';
+import { checkEnvironment } from './ops/preflight.ts';
 
 let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof TaskLogsError) {
-    process.stderr.write(`task-logs: ${error.message}\n`);
-    process.exit(2);
-  }
-  throw error;
-}
-
 let running: Awaited<ReturnType<typeof startServer>>;
 try {
+  config = loadConfig();
+  await checkEnvironment(config);
   running = await startServer(config, { register: true });
 } catch (error) {
-  // a setting that cannot work (a network bind without a token, an unsafe development secret, a busy port): one line
-  const code = (error as NodeJS.ErrnoException).code;
-  if (error instanceof TaskLogsError && error.code === 'CONFIG_INVALID') {
-    process.stderr.write(`task-logs: ${error.message}\n`);
-    process.exit(2);
-  }
-  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-    process.stderr.write(
-      `task-logs: cannot listen on ${config.host}:${config.port} (${code}): set PORT or HOST to a free address\n`,
-    );
-    process.exit(2);
-  }
-  throw error;
+  // a setting that cannot work (a network bind without a token, an unusable folder, a busy port): one line, exit 2
+  const line = startupProblem(error);
+  if (line === undefined) throw error;
+  process.stderr.write(`task-logs: ${line}\n`);
+  process.exit(2);
 }
+
 const say = (line: string) => process.stdout.write(`${line}\n`);
 say(`task-logs listening on ${running.url} (bound to ${config.host}:${new URL(running.url).port})`);
 say(`task logs in ${config.logsDir}; index ${config.indexPath}`);
@@ -61,4 +47,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       },
     );
   });
+}
+
+// problems of the environment, as one line naming the setting; anything else is a bug and keeps its stack
+function startupProblem(error: unknown): string | undefined {
+  if (error instanceof TaskLogsError) return error.message;
+  const err = error as NodeJS.ErrnoException & { syscall?: string; port?: number; address?: string };
+  if (err.syscall === 'listen' && err.code === 'EADDRINUSE')
+    return `PORT=${err.port} is already in use on ${err.address}: stop the other server or set PORT (0 picks a free port)`;
+  if (err.syscall === 'listen' && (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'))
+    return `cannot listen on HOST=${err.address} PORT=${err.port} (${err.code}): set HOST or PORT`;
+  return undefined;
 }

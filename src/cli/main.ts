@@ -22,6 +22,14 @@ interface Command {
   run: (config: ReturnType<typeof loadConfig>, args: string[], flags: Flags) => Promise<number>;
 }
 
+// `tasklogs ls | head -1`: the reader has all it wants once the pipe closes; that is success, said nothing about
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const out = terminal();
 const JSON_FLAG = { json: { type: 'boolean' as const } };
 

@@ -129,9 +129,7 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
   if (input) {
     const meta = input.source_metadata;
     const where = [meta.event_type, meta.repo, meta.issue_number ?? meta.issue_key].filter(Boolean).join(' ');
-    out.line(
-      `  input: ${JSON.stringify(input.message.length > 120 ? `${input.message.slice(0, 120)}…` : input.message)}${where ? ` (${where})` : ''}`,
-    );
+    out.line(`  input${where ? ` (${where})` : ''}: ${indentLines(input.message, '    ')}`);
   }
   if (stages.length > 0) {
     out.line(paint(out, 'bold', 'stages'));
@@ -166,15 +164,21 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
     out.line(
       `${paint(out, 'bold', 'result')}: ${final.success ? paint(out, 'green', 'success') : paint(out, 'red', 'failed')}, $${m.cost_usd}, ${m.input_tokens} tokens in${cached ? ` (${cached})` : ''} / ${m.output_tokens} out, ${m.duration_seconds} s`,
     );
-    if (final.error) out.line(`  error: ${paint(out, 'red', final.error)}`);
-    if (final.result) out.line(`  ${final.result.split('\n')[0]!.slice(0, 200)}`);
+    if (final.error) out.line(`  error: ${paint(out, 'red', indentLines(final.error, '    '))}`);
+    if (final.result) out.line(`  ${indentLines(final.result, '  ')}`);
   }
   return 0;
 }
 
+// Whole events: every line of the content, the later ones indented under the first (the terminal wraps long ones).
 function formatLine(out: Out, text: string): string {
-  const line = JSON.parse(text) as AgentOutputLine;
-  const time = line.timestamp.slice(11, 19);
+  let line: AgentOutputLine;
+  try {
+    line = JSON.parse(text) as AgentOutputLine;
+  } catch {
+    return paint(out, 'red', `(not a whole JSON line) ${text}`);
+  }
+  const time = String(line.timestamp ?? '').slice(11, 19);
   const color =
     line.type === 'error'
       ? 'red'
@@ -183,9 +187,14 @@ function formatLine(out: Out, text: string): string {
         : line.type === 'thinking'
           ? 'dim'
           : undefined;
-  const first = line.content.split('\n')[0] ?? '';
-  const body = `${line.type.padEnd(11)} ${first.length > 200 ? `${first.slice(0, 200)}…` : first}`;
+  const prefix = `${String(line.type).padEnd(11)} `;
+  const content = typeof line.content === 'string' ? line.content : JSON.stringify(line.content);
+  const body = prefix + indentLines(content.replace(/\n+$/, ''), ' '.repeat(time.length + 1 + prefix.length));
   return `${paint(out, 'dim', time)} ${color ? paint(out, color, body) : body}`;
+}
+
+function indentLines(text: string, indent: string): string {
+  return text.split('\n').join(`\n${indent}`);
 }
 
 export async function tail(config: Config, taskId: string, flags: Flags, out: Out): Promise<number> {

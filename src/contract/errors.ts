@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'TASK_ID_INVALID'
   | 'TASK_NOT_FOUND'
+  | 'TASK_EXISTS'
   | 'FILE_NOT_FOUND'
   | 'REQUEST_INVALID'
   | 'UNAUTHORIZED'

@@ -108,11 +108,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       tasks,
       writer,
       forceFlush: () =>
-        Promise.all([...spanProcessors, ...logProcessors].map((p) => p.forceFlush())).then(() =>
-          writer.forceFlush(),
-        ),
+        settled(
+          'flush',
+          Promise.all([...spanProcessors, ...logProcessors].map((p) => p.forceFlush())),
+          report,
+        ).then(() => writer.forceFlush()),
       shutdown: () =>
-        (stopping ??= withTimeout(sdk.shutdown(), timeoutMs).finally(() => {
+        (stopping ??= withTimeout(settled('shut down', sdk.shutdown(), report), timeoutMs).finally(() => {
           closeIndex();
           // let a later start in the same process register again
           trace.disable();
@@ -136,12 +138,12 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     tasks,
     writer,
     forceFlush: async () => {
-      await Promise.all([tracerProvider.forceFlush(), loggerProvider.forceFlush()]);
+      await settled('flush', Promise.all([tracerProvider.forceFlush(), loggerProvider.forceFlush()]), report);
       await writer.forceFlush();
     },
     shutdown: () =>
       (stopping ??= withTimeout(
-        Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]).then(() => undefined),
+        settled('shut down', Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]), report),
         timeoutMs,
       ).finally(closeIndex)),
   };
@@ -158,6 +160,26 @@ function openIndex(config: Config, report: (message: string) => void): TaskIndex
     );
     return undefined;
   }
+}
+
+// The OTLP exporters reject flush and shutdown with their export error (ECONNREFUSED, a 415): telemetry never
+// throws into the application, so the error is reported and the promise resolves. The files are written by the
+// file processors either way.
+function settled(what: string, promise: Promise<unknown>, report: (message: string) => void): Promise<void> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => {
+      report(`telemetry could not ${what} cleanly (OTLP export): ${describeError(error)}`);
+    },
+  );
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const errors = (error as { errors?: unknown }).errors;
+  const inner = Array.isArray(errors) && errors[0] instanceof Error ? `: ${errors[0].message}` : '';
+  return `${code ? `${code} ` : ''}${error.message}${inner}`.slice(0, 300);
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

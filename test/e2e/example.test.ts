@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
@@ -46,5 +47,43 @@ describe('npm run example', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('example: task id "../escape" is not 1-128 characters');
     expect(existsSync(join(dir, 'escape'))).toBe(false);
+  });
+
+  it('refuses a --task-id that already exists, leaving the first task as it was', async () => {
+    const dir = await tempLogsDir();
+    const run = () =>
+      spawnSync(process.execPath, ['src/example.ts', '--task-id', 'task-abc123'], {
+        cwd: ROOT,
+        env: { ...process.env, TASK_LOGS_DIR: dir },
+        encoding: 'utf8',
+      });
+    expect(run().status).toBe(0);
+    const before = readFileSync(join(dir, 'task-abc123', '03-agent-output.jsonl'), 'utf8');
+    const second = run();
+    expect(second.status).toBe(2);
+    expect(second.stderr).toContain('example: task "task-abc123" already exists in');
+    expect(readFileSync(join(dir, 'task-abc123', '03-agent-output.jsonl'), 'utf8')).toBe(before);
+    const files = readTaskFolder(join(dir, 'task-abc123'));
+    expect(new Set(files.agentOutput.map((line) => line.trace_id)).size).toBe(1);
+  });
+
+  it('exits 0 and reports the export error when the OTLP endpoint refuses connections', async () => {
+    const dir = await tempLogsDir();
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const result = spawnSync(process.execPath, ['src/example.ts', '--task-id', 'task-otlp-down'], {
+      cwd: ROOT,
+      env: { ...process.env, TASK_LOGS_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toMatch(
+      /telemetry could not (flush|shut down) cleanly \(OTLP export\): .*ECONNREFUSED/,
+    );
+    expect(result.status).toBe(0);
+    expect(readTaskFolder(join(dir, 'task-otlp-down')).metadata?.status).toBe('completed');
   });
 });

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { mountTmpfs, remount } from '../helpers/tmpfs.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+// a server that starts by mistake is stopped after 30 s, so the test fails rather than hangs
+function start(env: Record<string, string>) {
+  const result = spawnSync(process.execPath, ['src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
+  });
+  return { status: result.status, stderr: result.stderr.trim() };
+}
+
+describe('npm start with a bad environment', () => {
+  it('refuses a TASK_LOGS_DIR under /proc with one line and exit 2', () => {
+    const result = start({ TASK_LOGS_DIR: '/proc/x' });
+    expect(result).toEqual({
+      status: 2,
+      stderr: 'task-logs: TASK_LOGS_DIR=/proc/x is under /proc, a kernel file system',
+    });
+  });
+
+  it('names the port when it is already in use, and exits 2', async () => {
+    const dir = await tempLogsDir();
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, '127.0.0.1', done));
+    onTestFinished(() => new Promise<void>((done) => busy.close(() => done())));
+    const { port } = busy.address() as { port: number };
+    const result = start({ TASK_LOGS_DIR: dir, PORT: String(port), HOST: '127.0.0.1' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `task-logs: PORT=${port} is already in use on 127.0.0.1: stop the other server or set PORT (0 picks a free port)`,
+    );
+  });
+
+  it('refuses an unwritable TASK_LOGS_DIR and a read-only index with one line each, exit 2', async () => {
+    const mounted = await mountTmpfs('1m');
+    if (mounted === undefined) {
+      console.warn('SKIPPED: mounting a read-only tmpfs was refused (needs root)');
+      return;
+    }
+    await mkdir(join(mounted, 'tasks'));
+    remount(mounted, 'ro');
+    const dir = start({ TASK_LOGS_DIR: join(mounted, 'tasks') });
+    expect(dir.status).toBe(2);
+    expect(dir.stderr).toBe(
+      `task-logs: TASK_LOGS_DIR=${join(mounted, 'tasks')} is not writable by this user (EROFS)`,
+    );
+
+    const logs = await tempLogsDir();
+    remount(mounted, 'rw');
+    await writeFile(join(mounted, 'index.sqlite'), '');
+    remount(mounted, 'ro');
+    const index = start({ TASK_LOGS_DIR: logs, TASK_LOGS_INDEX_PATH: join(mounted, 'index.sqlite') });
+    expect(index.status).toBe(2);
+    expect(index.stderr).toMatch(
+      /^task-logs: TASK_LOGS_INDEX_PATH=\S+ is not (writable by this user|readable and writable) \(EROFS\)$/,
+    );
+  });
+});
