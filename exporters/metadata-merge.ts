@@ -14,6 +14,10 @@ export function mergeMetadata(older: MetadataPatch | undefined, newer: MetadataP
     if (value === undefined || value === null) continue;
     if (key === 'status') continue;
     if (FIRST_WINS.has(key) && merged[key] !== undefined && merged[key] !== null) continue;
+    if (key === 'redactions') {
+      merged[key] = addCounts(merged[key], value);
+      continue;
+    }
     merged[key] = value;
   }
   const status = advanceStatus(
@@ -22,6 +26,18 @@ export function mergeMetadata(older: MetadataPatch | undefined, newer: MetadataP
   );
   if (status !== undefined) merged.status = status;
   return merged as MetadataPatch;
+}
+
+// redactions per rule add up: each patch counts only what its own batch redacted
+function addCounts(older: unknown, newer: unknown): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const counts of [older, newer]) {
+    if (counts === null || typeof counts !== 'object' || Array.isArray(counts)) continue;
+    for (const [rule, n] of Object.entries(counts)) {
+      if (typeof n === 'number' && Number.isFinite(n) && n > 0) sum[rule] = (sum[rule] ?? 0) + n;
+    }
+  }
+  return sum;
 }
 
 /** The file as written: every seed field present (null when unknown) in the seed's order, extras after. */

@@ -1,6 +1,7 @@
 // The mapping from telemetry to file operations: which span or log record changes which of a task's five files.
 import { type Attributes, type AttributeValue, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR, OPERATION } from '../src/contract/attributes.ts';
+import type { RedactionCounts, Redactor } from '../src/contract/redaction/redactor.ts';
 import type { FinalResult, SourceMetadata, TaskInput, TaskMetrics } from '../src/contract/task-files.ts';
 import { isOutputType, isWebhookStage } from '../src/contract/task-files.ts';
 import { tryParseTaskId } from '../src/contract/task-id.ts';
@@ -62,6 +63,11 @@ export class TaskChangeSet {
   readonly byTask = new Map<string, TaskChanges>();
   #mark: Mark | undefined;
   #lastError: string | undefined;
+  readonly #redactor: Redactor | undefined;
+
+  constructor(redactor?: Redactor) {
+    this.#redactor = redactor;
+  }
 
   /** the task the last mapped item went to */
   get lastTaskId(): string | undefined {
@@ -134,7 +140,18 @@ export class TaskChangeSet {
   }
 
   #patch(changes: TaskChanges, patch: MetadataPatch): void {
-    changes.metadata = mergeMetadata(changes.metadata, patch);
+    const clean = patch.redactions === undefined ? this.#redact(changes, patch) : patch;
+    changes.metadata = mergeMetadata(changes.metadata, clean);
+  }
+
+  // every line and file goes through here before it is written: secrets out, counted in metadata.redactions
+  #redact<T extends object>(changes: TaskChanges, value: T): T {
+    const redactor = this.#redactor;
+    if (redactor === undefined) return value;
+    const counts: RedactionCounts = {};
+    const clean = redactor.redactFields(value, counts);
+    if (clean !== value) this.#patch(changes, { redactions: counts });
+    return clean;
   }
 
   #addLog(record: LogRecordLike): MapOutcome {
@@ -169,7 +186,7 @@ export class TaskChangeSet {
       line.trace_id = record.spanContext.traceId;
       line.span_id = record.spanContext.spanId;
     }
-    changes.outputLines.push(JSON.stringify(line));
+    changes.outputLines.push(JSON.stringify(this.#redact(changes, line)));
     return 'mapped';
   }
 
@@ -200,7 +217,7 @@ export class TaskChangeSet {
     const changes = this.#changesFor(a);
     if (typeof changes === 'string') return changes;
     if (isWebhookStage(stage)) this.#addStage(changes, span, stage);
-    if (hasInput) changes.input = inputOf(a);
+    if (hasInput) changes.input = this.#redact(changes, inputOf(a));
     if (isAgent) this.#addAgentEnd(changes, span);
     if (isTaskStatus(status)) {
       this.#patch(changes, {
@@ -227,7 +244,7 @@ export class TaskChangeSet {
     line.duration_ms = round3(hrTimeToMs(span.endTime) - hrTimeToMs(span.startTime));
     line.trace_id = traceId;
     line.span_id = spanId;
-    changes.webhookLines.push(JSON.stringify(line));
+    changes.webhookLines.push(JSON.stringify(this.#redact(changes, line)));
 
     if (stage === 'task_created') {
       this.#patch(changes, {
@@ -263,14 +280,14 @@ export class TaskChangeSet {
     const completedAt = hrTimeToIso(span.endTime);
     const error =
       stringOrUndefined(a[ATTR.resultError]) ?? (failedSpan ? (span.status.message ?? 'failed') : null);
-    changes.finalResult = {
+    changes.finalResult = this.#redact(changes, {
       success,
       result: stringOrUndefined(a[ATTR.resultText]) ?? null,
       error: success ? (error ?? null) : (error ?? 'failed'),
       metrics,
       completed_at: completedAt,
       trace_id: span.spanContext().traceId,
-    };
+    });
     this.#patch(changes, {
       ...taskFields(a),
       trace_id: span.spanContext().traceId,

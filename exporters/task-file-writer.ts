@@ -2,6 +2,7 @@
 // telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
+import type { Redactor } from '../src/contract/redaction/redactor.ts';
 import {
   type FinalResult,
   TASK_FILES,
@@ -34,6 +35,8 @@ export interface TaskFileWriterOptions {
   fs?: FileSystem;
   /** where problems are reported; rate-limited by the writer */
   report?: (message: string) => void;
+  /** redacts secrets from every line and file before it is written (TASK_LOGS_REDACTION) */
+  redactor?: Redactor;
   /** told, after each flush, which metadata and results reached the disk (an index keeps itself current this way) */
   onWritten?: (written: WrittenFiles[]) => void;
 }
@@ -136,6 +139,7 @@ export class TaskFileWriter {
   readonly #concurrency: number;
   readonly #report: (message: string) => void;
   readonly #onWritten: ((written: WrittenFiles[]) => void) | undefined;
+  readonly #redactor: Redactor | undefined;
 
   #phase: Phase = { name: 'idle' };
   #queue: TelemetryItem[] = [];
@@ -175,6 +179,7 @@ export class TaskFileWriter {
     this.#concurrency = options.concurrency ?? 16;
     this.#report = options.report ?? ((message) => process.emitWarning(message, 'TaskLogsWarning'));
     this.#onWritten = options.onWritten;
+    this.#redactor = options.redactor;
     this.#problems = new ProblemReporter(this.#report, () => {
       const s = this.stats();
       return `so far written=${s.written} dropped=${s.dropped} errors=${s.errors} (task logs in ${this.root})`;
@@ -367,7 +372,7 @@ export class TaskFileWriter {
   }
 
   async #write(items: TelemetryItem[], tickets: Ticket[]): Promise<void> {
-    const changeSet = new TaskChangeSet();
+    const changeSet = new TaskChangeSet(this.#redactor);
     let t = 0;
     for (let i = 0; i < items.length; i++) {
       while (t < tickets.length && tickets[t]!.to <= i) t++;

@@ -4,6 +4,7 @@ import { delimiter, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
 import { quote, TaskLogsError } from './contract/errors.ts';
+import { compileRe2, type ExtraRules } from './contract/redaction/rule-set.ts';
 
 const optionalUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional();
 const url = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
@@ -39,6 +40,10 @@ const Env = z.object({
   /** the index that answers GET /api/tasks; a file inside TASK_LOGS_DIR unless set */
   TASK_LOGS_INDEX_PATH: z.string().min(1, { error: 'expected a file path' }).optional(),
   TASK_LOGS_INDEX_REFRESH_SECONDS: whole(1, 86_400, 'seconds').default(30),
+  /** secrets in task content become [REDACTED:<rule>] before anything is written or exported */
+  TASK_LOGS_REDACTION: flag(true),
+  /** an operator's extra redaction rules and allow-list entries (JSON) */
+  TASK_LOGS_REDACTION_FILE: z.string().min(1, { error: 'expected a file path' }).optional(),
   /** with it set every /api route needs "Authorization: Bearer <token>"; without it the server listens on loopback */
   TASK_LOGS_API_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
   /** OTLP ingest (/v1/traces, /v1/logs): the largest body after decompression, and requests handled at once */
@@ -123,6 +128,13 @@ export interface Config {
     readonly workdir?: string;
   };
   readonly ingest: { readonly maxBodyBytes: number; readonly maxRequests: number };
+  readonly redaction: {
+    readonly enabled: boolean;
+    /** the operator's extras from TASK_LOGS_REDACTION_FILE, checked at start-up */
+    readonly extra: ExtraRules | undefined;
+    /** this server's own secret values, redacted wherever they appear */
+    readonly secrets: readonly string[];
+  };
   readonly otlp: {
     readonly traces: boolean;
     readonly logs: boolean;
@@ -204,6 +216,20 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxBodyBytes: e.TASK_LOGS_OTLP_MAX_BODY_BYTES,
       maxRequests: e.TASK_LOGS_OTLP_MAX_REQUESTS,
     }),
+    redaction: deepFreeze({
+      enabled: e.TASK_LOGS_REDACTION,
+      extra:
+        e.TASK_LOGS_REDACTION_FILE === undefined ? undefined : readRedactionFile(e.TASK_LOGS_REDACTION_FILE),
+      secrets: [
+        e.TASK_LOGS_API_TOKEN,
+        e.GITHUB_WEBHOOK_SECRET,
+        e.GITHUB_TOKEN,
+        e.SLACK_SIGNING_SECRET,
+        e.SLACK_BOT_TOKEN,
+        e.JIRA_WEBHOOK_SECRET,
+        e.JIRA_API_TOKEN,
+      ].filter((v): v is string => v !== undefined),
+    }),
     otlp: Object.freeze({
       traces:
         !e.OTEL_SDK_DISABLED &&
@@ -216,6 +242,59 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
     }),
   });
+}
+
+const RedactionFile = z.strictObject({
+  rules: z
+    .array(
+      z.strictObject({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected a rule id of 1-64 of [A-Za-z0-9._-]' }),
+        regex: z.string().min(1),
+        keywords: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .regex(/^[\x20-\x7e]+$/, { error: 'expected ASCII' }),
+          )
+          .optional(),
+        secretGroup: z.number().int().min(0).max(99).optional(),
+        entropy: z.number().min(0).max(8).optional(),
+      }),
+    )
+    .optional(),
+  allow: z.array(z.string().min(1)).optional(),
+  stopwords: z.array(z.string().min(1)).optional(),
+  disable: z.array(z.string().min(1)).optional(),
+});
+
+/** TASK_LOGS_REDACTION_FILE: JSON checked by schema, every regex compiled, so a mistake stops start-up by name. */
+export function readRedactionFile(path: string): ExtraRules {
+  const bad = (why: string, cause?: unknown) =>
+    new TaskLogsError('CONFIG_INVALID', `TASK_LOGS_REDACTION_FILE ${quote(path)}: ${why}`, { cause });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw bad(`cannot be read as JSON (${(cause as Error).message})`, cause);
+  }
+  const parsed = RedactionFile.safeParse(raw);
+  if (!parsed.success) throw bad(z.prettifyError(parsed.error));
+  const extra = parsed.data as ExtraRules;
+  const regexes = [
+    ...(extra.rules ?? []).map((r) => [`rule ${quote(r.id)}`, r.regex] as const),
+    ...(extra.allow ?? []).map((pattern, i) => [`allow[${i}]`, pattern] as const),
+  ];
+  for (const [name, pattern] of regexes) {
+    try {
+      compileRe2(pattern);
+    } catch (cause) {
+      throw bad(`${name}: regex ${quote(pattern)} does not compile (${(cause as Error).message})`, cause);
+    }
+  }
+  return extra;
 }
 
 /** "500MB", "20G", "1.5 GiB", "123" -> bytes (powers of 1024) */

@@ -56,6 +56,8 @@ export interface TaskMetadata {
   trace_id?: string;
   completed_at?: string | null;
   updated_at?: string;
+  /** secrets redacted from the task's files, per rule id (added up across updates) */
+  redactions?: Record<string, number>;
 }
 
 export type SourceMetadata = {

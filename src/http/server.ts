@@ -2,8 +2,10 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { createRunner } from '../agent/create-runner.ts';
 import type { Config } from '../config.ts';
+import { redactingLog } from '../instrumentation/redactor-for-config.ts';
 import { startTelemetry, type Telemetry } from '../instrumentation/telemetry.ts';
 import { loadCommands } from '../intake/command-phrases.ts';
 import { DeliveryStore } from '../intake/delivery-store.ts';
@@ -41,7 +43,9 @@ export interface ServerOptions {
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // the server's own lines can quote task content (an error message, a failed runner's output): redacted first
+  const log = redactingLog(config, options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
+  const logError = redactingLog(config, (line: string) => process.stderr.write(`${line}\n`));
   // refusals first, before anything is opened: a refused start leaves nothing behind
   checkBind(config);
   const receivers = webhookSecrets(config);
@@ -103,6 +107,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logging: config.enabled,
     writer: telemetry.writer,
     ingest: { ...config.ingest, maxQueue: config.maxQueue },
+    logError: (error: unknown) => logError(`task-logs: unexpected error: ${inspect(error)}`),
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);

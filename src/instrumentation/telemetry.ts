@@ -14,12 +14,14 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { FileSystem } from '../../exporters/file-system.ts';
+import { RedactingLogRecordExporter, RedactingSpanExporter } from '../../exporters/redacting-exporter.ts';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
 import { TaskIndex } from '../store/task-index.ts';
+import { redactorFor } from './redactor-for-config.ts';
 import { TaskRecorder } from './task-recorder.ts';
 
 export interface TelemetryOptions {
@@ -63,8 +65,11 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const report = options.report ?? ((message: string) => process.emitWarning(message, 'TaskLogsWarning'));
   const ownIndex = options.index === undefined ? openIndex(config, report) : undefined;
   const index = options.index === false ? undefined : (options.index ?? ownIndex);
+  // secrets are redacted off the caller's stack: in the writer's flush and in the OTLP exporters' batches
+  const redactor = redactorFor(config);
   const writer = new TaskFileWriter({
     root: config.logsDir,
+    ...(redactor ? { redactor } : {}),
     durable: config.durable,
     flushMs: config.flushMs,
     maxQueue: config.maxQueue,
@@ -78,11 +83,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
   const json = config.otlp.protocol === 'http/json';
   if (config.otlp.traces) {
-    const exporter = json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto();
+    const otlp = json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto();
+    const exporter = redactor ? new RedactingSpanExporter(otlp, redactor) : otlp;
     spanProcessors.push(new BatchSpanProcessor({ exporter }));
   }
   if (config.otlp.logs) {
-    const exporter = json ? new OTLPLogExporterJson() : new OTLPLogExporterProto();
+    const otlp = json ? new OTLPLogExporterJson() : new OTLPLogExporterProto();
+    const exporter = redactor ? new RedactingLogRecordExporter(otlp, redactor) : otlp;
     logProcessors.push(new BatchLogRecordProcessor({ exporter }));
   }
   // every task is recorded: the files are an audit trail, so trace sampling would leave holes in them

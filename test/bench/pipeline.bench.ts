@@ -19,8 +19,8 @@ async function countLines(path: string): Promise<number> {
   return n;
 }
 
-async function ours(dir: string, round: number): Promise<number> {
-  const config = loadConfig({ env: { TASK_LOGS_DIR: dir } });
+async function ours(dir: string, round: number | string, redaction = true): Promise<number> {
+  const config = loadConfig({ env: { TASK_LOGS_DIR: dir, TASK_LOGS_REDACTION: String(redaction) } });
   const telemetry = startTelemetry(config, { register: false });
   const run = telemetry.tasks.start({ taskId: `task-bench-${round}` }).startAgent({ name: 'bench' });
   const started = performance.now();
@@ -63,15 +63,22 @@ try {
   await withPino(dir, -1);
   const oursRates: number[] = [];
   const pinoRates: number[] = [];
+  const unredactedRates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     oursRates.push(await ours(dir, round));
     pinoRates.push(await withPino(dir, round));
+    unredactedRates.push(await ours(dir, `off-${round}`, false));
   }
   const a = median(oursRates);
   const b = median(pinoRates);
   report(
     `03-agent-output.jsonl  ours ${fmt(a)} lines/s  pino ${fmt(b)} lines/s (median of ${ROUNDS} rounds)`,
     atLeast('ours/pino', a / b, 2.5, 'x'),
+  );
+  const off = median(unredactedRates);
+  const kept = a / off;
+  report(
+    `redaction on ${fmt(a)} lines/s  off ${fmt(off)} lines/s  ratio ${fmt(kept, 2)} (target >= 0.75) ${kept >= 0.75 ? 'PASS' : 'MISS'}`,
   );
 } finally {
   cleanup();

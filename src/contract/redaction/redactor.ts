@@ -1,0 +1,275 @@
+// Redactor: finds secrets in text with a rule set and replaces each with `[REDACTED:<rule id>]`, counting per rule.
+// One pass over the text finds the rules' keywords; only the rules whose keyword is present run their regex.
+import { KeywordScan } from './keyword-scan.ts';
+import { type Allowlist, CONFIGURED_SECRET_RULE, type Rule, type RuleSet } from './rule-set.ts';
+
+/** Redactions per rule id, added up as text is redacted. */
+export type RedactionCounts = Record<string, number>;
+
+export interface Finding {
+  readonly ruleId: string;
+  readonly start: number;
+  readonly end: number;
+  /** found by context rather than by a known format: yields to a specific finding it overlaps */
+  readonly generic?: boolean;
+}
+
+// no rule finds a secret in fewer characters than this
+const MIN_TEXT = 8;
+
+// fields the writer fills itself (times, ids, counters): never content, so never scanned
+const STRUCTURAL_FIELDS = new Set([
+  'timestamp',
+  'type',
+  'seq',
+  'trace_id',
+  'span_id',
+  'tool_call_id',
+  'is_error',
+  'stage',
+  'duration_ms',
+  'success',
+  'metrics',
+  'completed_at',
+  'created_at',
+  'started_at',
+  'updated_at',
+  'status',
+  'task_id',
+  'redactions',
+]);
+
+export function redactedMarker(ruleId: string): string {
+  return `[REDACTED:${ruleId}]`;
+}
+
+export class Redactor {
+  readonly ruleSet: RuleSet;
+  readonly #keywordScan: KeywordScan;
+  /** per keyword id, the indexes (in #rules) of the rules it wakes */
+  readonly #rulesByKeyword: number[][];
+  readonly #rules: readonly Rule[];
+  readonly #alwaysRun: readonly number[];
+  readonly #values: readonly string[];
+  // which rules the current text woke: a rule is woken when its mark equals the current generation
+  readonly #marks: Uint32Array;
+  #generation = 0;
+  readonly #woken: number[] = [];
+
+  constructor(ruleSet: RuleSet) {
+    this.ruleSet = ruleSet;
+    this.#values = ruleSet.values;
+    this.#rules = ruleSet.rules;
+    const keywordIds = new Map<string, number>();
+    const byKeyword: number[][] = [];
+    const always: number[] = [];
+    ruleSet.rules.forEach((rule, index) => {
+      if (rule.keywords.length === 0) always.push(index);
+      for (const keyword of rule.keywords) {
+        let id = keywordIds.get(keyword);
+        if (id === undefined) {
+          id = byKeyword.length;
+          keywordIds.set(keyword, id);
+          byKeyword.push([]);
+        }
+        if (!byKeyword[id]!.includes(index)) byKeyword[id]!.push(index);
+      }
+    });
+    this.#rulesByKeyword = byKeyword;
+    this.#alwaysRun = always;
+    this.#keywordScan = new KeywordScan([...keywordIds.keys()]);
+    this.#marks = new Uint32Array(ruleSet.rules.length);
+  }
+
+  /** The text with every secret replaced; counts (when given) gain one per redaction. */
+  redact(text: string, counts?: RedactionCounts): string {
+    if (text.length < MIN_TEXT) return text;
+    const findings = this.find(text);
+    if (findings.length === 0) return text;
+    let out = '';
+    let at = 0;
+    for (const f of findings) {
+      out += text.slice(at, f.start) + redactedMarker(f.ruleId);
+      at = f.end;
+      if (counts !== undefined) counts[f.ruleId] = (counts[f.ruleId] ?? 0) + 1;
+    }
+    return out + text.slice(at);
+  }
+
+  /** Strings inside a JSON-like value redacted (a copy where anything changed, the same value otherwise). */
+  redactValue<T>(value: T, counts?: RedactionCounts, depth = 0): T {
+    if (typeof value === 'string') return this.redact(value, counts) as T;
+    if (value === null || typeof value !== 'object' || depth > 64) return value;
+    if (Array.isArray(value)) {
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        const redacted = this.redactValue(item, counts, depth + 1);
+        if (redacted !== item) {
+          copy ??= value.slice();
+          copy[i] = redacted;
+        }
+      }
+      return (copy ?? value) as T;
+    }
+    let copy: Record<string, unknown> | undefined;
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const item = record[key];
+      const redacted = this.redactValue(item, counts, depth + 1);
+      if (redacted !== item) {
+        copy ??= { ...record };
+        copy[key] = redacted;
+      }
+    }
+    return (copy ?? value) as T;
+  }
+
+  /**
+   * A record (a file line, an input, a result) with secrets redacted from its fields: a copy where anything changed.
+   * Fields the writer itself fills with timestamps, ids and numbers are not scanned.
+   */
+  redactFields<T extends object>(record: T, counts?: RedactionCounts): T {
+    let copy: Record<string, unknown> | undefined;
+    const fields = record as Record<string, unknown>;
+    for (const key in fields) {
+      if (STRUCTURAL_FIELDS.has(key)) continue;
+      const value = fields[key];
+      const redacted = this.redactValue(value, counts);
+      if (redacted !== value) {
+        copy ??= { ...fields };
+        copy[key] = redacted;
+      }
+    }
+    return (copy ?? record) as T;
+  }
+
+  /** The secrets in the text, in order, not overlapping. */
+  find(text: string): Finding[] {
+    const found: Finding[] = [];
+    for (const index of this.#wake(text)) this.#runRule(this.#rules[index]!, text, found);
+    for (const value of this.#values) {
+      let at = text.indexOf(value);
+      while (at !== -1) {
+        found.push({ ruleId: CONFIGURED_SECRET_RULE, start: at, end: at + value.length });
+        at = text.indexOf(value, at + value.length);
+      }
+    }
+    if (found.length <= 1) return found;
+    // specific findings first, then generic ones where they overlap none; within each, earliest first, the longer
+    // of two that start together, and a finding that overlaps one already kept is dropped
+    found.sort((a, b) => a.start - b.start || b.end - a.end);
+    const kept: Finding[] = [];
+    for (const pass of [false, true]) {
+      for (const f of found) {
+        if ((f.generic === true) !== pass) continue;
+        if (kept.some((k) => f.start < k.end && k.start < f.end)) continue;
+        kept.push(f);
+      }
+    }
+    return kept.sort((a, b) => a.start - b.start);
+  }
+
+  // the indexes of the rules to run on this text: those whose keyword occurs, and those without keywords
+  #wake(text: string): readonly number[] {
+    const woken = this.#woken;
+    woken.length = 0;
+    if (++this.#generation === 0xffffffff) {
+      this.#marks.fill(0);
+      this.#generation = 1;
+    }
+    const generation = this.#generation;
+    const marks = this.#marks;
+    const byKeyword = this.#rulesByKeyword;
+    const hits = this.#keywordScan.scan(text);
+    for (let h = 0; h < hits.length; h++) {
+      const rules = byKeyword[hits[h]!]!;
+      for (let k = 0; k < rules.length; k++) {
+        const index = rules[k]!;
+        if (marks[index] !== generation) {
+          marks[index] = generation;
+          woken.push(index);
+        }
+      }
+    }
+    for (const index of this.#alwaysRun) woken.push(index);
+    return woken;
+  }
+
+  #runRule(rule: Rule, text: string, found: Finding[]): void {
+    const regex = rule.regex;
+    regex.lastIndex = 0;
+    let match = regex.exec(text);
+    while (match !== null) {
+      const whole = match[0];
+      if (whole.length === 0) {
+        regex.lastIndex++;
+      } else {
+        const secret = secretOf(match, rule.secretGroup);
+        if (secret.length > 0 && this.#isSecret(rule, secret, whole, text, match.index)) {
+          const offset = secret === whole ? 0 : whole.indexOf(secret);
+          const start = match.index + Math.max(offset, 0);
+          found.push({ ruleId: rule.id, start, end: start + secret.length, generic: rule.generic });
+        }
+      }
+      match = regex.exec(text);
+    }
+  }
+
+  // gitleaks' checks after a regex match: entropy, digits for generic rules, the rule's and the global allow-lists
+  #isSecret(rule: Rule, secret: string, whole: string, text: string, at: number): boolean {
+    if (rule.entropy > 0) {
+      if (shannonEntropy(secret) <= rule.entropy) return false;
+      if (rule.id.startsWith('generic') && !/[0-9]/.test(secret)) return false;
+    }
+    if (allowed(this.ruleSet.allow, secret, whole, text, at)) return false;
+    for (const list of rule.allowlists) if (allowed(list, secret, whole, text, at)) return false;
+    return true;
+  }
+}
+
+function secretOf(match: RegExpExecArray, group: number): string {
+  if (match.length < 2) return match[0];
+  if (group > 0) return match[group] ?? '';
+  for (let i = 1; i < match.length; i++) {
+    const value = match[i];
+    if (value !== undefined && value.length > 0) return value;
+  }
+  return match[0];
+}
+
+function allowed(list: Allowlist, secret: string, whole: string, text: string, at: number): boolean {
+  const hasRegexes = list.regexes.length > 0;
+  const hasStopwords = list.stopwords.length > 0;
+  let regexHit = false;
+  if (hasRegexes) {
+    const target = list.target === 'match' ? whole : list.target === 'line' ? lineAt(text, at) : secret;
+    regexHit = list.regexes.some((r) => r.test(target));
+  }
+  let stopwordHit = false;
+  if (hasStopwords) {
+    const lower = secret.toLowerCase();
+    stopwordHit = list.stopwords.some((s) => lower.includes(s));
+  }
+  if (list.condition === 'AND') return (!hasRegexes || regexHit) && (!hasStopwords || stopwordHit);
+  return regexHit || stopwordHit;
+}
+
+function lineAt(text: string, at: number): string {
+  const start = text.lastIndexOf('\n', at) + 1;
+  const end = text.indexOf('\n', at);
+  return text.slice(start, end === -1 ? text.length : end);
+}
+
+/** Bits per character (gitleaks' measure for "looks random"). */
+export function shannonEntropy(text: string): number {
+  if (text.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let entropy = 0;
+  for (const n of counts.values()) {
+    const p = n / text.length;
+    entropy -= p * Math.log2(p);
+  }
+  return entropy;
+}

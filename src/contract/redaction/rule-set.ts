@@ -1,0 +1,239 @@
+// The redaction rules: gitleaks' default rules (vendored data, compiled at start-up), the project's own rules for what
+// gitleaks leaves to context (Authorization headers, credentials in URLs, connection strings, AWS secret keys), and an
+// operator's file of extra rules and allow-list entries.
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+import { re2ToJs } from './re2-to-js.ts';
+
+export interface Allowlist {
+  /** what `regexes` are tested against: the secret (default), the whole match, or the line it is on */
+  readonly target: 'secret' | 'match' | 'line';
+  readonly regexes: readonly RegExp[];
+  /** lower case; a secret containing one is allowed */
+  readonly stopwords: readonly string[];
+  /** AND: every criterion given must hold; OR: any one */
+  readonly condition: 'AND' | 'OR';
+}
+
+export interface Rule {
+  readonly id: string;
+  /** global, so matches are found with exec in a loop */
+  readonly regex: RegExp;
+  /** lower case; the regex runs only on text that contains one of them (none: always) */
+  readonly keywords: readonly string[];
+  /** which capture group is the secret; 0: the first non-empty group, or the whole match without groups */
+  readonly secretGroup: number;
+  /** the secret's Shannon entropy must be above this (0: no check) */
+  readonly entropy: number;
+  readonly allowlists: readonly Allowlist[];
+  /** a rule that finds secrets by their context (generic-api-key, an Authorization header): where its finding
+   * overlaps one of a rule for a known format, the specific rule's finding is kept */
+  readonly generic: boolean;
+}
+
+export interface RuleSet {
+  readonly rules: readonly Rule[];
+  /** allowed whatever the rule: regexes tested against the secret, and stopwords */
+  readonly allow: Allowlist;
+  /** exact values that are always secrets (this server's own tokens), redacted as `configured-secret` */
+  readonly values: readonly string[];
+  /** rules of the sources that could not be used here: their regex did not compile, or they only apply to file paths */
+  readonly skipped: readonly { id: string; reason: string }[];
+}
+
+/** An operator's additions (TASK_LOGS_REDACTION_FILE), already checked by the config schema. */
+export interface ExtraRules {
+  rules?: { id: string; regex: string; keywords?: string[]; secretGroup?: number; entropy?: number }[];
+  /** regexes tested against a found secret: a match means it is not redacted */
+  allow?: string[];
+  /** substrings that make a found secret allowed */
+  stopwords?: string[];
+  /** rule ids to turn off */
+  disable?: string[];
+}
+
+export const CONFIGURED_SECRET_RULE = 'configured-secret';
+// shorter configured values would redact ordinary words
+export const MIN_CONFIGURED_SECRET_LENGTH = 8;
+
+const GITLEAKS_TOML = new URL('./gitleaks/gitleaks.toml', import.meta.url);
+
+/** Compiles a rule's regex written in gitleaks (Go RE2) syntax; throws a SyntaxError naming the problem. */
+export function compileRe2(pattern: string, extraFlags = ''): RegExp {
+  const { source, flags } = re2ToJs(pattern);
+  return new RegExp(source, [...new Set(flags + extraFlags)].join(''));
+}
+
+// The project's own rules, for secrets that gitleaks finds only inside `curl` commands or not at all. Same shape as
+// gitleaks' rules, same syntax.
+// All of them are generic: a token of a known format inside one (a GitHub token in a URL) is named by its own rule.
+const OWN_RULES: { id: string; regex: string; keywords: string[]; secretGroup?: number }[] = [
+  {
+    id: 'authorization-header',
+    regex: String.raw`(?i)\b(?:proxy-)?authorization["']?[ \t]*[:=][ \t]*["']?(?:(?:bearer|basic|token|bot|digest|negotiate|apikey)[ \t]+)?([\w~+/.=-]{8,})`,
+    keywords: ['authorization'],
+  },
+  {
+    id: 'bearer-token',
+    regex: String.raw`(?i)\bbearer[ \t]+([\w~+/.-]{16,}=*)`,
+    keywords: ['bearer'],
+  },
+  {
+    id: 'url-credentials',
+    regex: String.raw`\b[a-zA-Z][a-zA-Z0-9+.-]{1,30}://[^\s:/?#@'"<>\x60]*:([^\s/?#@'"<>\x60]{3,})@[\w.-]`,
+    keywords: ['://'],
+  },
+  {
+    id: 'connection-string-password',
+    regex: String.raw`(?i)(?:^|[;\s"'{,])(?:password|pwd)[ \t]*=[ \t]*([^;\s'"{}]{3,})`,
+    keywords: ['password', 'pwd'],
+  },
+  {
+    id: 'aws-secret-access-key',
+    regex: String.raw`(?i)aws[_.-]?secret[_.-]?(?:access[_.-]?)?key(?:[ \t\w.-]{0,20})["']?[ \t]*(?:=|:|=>|:=)[ \t]*["']?([A-Za-z0-9/+=]{40})(?:[^A-Za-z0-9/+=]|$)`,
+    keywords: ['aws_secret', 'aws-secret', 'aws.secret', 'awssecret', 'secret_access_key', 'secretaccesskey'],
+  },
+];
+
+interface TomlAllowlist {
+  regexes?: string[];
+  stopwords?: string[];
+  regexTarget?: string;
+  condition?: string;
+  paths?: string[];
+  commits?: string[];
+}
+interface TomlRule {
+  id: string;
+  regex?: string;
+  path?: string;
+  keywords?: string[];
+  secretGroup?: number;
+  entropy?: number;
+  allowlists?: TomlAllowlist[];
+  allowlist?: TomlAllowlist;
+}
+interface TomlConfig {
+  allowlist?: TomlAllowlist;
+  rules: TomlRule[];
+}
+
+let gitleaks: { rules: Rule[]; allow: Allowlist; skipped: { id: string; reason: string }[] } | undefined;
+
+/** gitleaks' default rules, compiled once per process. */
+export function gitleaksRules(): NonNullable<typeof gitleaks> {
+  if (gitleaks !== undefined) return gitleaks;
+  const config = parseToml(readFileSync(GITLEAKS_TOML, 'utf8')) as unknown as TomlConfig;
+  const rules: Rule[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  for (const raw of config.rules) {
+    if (raw.regex === undefined) {
+      skipped.push({ id: raw.id, reason: 'matches file paths only' });
+      continue;
+    }
+    if (raw.path !== undefined) {
+      skipped.push({ id: raw.id, reason: 'applies to some file paths only' });
+      continue;
+    }
+    try {
+      const lists = [...(raw.allowlists ?? []), ...(raw.allowlist ? [raw.allowlist] : [])];
+      rules.push({
+        id: raw.id,
+        regex: compileRe2(raw.regex, 'g'),
+        keywords: (raw.keywords ?? []).map((k) => k.toLowerCase()),
+        secretGroup: raw.secretGroup ?? 0,
+        entropy: raw.entropy ?? 0,
+        allowlists: lists.flatMap((list) => toAllowlist(list) ?? []),
+        generic: raw.id.startsWith('generic'),
+      });
+    } catch (error) {
+      skipped.push({
+        id: raw.id,
+        reason: `regex does not compile in JavaScript: ${(error as Error).message}`,
+      });
+    }
+  }
+  const allow = toAllowlist(config.allowlist ?? {}) ?? emptyAllowlist();
+  gitleaks = { rules, allow, skipped };
+  return gitleaks;
+}
+
+// An allow-list that needs a path or commit can never hold for text that has neither: it is left out.
+function toAllowlist(raw: TomlAllowlist): Allowlist | undefined {
+  const condition = raw.condition === 'AND' ? 'AND' : 'OR';
+  const needsPath = (raw.paths?.length ?? 0) > 0 || (raw.commits?.length ?? 0) > 0;
+  if (needsPath && condition === 'AND') return undefined;
+  const regexes: RegExp[] = [];
+  for (const pattern of raw.regexes ?? []) {
+    try {
+      regexes.push(compileRe2(pattern));
+    } catch {
+      // an allow-list entry that cannot compile allows nothing: the stricter outcome
+    }
+  }
+  const stopwords = (raw.stopwords ?? []).map((s) => s.toLowerCase());
+  if (regexes.length === 0 && stopwords.length === 0) return undefined;
+  const target = raw.regexTarget === 'match' ? 'match' : raw.regexTarget === 'line' ? 'line' : 'secret';
+  return { target, regexes, stopwords, condition };
+}
+
+function emptyAllowlist(): Allowlist {
+  return { target: 'secret', regexes: [], stopwords: [], condition: 'OR' };
+}
+
+/**
+ * The whole rule set: gitleaks' rules, ours, the operator's extras, and exact configured values. A bad regex in the
+ * extras throws a SyntaxError that names the rule (the config turns it into a start-up error).
+ */
+export function buildRuleSet(
+  options: { extra?: ExtraRules; values?: readonly (string | undefined)[] } = {},
+): RuleSet {
+  const base = gitleaksRules();
+  const extra = options.extra ?? {};
+  const own = OWN_RULES.map((r) => compileRule({ ...r, secretGroup: r.secretGroup ?? 0, entropy: 0 }, true));
+  const operator = (extra.rules ?? []).map((r) => compileRule(r, false));
+  const disabled = new Set(extra.disable ?? []);
+  const byId = new Map<string, Rule>();
+  for (const rule of [...base.rules, ...own, ...operator])
+    if (!disabled.has(rule.id)) byId.set(rule.id, rule);
+  const extraAllow = (extra.allow ?? []).map((pattern, i) => compileOrThrow(pattern, `allow[${i}]`, ''));
+  const allow: Allowlist = {
+    target: 'secret',
+    regexes: [...base.allow.regexes, ...extraAllow],
+    stopwords: [...base.allow.stopwords, ...(extra.stopwords ?? []).map((s) => s.toLowerCase())],
+    condition: 'OR',
+  };
+  const values = [
+    ...new Set(
+      (options.values ?? []).filter(
+        (v): v is string => typeof v === 'string' && v.length >= MIN_CONFIGURED_SECRET_LENGTH,
+      ),
+    ),
+  ];
+  return { rules: [...byId.values()], allow, values, skipped: base.skipped };
+}
+
+function compileRule(
+  raw: { id: string; regex: string; keywords?: string[]; secretGroup?: number; entropy?: number },
+  generic: boolean,
+): Rule {
+  return {
+    id: raw.id,
+    regex: compileOrThrow(raw.regex, `rule ${JSON.stringify(raw.id)}`, 'g'),
+    keywords: (raw.keywords ?? []).map((k) => k.toLowerCase()),
+    secretGroup: raw.secretGroup ?? 0,
+    entropy: raw.entropy ?? 0,
+    allowlists: [],
+    generic,
+  };
+}
+
+function compileOrThrow(pattern: string, name: string, flags: string): RegExp {
+  try {
+    return compileRe2(pattern, flags);
+  } catch (error) {
+    throw new SyntaxError(
+      `${name}: regex ${JSON.stringify(pattern).slice(0, 100)} does not compile: ${(error as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,161 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeywordScan } from '../../src/contract/redaction/keyword-scan.ts';
+import { re2ToJs } from '../../src/contract/redaction/re2-to-js.ts';
+import { type RedactionCounts, Redactor } from '../../src/contract/redaction/redactor.ts';
+import { buildRuleSet, gitleaksRules } from '../../src/contract/redaction/rule-set.ts';
+import { configuredSecrets, gitleaksCases, lookAlikes, secretSamples } from '../helpers/secret-samples.ts';
+
+const redactor = new Redactor(buildRuleSet({ values: Object.values(configuredSecrets()) }));
+
+describe("gitleaks' own samples", () => {
+  it('redacts every literal true positive of every rule and flags none of its false positives', () => {
+    const { cases } = gitleaksCases();
+    const full = buildRuleSet();
+    const rulesById = new Map(full.rules.map((rule) => [rule.id, rule]));
+    const tally = { rules: 0, truePositives: 0, redacted: 0, falsePositives: 0, untouched: 0, noRule: 0 };
+    const missed: string[] = [];
+    const flagged: string[] = [];
+    for (const [id, { tps, fps }] of Object.entries(cases)) {
+      const rule = rulesById.get(id);
+      if (rule === undefined) {
+        tally.noRule += tps.length + fps.length; // rules gitleaks keeps out of its default config
+        continue;
+      }
+      tally.rules++;
+      // what the rule alone calls the secret, as gitleaks' own validation runs each rule alone
+      const alone = new Redactor({ ...full, rules: [rule], values: [] });
+      for (const tp of tps) {
+        tally.truePositives++;
+        const secrets = alone.find(tp).map((f) => tp.slice(f.start, f.end));
+        const out = redactor.redact(tp);
+        if (secrets.length > 0 && secrets.every((s) => !out.includes(s)) && out.includes('[REDACTED:'))
+          tally.redacted++;
+        else missed.push(`${id}: ${tp.slice(0, 80)}`);
+      }
+      for (const fp of fps) {
+        tally.falsePositives++;
+        if (alone.find(fp).length === 0) tally.untouched++;
+        else flagged.push(`${id}: ${fp.slice(0, 80)}`);
+      }
+    }
+    console.log(
+      `gitleaks samples: ${tally.rules} rules, true positives redacted ${tally.redacted}/${tally.truePositives}, ` +
+        `false positives untouched ${tally.untouched}/${tally.falsePositives} ` +
+        `(${tally.noRule} samples of rules outside the default config; ` +
+        `${gitleaksRules().rules.length} rules compiled, ${gitleaksRules().skipped.length} path-only rules skipped)`,
+    );
+    expect(missed).toEqual([]);
+    expect(flagged).toEqual([]);
+    expect(tally.truePositives).toBeGreaterThan(200);
+    expect(tally.falsePositives).toBeGreaterThan(200);
+  });
+
+  it('compiles every rule of the default config that applies to text', () => {
+    const { skipped } = gitleaksRules();
+    expect(skipped.filter((s) => !s.reason.includes('path'))).toEqual([]);
+  });
+});
+
+describe('Redactor', () => {
+  it('redacts one secret of each promised kind, named by the rule that found it, and counts it', () => {
+    const kinds = secretSamples();
+    for (const sample of kinds) {
+      const counts: RedactionCounts = {};
+      const out = redactor.redact(sample.text, counts);
+      expect(out, sample.kind).not.toContain(sample.secret);
+      expect(out, sample.kind).toContain(`[REDACTED:${sample.rule}]`);
+      expect(counts[sample.rule], sample.kind).toBe(1);
+    }
+    console.log(`secret kinds redacted: ${kinds.length}/${kinds.length}`);
+  });
+
+  it('keeps the text around a secret', () => {
+    const sample = secretSamples().find((s) => s.rule === 'url-credentials')!;
+    expect(redactor.redact(sample.text)).toBe(
+      sample.text.replace(sample.secret, '[REDACTED:url-credentials]'),
+    );
+  });
+
+  it("redacts this server's own secret values wherever they appear", () => {
+    for (const [name, value] of Object.entries(configuredSecrets())) {
+      const out = redactor.redact(`debug: ${name.toLowerCase()} is ${value}, and again:${value}`);
+      expect(out, name).not.toContain(value);
+    }
+  });
+
+  it('leaves git SHAs, UUIDs, hashes, base64 image data and plain prose untouched', () => {
+    for (const text of lookAlikes()) expect(redactor.redact(text)).toBe(text);
+  });
+
+  it('redacts strings inside objects and arrays, and returns the same value when nothing is secret', () => {
+    const [a, b] = secretSamples();
+    const value = { ok: 'plain', list: [a!.text, 1, { deep: b!.text }] };
+    const out = redactor.redactValue(value);
+    expect(JSON.stringify(out)).not.toContain(a!.secret);
+    expect(JSON.stringify(out)).not.toContain(b!.secret);
+    expect(value.list[0]).toBe(a!.text); // the input is not changed
+    const plain = { ok: 'plain', n: 1 };
+    expect(redactor.redactValue(plain)).toBe(plain);
+  });
+
+  it('is idempotent: redacted text has nothing left to redact', () => {
+    const samples = secretSamples().map((s) => s.text);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...samples), fc.string()), { maxLength: 6 }), (parts) => {
+        const once = redactor.redact(parts.join(' '));
+        return redactor.redact(once) === once;
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('re2ToJs', () => {
+  it('turns a leading (?i) into the i flag', () => {
+    expect(re2ToJs('(?i)abc[a-z]')).toEqual({ source: 'abc[a-z]', flags: 'i' });
+  });
+
+  it('case-folds a (?i) that starts mid-pattern itself, to the end of its group, across later branches', () => {
+    const { source, flags } = re2ToJs('x(?i)b|[c]');
+    const re = new RegExp(`^(?:${source})$`, flags);
+    expect(['xb', 'xB', 'c', 'C'].every((s) => re.test(s))).toBe(true);
+    expect(re.test('Xb')).toBe(false);
+  });
+
+  it('keeps (?-i:...) case-sensitive inside a case-insensitive pattern', () => {
+    const { source, flags } = re2ToJs('(?i)key(?-i:[Aa]pi|API)');
+    const re = new RegExp(`^(?:${source})$`, flags);
+    expect(['KEYapi', 'keyApi', 'keyAPI'].every((s) => re.test(s))).toBe(true);
+    expect(['keyaPI', 'keyApI'].some((s) => re.test(s))).toBe(false);
+  });
+
+  it('translates (?P<name>, \\z, (?s:.) and POSIX classes', () => {
+    const named = new RegExp(re2ToJs('(?P<x>a)').source);
+    expect(named.exec('a')?.groups?.x).toBe('a');
+    expect(new RegExp(re2ToJs('a\\z').source).test('a\n')).toBe(false);
+    expect(new RegExp(re2ToJs('(?s:.)').source).test('\n')).toBe(true);
+    expect(new RegExp(re2ToJs('^[[:alnum:]]+$').source).test('aZ9')).toBe(true);
+  });
+});
+
+describe('KeywordScan', () => {
+  it('finds exactly the keywords a case-insensitive substring search finds', () => {
+    const word = fc.string({ unit: fc.constantFrom(...'abcAB_-.:'), minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          word.map((w) => w.toLowerCase()),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.string({ unit: fc.constantFrom(...'abcABC_-.: é') }),
+        (keywords, text) => {
+          const found = new Set(new KeywordScan(keywords).scan(text).map((id) => keywords[id]));
+          const expected = new Set(keywords.filter((k) => text.toLowerCase().includes(k)));
+          expect(found).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
