@@ -200,6 +200,7 @@ export class TaskChangeSet {
       trace_id: span.spanContext().traceId,
       status: 'running',
       started_at: hrTimeToIso(span.startTime),
+      model_provider: providerOf(a),
       assigned_agent: stringOrUndefined(a[ATTR.genAiAgentName]),
       agent_type: stringOrUndefined(a[ATTR.agentType]),
       model: stringOrUndefined(a[ATTR.genAiRequestModel]),
@@ -275,7 +276,9 @@ export class TaskChangeSet {
     };
     const cacheRead = a[ATTR.genAiUsageCacheReadInputTokens];
     if (typeof cacheRead === 'number') metrics.cache_read_input_tokens = cacheRead;
-    const cacheCreation = a[ATTR.genAiUsageCacheCreationInputTokens];
+    // other emitters say cache_write for what the conventions call cache_creation
+    const cacheCreation =
+      a[ATTR.genAiUsageCacheCreationInputTokens] ?? a[ATTR.genAiUsageCacheWriteInputTokens];
     if (typeof cacheCreation === 'number') metrics.cache_creation_input_tokens = cacheCreation;
     const completedAt = hrTimeToIso(span.endTime);
     const error =
@@ -294,6 +297,7 @@ export class TaskChangeSet {
       status: success ? 'completed' : 'failed',
       started_at: hrTimeToIso(span.startTime),
       completed_at: completedAt,
+      model_provider: providerOf(a),
       assigned_agent: stringOrUndefined(a[ATTR.genAiAgentName]),
       agent_type: stringOrUndefined(a[ATTR.agentType]),
       model: stringOrUndefined(a[ATTR.genAiResponseModel]) ?? stringOrUndefined(a[ATTR.genAiRequestModel]),
@@ -309,6 +313,10 @@ function inputOf(a: Attributes): TaskInput {
   const input = { message: String(a[ATTR.inputMessage]), source_metadata: sourceMetadata };
   JSON.stringify(input); // throws here (too deep, a BigInt) rather than at every write retry
   return input;
+}
+
+function providerOf(a: Attributes): string | undefined {
+  return stringOrUndefined(a[ATTR.genAiProviderName]) ?? stringOrUndefined(a[ATTR.genAiSystem]);
 }
 
 function taskFields(a: Attributes): MetadataPatch {

@@ -27,6 +27,8 @@ export const ATTR = {
 
   genAiOperationName: 'gen_ai.operation.name',
   genAiProviderName: 'gen_ai.provider.name',
+  /** the older name of gen_ai.provider.name, still sent by many emitters */
+  genAiSystem: 'gen_ai.system',
   genAiAgentName: 'gen_ai.agent.name',
   genAiAgentId: 'gen_ai.agent.id',
   genAiConversationId: 'gen_ai.conversation.id',
@@ -36,6 +38,8 @@ export const ATTR = {
   genAiUsageOutputTokens: 'gen_ai.usage.output_tokens',
   genAiUsageCacheReadInputTokens: 'gen_ai.usage.cache_read.input_tokens',
   genAiUsageCacheCreationInputTokens: 'gen_ai.usage.cache_creation.input_tokens',
+  /** another emitter's spelling of the tokens written to the prompt cache */
+  genAiUsageCacheWriteInputTokens: 'gen_ai.usage.cache_write.input_tokens',
   genAiToolName: 'gen_ai.tool.name',
   genAiToolCallId: 'gen_ai.tool.call.id',
   genAiToolType: 'gen_ai.tool.type',

@@ -54,6 +54,8 @@ export interface TaskMetadata {
   model: string | null;
   // extras, never replacing the seed's fields
   trace_id?: string;
+  /** the GenAI provider (gen_ai.provider.name, or the older gen_ai.system) */
+  model_provider?: string;
   completed_at?: string | null;
   updated_at?: string;
   /** secrets redacted from the task's files, per rule id (added up across updates) */

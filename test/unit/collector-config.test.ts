@@ -44,10 +44,35 @@ describe('collector-config.yaml', () => {
       expect.arrayContaining(['datadog', 'otlp/jaeger', 'datadog/connector']),
     );
     expect(config.service.pipelines.logs!.exporters).toContain('datadog');
-    // central mode: the task-logs server's OTLP ingest takes JSON only
-    expect(config.exporters['otlphttp/tasklogs']).toMatchObject({ encoding: 'json' });
+    // central mode: the task-logs server takes the otlphttp exporter's default encoding (protobuf)
+    expect(config.exporters['otlphttp/tasklogs']).not.toHaveProperty('encoding');
     expect(config.service.pipelines.traces!.exporters).toContain('otlphttp/tasklogs');
     expect(config.service.pipelines.logs!.exporters).toContain('otlphttp/tasklogs');
+  });
+
+  it('comments every key ops fill in', () => {
+    const text = readFileSync(resolve(import.meta.dirname, '../../collector-config.yaml'), 'utf8');
+    const lines = text.split('\n');
+    // every value that names a host, a secret or a size of this deployment says FILL IN on its line
+    const deploymentSpecific = /\$\{env:|endpoint: (?!0\.0\.0\.0)|hostnames:|queue_size:|insecure:/;
+    const unexplained = lines.filter((line) => deploymentSpecific.test(line) && !line.includes('FILL IN'));
+    expect(unexplained).toEqual([]);
+    expect(lines.filter((line) => line.includes('FILL IN')).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('shows, commented, a loadbalancing exporter that routes by trace id to several ingest servers', () => {
+    const text = readFileSync(resolve(import.meta.dirname, '../../collector-config.yaml'), 'utf8');
+    const commented = text
+      .split('\n')
+      .filter((line) => /^\s*# /.test(line) && /^\s*#\s{2,}\S|^\s*# [a-z_/]+:/.test(line))
+      .map((line) => line.replace(/^(\s*)# /, '$1'))
+      .join('\n');
+    const block = parse(commented.slice(commented.indexOf('loadbalancing/tasklogs:'))) as Record<
+      string,
+      { routing_key: string; resolver: { static: { hostnames: string[] } } }
+    >;
+    expect(block['loadbalancing/tasklogs']!.routing_key).toBe('traceID');
+    expect(block['loadbalancing/tasklogs']!.resolver.static.hostnames.length).toBeGreaterThan(1);
   });
 
   it('uses a connector it also reads from, so Datadog gets APM trace metrics', () => {
