@@ -1,12 +1,12 @@
 // ReplayRunner: plays a recorded stream-json transcript through the same parser as a live Claude run, so the whole
 // pipeline works on a machine without an agent installed. It says so in its first output line.
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { packageFile } from '../contract/package-files.ts';
 import type { AgentRun } from '../instrumentation/agent-run.ts';
 import type { AgentJob, AgentRunner } from './agent-runner.ts';
 import { StreamJsonParser } from './stream-json-parser.ts';
 
-export const BUNDLED_TRANSCRIPT = resolve(import.meta.dirname, '../../assets/replay/review-transcript.jsonl');
+export const BUNDLED_TRANSCRIPT = packageFile('assets', 'replay', 'review-transcript.jsonl');
 
 export class ReplayRunner implements AgentRunner {
   readonly name = 'replay';

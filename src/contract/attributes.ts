@@ -30,7 +30,6 @@ export const ATTR = {
   /** the older name of gen_ai.provider.name, still sent by many emitters */
   genAiSystem: 'gen_ai.system',
   genAiAgentName: 'gen_ai.agent.name',
-  genAiAgentId: 'gen_ai.agent.id',
   genAiConversationId: 'gen_ai.conversation.id',
   genAiRequestModel: 'gen_ai.request.model',
   genAiResponseModel: 'gen_ai.response.model',
@@ -42,7 +41,6 @@ export const ATTR = {
   genAiUsageCacheWriteInputTokens: 'gen_ai.usage.cache_write.input_tokens',
   genAiToolName: 'gen_ai.tool.name',
   genAiToolCallId: 'gen_ai.tool.call.id',
-  genAiToolType: 'gen_ai.tool.type',
   errorType: 'error.type',
 } as const;
 

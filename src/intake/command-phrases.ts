@@ -1,11 +1,11 @@
 // Commands: which phrase in a comment starts which agent. Loaded from a JSON file (TASK_COMMANDS_FILE), checked by
 // zod at start-up; a comment without any phrase gets no task.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { z } from 'zod';
 import { quote, TaskLogsError } from '../contract/errors.ts';
+import { packageFile } from '../contract/package-files.ts';
 
-export const DEFAULT_COMMANDS_FILE = resolve(import.meta.dirname, '../../config/commands.json');
+export const DEFAULT_COMMANDS_FILE = packageFile('config', 'commands.json');
 
 const Command = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'a short lower-case name'),

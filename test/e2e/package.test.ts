@@ -1,0 +1,287 @@
+// The package as a service gets it: `npm pack`, installed into a fresh project, imported by name under plain Node
+// (compiled JavaScript, no type stripping inside node_modules), and type-checked against the shipped .d.ts files.
+//
+// Installing: by default the tarball is unpacked into the service's node_modules and the project's runtime
+// dependencies (never its devDependencies) are linked beside it, which keeps this test to seconds. With
+// TASK_LOGS_PACKAGE_INSTALL=npm (`npm run test:package`) it runs a real `npm ci --offline` from npm's cache instead,
+// and type-checks every installed .d.ts too.
+// TASK_LOGS_TEST_NODE=/path/to/node runs the services under another Node as well (for example a plain Node 22).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
+import { expectTaskPassesChecker } from '../helpers/check-task.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const FIXTURES = join(ROOT, 'test/fixtures/package-consumer');
+const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+const NPM_INSTALL = process.env.TASK_LOGS_PACKAGE_INSTALL === 'npm';
+const OTHER_NODE = process.env.TASK_LOGS_TEST_NODE;
+
+interface PackageJson {
+  name: string;
+  version: string;
+  private?: boolean;
+  license?: string;
+  engines?: Record<string, string>;
+  exports: Record<string, string | Record<string, string>>;
+  bin: Record<string, string>;
+  files: string[];
+  dependencies: Record<string, string>;
+}
+interface LockEntry {
+  dev?: boolean;
+  link?: boolean;
+}
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
+// what the services import directly, besides the package (a real service would list them too)
+const SERVICE_DEPENDENCIES = [
+  '@opentelemetry/api',
+  '@opentelemetry/resources',
+  '@opentelemetry/sdk-logs',
+  '@opentelemetry/sdk-node',
+  '@opentelemetry/sdk-trace',
+];
+
+let work: string;
+let tarball: string;
+let service: string;
+let tarballFiles: string[];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'task-logs-package-'));
+  const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const [info] = JSON.parse(packed) as [{ filename: string; files: { path: string }[] }];
+  tarball = join(work, info.filename);
+  tarballFiles = info.files.map((file) => file.path);
+  service = join(work, 'service');
+  mkdirSync(service);
+  const dependencies: Record<string, string> = { 'task-logs': `file:${tarball}` };
+  for (const name of SERVICE_DEPENDENCIES) dependencies[name] = pkg.dependencies[name] as string;
+  writeJson(join(service, 'package.json'), { name: 'service', private: true, type: 'module', dependencies });
+  if (NPM_INSTALL) npmInstall(dependencies);
+  else linkInstall();
+  for (const file of ['record-task.ts', 'own-sdk.ts']) cpSync(join(FIXTURES, file), join(service, file));
+}, 240_000);
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function runtimeEntries(): [string, LockEntry][] {
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, LockEntry>;
+  };
+  return Object.entries(lock.packages).filter(([path, entry]) => path !== '' && !entry.dev && !entry.link);
+}
+
+/** The tarball unpacked as npm would, and the project's runtime dependencies linked beside it. */
+function linkInstall(): void {
+  const modules = join(service, 'node_modules');
+  const target = join(modules, 'task-logs');
+  mkdirSync(target, { recursive: true });
+  execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+  for (const [path] of runtimeEntries()) {
+    if (path.lastIndexOf('node_modules/') !== 0) continue; // nested copies come with their parent
+    const link = join(service, path);
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(join(ROOT, path), link, 'dir');
+  }
+}
+
+/** A real `npm ci`, offline: the lock is the project's own, less its devDependencies, so npm's cache has it all. */
+function npmInstall(dependencies: Record<string, string>): void {
+  const packages: Record<string, unknown> = { '': { name: 'service', dependencies } };
+  for (const [path, entry] of runtimeEntries()) packages[path] = entry;
+  packages['node_modules/task-logs'] = {
+    version: pkg.version,
+    resolved: `file:${tarball}`,
+    license: pkg.license,
+    dependencies: pkg.dependencies,
+    engines: pkg.engines,
+    bin: pkg.bin,
+  };
+  writeJson(join(service, 'package-lock.json'), {
+    name: 'service',
+    lockfileVersion: 3,
+    requires: true,
+    packages,
+  });
+  const started = performance.now();
+  execFileSync(
+    'npm',
+    ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+    {
+      cwd: service,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  console.info(`npm ci --offline of the packed package took ${Math.round(performance.now() - started)} ms`);
+}
+
+function runService(node: string, file: string, logsDir: string, taskId: string) {
+  const args = node === process.execPath ? [file, taskId] : ['--experimental-strip-types', file, taskId];
+  return spawnSync(node, args, {
+    cwd: service,
+    env: { PATH: process.env.PATH, TASK_LOGS_DIR: logsDir, NODE_NO_WARNINGS: '1' },
+    encoding: 'utf8',
+  });
+}
+
+const NODES: [string, string][] = [['the project Node', process.execPath]];
+if (OTHER_NODE !== undefined) NODES.push([`TASK_LOGS_TEST_NODE (${OTHER_NODE})`, OTHER_NODE]);
+
+describe('the packed package', () => {
+  it('holds compiled JavaScript, types, the commands file and the replay assets, and no tests or sources', () => {
+    expect(tarballFiles).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/src/index.js',
+        'dist/src/index.d.ts',
+        'dist/exporters/index.js',
+        'dist/exporters/index.d.ts',
+        'config/commands.json',
+        'assets/replay/review-transcript.jsonl',
+      ]),
+    );
+    const notAllowed = tarballFiles.filter(
+      (path) =>
+        !/^(package\.json|README\.md|LICENSE)$/.test(path) &&
+        !/^dist\/(src|exporters)\/.+\.(js|d\.ts)$/.test(path) &&
+        path !== 'config/commands.json' &&
+        !path.startsWith('assets/replay/'),
+    );
+    expect(notAllowed).toEqual([]);
+    expect(tarballFiles.some((path) => path.startsWith('dist/test/') || path.includes('.test.'))).toBe(false);
+
+    const shipped = JSON.parse(
+      readFileSync(join(service, 'node_modules/task-logs/package.json'), 'utf8'),
+    ) as PackageJson;
+    expect(shipped.private).toBeUndefined();
+    expect(Object.keys(shipped.exports).sort()).toEqual(['.', './exporters', './package.json']);
+    for (const target of Object.values(shipped.exports).flatMap((t) =>
+      typeof t === 'string' ? [t] : Object.values(t),
+    )) {
+      expect(tarballFiles).toContain(target.replace(/^\.\//, ''));
+    }
+    expect(tarballFiles).toContain(shipped.bin.tasklogs);
+    expect(shipped.bin.tasklogs).toMatch(/\.js$/);
+  });
+
+  it.each(NODES)('is imported by name and records a complete task under %s', async (_, node) => {
+    const logsDir = join(work, `logs-${NODES.findIndex(([, n]) => n === node)}`);
+    const result = runService(node, 'record-task.ts', logsDir, 'task-installed');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const folder = join(logsDir, 'task-installed');
+    expectTaskPassesChecker(folder, 'completed');
+    const files = readTaskFolder(folder);
+    expect(files.metadata).toMatchObject({
+      status: 'completed',
+      provider: 'github',
+      assigned_agent: 'brain',
+    });
+    expect(files.webhookFlow.map((line) => line.stage)).toEqual([...WEBHOOK_STAGES]);
+    expect(files.agentOutput.map((line) => line.type)).toEqual([
+      'system',
+      'thinking',
+      'tool_call',
+      'tool_result',
+      'text',
+      'final',
+    ]);
+    expect(files.finalResult).toMatchObject({
+      success: true,
+      result: 'Review: fine',
+      metrics: { cost_usd: 0.0234, input_tokens: 1500, output_tokens: 800 },
+    });
+  });
+
+  it.each(NODES)(
+    'serves a service with its own NodeSDK: five files, and its own exporters get everything, under %s',
+    async (_, node) => {
+      const logsDir = join(work, `own-sdk-${NODES.findIndex(([, n]) => n === node)}`);
+      const result = runService(node, 'own-sdk.ts', logsDir, 'task-own-sdk');
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      const exported = JSON.parse(result.stdout) as {
+        spans: string[];
+        services: string[];
+        records: string[];
+        stats: { dropped: number; errors: number };
+      };
+      expect(exported.spans).toEqual(
+        expect.arrayContaining(['GET /orders', 'task', 'received', 'queue_push', 'invoke_agent brain']),
+      );
+      expect(exported.services).toEqual(['orders']);
+      expect(exported.records).toEqual(['order list served', 'Plan: three steps', 'Done']);
+      expect(exported.stats).toMatchObject({ dropped: 0, errors: 0 });
+      const folder = join(logsDir, 'task-own-sdk');
+      expectTaskPassesChecker(folder, 'completed');
+      expect(readTaskFolder(folder).metadata).toMatchObject({ provider: 'jira', status: 'completed' });
+    },
+  );
+
+  it('type-checks the services with tsc --noEmit against the shipped types', () => {
+    writeJson(join(service, 'tsconfig.json'), {
+      compilerOptions: {
+        target: 'esnext',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        noEmit: true,
+        allowImportingTsExtensions: true,
+        types: ['node'],
+        typeRoots: [join(ROOT, 'node_modules/@types')],
+        // the full run also checks every installed .d.ts (10 s more); the fast one relies on the services' use of
+        // the types and on the unused-@ts-expect-error guard in record-task.ts to notice types that fail to resolve
+        skipLibCheck: !NPM_INSTALL,
+      },
+      include: ['record-task.ts', 'own-sdk.ts'],
+    });
+    const result = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.json'], {
+      cwd: service,
+      encoding: 'utf8',
+    });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('finds its commands file and replay transcript from dist, and its bin runs', () => {
+    const installed = join(service, 'node_modules/task-logs');
+    const phrases = pathToFileURL(join(installed, 'dist/src/intake/command-phrases.js')).href;
+    const replay = pathToFileURL(join(installed, 'dist/src/agent/replay-runner.js')).href;
+    const script = `import { DEFAULT_COMMANDS_FILE, loadCommands } from ${JSON.stringify(phrases)};
+      import { BUNDLED_TRANSCRIPT } from ${JSON.stringify(replay)};
+      loadCommands();
+      console.log(JSON.stringify([DEFAULT_COMMANDS_FILE, BUNDLED_TRANSCRIPT]));`;
+    const paths = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+    ) as string[];
+    expect(paths).toEqual([
+      join(installed, 'config/commands.json'),
+      join(installed, 'assets/replay/review-transcript.jsonl'),
+    ]);
+    expect(paths.every((path) => existsSync(path))).toBe(true);
+
+    const bin = join(installed, pkg.bin.tasklogs as string);
+    const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: tasklogs <command> [options]');
+  });
+});

@@ -1,0 +1,108 @@
+// A service with its own OpenTelemetry set-up (its own NodeSDK, resource, sampler and exporters) adds the task
+// processors from the package's exporters entry point: it gets the five files and keeps everything it exported.
+
+import { join } from 'node:path';
+import { context, logs, propagation, trace } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  AlwaysOnSampler,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createTaskFileProcessors } from '../../exporters/index.ts';
+import { TaskRecorder, usageFromAnthropic } from '../../src/index.ts';
+import { expectTaskPassesChecker } from '../helpers/check-task.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+describe('a service that brings its own NodeSDK', () => {
+  it('gets the five files from the task processors and still exports all of its own telemetry', async () => {
+    const root = await tempLogsDir();
+    const taskFiles = createTaskFileProcessors({ root, flushMs: 5 });
+    const spans = new InMemorySpanExporter();
+    const records = new InMemoryLogRecordExporter();
+    const sdk = new NodeSDK({
+      resource: resourceFromAttributes({ 'service.name': 'orders', 'deployment.environment.name': 'test' }),
+      sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+      spanProcessors: [new SimpleSpanProcessor({ exporter: spans }), taskFiles.spanProcessor],
+      logRecordProcessors: [new SimpleLogRecordProcessor({ exporter: records }), taskFiles.logProcessor],
+      metricReaders: [],
+    });
+    sdk.start();
+    onTestFinished(() => {
+      trace.disable();
+      logs.disable();
+      context.disable();
+      propagation.disable();
+    });
+
+    // the service's own telemetry, which is no task
+    trace.getTracer('orders').startActiveSpan('GET /orders', (span) => span.end());
+    logs.getLogger('orders').emit({ body: 'order list served' });
+
+    // a task, through the instrumentation API on the globally registered SDK
+    const tasks = new TaskRecorder();
+    const task = tasks.start({
+      taskId: 'task-own-sdk',
+      source: 'webhook',
+      provider: 'github',
+      input: {
+        message: '@agent review',
+        source_metadata: {
+          provider: 'github',
+          event_type: 'issue_comment.created',
+          webhook_id: 'wh-1',
+          repo: 'owner/repo',
+          issue_number: 1,
+        },
+      },
+    });
+    task.recordStage('received', { event_type: 'issue_comment.created' });
+    task.recordStage('validation', { status: 'passed' });
+    task.recordStage('command_matching', { command: 'review', matched: true });
+    task.recordStage('immediate_response', { action: 'reaction' });
+    task.recordStage('task_created', { assigned_agent: 'brain', agent_type: 'planning' });
+    task.recordStage('queue_push', { queue: 'tasks' });
+    const run = tasks
+      .resume(task.toQueueMessage())
+      .startAgent({ name: 'brain', type: 'planning', model: 'm-1' });
+    run.system('[SYSTEM] Task started');
+    run.text('Analysis complete');
+    run.finish({
+      result: 'ok',
+      costUsd: 0.5,
+      usage: usageFromAnthropic({ input_tokens: 3, output_tokens: 2 }),
+    });
+
+    await taskFiles.writer.forceFlush();
+    const exportedSpans = spans.getFinishedSpans();
+    const exportedRecords = records.getFinishedLogRecords();
+    await sdk.shutdown();
+
+    const folder = join(root, 'task-own-sdk');
+    expectTaskPassesChecker(folder, 'completed');
+    const files = readTaskFolder(folder);
+    expect(files.metadata).toMatchObject({ status: 'completed', assigned_agent: 'brain', model: 'm-1' });
+    expect(files.agentOutput.map((line) => line.content)).toEqual([
+      '[SYSTEM] Task started',
+      'Analysis complete',
+    ]);
+    expect(files.finalResult?.metrics).toMatchObject({ cost_usd: 0.5, input_tokens: 3, output_tokens: 2 });
+
+    // everything went to the service's own exporters too, with its own resource
+    const names = exportedSpans.map((span) => span.name);
+    expect(names).toContain('GET /orders');
+    expect(names).toEqual(expect.arrayContaining(['task', 'received', 'queue_push', 'invoke_agent brain']));
+    expect(exportedSpans.every((span) => span.resource.attributes['service.name'] === 'orders')).toBe(true);
+    expect(exportedRecords.map((record) => record.body)).toEqual([
+      'order list served',
+      '[SYSTEM] Task started',
+      'Analysis complete',
+    ]);
+    expect(taskFiles.writer.stats()).toMatchObject({ dropped: 0, errors: 0, queued: 0 });
+  });
+});
