@@ -1,9 +1,23 @@
 // The file operations the task writer needs, behind a small interface so tests can inject faults at the fs edge.
+// Task folders are opened without following links and files are reached through the open folder (see
+// src/contract/safe-open.ts): nothing is written through a link, or into a FIFO, at any path component.
 import { constants } from 'node:fs';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import {
+  type OpenFolder,
+  openFolder,
+  openRegularFile,
+  openRegularFileStat,
+  readAll,
+} from '../src/contract/safe-open.ts';
+
+export type { OpenFolder } from '../src/contract/safe-open.ts';
 
 export interface FileSystem {
   mkdir(path: string): Promise<void>;
+  /** opens a folder that must be a real directory (a link is UNSAFE_PATH, an absent one ENOENT); its `path` reaches
+   * the files inside through the open handle */
+  openFolder(path: string): Promise<OpenFolder>;
   /** appends each chunk with a single write(2) on an O_APPEND descriptor, so concurrent writers never interleave inside a chunk */
   append(path: string, chunks: readonly Buffer[], options: { sync: boolean }): Promise<void>;
   /** creates a new file exclusively (fails with EEXIST) holding data */
@@ -49,14 +63,18 @@ async function undoPartialAppend(
 
 export const nodeFileSystem: FileSystem = {
   async mkdir(path) {
-    await mkdir(path, { recursive: true });
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (error) {
+      // something has the name (a file, a link): openFolder, which comes next, refuses it and says what it is
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   },
   async append(path, chunks, { sync }) {
-    const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
-    let startSize = -1;
+    const { handle, stat } = await openRegularFileStat(path, 'append');
+    const startSize = stat.size;
     const progress = { bytes: 0 };
     try {
-      startSize = (await handle.stat()).size;
       for (const chunk of chunks) await writeAll(handle, chunk, progress);
       if (sync) await handle.datasync();
     } catch (error) {
@@ -67,7 +85,7 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   async writeNew(path, data, { sync }) {
-    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    const handle = await openRegularFile(path, 'createNew');
     try {
       await writeAll(handle, data);
       if (sync) await handle.sync();
@@ -78,12 +96,20 @@ export const nodeFileSystem: FileSystem = {
   rename,
   link,
   unlink,
-  readFile: (path) => readFile(path),
+  openFolder,
+  async readFile(path) {
+    const handle = await openRegularFile(path, 'read');
+    try {
+      return await readAll(handle);
+    } finally {
+      await handle.close();
+    }
+  },
   async mtimeMs(path) {
-    return (await stat(path)).mtimeMs;
+    return (await lstat(path)).mtimeMs;
   },
   async syncDir(path) {
-    const handle = await open(path, constants.O_RDONLY);
+    const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
     try {
       await handle.sync();
     } finally {

@@ -14,10 +14,16 @@ export class JsonlAppender {
     this.#fs = fs;
   }
 
-  async append(path: string, lines: readonly string[], options: { sync: boolean }): Promise<void> {
+  /** `key` names the file for the torn-line memory when `path` is not stable (a /proc/self/fd/N/... path). */
+  async append(
+    path: string,
+    lines: readonly string[],
+    options: { sync: boolean; key?: string },
+  ): Promise<void> {
     if (lines.length === 0) return;
+    const key = options.key ?? path;
     const chunks: Buffer[] = [];
-    let current = this.#torn.has(path) ? '\n' : '';
+    let current = this.#torn.has(key) ? '\n' : '';
     for (const line of lines) {
       if (current.length > 0 && current.length + line.length + 1 > MAX_CHUNK) {
         chunks.push(Buffer.from(current));
@@ -27,12 +33,12 @@ export class JsonlAppender {
     }
     chunks.push(Buffer.from(current));
     try {
-      await this.#fs.append(path, chunks, options);
+      await this.#fs.append(path, chunks, { sync: options.sync });
     } catch (error) {
       // part of a line may have reached the file: start the next append on a fresh line
-      if (this.#torn.size < TORN_LIMIT) this.#torn.add(path);
+      if (this.#torn.size < TORN_LIMIT) this.#torn.add(key);
       throw error;
     }
-    this.#torn.delete(path);
+    this.#torn.delete(key);
   }
 }

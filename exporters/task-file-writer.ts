@@ -10,7 +10,7 @@ import {
   TOMBSTONE_DIR,
 } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
-import { type FileSystem, nodeFileSystem } from './file-system.ts';
+import { type FileSystem, nodeFileSystem, type OpenFolder } from './file-system.ts';
 import { JsonlAppender } from './jsonl-appender.ts';
 import { MetadataFile } from './metadata-file.ts';
 import { mergeMetadata } from './metadata-merge.ts';
@@ -446,10 +446,9 @@ export class TaskFileWriter {
 
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
   async #apply(changes: TaskChanges, written: WrittenFiles[]): Promise<Error | undefined> {
-    const dir = join(this.root, changes.taskId);
-    const durable = this.#durable;
+    let folder: OpenFolder;
     try {
-      if (!(await this.#ensureDir(changes, dir))) {
+      if (!(await this.#ensureDir(changes, join(this.root, changes.taskId)))) {
         this.#drop('task_deleted', changes.items);
         this.#problems.problem(
           'task_deleted',
@@ -457,19 +456,38 @@ export class TaskFileWriter {
         );
         return new TaskLogsError('TELEMETRY_DROPPED', `task ${changes.taskId} was deleted`);
       }
+      // a link or non-directory is refused here (UNSAFE_PATH), never followed
+      folder = await this.#fs.openFolder(join(this.root, changes.taskId));
     } catch (error) {
       this.#fail(changes, error, 'folder');
       this.#keepForRetry(changes);
       return asError(error);
     }
+    try {
+      return await this.#applyIn(folder, changes, written);
+    } finally {
+      await folder.close().catch(() => undefined); // closing a directory handle has nothing left to report
+    }
+  }
+
+  // every path goes through the open folder (/proc/self/fd/N/...): a folder swapped for a link is never entered
+  async #applyIn(
+    folder: OpenFolder,
+    changes: TaskChanges,
+    written: WrittenFiles[],
+  ): Promise<Error | undefined> {
+    const dir = folder.path;
+    const durable = this.#durable;
     // creating a file is the costly step on many disks, so the independent files are written concurrently
     const [lines, files] = await Promise.allSettled([
       Promise.all([
         this.#lines.append(join(dir, TASK_FILES.webhookFlow), changes.webhookLines, {
           sync: durable && changes.ended,
+          key: join(folder.dir, TASK_FILES.webhookFlow),
         }),
         this.#lines.append(join(dir, TASK_FILES.agentOutput), changes.outputLines, {
           sync: durable && changes.ended,
+          key: join(folder.dir, TASK_FILES.agentOutput),
         }),
       ]),
       Promise.all([
@@ -494,6 +512,7 @@ export class TaskFileWriter {
     if (failure !== undefined) this.#keepForRetry(changes);
     if (lines.status === 'rejected') failure ??= lines.reason;
     if (failure !== undefined) {
+      failure = folder.explain(failure);
       this.#fail(changes, failure, lines.status === 'rejected' ? 'lines' : 'files');
       return asError(failure);
     }

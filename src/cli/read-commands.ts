@@ -10,7 +10,6 @@ import {
   type TaskMetadata,
   type WebhookFlowLine,
 } from '../contract/task-files.ts';
-import { isFinalStatus } from '../contract/task-status.ts';
 import { SearchQuery } from '../http/api-schemas.ts';
 import { type Totals, taskStats } from '../ops/stats.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
@@ -214,18 +213,15 @@ export async function tail(config: Config, taskId: string, flags: Flags, out: Ou
   }
   for (const line of recent) print(line.text);
   if (!flags.follow) return 0;
-  for (;;) {
-    const metadata = await store.readJson<TaskMetadata>(taskId, TASK_FILES.metadata).catch(() => undefined);
-    for await (const line of store.lines(taskId, TASK_FILES.agentOutput, { after: last })) {
-      print(line.text);
-      last = line.n;
-    }
-    if (isFinalStatus(metadata?.status)) {
-      if (!flags.json) out.line(paint(out, statusColor(metadata!.status), `-- task ${metadata!.status} --`));
+  // the store's one follow (the same as the API's SSE): new lines by byte offset, ends when the task does
+  for await (const event of store.follow(taskId, TASK_FILES.agentOutput, { after: last, pollMs: 200 })) {
+    if (event.type === 'lines') for (const line of event.lines) print(line.text);
+    else if (event.type === 'end') {
+      if (!flags.json) out.line(paint(out, statusColor(event.status), `-- task ${event.status} --`));
       return 0;
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  return 0;
 }
 
 export async function stats(config: Config, flags: Flags, out: Out): Promise<number> {

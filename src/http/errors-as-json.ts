@@ -21,6 +21,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   QUEUE_UNAVAILABLE: 503,
   WRITER_CLOSED: 503,
   TELEMETRY_DROPPED: 503,
+  UNSAFE_PATH: 404,
   INTERNAL: 500,
 };
 

@@ -1,11 +1,11 @@
-// Live follow of a task's agent output as Server-Sent Events: the lines already written, then each new line as it
-// lands (polled every 100 ms by default), resumable with Last-Event-ID, and an `end` event once the task is final.
+// Live follow of a task's agent output as Server-Sent Events, formatted from the store's one follow: the lines already
+// written, then each new line as it lands, resumable with Last-Event-ID, and an `end` event once the task is final
+// (or deleted). Each batch waits for the socket's `drain`: a client that stops reading holds one batch, not the file.
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { quote, TaskLogsError } from '../contract/errors.ts';
-import { TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
-import { isFinalStatus } from '../contract/task-status.ts';
-import { readLines } from '../store/line-reader.ts';
+import { TASK_FILES } from '../contract/task-files.ts';
 import type { TaskStore } from '../store/task-store.ts';
 import { FollowQuery, parseRequest } from './api-schemas.ts';
 
@@ -25,7 +25,8 @@ export async function followOutput(
   await store.folder(taskId);
   const after = lastEventId !== '' ? Number(lastEventId) : (query.after ?? 0);
 
-  const stream = new PassThrough();
+  // a small buffer: what a stalled client can cost is this, the socket's buffers and one batch
+  const stream = new PassThrough({ highWaterMark: 16 * 1024 });
   ctx.req.socket.setTimeout(0);
   ctx.req.socket.setNoDelay(true);
   ctx.set({ 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
@@ -33,93 +34,49 @@ export async function followOutput(
   ctx.status = 200;
   ctx.body = stream;
 
-  let closed = false;
-  let offset = 0;
-  let lastLine = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let lastWrite = Date.now();
-  const stop = () => {
-    closed = true;
-    if (timer !== undefined) clearTimeout(timer);
-  };
+  const gone = new AbortController();
+  const stop = () => gone.abort();
   ctx.req.on('close', stop);
-  stream.write('retry: 1000\n\n');
+  stream.on('close', stop);
+  const send = async (text: string): Promise<void> => {
+    if (stream.write(text)) return;
+    await once(stream, 'drain', { signal: gone.signal });
+  };
 
-  const poll = async (): Promise<void> => {
-    if (closed) return;
-    // metadata first: if the task is final now, every line it wrote is already in the file
-    const metadata = await store.readJson<TaskMetadata>(taskId, TASK_FILES.metadata).catch(() => undefined);
-    const handle = await store.openFile(taskId, TASK_FILES.agentOutput).catch(() => undefined);
-    let sent = 0;
-    if (
-      handle === undefined &&
-      (await store.isCompressed(taskId, TASK_FILES.agentOutput).catch(() => false))
-    ) {
-      // a compressed task is long finished: send what it has, then the end
-      let chunk = '';
-      for await (const line of store.lines(taskId, TASK_FILES.agentOutput, {
-        after: Math.max(after, lastLine),
-      })) {
-        chunk += `id: ${line.n}\ndata: ${line.text}\n\n`;
-        lastLine = line.n;
-        if (chunk.length > 64 * 1024) {
-          stream.write(chunk);
-          chunk = '';
-        }
-      }
-      if (chunk) stream.write(chunk);
-    }
-    if (handle !== undefined) {
-      try {
-        const lines = readLines(
-          handle,
-          {
-            start: offset,
-            firstLineNumber: lastLine + 1,
-            after: Math.max(after, lastLine),
-            validJsonOnly: true,
-          },
-          (state) => {
-            offset = state.offset;
-            lastLine = state.lastLine;
-          },
-        );
+  const run = async (): Promise<void> => {
+    await send('retry: 1000\n\n');
+    let lastWrite = Date.now();
+    for await (const event of store.follow(taskId, TASK_FILES.agentOutput, {
+      after,
+      pollMs: options.pollMs,
+      signal: gone.signal,
+    })) {
+      if (event.type === 'lines') {
         let chunk = '';
-        for await (const line of lines) {
-          chunk += `id: ${line.n}\ndata: ${line.text}\n\n`;
-          sent++;
-          if (chunk.length > 64 * 1024) {
-            stream.write(chunk);
-            chunk = '';
-          }
-        }
-        if (chunk) stream.write(chunk);
-      } finally {
-        await handle.close();
+        for (const line of event.lines) chunk += `id: ${line.n}\ndata: ${line.text}\n\n`;
+        await send(chunk);
+        lastWrite = Date.now();
+      } else if (event.type === 'end') {
+        stream.end(
+          `event: end\ndata: ${JSON.stringify({ status: event.status, last_line: event.lastLine })}\n\n`,
+        );
+        return;
+      } else if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+        await send(': keep-alive\n\n');
+        lastWrite = Date.now();
       }
     }
-    if (closed) return;
-    if (sent > 0) lastWrite = Date.now();
-    if (isFinalStatus(metadata?.status)) {
+  };
+  run().then(
+    () => {
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+    },
+    (error: unknown) => {
+      if (gone.signal.aborted || stream.destroyed) return; // the client went away: not an error
       stream.end(
-        `event: end\ndata: ${JSON.stringify({ status: metadata!.status, last_line: lastLine })}\n\n`,
+        `event: error\ndata: ${JSON.stringify({ message: 'the follow stopped: the task could not be read' })}\n\n`,
       );
-      stop();
-      return;
-    }
-    if (Date.now() - lastWrite >= HEARTBEAT_MS) {
-      stream.write(': keep-alive\n\n');
-      lastWrite = Date.now();
-    }
-    timer = setTimeout(() => void poll().catch((error) => fail(error)), options.pollMs);
-  };
-  const fail = (error: unknown) => {
-    if (closed) return;
-    stream.end(
-      `event: error\ndata: ${JSON.stringify({ message: 'the follow stopped: the task could not be read' })}\n\n`,
-    );
-    stop();
-    ctx.app.emit('error', error, ctx);
-  };
-  void poll().catch(fail);
+      ctx.app.emit('error', error, ctx);
+    },
+  );
 }

@@ -1,8 +1,9 @@
 // Walking the logs folder for maintenance: only real directories named like tasks (never symlinks, hidden entries
-// or stray files), and a tolerant summary of each (status, completion time, size).
-import { constants, type Dirent } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+// or stray files), and a tolerant summary of each (status, completion time, size), read through the open folder.
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type OpenFolder, openFolder } from '../contract/safe-open.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
 import { tryParseTaskId } from '../contract/task-id.ts';
 import { isFinalStatus, type TaskStatus } from '../contract/task-status.ts';
@@ -37,22 +38,24 @@ export async function listTaskFolders(root: string): Promise<TaskFolder[]> {
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-export async function readJsonNoFollow<T>(path: string): Promise<T | undefined> {
-  let handle: import('node:fs/promises').FileHandle | undefined;
+/** The files of a task folder and their total size (regular files only), read through the open folder. */
+export async function folderSize(dir: string): Promise<{ bytes: number; files: string[] }> {
+  let folder: OpenFolder;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    return JSON.parse(await handle.readFile('utf8')) as T;
+    folder = await openFolder(dir);
   } catch {
-    return undefined; // absent, a symlink, or unreadable: this summary has nothing from it
+    return { bytes: 0, files: [] }; // gone, or not a real folder: nothing of ours to count
+  }
+  try {
+    return await sizeOf(folder);
   } finally {
-    await handle?.close();
+    await folder.close();
   }
 }
 
-/** The files of a task folder and their total size (regular files only). */
-export async function folderSize(dir: string): Promise<{ bytes: number; files: string[] }> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const stats = await Promise.all(names.map((name) => lstat(join(dir, name)).catch(() => undefined)));
+async function sizeOf(folder: OpenFolder): Promise<{ bytes: number; files: string[] }> {
+  const names = await readdir(folder.path).catch(() => [] as string[]);
+  const stats = await Promise.all(names.map((name) => lstat(folder.pathOf(name)).catch(() => undefined)));
   let bytes = 0;
   const files: string[] = [];
   stats.forEach((stat, i) => {
@@ -65,12 +68,30 @@ export async function folderSize(dir: string): Promise<{ bytes: number; files: s
 }
 
 /** A task's status and end; its size too when `sizes` is asked for (a stat per file: the slow part of a scan). */
-export async function summarize(folder: TaskFolder, options: { sizes?: boolean } = {}): Promise<TaskSummary> {
-  const [metadata, finalResult, size] = await Promise.all([
-    readJsonNoFollow<Partial<TaskMetadata>>(join(folder.dir, TASK_FILES.metadata)),
-    readJsonNoFollow<Partial<FinalResult>>(join(folder.dir, TASK_FILES.finalResult)),
-    options.sizes === false ? { bytes: 0, files: [] } : folderSize(folder.dir),
-  ]);
+export async function summarize(
+  taskFolder: TaskFolder,
+  options: { sizes?: boolean } = {},
+): Promise<TaskSummary> {
+  let folder: OpenFolder | undefined;
+  try {
+    folder = await openFolder(taskFolder.dir);
+  } catch {
+    // gone meanwhile, or swapped for a link: a summary with nothing in it, which no maintenance step acts on
+  }
+  let metadata: Partial<TaskMetadata> | undefined;
+  let finalResult: Partial<FinalResult> | undefined;
+  let size = { bytes: 0, files: [] as string[] };
+  if (folder !== undefined) {
+    try {
+      [metadata, finalResult, size] = await Promise.all([
+        folder.readJsonQuietly<Partial<TaskMetadata>>(TASK_FILES.metadata),
+        folder.readJsonQuietly<Partial<FinalResult>>(TASK_FILES.finalResult),
+        options.sizes === false ? size : sizeOf(folder),
+      ]);
+    } finally {
+      await folder.close();
+    }
+  }
   const { bytes, files } = size;
   const status = metadata?.status;
   const ended = isFinalStatus(status)
@@ -78,7 +99,7 @@ export async function summarize(folder: TaskFolder, options: { sizes?: boolean }
     : undefined;
   const endedAt = ended ? new Date(ended) : undefined;
   return {
-    ...folder,
+    ...taskFolder,
     metadata,
     finalResult,
     status,

@@ -1,13 +1,15 @@
-// verify: checks every task folder against the five-file contract and lists what is broken; with repair, cuts a torn
-// last line off a JSONL file (what a killed writer can leave).
-import { constants } from 'node:fs';
-import { open, truncate } from 'node:fs/promises';
-import { join } from 'node:path';
+// verify: checks every task folder against the five-file contract and lists what is broken, never through a link or
+// into a FIFO; with repair, cuts a torn last line off a finished task's JSONL file (what a killed writer can leave) at
+// its exact byte, through the handle it was read with. Files it could not read are reported, never cut.
+import { type FileHandle, lstat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { isUnsafePath, type OpenFolder, openTaskFolder, readAll } from '../contract/safe-open.ts';
 import { isOutputType, isWebhookStage, TASK_FILES, WEBHOOK_STAGES } from '../contract/task-files.ts';
 import { isFinalStatus, isTaskStatus } from '../contract/task-status.ts';
 import { parseJsonl } from '../store/jsonl-read.ts';
 import { listTaskFolders, type TaskFolder } from './task-folders.ts';
+import { tempFiles } from './temp-files.ts';
 
 export interface TaskProblems {
   task_id: string;
@@ -15,6 +17,8 @@ export interface TaskProblems {
   repaired: string[];
 }
 
+// a lock file older than this was left by a killed writer (exporters/file-lock.ts breaks it at the same age)
+const LOCK_STALE_MS = 10_000;
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const SEED_METADATA = [
   'task_id',
@@ -44,39 +48,133 @@ export async function verifyTasks(options: {
   return { scanned: folders.length, broken };
 }
 
-async function readText(path: string): Promise<{ text: string; gz: boolean } | undefined> {
-  for (const [name, gz] of [
-    [path, false],
-    [`${path}.gz`, true],
-  ] as const) {
-    let handle: import('node:fs/promises').FileHandle | undefined;
-    try {
-      handle = await open(name, constants.O_RDONLY | constants.O_NOFOLLOW);
-      const raw = await handle.readFile();
-      if (!gz) return { text: raw.toString('utf8'), gz };
-      const chunks: Buffer[] = [];
-      const gunzip = createGunzip();
-      gunzip.end(raw);
-      for await (const chunk of gunzip) chunks.push(chunk as Buffer);
-      return { text: Buffer.concat(chunks).toString('utf8'), gz };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return { text: `\0unreadable: ${code ?? (error as Error).message}`, gz };
-    } finally {
-      await handle?.close();
-    }
-  }
-  return undefined;
+interface ReadFile {
+  /** the plain file's bytes (empty for a .gz-only file) */
+  bytes: Buffer;
+  /** the open plain file when it was opened read-write: a repair cuts through the very handle that was read */
+  cutHandle: FileHandle | undefined;
+  /** the compressed part, decoded (a JSONL file may have both: lines written after compression) */
+  gz: Buffer | undefined;
+  close(): Promise<void>;
 }
 
-export async function verifyTask(folder: TaskFolder, repair: boolean): Promise<TaskProblems> {
+/**
+ * Reads a task file through the open folder: never a link, never blocking on a FIFO. Undefined when absent, and
+ * also (with a problem reported) when it is not a regular file or cannot be read.
+ */
+async function readTaskFile(
+  folder: OpenFolder,
+  file: string,
+  problems: string[],
+  options: { forRepair: boolean; withGz: boolean },
+): Promise<ReadFile | undefined> {
+  const handles: FileHandle[] = [];
+  const closeAll = async () => {
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+  };
+  const open = async (name: string, mode: 'read' | 'readWrite'): Promise<FileHandle | undefined> => {
+    try {
+      const handle = await folder.openFile(name, mode);
+      handles.push(handle);
+      return handle;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (mode === 'readWrite' && (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) {
+        const handle = await open(name, 'read');
+        return handle === undefined ? undefined : Object.assign(handle, { [READ_ONLY]: true });
+      }
+      problems.push(
+        `${name}: ${isUnsafePath(error) ? unsafeWhat(error) : `unreadable (${code ?? (error as Error).message})`}`,
+      );
+      throw SKIPPED;
+    }
+  };
+  try {
+    const plain = await open(file, options.forRepair ? 'readWrite' : 'read');
+    const gzHandle = options.withGz ? await open(`${file}.gz`, 'read') : undefined;
+    if (plain === undefined && gzHandle === undefined) {
+      await closeAll();
+      return undefined;
+    }
+    let gz: Buffer | undefined;
+    if (gzHandle !== undefined) {
+      try {
+        gz = await gunzipBuffer(await readAll(gzHandle));
+      } catch (error) {
+        problems.push(`${file}.gz: not a readable gzip file (${(error as Error).message})`);
+      }
+    }
+    let bytes: Buffer = Buffer.alloc(0);
+    if (plain !== undefined) {
+      try {
+        bytes = await readAll(plain);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        problems.push(`${file}: unreadable (${code ?? (error as Error).message})`);
+        throw SKIPPED;
+      }
+    }
+    const writable = plain !== undefined && options.forRepair && !(READ_ONLY in plain);
+    return { bytes, gz, cutHandle: writable ? plain : undefined, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    if (error === SKIPPED) return undefined;
+    throw error;
+  }
+}
+
+const SKIPPED = Symbol('skipped');
+const READ_ONLY = Symbol('read-only');
+
+function unsafeWhat(error: unknown): string {
+  const message = (error as Error).message;
+  const is = message.lastIndexOf(' is ');
+  return is === -1 ? 'not a regular file: skipped' : message.slice(is + 1);
+}
+
+async function gunzipBuffer(raw: Buffer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const gunzip = createGunzip();
+  gunzip.end(raw);
+  for await (const chunk of gunzip) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export async function verifyTask(taskFolder: TaskFolder, repair: boolean): Promise<TaskProblems> {
   const problems: string[] = [];
   const repaired: string[] = [];
+  let folder: OpenFolder;
+  try {
+    folder = await openTaskFolder(dirname(taskFolder.dir), taskFolder.id);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      problems.push('the folder was removed while checking');
+    else if (isUnsafePath(error)) problems.push(`the task folder ${unsafeWhat(error)}`);
+    else problems.push(`the task folder is unreadable (${(error as NodeJS.ErrnoException).code})`);
+    return { task_id: taskFolder.id, problems, repaired };
+  }
+  try {
+    await checkFolder(folder, taskFolder.id, repair, problems, repaired);
+  } finally {
+    await folder.close();
+  }
+  return { task_id: taskFolder.id, problems, repaired };
+}
+
+async function checkFolder(
+  folder: OpenFolder,
+  taskId: string,
+  repair: boolean,
+  problems: string[],
+  repaired: string[],
+): Promise<void> {
   const json = async (file: string): Promise<Record<string, unknown> | undefined> => {
-    const read = await readText(join(folder.dir, file));
+    const read = await readTaskFile(folder, file, problems, { forRepair: false, withGz: false });
     if (read === undefined) return undefined;
+    await read.close();
     try {
-      const value: unknown = JSON.parse(read.text);
+      const value: unknown = JSON.parse(read.bytes.toString('utf8'));
       if (value !== null && typeof value === 'object' && !Array.isArray(value))
         return value as Record<string, unknown>;
       problems.push(`${file}: not a JSON object`);
@@ -90,7 +188,7 @@ export async function verifyTask(folder: TaskFolder, repair: boolean): Promise<T
   else {
     for (const key of SEED_METADATA)
       if (!(key in metadata)) problems.push(`${TASK_FILES.metadata}: no ${key}`);
-    if (metadata.task_id !== folder.id)
+    if (metadata.task_id !== taskId)
       problems.push(`${TASK_FILES.metadata}: task_id differs from the folder name`);
     if (!isTaskStatus(metadata.status))
       problems.push(`${TASK_FILES.metadata}: status ${JSON.stringify(metadata.status)} is not a status`);
@@ -114,37 +212,64 @@ export async function verifyTask(folder: TaskFolder, repair: boolean): Promise<T
         problems.push(`${TASK_FILES.finalResult}: metrics.${key} is not a number`);
     }
   }
+  // a task still being written is never cut: its torn line may be an append in progress
+  const finished = isFinalStatus(status as never) && !(await lockHeld(folder));
   for (const file of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput]) {
-    const read = await readText(join(folder.dir, file));
+    const read = await readTaskFile(folder, file, problems, { forRepair: repair && finished, withGz: true });
     if (read === undefined) continue;
-    const parsed = parseJsonl<Record<string, unknown>>(read.text);
-    for (const n of parsed.badLines) problems.push(`${file}:${n}: not a whole JSON line`);
-    const check =
-      file === TASK_FILES.webhookFlow
-        ? (l: Record<string, unknown>) => isWebhookStage(l.stage)
-        : (l: Record<string, unknown>) => isOutputType(l.type) && typeof l.content === 'string';
-    const wrong = parsed.lines.filter((line) => !check(line)).length;
-    if (wrong > 0)
-      problems.push(
-        `${file}: ${wrong} lines without a contract ${file === TASK_FILES.webhookFlow ? 'stage' : 'type and content'}`,
-      );
-    if (file === TASK_FILES.webhookFlow) {
-      const order = parsed.lines.map((l) => WEBHOOK_STAGES.indexOf(l.stage as never)).filter((i) => i >= 0);
-      if (order.some((i, k) => k > 0 && i < order[k - 1]!)) problems.push(`${file}: stages out of order`);
-    }
-    if (parsed.tornTail !== undefined) {
-      if (repair && !read.gz) {
-        await truncate(
-          join(folder.dir, file),
-          Buffer.byteLength(read.text.slice(0, read.text.lastIndexOf(parsed.tornTail))),
+    try {
+      const parsed = parseJsonl<Record<string, unknown>>(read.bytes);
+      const lines =
+        read.gz === undefined
+          ? parsed.lines
+          : [...parseJsonl<Record<string, unknown>>(read.gz).lines, ...parsed.lines];
+      for (const n of parsed.badLines) problems.push(`${file}:${n}: not a whole JSON line`);
+      const check =
+        file === TASK_FILES.webhookFlow
+          ? (l: Record<string, unknown>) => isWebhookStage(l.stage)
+          : (l: Record<string, unknown>) => isOutputType(l.type) && typeof l.content === 'string';
+      const wrong = lines.filter((line) => !check(line)).length;
+      if (wrong > 0)
+        problems.push(
+          `${file}: ${wrong} lines without a contract ${file === TASK_FILES.webhookFlow ? 'stage' : 'type and content'}`,
         );
-        repaired.push(`${file}: cut a torn last line (${Buffer.byteLength(parsed.tornTail)} bytes)`);
+      if (file === TASK_FILES.webhookFlow) {
+        const order = lines.map((l) => WEBHOOK_STAGES.indexOf(l.stage as never)).filter((i) => i >= 0);
+        if (order.some((i, k) => k > 0 && i < order[k - 1]!)) problems.push(`${file}: stages out of order`);
+      }
+      if (parsed.tornAt === undefined) continue;
+      const tornBytes = read.bytes.length - parsed.tornAt;
+      if (read.cutHandle !== undefined && (await cut(read.cutHandle, read.bytes.length, parsed.tornAt))) {
+        repaired.push(`${file}: cut a torn last line (${tornBytes} bytes)`);
+      } else if (repair && finished) {
+        problems.push(
+          `${file}: torn last line (not repaired: the file is read-only or changed while reading)`,
+        );
       } else {
         problems.push(
-          `${file}: torn last line${isFinalStatus(status as never) ? '' : ' (the task may still be writing)'}`,
+          `${file}: torn last line${finished ? '' : ' (the task may still be writing: not repaired)'}`,
         );
       }
+    } finally {
+      await read.close();
     }
   }
-  return { task_id: folder.id, problems, repaired };
+  for (const temp of await tempFiles(folder)) {
+    problems.push(
+      `${temp.name}: a temporary file left by a failed write (removed by maintenance once stale)`,
+    );
+  }
+}
+
+// cuts the file back to `at` through the handle it was read with, only if nothing was appended since
+async function cut(handle: FileHandle, readBytes: number, at: number): Promise<boolean> {
+  if ((await handle.stat()).size !== readBytes) return false;
+  await handle.truncate(at);
+  return true;
+}
+
+// a writer updating the task holds metadata.json.lock (see exporters/file-lock.ts)
+async function lockHeld(folder: OpenFolder): Promise<boolean> {
+  const stat = await lstat(folder.pathOf(`${TASK_FILES.metadata}.lock`)).catch(() => undefined);
+  return stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS;
 }

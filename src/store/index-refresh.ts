@@ -1,8 +1,7 @@
 // Brings the task index in line with the task folders: indexes new or changed folders (by folder mtime: every JSON
 // file is renamed into place, which changes it) and forgets folders that are gone. A missing index is a full rebuild.
-import { constants } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { type OpenFolder, openTaskFolder } from '../contract/safe-open.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
 import { tryParseTaskId } from '../contract/task-id.ts';
 import type { IndexedFiles, TaskIndex } from './task-index.ts';
@@ -66,31 +65,23 @@ async function readFolder(
   id: string,
   knownMtime: number | null | undefined,
 ): Promise<IndexedFiles | undefined> {
-  const dir = join(root, id);
-  let mtime: number;
+  let folder: OpenFolder;
   try {
-    mtime = (await stat(dir)).mtimeMs;
+    folder = await openTaskFolder(root, id);
   } catch {
-    return undefined; // removed while scanning: the next refresh forgets it
+    return undefined; // removed while scanning, or not a real folder: the next refresh forgets it
   }
-  if (knownMtime === mtime) return undefined;
-  const [metadata, finalResult] = await Promise.all([
-    readJson<Partial<TaskMetadata>>(dir, TASK_FILES.metadata),
-    readJson<Partial<FinalResult>>(dir, TASK_FILES.finalResult),
-  ]);
-  if (metadata === undefined && finalResult === undefined)
-    return { folderMtimeMs: mtime, metadata: { status: undefined } };
-  return { metadata, finalResult, folderMtimeMs: mtime };
-}
-
-async function readJson<T>(dir: string, name: string): Promise<T | undefined> {
-  let handle: import('node:fs/promises').FileHandle | undefined;
   try {
-    handle = await open(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
-    return JSON.parse(await handle.readFile('utf8')) as T;
-  } catch {
-    return undefined; // absent, a symlink, or not JSON: the files are the truth and this one says nothing yet
+    const mtime = (await folder.stat()).mtimeMs;
+    if (knownMtime === mtime) return undefined;
+    const [metadata, finalResult] = await Promise.all([
+      folder.readJsonQuietly<Partial<TaskMetadata>>(TASK_FILES.metadata),
+      folder.readJsonQuietly<Partial<FinalResult>>(TASK_FILES.finalResult),
+    ]);
+    if (metadata === undefined && finalResult === undefined)
+      return { folderMtimeMs: mtime, metadata: { status: undefined } };
+    return { metadata, finalResult, folderMtimeMs: mtime };
   } finally {
-    await handle?.close();
+    await folder.close();
   }
 }

@@ -1,30 +1,47 @@
-// TaskStore: safe reads of task folders for the API and the CLI. Ids are checked, folders must be real directories
-// inside the logs folder, and files are opened without following symlinks, so no request reads outside it.
-import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, readFile } from 'node:fs/promises';
+// TaskStore: safe reads of task folders for the API and the CLI. Ids are checked, each read opens the task's folder
+// without following links and its files through that handle (src/contract/safe-open.ts), so no request reads outside
+// the logs folder, through a link, or from a FIFO. Small JSON files are cached, bounded by bytes.
+import type { FileHandle } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { quote, TaskLogsError } from '../contract/errors.ts';
+import { isUnsafePath, type OpenFolder, openTaskFolder, readAll } from '../contract/safe-open.ts';
 import type { TaskFileName } from '../contract/task-files.ts';
 import { parseTaskId } from '../contract/task-id.ts';
+import { type FollowEvent, type FollowOptions, followLines } from './follow-lines.ts';
 import { type Line, linesOf, type ReadLinesOptions, readLines } from './line-reader.ts';
 
-// a folder found to be a real directory is trusted this long before it is checked again
+// a folder found to be a real directory is trusted this long before it is checked again (for 404s only: every read
+// opens the folder anew without following links)
 const FOLDER_TTL_MS = 1000;
-const CACHE_LIMIT = 2000;
+const FOLDER_CACHE_LIMIT = 2000;
+// the JSON cache: bounded by bytes, and a file above the per-file limit is read each time, never kept
+const CACHE_BYTES = 16 * 1024 * 1024;
+const CACHE_FILE_BYTES = 256 * 1024;
 
 interface CachedFile {
+  dev: number;
   ino: number;
   size: number;
   mtimeMs: number;
   text: string;
 }
 
+/** A JSONL file of a task opened for reading: its compressed part (if any) and its plain part (if any). */
+export interface OpenedJsonl {
+  gz: FileHandle | undefined;
+  plain: FileHandle | undefined;
+  close(): Promise<void>;
+}
+
 export class TaskStore {
   readonly root: string;
   readonly #folders = new Map<string, number>();
-  // small JSON files by path, valid while inode, size and mtime match (every write renames a new inode in)
+  // small JSON files by path, valid while device, inode, size and mtime match (every write renames a new inode in);
+  // a Map kept in least-recently-used order
   readonly #files = new Map<string, CachedFile>();
+  #cachedBytes = 0;
 
   constructor(root: string) {
     this.root = root;
@@ -42,11 +59,31 @@ export class TaskStore {
     });
     if (stat === undefined || !stat.isDirectory()) {
       this.#folders.delete(dir);
-      throw new TaskLogsError('TASK_NOT_FOUND', `task ${quote(taskId)} not found`);
+      throw notFound(taskId);
     }
-    if (this.#folders.size >= CACHE_LIMIT) this.#folders.clear();
+    if (this.#folders.size >= FOLDER_CACHE_LIMIT) this.#folders.clear();
     this.#folders.set(dir, performance.now());
     return dir;
+  }
+
+  /** Runs fn with the task's folder open (never through a link); TASK_NOT_FOUND when it is not a real folder. */
+  async withFolder<T>(rawTaskId: string, fn: (folder: OpenFolder) => Promise<T>): Promise<T> {
+    const taskId = parseTaskId(rawTaskId);
+    let folder: OpenFolder;
+    try {
+      folder = await openTaskFolder(this.root, taskId);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || isUnsafePath(error)) throw notFound(taskId);
+      throw error;
+    }
+    try {
+      return await fn(folder);
+    } catch (error) {
+      throw folder.explain(error);
+    } finally {
+      await folder.close();
+    }
   }
 
   /** A JSON file of the task, parsed; undefined while it is not written yet (or is not a regular file). */
@@ -58,86 +95,137 @@ export class TaskStore {
   /** A JSON file of the task as its text (checked to be JSON), from a cache while the file is unchanged. */
   async readJsonText(rawTaskId: string, file: TaskFileName): Promise<string | undefined> {
     const path = join(await this.folder(rawTaskId), file);
-    const stat = await lstat(path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
-      throw error;
-    });
-    if (stat === undefined || !stat.isFile()) return undefined;
     const cached = this.#files.get(path);
-    if (cached && cached.ino === stat.ino && cached.size === stat.size && cached.mtimeMs === stat.mtimeMs) {
-      return cached.text;
+    if (cached !== undefined) {
+      // the fast path compares metadata only; content is only ever read through the open folder below
+      const stat = await lstat(path).catch(() => undefined);
+      if (
+        stat?.isFile() &&
+        stat.dev === cached.dev &&
+        stat.ino === cached.ino &&
+        stat.size === cached.size &&
+        stat.mtimeMs === cached.mtimeMs
+      ) {
+        this.#files.delete(path); // to the young end of the LRU order
+        this.#files.set(path, cached);
+        return cached.text;
+      }
+      this.#forget(path);
     }
-    const handle = await this.#openPath(path);
-    if (handle === undefined) return undefined;
-    let entry: CachedFile;
-    try {
-      const opened = await handle.stat();
-      const text = (await readFile(handle)).toString('utf8');
-      JSON.parse(text); // files are renamed in whole, so this holds; a hand-edited broken file is an error, not a reply
-      entry = { ino: opened.ino, size: opened.size, mtimeMs: opened.mtimeMs, text };
-    } finally {
-      await handle.close();
-    }
-    if (this.#files.size >= CACHE_LIMIT) this.#files.delete(this.#files.keys().next().value!);
-    this.#files.set(path, entry);
-    return entry.text;
-  }
-
-  /** Whole, valid lines of a JSONL file (or its .gz, once compressed), streamed; nothing when not written yet. */
-  async *lines(rawTaskId: string, file: TaskFileName, options: ReadLinesOptions = {}): AsyncGenerator<Line> {
-    const dir = await this.folder(rawTaskId);
-    const handle = await this.#open(dir, file);
-    if (handle !== undefined) {
+    return this.withFolder(rawTaskId, async (folder) => {
+      const handle = await openOrSkip(folder, file);
+      if (handle === undefined) return undefined;
       try {
-        yield* readLines(handle, { validJsonOnly: true, ...options });
+        const stat = await handle.stat();
+        const text = (await readAll(handle)).toString('utf8');
+        JSON.parse(text); // files are renamed in whole, so this holds; a hand-edited broken file is an error
+        if (stat.size <= CACHE_FILE_BYTES) {
+          this.#remember(path, {
+            dev: stat.dev,
+            ino: stat.ino,
+            size: stat.size,
+            mtimeMs: stat.mtimeMs,
+            text,
+          });
+        }
+        return text;
       } finally {
         await handle.close();
       }
-      return;
-    }
-    const gz = await this.#openPath(join(dir, `${file}.gz`));
-    if (gz === undefined) return;
-    const stream = gz.createReadStream().pipe(createGunzip());
+    });
+  }
+
+  #remember(path: string, entry: CachedFile): void {
+    this.#forget(path);
+    this.#files.set(path, entry);
+    this.#cachedBytes += entry.size;
+    while (this.#cachedBytes > CACHE_BYTES) this.#forget(this.#files.keys().next().value!);
+  }
+
+  #forget(path: string): void {
+    const old = this.#files.get(path);
+    if (old === undefined) return;
+    this.#files.delete(path);
+    this.#cachedBytes -= old.size;
+  }
+
+  /** Bytes of file text the JSON cache holds (bounded). */
+  get cachedBytes(): number {
+    return this.#cachedBytes;
+  }
+
+  /** Opens a JSONL file's compressed and plain parts (both may exist: a line written after compression). */
+  async openJsonl(rawTaskId: string, file: TaskFileName): Promise<OpenedJsonl> {
+    return this.withFolder(rawTaskId, async (folder) => {
+      const gz = await openOrSkip(folder, `${file}.gz`);
+      let plain: FileHandle | undefined;
+      try {
+        plain = await openOrSkip(folder, file);
+      } catch (error) {
+        await gz?.close();
+        throw error;
+      }
+      return {
+        gz,
+        plain,
+        async close() {
+          await Promise.all([gz?.close(), plain?.close()]);
+        },
+      };
+    });
+  }
+
+  /** Whole, valid lines of a JSONL file (its .gz, then any plain lines written after), streamed. */
+  async *lines(rawTaskId: string, file: TaskFileName, options: ReadLinesOptions = {}): AsyncGenerator<Line> {
+    const opened = await this.openJsonl(rawTaskId, file);
     try {
-      yield* linesOf(stream, { validJsonOnly: true, ...options });
+      const limit = options.limit ?? Number.POSITIVE_INFINITY;
+      let returned = 0;
+      let base = 0;
+      if (opened.gz !== undefined) {
+        const stream = opened.gz.createReadStream({ autoClose: false, start: 0 }).pipe(createGunzip());
+        try {
+          const gzLines = linesOf(stream, { validJsonOnly: true, ...options, limit: undefined }, (end) => {
+            base = end.lastLine;
+          });
+          for await (const line of gzLines) {
+            yield line;
+            if (++returned >= limit) return;
+          }
+        } finally {
+          stream.destroy();
+        }
+      }
+      if (opened.plain !== undefined) {
+        yield* readLines(opened.plain, {
+          validJsonOnly: true,
+          ...options,
+          firstLineNumber: base + 1,
+          limit: limit - returned,
+        });
+      }
     } finally {
-      stream.destroy();
-      await gz.close().catch(() => undefined); // the read stream may have closed it already
+      await opened.close();
     }
   }
 
-  /** True when the file has been compressed (only its .gz is there). */
-  async isCompressed(rawTaskId: string, file: TaskFileName): Promise<boolean> {
-    const dir = await this.folder(rawTaskId);
-    const plain = await lstat(join(dir, file)).catch(() => undefined);
-    if (plain !== undefined) return false;
-    return (await lstat(join(dir, `${file}.gz`)).catch(() => undefined))?.isFile() === true;
+  /** Follows a JSONL file live: see followLines. */
+  follow(rawTaskId: string, file: TaskFileName, options: FollowOptions): AsyncGenerator<FollowEvent> {
+    return followLines(this, parseTaskId(rawTaskId), file, options);
   }
+}
 
-  /** Opens a task file for reading; undefined when absent, a symlink, or not a regular file. */
-  async openFile(rawTaskId: string, file: TaskFileName): Promise<FileHandle | undefined> {
-    return this.#open(await this.folder(rawTaskId), file);
-  }
+function notFound(taskId: string): TaskLogsError {
+  return new TaskLogsError('TASK_NOT_FOUND', `task ${quote(taskId)} not found`);
+}
 
-  async #open(dir: string, file: TaskFileName): Promise<FileHandle | undefined> {
-    return this.#openPath(join(dir, file));
-  }
-
-  async #openPath(path: string): Promise<FileHandle | undefined> {
-    let handle: FileHandle;
-    try {
-      // O_NOFOLLOW: a symlink planted in a task folder is refused (ELOOP), never followed out of the logs folder
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return undefined;
-      throw error;
-    }
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      return undefined;
-    }
-    return handle;
+/** The file opened for reading; undefined when absent, a link, or not a regular file (never opened blocking). */
+async function openOrSkip(folder: OpenFolder, name: string): Promise<FileHandle | undefined> {
+  try {
+    return await folder.openFile(name, 'read');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || isUnsafePath(error)) return undefined;
+    throw error;
   }
 }

@@ -12,6 +12,7 @@ export function failingFs(code: string, isFailing: () => boolean): FileSystem {
     };
   return {
     mkdir: guard(nodeFileSystem.mkdir),
+    openFolder: nodeFileSystem.openFolder,
     append: guard(nodeFileSystem.append),
     writeNew: guard(nodeFileSystem.writeNew),
     rename: guard(nodeFileSystem.rename),

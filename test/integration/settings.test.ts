@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileSystem } from '../../exporters/file-system.ts';
 import { nodeFileSystem } from '../../exporters/file-system.ts';
@@ -36,7 +36,8 @@ describe('TASK_LOGS_DURABLE=true', () => {
         return nodeFileSystem.append(path, chunks, options);
       },
       syncDir: (path) => {
-        synced.push(`folder ${path.split('/').at(-1)}`);
+        // the writer reaches a task folder through its open handle: /proc/self/fd/N names the folder it is
+        synced.push(`folder ${basename(path.startsWith('/proc/self/fd/') ? readlinkSync(path) : path)}`);
         return nodeFileSystem.syncDir(path);
       },
     };

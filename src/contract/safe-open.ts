@@ -1,0 +1,242 @@
+// Opening task folders and task files without following a link at any path component. A folder is opened with
+// O_DIRECTORY|O_NOFOLLOW and its files are reached through that open handle (/proc/self/fd/N/<name> on Linux), so a
+// folder swapped for a symlink after the check is never entered; each file is opened O_NOFOLLOW|O_NONBLOCK and
+// checked with fstat to be a regular file, so a FIFO or device named like a task file is refused at once, never
+// waited on. Used by the writer, the store and maintenance alike.
+import { constants, existsSync, type Stats } from 'node:fs';
+import { type FileHandle, lstat, open } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { quote, TaskLogsError } from './errors.ts';
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_APPEND, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } =
+  constants;
+const O_NOCTTY = constants.O_NOCTTY ?? 0;
+
+// Without /proc (not Linux) files are opened by their path: only the last component is then guarded.
+const FD_PATHS = existsSync('/proc/self/fd');
+
+export type OpenMode =
+  /** read only */
+  | 'read'
+  /** read and write (repair cuts through the handle it read with) */
+  | 'readWrite'
+  /** append, creating the file if absent */
+  | 'append'
+  /** create a new file, failing with EEXIST if anything has the name */
+  | 'createNew';
+
+const FLAGS: Record<OpenMode, number> = {
+  read: O_RDONLY,
+  readWrite: O_RDWR,
+  append: O_WRONLY | O_APPEND | O_CREAT,
+  createNew: O_WRONLY | O_CREAT | O_EXCL,
+};
+
+/** True for the error thrown when a task folder or file is a link, or not a real directory or regular file. */
+export function isUnsafePath(error: unknown): boolean {
+  return error instanceof TaskLogsError && error.code === 'UNSAFE_PATH';
+}
+
+function kindOf(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isSymbolicLink(): boolean;
+}) {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  return 'a device or other special file';
+}
+
+function unsafe(path: string, what: string, cause?: unknown): TaskLogsError {
+  return new TaskLogsError('UNSAFE_PATH', `${quote(path)} is ${what}: skipped`, { cause });
+}
+
+/**
+ * Opens a file that must be a regular file, never through a link at its last component, never blocking: a symlink,
+ * FIFO, socket, device or directory is refused with UNSAFE_PATH. `label` is the path named in errors.
+ */
+export async function openRegularFile(
+  path: string,
+  mode: OpenMode,
+  options: { label?: string; fileMode?: number } = {},
+): Promise<FileHandle> {
+  return (await openRegularFileStat(path, mode, options)).handle;
+}
+
+/** openRegularFile, also giving the fstat it checked (size, inode, mtime of what was opened). */
+export async function openRegularFileStat(
+  path: string,
+  mode: OpenMode,
+  options: { label?: string; fileMode?: number } = {},
+): Promise<{ handle: FileHandle; stat: Stats }> {
+  const label = options.label ?? path;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, FLAGS[mode] | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, options.fileMode ?? 0o644);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw unsafe(label, 'a symbolic link', error);
+    if (code === 'EISDIR') throw unsafe(label, 'a directory', error);
+    // ENXIO: a FIFO with no reader, or a socket, opened for writing
+    if (code === 'ENXIO') throw unsafe(label, 'a FIFO or socket', error);
+    throw relabel(error, path, label);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw unsafe(label, kindOf(stat));
+    return { handle, stat };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** A task folder held open: its files are reached through the handle, whatever happens to its path meanwhile. */
+export class OpenFolder {
+  /** the folder's path, for messages */
+  readonly dir: string;
+  /** a path that reaches the open folder itself (/proc/self/fd/N), or `dir` where there is no /proc */
+  readonly path: string;
+  readonly #handle: FileHandle;
+
+  constructor(dir: string, handle: FileHandle) {
+    this.dir = dir;
+    this.#handle = handle;
+    this.path = FD_PATHS ? `/proc/self/fd/${handle.fd}` : dir;
+  }
+
+  /** The path of a file directly in this folder, through the open handle. */
+  pathOf(name: string): string {
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+      throw new TaskLogsError('UNSAFE_PATH', `${quote(name)} is not a file name`);
+    }
+    return `${this.path}/${name}`;
+  }
+
+  /** Opens a regular file in this folder (see openRegularFile). */
+  openFile(name: string, mode: OpenMode, options: { fileMode?: number } = {}): Promise<FileHandle> {
+    return openRegularFile(this.pathOf(name), mode, { ...options, label: join(this.dir, name) });
+  }
+
+  /** Rewrites an error's message so it names the folder's real path, not /proc/self/fd/N. */
+  explain<E>(error: E): E {
+    if (error instanceof Error && this.path !== this.dir && error.message.includes(this.path)) {
+      error.message = error.message.replaceAll(this.path, this.dir);
+      if ('path' in error && typeof error.path === 'string')
+        (error as NodeJS.ErrnoException).path = error.path.replace(this.path, this.dir);
+    }
+    return error;
+  }
+
+  /** fstat of the open folder itself (its mtime changes whenever a file is renamed in) */
+  stat(): Promise<Stats> {
+    return this.#handle.stat();
+  }
+
+  /** A regular file's bytes; undefined when it is absent, a link, or not a regular file (never opened blocking). */
+  async readFile(name: string): Promise<Buffer | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await this.openFile(name, 'read');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || isUnsafePath(error)) return undefined;
+      throw error;
+    }
+    try {
+      return await readAll(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** A JSON file parsed; undefined when absent, a link, not a regular file, unreadable or not JSON (a tolerant read
+   * for scans: the files are the truth and this one says nothing yet). */
+  async readJsonQuietly<T>(name: string): Promise<T | undefined> {
+    try {
+      const bytes = await this.readFile(name);
+      return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T);
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#handle.close();
+  }
+}
+
+/**
+ * Opens a folder that must be a real directory, not a link (its last component is never followed; the components
+ * before it are the caller's own, trusted path). ENOENT passes through; a link or non-directory is UNSAFE_PATH.
+ */
+export async function openFolder(dir: string): Promise<OpenFolder> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw unsafe(dir, 'a symbolic link', error);
+    if (code === 'ENOTDIR') {
+      // O_DIRECTORY|O_NOFOLLOW refuses a link with ENOTDIR too: say which, for the report
+      const link = await lstat(dir).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
+      throw unsafe(dir, link ? 'a symbolic link' : 'not a directory', error);
+    }
+    throw error;
+  }
+  return new OpenFolder(dir, handle);
+}
+
+/** Opens the folder of a task directly under root (the id must already be a checked task id). */
+export function openTaskFolder(root: string, taskId: string): Promise<OpenFolder> {
+  if (taskId !== basename(taskId) || taskId === '.' || taskId === '..' || taskId === '') {
+    return Promise.reject(
+      new TaskLogsError('TASK_ID_INVALID', `task id ${quote(taskId)} is not a folder name`),
+    );
+  }
+  return openFolder(join(root, taskId));
+}
+
+/** Runs fn with the task folder open, closing it after (the handles fn opened stay valid). */
+export async function withTaskFolder<T>(
+  root: string,
+  taskId: string,
+  fn: (folder: OpenFolder) => Promise<T>,
+): Promise<T> {
+  const folder = await openTaskFolder(root, taskId);
+  try {
+    return await fn(folder);
+  } catch (error) {
+    throw folder.explain(error);
+  } finally {
+    await folder.close();
+  }
+}
+
+function relabel(error: unknown, path: string, label: string): unknown {
+  if (path !== label && error instanceof Error) {
+    error.message = error.message.replaceAll(path, label);
+    if ('path' in error) (error as NodeJS.ErrnoException).path = label;
+  }
+  return error;
+}
+
+/** Reads a whole open file through its handle, from byte 0. */
+export async function readAll(handle: FileHandle): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let position = 0;
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(chunks.length === 0 ? 64 * 1024 : 1 << 20);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) break;
+    chunks.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
