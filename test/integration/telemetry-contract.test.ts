@@ -111,6 +111,7 @@ describe('the telemetry contract, followed with the raw OpenTelemetry API', () =
           ...workerCommon,
           'gen_ai.operation.name': 'invoke_agent',
           'gen_ai.agent.name': 'brain',
+          'gen_ai.provider.name': 'anthropic',
           'task.agent.type': 'planning',
           'gen_ai.request.model': 'claude-x',
         },
@@ -200,6 +201,7 @@ describe('the telemetry contract, followed with the raw OpenTelemetry API', () =
       assigned_agent: 'brain',
       agent_type: 'planning',
       model: 'claude-x-2',
+      model_provider: 'anthropic',
       trace_id: traceId,
     });
     expect(files.input).toEqual({
