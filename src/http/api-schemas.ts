@@ -5,7 +5,10 @@ import { TaskLogsError } from '../contract/errors.ts';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../contract/task-files.ts';
 import { tryParseTaskId } from '../contract/task-id.ts';
 import { TASK_STATUSES } from '../contract/task-status.ts';
+import { AGGREGATE_GROUPS } from '../store/task-aggregates.ts';
 import { SORT_FIELDS } from '../store/task-index.ts';
+
+const nullableString = z.string().nullable();
 
 export const TaskIdParams = z.object({
   task_id: z
@@ -99,7 +102,38 @@ export const SearchQuery = z.object({
 });
 export type SearchQueryInput = z.infer<typeof SearchQuery>;
 
-const nullableString = z.string().nullable();
+const PAGING = { sort: true, order: true, limit: true, cursor: true } as const;
+
+export const CountsQuery = SearchQuery.omit(PAGING);
+
+export const AggregateQuery = SearchQuery.omit(PAGING).extend({
+  by: z
+    .enum(AGGREGATE_GROUPS)
+    .default('day')
+    .meta({ description: 'group by the day tasks were created (UTC), provider, agent or model' }),
+});
+
+export const CountsSchema = z
+  .object({ counts: z.record(z.string(), z.number()), total: z.number() })
+  .meta({ id: 'TaskCounts' });
+
+export const AggregateSchema = z
+  .object({
+    by: z.enum(AGGREGATE_GROUPS),
+    groups: z.array(
+      z.object({
+        key: nullableString,
+        tasks: z.number(),
+        completed: z.number(),
+        failed: z.number(),
+        cost_usd: z.number(),
+        input_tokens: z.number(),
+        output_tokens: z.number(),
+        duration_seconds: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: 'TaskAggregates' });
 
 export const TaskMetadataSchema = z
   .object({

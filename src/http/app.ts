@@ -7,11 +7,13 @@ import type { Config } from '../config.ts';
 import type { WebhookIntake } from '../intake/intake.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import type { TaskStore } from '../store/task-store.ts';
+import { dashboardRoutes } from './dashboard-routes.ts';
 import { errorsAsJson } from './errors-as-json.ts';
 import { type OtlpRouteOptions, otlpRoutes } from './otlp-routes.ts';
 import { requireToken } from './require-token.ts';
 import { routeFallback } from './route-fallback.ts';
 import { isStrictRouter, strictRouter } from './strict-router.ts';
+import { summaryRoutes } from './summary-routes.ts';
 import { taskRoutes } from './task-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 
@@ -74,6 +76,8 @@ export function createApp(options: AppOptions): Koa {
       ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
     }),
   );
+  mount(summaryRoutes(options.index));
+  mount(dashboardRoutes({ jiraBaseUrl: options.webhooks?.config.webhooks.jira.baseUrl }));
   app.use(routeFallback(routers));
   return app;
 }

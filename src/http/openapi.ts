@@ -2,6 +2,10 @@
 import { z } from 'zod';
 import {
   AgentOutputLineSchema,
+  AggregateQuery,
+  AggregateSchema,
+  CountsQuery,
+  CountsSchema,
   ErrorSchema,
   FinalResultSchema,
   FollowQuery,
@@ -103,6 +107,34 @@ function build(): JsonSchema {
             '400': ERRORS['400'],
             '401': ERRORS['401'],
           },
+        },
+      },
+      '/api/tasks/counts': {
+        get: {
+          summary: 'how many tasks match the search filters, per status (the status filter is left out)',
+          parameters: parameters('query', CountsQuery),
+          responses: {
+            '200': json(CountsSchema, 'counts per status'),
+            '400': ERRORS['400'],
+            '401': ERRORS['401'],
+          },
+        },
+      },
+      '/api/tasks/aggregate': {
+        get: {
+          summary: 'tasks, failures, cost and tokens of the matching tasks per day, provider, agent or model',
+          parameters: parameters('query', AggregateQuery),
+          responses: {
+            '200': json(AggregateSchema, 'one group per key'),
+            '400': ERRORS['400'],
+            '401': ERRORS['401'],
+          },
+        },
+      },
+      '/api/dashboard/settings': {
+        get: {
+          summary: "what the dashboard needs to know of the server's settings (where Jira issues live)",
+          responses: { '200': { description: '{ jira_base_url }' }, '401': ERRORS['401'] },
         },
       },
       '/api/tasks/{task_id}/logs/metadata': jsonFile(TaskMetadataSchema, 'metadata.json'),

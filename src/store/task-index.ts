@@ -4,6 +4,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
+import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate } from './task-aggregates.ts';
+import { filterSql, type TaskFilters } from './task-filters.ts';
 
 const SCHEMA_VERSION = 2;
 
@@ -36,22 +38,7 @@ export interface TaskRow {
   duration_seconds: number | null;
 }
 
-export interface TaskQuery {
-  status?: string[];
-  provider?: string[];
-  source?: string[];
-  agent?: string[];
-  agent_type?: string[];
-  model?: string[];
-  success?: boolean;
-  created_after?: string;
-  created_before?: string;
-  completed_after?: string;
-  completed_before?: string;
-  min_cost?: number;
-  max_cost?: number;
-  min_tokens?: number;
-  max_tokens?: number;
+export interface TaskQuery extends TaskFilters {
   sort: SortField;
   order: 'asc' | 'desc';
   limit: number;
@@ -206,33 +193,7 @@ export class TaskIndex {
   }
 
   search(query: TaskQuery): TaskPage {
-    const where: string[] = [];
-    const params: SQLInputValue[] = [];
-    const anyOf = (column: string, values: string[] | undefined) => {
-      if (values === undefined || values.length === 0) return;
-      where.push(`${column} IN (${values.map(() => '?').join(', ')})`);
-      params.push(...values);
-    };
-    const compare = (sql: string, value: SQLInputValue | undefined) => {
-      if (value === undefined) return;
-      where.push(sql);
-      params.push(value);
-    };
-    anyOf('status', query.status);
-    anyOf('provider', query.provider);
-    anyOf('source', query.source);
-    anyOf('assigned_agent', query.agent);
-    anyOf('agent_type', query.agent_type);
-    anyOf('model', query.model);
-    compare('success = ?', query.success === undefined ? undefined : Number(query.success));
-    compare('created_at >= ?', query.created_after);
-    compare('created_at < ?', query.created_before);
-    compare('completed_at >= ?', query.completed_after);
-    compare('completed_at < ?', query.completed_before);
-    compare('cost_usd >= ?', query.min_cost);
-    compare('cost_usd <= ?', query.max_cost);
-    compare('total_tokens >= ?', query.min_tokens);
-    compare('total_tokens <= ?', query.max_tokens);
+    const { where, params } = filterSql(query);
 
     // Keyset pagination on (sort value, task_id), tasks without a value last in either order. Two index-friendly
     // queries instead of one ORDER BY (x IS NULL), x that would sort the whole table: the tasks with a value, then,
@@ -277,6 +238,16 @@ export class TaskIndex {
       next_cursor:
         more && last ? encodeCursor((last[sort] as string | number | null) ?? null, last.task_id) : null,
     };
+  }
+
+  /** How many tasks match the filters, per status (the status filter itself is left out). */
+  countByStatus(filters: TaskFilters): { counts: Record<string, number>; total: number } {
+    return countByStatus(this.#db, filters);
+  }
+
+  /** Tasks, failures, cost and tokens of the tasks that match, per day, provider, agent or model. */
+  aggregate(by: AggregateGroup, filters: TaskFilters): TaskAggregate[] {
+    return aggregateTasks(this.#db, by, filters);
   }
 
   close(): void {

@@ -19,6 +19,9 @@ describe('GET /api/openapi.json', () => {
       [
         '/healthz',
         '/api/tasks',
+        '/api/tasks/counts',
+        '/api/tasks/aggregate',
+        '/api/dashboard/settings',
         '/api/tasks/{task_id}/logs/metadata',
         '/api/tasks/{task_id}/logs/input',
         '/api/tasks/{task_id}/logs/webhook-flow',

@@ -1,0 +1,82 @@
+// Debian's Chromium driven by playwright-core for the dashboard tests: one launch per file, screenshots at a laptop
+// and a phone size into test-output/screenshots/, and axe-core's accessibility check run inside the page.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+export const SCREENSHOT_DIR = join(import.meta.dirname, '../../test-output/screenshots');
+
+export const SIZES = {
+  laptop: { width: 1280, height: 800 },
+  phone: { width: 390, height: 844 },
+} as const;
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** A page at one size; every console error and uncaught page error is collected in `problems`. */
+export async function openPage(
+  browser: Browser,
+  size: keyof typeof SIZES = 'laptop',
+  options: { colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ context: BrowserContext; page: Page; problems: string[]; dialogs: string[] }> {
+  const context = await browser.newContext({
+    viewport: SIZES[size],
+    colorScheme: options.colorScheme ?? (size === 'phone' ? 'dark' : 'light'),
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  const dialogs: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('dialog', (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  return { context, page, problems, dialogs };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const { width, height } = page.viewportSize() ?? SIZES.laptop;
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}x${height}.png`) });
+}
+
+const AXE = readFileSync(join(import.meta.dirname, '../../node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page, as "rule: target" lines (empty when there are none) */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  // evaluated through the DevTools protocol, which the page's Content-Security-Policy does not restrict
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as { axe: { run: (context: unknown, options: unknown) => Promise<unknown> } }
+    ).axe;
+    const result = (await axe.run((globalThis as unknown as { document: unknown }).document, {
+      resultTypes: ['violations'],
+    })) as {
+      violations: { id: string; impact: string; nodes: { target: unknown[] }[] }[];
+    };
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      targets: v.nodes.map((n) => n.target),
+    }));
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.targets).slice(0, 300)}`);
+}

@@ -1,0 +1,287 @@
+// The dashboard in a real Chromium against the real server on loopback, over task folders written by the real
+// exporters: the list and its filters, the task page (error, tool cards, live output), hostile content, the token
+// prompt, and axe-core on every page. Screenshots at 1280x800 and 390x844 go to test-output/screenshots/.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { type RunningServer, startServer } from '../../src/http/server.ts';
+import { recordSampleTask } from '../helpers/sample-task.ts';
+import { launchBrowser, openPage, screenshot, seriousViolations } from './browser.ts';
+import { HOSTILE, recordHostileTask, recordJiraTask, startJiraTask } from './tasks.ts';
+
+const TOKEN = 'dashboard-test-token-0123456789';
+let dir: string;
+let server: RunningServer;
+let secured: RunningServer;
+let browser: Browser;
+
+async function serve(logsDir: string, env: Record<string, string> = {}) {
+  const config = loadConfig({ env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '10', PORT: '0', ...env } });
+  return startServer(config, { followPollMs: 20, log: () => undefined });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'task-logs-dashboard-'));
+  server = await serve(dir);
+  const { tasks } = server.telemetry;
+  await recordSampleTask(tasks, { taskId: 'task-done' });
+  await recordSampleTask(tasks, { taskId: 'task-failed', fail: true });
+  recordJiraTask(tasks, 'task-jira');
+  recordHostileTask(tasks, 'task-hostile');
+  await server.telemetry.forceFlush();
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await secured?.close();
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const rowIds = (page: Page) =>
+  page
+    .locator('table.tasks tbody tr')
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task-id')).sort());
+
+async function expectRows(page: Page, ids: string[]) {
+  await expect.poll(() => rowIds(page), { timeout: 10_000 }).toEqual([...ids].sort());
+}
+
+describe('the task list', () => {
+  it('shows the tasks the exporters wrote, with counts per status, at both sizes, with no serious axe violation', async () => {
+    for (const size of ['laptop', 'phone'] as const) {
+      const { context, page, problems } = await openPage(browser, size);
+      await page.goto(server.url);
+      await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
+      await expect.poll(() => page.getByRole('button', { name: /^failed/ }).textContent()).toContain('1');
+      await screenshot(page, 'tasks');
+      expect(await seriousViolations(page)).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  });
+
+  it('puts each filter in the URL and shows only the rows that match it', async () => {
+    const { context, page } = await openPage(browser);
+    await page.goto(server.url);
+    await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
+
+    await page.getByRole('button', { name: /^failed/ }).click();
+    await expect.poll(() => page.url()).toContain('status=failed');
+    await expectRows(page, ['task-failed']);
+    await page.getByRole('button', { name: /^All/ }).click();
+    await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
+
+    await page.getByRole('button', { name: 'More filters and sort' }).click();
+    const cases: [string, (p: Page) => Promise<unknown>, string, string[]][] = [
+      ['Provider', (p) => p.getByLabel('Provider').fill('jira'), 'provider=jira', ['task-jira']],
+      ['Agent', (p) => p.getByLabel('Agent').fill('fixer'), 'agent=fixer', ['task-jira']],
+      [
+        'Model',
+        (p) => p.getByLabel('Model').fill('claude-sonnet-4-5-20250929'),
+        'model=claude-sonnet',
+        ['task-jira'],
+      ],
+      ['Result', (p) => p.getByLabel('Result').selectOption('false'), 'success=false', ['task-failed']],
+      ['Cost at least ($)', (p) => p.getByLabel('Cost at least ($)').fill('1'), 'min_cost=1', ['task-jira']],
+      [
+        'Cost at most ($)',
+        (p) => p.getByLabel('Cost at most ($)').fill('0.015'),
+        'max_cost=0.015',
+        ['task-failed', 'task-hostile'],
+      ],
+      [
+        'Tokens at least',
+        (p) => p.getByLabel('Tokens at least').fill('10000'),
+        'min_tokens=10000',
+        ['task-jira'],
+      ],
+      [
+        'Tokens at most',
+        (p) => p.getByLabel('Tokens at most').fill('100'),
+        'max_tokens=100',
+        ['task-failed', 'task-hostile'],
+      ],
+      [
+        'Created from',
+        (p) => p.getByLabel('Created from').fill('2099-01-01'),
+        'created_after=2099-01-01',
+        [],
+      ],
+      [
+        'Created before',
+        (p) => p.getByLabel('Created before').fill('2000-01-01'),
+        'created_before=2000-01-01',
+        [],
+      ],
+    ];
+    for (const [label, set, inUrl, ids] of cases) {
+      await set(page);
+      await page.getByLabel(label).press('Tab');
+      await expect.poll(() => decodeURIComponent(page.url()), { message: label }).toContain(inUrl);
+      await expectRows(page, ids);
+      if (ids.length === 0) await page.getByText('No task matches these filters').waitFor();
+      await page.getByRole('link', { name: 'Clear all filters' }).click();
+      await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
+    }
+    await page.getByLabel('Sort by').selectOption('cost_usd');
+    await expect.poll(() => page.url()).toContain('sort=cost_usd');
+    await expect
+      .poll(async () => await page.locator('table.tasks tbody tr').first().getAttribute('data-task-id'))
+      .toBe('task-jira');
+    await context.close();
+  });
+
+  it('says how to get tasks when there are none', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'task-logs-empty-'));
+    const other = await serve(empty);
+    const { context, page } = await openPage(browser);
+    await page.goto(other.url);
+    await page.getByText('No tasks yet: run npm run demo').waitFor();
+    await context.close();
+    await other.close();
+    await rm(empty, { recursive: true, force: true });
+  });
+});
+
+describe('the task page', () => {
+  it('shows a failed task with its error, at both sizes, with no serious axe violation', async () => {
+    for (const size of ['laptop', 'phone'] as const) {
+      const { context, page, problems } = await openPage(browser, size);
+      await page.goto(`${server.url}/#/task/task-failed`);
+      await page.getByRole('alert').filter({ hasText: 'Agent crashed: out of budget' }).waitFor();
+      await page.locator('.out-error').filter({ hasText: 'Agent crashed: out of budget' }).first().waitFor();
+      await screenshot(page, 'task-failed');
+      expect(await seriousViolations(page)).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  });
+
+  it('shows each tool call as a card with its input and its result', async () => {
+    const { context, page } = await openPage(browser);
+    await page.goto(`${server.url}/#/task/task-jira`);
+    const bash = page.getByRole('article', { name: 'Bash call' });
+    await bash.locator('pre.terminal').filter({ hasText: '$ npm test -- login' }).waitFor();
+    await bash.getByText('expected 200, got 500').waitFor();
+    await expect.poll(() => bash.getAttribute('class')).toContain('card-error');
+    const edit = page.getByRole('article', { name: 'Edit call' });
+    await edit.locator('.del').filter({ hasText: 'const retries = 1;' }).waitFor();
+    await edit.locator('.add').filter({ hasText: 'const retries = 3;' }).waitFor();
+    await edit.getByText('has been updated').waitFor();
+    await page.getByText('PROJ-7').waitFor();
+    await page.locator('.markdown strong').filter({ hasText: 'retries' }).waitFor();
+    await screenshot(page, 'task-tools');
+    await context.close();
+  });
+
+  it('finds text inside collapsed thinking and opens it', async () => {
+    const { context, page } = await openPage(browser);
+    await page.goto(`${server.url}/#/task/task-done`);
+    await page.getByRole('button', { name: /Thinking/ }).waitFor();
+    expect(await page.getByText('Looking at the queue first.').count()).toBe(0);
+    await page.getByLabel('Find in the output').fill('queue first');
+    await page.getByLabel('Find in the output').press('Enter');
+    await expect.poll(() => page.url()).toContain('find=queue');
+    await page.locator('mark').filter({ hasText: 'queue first' }).waitFor();
+    await page.getByText('1 of 1').waitFor();
+    await context.close();
+  });
+
+  it("shows a running task's new output line without a reload", async () => {
+    const { task, run } = startJiraTask(server.telemetry.tasks, 'task-live');
+    run.text('first line');
+    await server.telemetry.forceFlush();
+    const { context, page, problems } = await openPage(browser);
+    await page.goto(`${server.url}/#/task/task-live`);
+    await page.getByText('first line').waitFor();
+    await page.getByText('running', { exact: true }).first().waitFor();
+    run.text('a line written while the page is open');
+    await page.getByText('a line written while the page is open').waitFor({ timeout: 15_000 });
+    run.finish({ result: 'done', costUsd: 0.1 });
+    await page.locator('.task-head .badge-completed').waitFor({ timeout: 15_000 });
+    expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
+    void task;
+    await context.close();
+  });
+});
+
+describe('hostile task content', () => {
+  it('shows every field as text: no script runs, no dialog opens, no javascript: link', async () => {
+    const { context, page, problems, dialogs } = await openPage(browser);
+    await page.goto(`${server.url}/#/task/task-hostile`);
+    await page.getByText(HOSTILE.text).waitFor();
+    await page.getByText(`$ ${HOSTILE.command}`).waitFor();
+    await page.getByText(HOSTILE.result).waitFor();
+    await page.locator('.markdown strong').filter({ hasText: 'bold' }).waitFor();
+    await page.getByRole('button', { name: /Thinking/ }).click();
+    await page.getByText(HOSTILE.thinking).waitFor();
+    const markdown = page.locator('.markdown');
+    expect(await markdown.locator('script, img, div[onclick], svg').count()).toBe(0);
+    expect(await markdown.getByText('raw html block').count()).toBe(0);
+    expect(await page.locator('a[href^="javascript:" i]').count()).toBe(0);
+    await markdown.getByText('bad one').click();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    expect(await page.locator('#app script, #app img').count()).toBe(0);
+    await screenshot(page, 'task-hostile');
+    await page.goto(server.url);
+    await page.locator('[data-task-id="task-hostile"]').waitFor();
+    expect(dialogs).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('serves the page with a strict Content-Security-Policy', async () => {
+    const response = await fetch(`${server.url}/`);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    expect(await (await fetch(`${server.url}/assets/vendor/..%2F..%2Fpackage.json`)).status).toBe(404);
+    expect(await (await fetch(`${server.url}/assets/vendor/preact.mjs`)).status).toBe(200);
+  });
+});
+
+describe('the other pages', () => {
+  it('shows costs per day and per provider, at both sizes, with no serious axe violation', async () => {
+    for (const size of ['laptop', 'phone'] as const) {
+      const { context, page, problems } = await openPage(browser, size);
+      await page.goto(`${server.url}/#/costs?by=provider`);
+      await page.locator('table.aggregates th[scope=row]').filter({ hasText: 'jira' }).waitFor();
+      await page.locator('.chart canvas').first().waitFor();
+      await screenshot(page, 'costs');
+      expect(await seriousViolations(page)).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  });
+});
+
+describe('with a token set', () => {
+  it('asks for the token once, keeps it for the tab only, and then works', async () => {
+    secured = await serve(dir, { TASK_LOGS_API_TOKEN: TOKEN, HOST: '127.0.0.1' });
+    const { context, page, problems } = await openPage(browser);
+    await page.goto(secured.url);
+    await page.getByLabel('API token', { exact: true }).waitFor();
+    await screenshot(page, 'token-prompt');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByLabel('API token', { exact: true }).fill('wrong-token-wrong-token');
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await page.getByText('The token was not accepted').waitFor();
+    await page.getByLabel('API token', { exact: true }).fill(TOKEN);
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira', 'task-live']);
+    await page.goto(`${secured.url}/#/task/task-jira`);
+    await page.getByRole('article', { name: 'Edit call' }).waitFor();
+    expect(page.url()).not.toContain(TOKEN);
+    expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain(TOKEN);
+    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).toContain(TOKEN);
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+    await context.close();
+  });
+});
