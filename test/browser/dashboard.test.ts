@@ -59,7 +59,8 @@ describe('the task list', () => {
       await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
       await expect.poll(() => page.getByRole('button', { name: /^failed/ }).textContent()).toContain('1');
       await screenshot(page, 'tasks');
-      expect(await seriousViolations(page)).toEqual([]);
+      // the same DOM at both sizes: one axe run per page keeps the file quick
+      if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
       await context.close();
     }
@@ -156,7 +157,8 @@ describe('the task page', () => {
       await page.getByRole('alert').filter({ hasText: 'Agent crashed: out of budget' }).waitFor();
       await page.locator('.out-error').filter({ hasText: 'Agent crashed: out of budget' }).first().waitFor();
       await screenshot(page, 'task-failed');
-      expect(await seriousViolations(page)).toEqual([]);
+      // the same DOM at both sizes: one axe run per page keeps the file quick
+      if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
       await context.close();
     }
@@ -255,7 +257,8 @@ describe('the other pages', () => {
       await page.locator('table.aggregates th[scope=row]').filter({ hasText: 'jira' }).waitFor();
       await page.locator('.chart canvas').first().waitFor();
       await screenshot(page, 'costs');
-      expect(await seriousViolations(page)).toEqual([]);
+      // the same DOM at both sizes: one axe run per page keeps the file quick
+      if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
       await context.close();
     }
