@@ -5,12 +5,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { packageFile } from '../contract/package-files.ts';
 import { strictRouter } from './strict-router.ts';
 
-const STATIC_DIR = fileURLToPath(new URL('../dashboard/static/', import.meta.url));
+// shipped as files beside src/ (the package lists them), not compiled into dist/
+const STATIC_DIR = packageFile('src', 'dashboard', 'static');
 
 /** URL name -> package, file inside it, and the bare imports rewritten to the URLs of this list */
 const VENDOR: Record<string, { pkg: string; file: string; rewrite?: [string, string][] }> = {
