@@ -2,7 +2,13 @@
 import { type Attributes, type AttributeValue, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR, OPERATION } from '../src/contract/attributes.ts';
 import type { RedactionCounts, Redactor } from '../src/contract/redaction/redactor.ts';
-import type { FinalResult, SourceMetadata, TaskInput, TaskMetrics } from '../src/contract/task-files.ts';
+import type {
+  FinalResult,
+  SourceMetadata,
+  TaskInput,
+  TaskMetrics,
+  TaskOwner,
+} from '../src/contract/task-files.ts';
 import { isOutputType, isWebhookStage } from '../src/contract/task-files.ts';
 import { tryParseTaskId } from '../src/contract/task-id.ts';
 import { isTaskStatus } from '../src/contract/task-status.ts';
@@ -320,11 +326,26 @@ function providerOf(a: Attributes): string | undefined {
 }
 
 function taskFields(a: Attributes): MetadataPatch {
-  return {
+  const fields: MetadataPatch = {
     source: stringOrUndefined(a[ATTR.taskSource]),
     provider: stringOrUndefined(a[ATTR.taskProvider]),
     created_at: stringOrUndefined(a[ATTR.taskCreatedAt]),
   };
+  // who holds the task now (the web process while queued, the worker while running), and which run this is
+  const owner = a[ATTR.taskOwner];
+  if (typeof owner === 'string') {
+    const parsed = parseJsonAttribute(owner);
+    if (isOwner(parsed)) fields.owner = parsed;
+  }
+  const attempt = a[ATTR.taskAttempt];
+  if (typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 0) fields.attempts = attempt;
+  return fields;
+}
+
+function isOwner(value: unknown): value is TaskOwner {
+  if (value === null || typeof value !== 'object') return false;
+  const o = value as Record<string, unknown>;
+  return typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.started_at === 'string';
 }
 
 function stageFields(a: Attributes): Record<string, unknown> {

@@ -33,6 +33,8 @@ const Env = z.object({
     .optional(),
   /** how often the server prunes and compresses */
   TASK_LOGS_MAINTENANCE_MINUTES: whole(1, 7 * 24 * 60, 'minutes').default(60),
+  TASK_LOGS_OWNER_CHECK_SECONDS: whole(1, 86_400, 'seconds').default(30),
+  TASK_LOGS_INTERRUPTED_AFTER_MINUTES: whole(1, 7 * 24 * 60, 'minutes').default(90),
   /** how long output may wait in memory before it is written; the live-read budget is 250 ms p99 */
   TASK_LOGS_FLUSH_MS: whole(1, 1000, 'milliseconds').default(50),
   /** telemetry items held in memory while the disk is slow; past this they are dropped and counted */
@@ -96,6 +98,10 @@ export interface Config {
   readonly compressAfterDays: number;
   readonly maxTotalBytes: number | undefined;
   readonly maintenanceMinutes: number;
+  /** how often a server or worker looks for queued/running tasks whose owner process is gone */
+  readonly ownerCheckSeconds: number;
+  /** a queued/running task whose owner cannot be checked (another host) ends after this long without a write */
+  readonly interruptedAfterMinutes: number;
   readonly durable: boolean;
   readonly flushMs: number;
   readonly maxQueue: number;
@@ -208,6 +214,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     compressAfterDays: e.TASK_LOGS_COMPRESS_AFTER_DAYS,
     maxTotalBytes: e.TASK_LOGS_MAX_TOTAL_BYTES,
     maintenanceMinutes: e.TASK_LOGS_MAINTENANCE_MINUTES,
+    ownerCheckSeconds: e.TASK_LOGS_OWNER_CHECK_SECONDS,
+    interruptedAfterMinutes: e.TASK_LOGS_INTERRUPTED_AFTER_MINUTES,
     durable: e.TASK_LOGS_DURABLE,
     flushMs: e.TASK_LOGS_FLUSH_MS,
     maxQueue: e.TASK_LOGS_MAX_QUEUE,

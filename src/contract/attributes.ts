@@ -8,6 +8,10 @@ export const ATTR = {
   taskProvider: 'task.provider',
   taskCreatedAt: 'task.created_at',
   taskStatus: 'task.status',
+  /** the process that holds the task (JSON: host, pid, start), written as metadata.owner */
+  taskOwner: 'task.owner',
+  /** which run of the task this is (1, 2, ...), written as metadata.attempts */
+  taskAttempt: 'task.attempt',
   /** stage fields ride as `task.stage.<field>` and come back flattened into the 02 line */
   stageFieldPrefix: 'task.stage.',
   stageName: 'task.stage',

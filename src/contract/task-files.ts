@@ -60,6 +60,19 @@ export interface TaskMetadata {
   updated_at?: string;
   /** secrets redacted from the task's files, per rule id (added up across updates) */
   redactions?: Record<string, number>;
+  /** the process that holds the task: the web process while queued, the worker while running */
+  owner?: TaskOwner;
+  /** which run of the task this is, when a queue ran it again */
+  attempts?: number;
+}
+
+/** A process, told apart from a later one with the same pid by its start time (clock ticks after boot, Linux). */
+export interface TaskOwner {
+  host: string;
+  pid: number;
+  /** field 22 of /proc/<pid>/stat, or null where there is no /proc */
+  start_ticks: number | null;
+  started_at: string;
 }
 
 export type SourceMetadata = {

@@ -11,6 +11,7 @@ import { loadCommands } from '../intake/command-phrases.ts';
 import { DeliveryStore } from '../intake/delivery-store.ts';
 import { WebhookIntake } from '../intake/intake.ts';
 import { RejectionLog } from '../intake/rejection-log.ts';
+import { activeTaskIds, endTasksOfGoneOwners } from '../ops/interrupted-tasks.ts';
 import { runMaintenance } from '../ops/maintenance.ts';
 import { MemoryQueue } from '../queue/memory-queue.ts';
 import { RedisQueue } from '../queue/redis-queue.ts';
@@ -77,6 +78,29 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const maintenance = setInterval(maintain, config.maintenanceMinutes * 60_000);
   maintenance.unref();
   setImmediate(maintain);
+  // tasks whose owner process died (a kill -9 of an earlier server or a worker): at start, then periodically
+  let checkingOwners: Promise<void> | undefined;
+  const checkOwners = () => {
+    const writer = telemetry.writer;
+    if (writer === undefined || index.closed) return;
+    checkingOwners ??= endTasksOfGoneOwners(writer, {
+      root: config.logsDir,
+      candidates: () => activeTaskIds(index),
+      staleMs: config.interruptedAfterMinutes * 60_000,
+      queueRunsAgain: config.queue.redisUrl !== undefined && options.queue === undefined,
+    })
+      .then((ended) => {
+        if (ended.length > 0)
+          log(`ended ${ended.length} interrupted task(s): ${ended.map((t) => t.task_id).join(', ')}`);
+      })
+      .catch((error: unknown) => log(`the check for interrupted tasks failed: ${String(error)}`))
+      .finally(() => {
+        checkingOwners = undefined;
+      });
+  };
+  const ownerTimer = setInterval(checkOwners, config.ownerCheckSeconds * 1000);
+  ownerTimer.unref();
+  checkOwners();
   let refreshing: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     refreshing ??= refresh().finally(() => {
@@ -135,12 +159,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       (closing ??= (async () => {
         clearInterval(timer);
         clearInterval(maintenance);
+        clearInterval(ownerTimer);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections(); // live follows would otherwise hold the server open
         await closed;
         await queue.close(); // in-process: lets running agents finish and write their results
         await refreshing;
         await maintaining;
+        await checkingOwners;
         await telemetry.shutdown();
         deliveries.close();
         index.close();

@@ -13,6 +13,7 @@ import {
 import { ATTR, OPERATION } from '../contract/attributes.ts';
 import type { TaskInput, WebhookStage } from '../contract/task-files.ts';
 import { AgentRun } from './agent-run.ts';
+import { ownerAttribute } from './process-owner.ts';
 import { injectTaskContext, type TaskQueueMessage } from './queue-message.ts';
 import { type StageFields, StageSpan, stageAttributes } from './stage-span.ts';
 
@@ -27,6 +28,8 @@ export interface AgentOptions {
   provider?: string;
   /** gen_ai.conversation.id, for example the agent's session id */
   conversationId?: string;
+  /** which run of the task this is, when a queue runs it again (metadata.attempts) */
+  attempt?: number;
 }
 
 export interface TaskTraceFields {
@@ -84,6 +87,7 @@ export class TaskTrace {
     attributes[ATTR.stageName] = name;
     if (name === 'task_created') {
       attributes[ATTR.taskCreatedAt] = this.createdAt;
+      attributes[ATTR.taskOwner] = ownerAttribute();
       attributes[`${ATTR.stageFieldPrefix}task_id`] = this.id;
     }
     stageAttributes(fields, attributes);
@@ -168,6 +172,8 @@ export class TaskTrace {
     if (options.type !== undefined) attributes[ATTR.agentType] = options.type;
     if (options.model !== undefined) attributes[ATTR.genAiRequestModel] = options.model;
     if (options.conversationId !== undefined) attributes[ATTR.genAiConversationId] = options.conversationId;
+    if (options.attempt !== undefined) attributes[ATTR.taskAttempt] = options.attempt;
+    attributes[ATTR.taskOwner] = ownerAttribute();
     const span = this.#tracer.startSpan(
       `${OPERATION.invokeAgent} ${options.name}`,
       { kind: SpanKind.INTERNAL, attributes },

@@ -1,0 +1,169 @@
+// Interrupted tasks: a queued or running task whose owner process is gone (kill -9, a crash, a power cut) would
+// otherwise stay "running" forever. Servers and workers look for them at start and every TASK_LOGS_OWNER_CHECK_SECONDS
+// and end them as failed with the error "interrupted: ...", through the file writer like any other result.
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { SpanStatusCode } from '@opentelemetry/api';
+import type { PushOutcome, TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import type { LogRecordLike, SpanLike } from '../../exporters/telemetry-item.ts';
+import { ATTR, OPERATION } from '../contract/attributes.ts';
+import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-files.ts';
+import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
+import type { TaskIndex } from '../store/task-index.ts';
+import { listTaskFolders, readJsonNoFollow } from './task-folders.ts';
+
+export interface InterruptedTask {
+  task_id: string;
+  status: 'queued' | 'running';
+  /** the error written to 04-final-result.json */
+  error: string;
+  /** the task's trace, so the ending joins it */
+  trace_id: string | undefined;
+}
+
+export interface FindInterruptedOptions {
+  root: string;
+  /** ids of tasks that may be queued or running (from the index); by default every task folder is read */
+  candidates?: () => Iterable<string> | Promise<Iterable<string>>;
+  now?: Date;
+  /** a task whose owner cannot be checked from here ends after this long without a write to its folder */
+  staleMs: number;
+  /** the queue runs a task again when its process dies (Redis/BullMQ): then a dead owner is left to the queue */
+  queueRunsAgain?: boolean;
+}
+
+export async function findInterruptedTasks(options: FindInterruptedOptions): Promise<InterruptedTask[]> {
+  const now = options.now ?? new Date();
+  const ids = options.candidates
+    ? [...(await options.candidates())]
+    : (await listTaskFolders(options.root)).map((folder) => folder.id);
+  const found: InterruptedTask[] = [];
+  for (const id of ids) {
+    const dir = join(options.root, id);
+    const metadata = await readJsonNoFollow<Partial<TaskMetadata>>(join(dir, TASK_FILES.metadata));
+    const status = metadata?.status;
+    if (status !== 'queued' && status !== 'running') continue;
+    const owner = isOwner(metadata?.owner) ? metadata.owner : undefined;
+    const state = owner === undefined ? 'unknown' : ownerState(owner);
+    if (state === 'alive') continue;
+    const at = now.toISOString();
+    if (state === 'gone' && !options.queueRunsAgain) {
+      found.push({
+        task_id: id,
+        status,
+        error: `interrupted: ${describe(owner!)} is gone (found by ${describe(processOwner())} at ${at})`,
+        trace_id: traceIdOf(metadata),
+      });
+      continue;
+    }
+    const last = await lastWrite(dir);
+    if (last === undefined || now.getTime() - last < options.staleMs) continue;
+    found.push({
+      task_id: id,
+      status,
+      error:
+        `interrupted: ${status} with no write since ${new Date(last).toISOString()}, and its owner ` +
+        `${owner ? describe(owner) : '(not recorded)'} cannot be checked from ${hostname()} (found at ${at})`,
+      trace_id: traceIdOf(metadata),
+    });
+  }
+  return found;
+}
+
+/** Ends each task as failed with its error: an error line in 03, 04-final-result.json, metadata failed. */
+export function endInterruptedTasks(
+  writer: TaskFileWriter,
+  tasks: readonly InterruptedTask[],
+  now = new Date(),
+): Promise<PushOutcome> {
+  const items: (SpanLike | LogRecordLike)[] = [];
+  const time = toHrTime(now);
+  for (const task of tasks) {
+    const traceId = task.trace_id ?? randomBytes(16).toString('hex');
+    const spanContext = { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: 1 };
+    items.push({
+      hrTime: time,
+      attributes: { [ATTR.taskId]: task.task_id, [ATTR.outputType]: 'error' },
+      body: task.error,
+    });
+    items.push({
+      name: `${OPERATION.invokeAgent} interrupted`,
+      attributes: {
+        [ATTR.taskId]: task.task_id,
+        [ATTR.genAiOperationName]: OPERATION.invokeAgent,
+        [ATTR.resultSuccess]: false,
+        [ATTR.resultError]: task.error,
+        [ATTR.durationSeconds]: 0,
+      },
+      startTime: time,
+      endTime: time,
+      status: { code: SpanStatusCode.ERROR, message: task.error },
+      spanContext: () => spanContext,
+    });
+  }
+  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
+}
+
+/** Finds and ends them; what a server or worker runs at start and on its timer. */
+export async function endTasksOfGoneOwners(
+  writer: TaskFileWriter,
+  options: FindInterruptedOptions,
+): Promise<InterruptedTask[]> {
+  const found = await findInterruptedTasks(options);
+  if (found.length > 0) await endInterruptedTasks(writer, found, options.now);
+  return found;
+}
+
+/** ids of the tasks the index has as queued or running, oldest first */
+export function activeTaskIds(index: TaskIndex): string[] {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = index.search({
+      status: ['queued', 'running'],
+      sort: 'created_at',
+      order: 'asc',
+      limit: 1000,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    for (const row of page.tasks) ids.push(row.task_id);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return ids;
+}
+
+function traceIdOf(metadata: Partial<TaskMetadata> | undefined): string | undefined {
+  const id = metadata?.trace_id;
+  return typeof id === 'string' && /^[0-9a-f]{32}$/.test(id) ? id : undefined;
+}
+
+function describe(owner: TaskOwner): string {
+  return `process ${owner.pid} on ${owner.host} (started ${owner.started_at})`;
+}
+
+function isOwner(value: unknown): value is TaskOwner {
+  if (value === null || typeof value !== 'object') return false;
+  const o = value as Record<string, unknown>;
+  return typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.started_at === 'string';
+}
+
+// the latest write to any of the task's files (a running agent appends to 03 as it works)
+async function lastWrite(dir: string): Promise<number | undefined> {
+  let latest: number | undefined;
+  for (const name of [TASK_FILES.metadata, TASK_FILES.agentOutput, TASK_FILES.webhookFlow]) {
+    try {
+      const mtime = (await stat(join(dir, name))).mtimeMs;
+      latest = latest === undefined ? mtime : Math.max(latest, mtime);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return latest;
+}
+
+function toHrTime(date: Date): [number, number] {
+  const ms = date.getTime();
+  return [Math.floor(ms / 1000), (ms % 1000) * 1e6];
+}
