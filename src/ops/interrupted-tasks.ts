@@ -12,7 +12,7 @@ import { ATTR, OPERATION } from '../contract/attributes.ts';
 import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-files.ts';
 import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
 import type { TaskIndex } from '../store/task-index.ts';
-import { listTaskFolders, readJsonNoFollow } from './task-folders.ts';
+import { listTaskFolders, summarize } from './task-folders.ts';
 
 export interface InterruptedTask {
   task_id: string;
@@ -42,7 +42,7 @@ export async function findInterruptedTasks(options: FindInterruptedOptions): Pro
   const found: InterruptedTask[] = [];
   for (const id of ids) {
     const dir = join(options.root, id);
-    const metadata = await readJsonNoFollow<Partial<TaskMetadata>>(join(dir, TASK_FILES.metadata));
+    const { metadata } = await summarize({ id, dir }, { sizes: false });
     const status = metadata?.status;
     if (status !== 'queued' && status !== 'running') continue;
     const owner = isOwner(metadata?.owner) ? metadata.owner : undefined;
