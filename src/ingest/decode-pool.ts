@@ -1,6 +1,7 @@
 // Decoding jobs for large bodies run in one worker thread, one at a time; small bodies decode on the spot (a worker
 // round trip would cost more than they do). A worker that dies fails its jobs and is replaced on the next one.
 import { Worker } from 'node:worker_threads';
+import { moduleBeside } from '../contract/package-files.ts';
 import { type DecodeJob, type DecodeOutcome, runDecodeJob } from './decode-job.ts';
 
 /** bodies up to this size (compressed: an eighth of it, since they may expand) decode on the event loop */
@@ -40,7 +41,7 @@ export class DecodePool {
 
   #ensureWorker(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(new URL('./decode-worker.ts', import.meta.url));
+    const worker = new Worker(moduleBeside(import.meta.url, 'decode-worker'));
     worker.unref();
     worker.on('message', ({ id, outcome }: { id: number; outcome: DecodeOutcome }) => {
       const pending = this.#pending.get(id);

@@ -159,14 +159,19 @@ describe('the packed package', () => {
         'assets/replay/review-transcript.jsonl',
       ]),
     );
+    // compiled modules and their types, the data files beside them (.proto, the gitleaks rules), the dashboard's
+    // static files, the commands file and the replay transcript; never a .ts source or a test
     const notAllowed = tarballFiles.filter(
       (path) =>
         !/^(package\.json|README\.md|LICENSE)$/.test(path) &&
-        !/^dist\/(src|exporters)\/.+\.(js|d\.ts)$/.test(path) &&
+        !/^dist\/(src|exporters)\/.+\.(js|d\.ts|proto|toml)$/.test(path) &&
+        !path.startsWith('dist/src/contract/redaction/gitleaks/') &&
+        !path.startsWith('src/dashboard/static/') &&
         path !== 'config/commands.json' &&
         !path.startsWith('assets/replay/'),
     );
     expect(notAllowed).toEqual([]);
+    expect(tarballFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
     expect(tarballFiles.some((path) => path.startsWith('dist/test/') || path.includes('.test.'))).toBe(false);
 
     const shipped = JSON.parse(
@@ -262,22 +267,37 @@ describe('the packed package', () => {
     expect(result.status).toBe(0);
   });
 
-  it('finds its commands file and replay transcript from dist, and its bin runs', () => {
+  it('finds its data files from dist (commands, replay, .proto, gitleaks rules, dashboard), and its bin runs', () => {
     const installed = join(service, 'node_modules/task-logs');
-    const phrases = pathToFileURL(join(installed, 'dist/src/intake/command-phrases.js')).href;
-    const replay = pathToFileURL(join(installed, 'dist/src/agent/replay-runner.js')).href;
-    const script = `import { DEFAULT_COMMANDS_FILE, loadCommands } from ${JSON.stringify(phrases)};
-      import { BUNDLED_TRANSCRIPT } from ${JSON.stringify(replay)};
+    const module = (path: string) => JSON.stringify(pathToFileURL(join(installed, 'dist/src', path)).href);
+    // the OTLP decoder's worker thread starts from dist too: a body over 64 KiB is decoded there
+    const script = `import { DEFAULT_COMMANDS_FILE, loadCommands } from ${module('intake/command-phrases.js')};
+      import { BUNDLED_TRANSCRIPT } from ${module('agent/replay-runner.js')};
+      import { packageFile } from ${module('contract/package-files.js')};
+      import { gitleaksRules } from ${module('contract/redaction/rule-set.js')};
+      import { DecodePool } from ${module('ingest/decode-pool.js')};
       loadCommands();
-      console.log(JSON.stringify([DEFAULT_COMMANDS_FILE, BUNDLED_TRANSCRIPT]));`;
-    const paths = JSON.parse(
-      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
-    ) as string[];
-    expect(paths).toEqual([
+      const pool = new DecodePool();
+      const body = new TextEncoder().encode('{"resourceSpans": []}' + ' '.repeat(70_000));
+      const decoded = await pool.decode({ signal: 'traces', encoding: 'json', coding: 'identity', body, limit: 1e6 });
+      await pool.close();
+      console.log(JSON.stringify({
+        files: [DEFAULT_COMMANDS_FILE, BUNDLED_TRANSCRIPT, packageFile('src', 'dashboard', 'static', 'index.html')],
+        rules: gitleaksRules().rules.length,
+        decoded: decoded.ok,
+      }));`;
+    writeFileSync(join(service, 'data-files.mjs'), script);
+    const found = JSON.parse(
+      execFileSync(process.execPath, ['data-files.mjs'], { cwd: service, encoding: 'utf8' }),
+    ) as { files: string[]; rules: number; decoded: boolean };
+    expect(found.files).toEqual([
       join(installed, 'config/commands.json'),
       join(installed, 'assets/replay/review-transcript.jsonl'),
+      join(installed, 'src/dashboard/static/index.html'),
     ]);
-    expect(paths.every((path) => existsSync(path))).toBe(true);
+    expect(found.files.filter((path) => !existsSync(path))).toEqual([]);
+    expect(found.rules).toBeGreaterThan(0);
+    expect(found.decoded).toBe(true);
 
     const bin = join(installed, pkg.bin.tasklogs as string);
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
