@@ -72,6 +72,7 @@ const Env = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'expected 1-64 of [A-Za-z0-9_-]' })
     .default('agent-tasks'),
   WORKER_CONCURRENCY: whole(1, 64, 'a number of tasks').default(2),
+  TASK_QUEUE_STALL_SECONDS: whole(1, 3600, 'seconds').default(30),
   AGENT_RUNNER: z
     .enum(['claude', 'command', 'replay'], { error: 'expected claude, command or replay' })
     .optional(),
@@ -124,7 +125,13 @@ export interface Config {
       readonly apiToken?: string;
     };
   };
-  readonly queue: { readonly redisUrl?: string; readonly name: string; readonly concurrency: number };
+  readonly queue: {
+    readonly redisUrl?: string;
+    readonly name: string;
+    readonly concurrency: number;
+    /** how soon another worker notices that a worker died mid-job and runs the job again (BullMQ's lock) */
+    readonly stallSeconds: number;
+  };
   readonly agent: {
     readonly runner: 'claude' | 'command' | 'replay';
     readonly command?: string;
@@ -197,7 +204,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       }),
     }),
     queue: deepFreeze(
-      defined({ redisUrl: e.REDIS_URL, name: e.TASK_QUEUE_NAME, concurrency: e.WORKER_CONCURRENCY }),
+      defined({
+        redisUrl: e.REDIS_URL,
+        name: e.TASK_QUEUE_NAME,
+        concurrency: e.WORKER_CONCURRENCY,
+        stallSeconds: e.TASK_QUEUE_STALL_SECONDS,
+      }),
     ),
     agent: deepFreeze(
       defined({

@@ -32,6 +32,7 @@ const worker = startRedisWorker({
   url: config.queue.redisUrl,
   name: config.queue.name,
   concurrency: config.queue.concurrency,
+  stallSeconds: config.queue.stallSeconds,
   handler: taskJobHandler({ tasks: telemetry.tasks, runner }),
   onInvalid: (error) => process.stderr.write(`task-logs worker: ${error.message}\n`),
 });

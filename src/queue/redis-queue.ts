@@ -1,7 +1,7 @@
 // The split mode's queue: BullMQ on Redis. Web processes push jobs (RedisQueue); `npm run worker` processes take
 // them (startRedisWorker). The task's trace context is inside the job, so both sides write one trace and one folder.
-import { Queue, Worker } from 'bullmq';
-import { type JobHandler, type TaskJob, TaskJobSchema, type TaskQueue } from './task-job.ts';
+import { type Job, Queue, Worker } from 'bullmq';
+import { type JobAttempt, type JobHandler, type TaskJob, TaskJobSchema, type TaskQueue } from './task-job.ts';
 
 export function redisConnection(url: string): { url: string; maxRetriesPerRequest: null } {
   // BullMQ workers need maxRetriesPerRequest null: a blocking read must wait for Redis, not give up
@@ -9,6 +9,8 @@ export function redisConnection(url: string): { url: string; maxRetriesPerReques
 }
 
 const PUSH_TIMEOUT_MS = 3000;
+// a job whose worker died (kill -9, a crash) is found by another worker's stall check and run once more
+const MAX_STALLED = 1;
 
 export class RedisQueue implements TaskQueue {
   readonly kind = 'redis';
@@ -54,6 +56,8 @@ export function startRedisWorker(options: {
   url: string;
   name: string;
   concurrency: number;
+  /** the job lock's length and the stall check's period */
+  stallSeconds?: number;
   handler: JobHandler;
   onInvalid: (error: Error) => void;
 }): Worker {
@@ -68,8 +72,30 @@ export function startRedisWorker(options: {
         options.onInvalid(error);
         throw error; // BullMQ marks it failed, with the reason
       }
-      await options.handler(parsed.data);
+      await options.handler(parsed.data, attemptOf(job));
     },
-    { connection: redisConnection(options.url), concurrency: options.concurrency },
+    {
+      connection: redisConnection(options.url),
+      concurrency: options.concurrency,
+      maxStalledCount: MAX_STALLED,
+      lockDuration: (options.stallSeconds ?? 30) * 1000,
+      stalledInterval: (options.stallSeconds ?? 30) * 1000,
+    },
   );
+}
+
+/** attemptsStarted counts every run (stalled ones too); attemptsMade only the failed ones */
+export function attemptOf(
+  job: Pick<Job, 'attemptsStarted' | 'attemptsMade' | 'failedReason' | 'opts'>,
+): JobAttempt {
+  const number = Math.max(1, job.attemptsStarted);
+  const of = (job.opts.attempts ?? 1) + MAX_STALLED;
+  let previous: string | undefined;
+  if (number > 1) {
+    const stalled = number - 1 - job.attemptsMade > 0;
+    previous = stalled
+      ? 'the worker running it stopped without finishing (killed or crashed), so the queue ran it again'
+      : `it failed: ${job.failedReason ?? 'no reason given'}`;
+  }
+  return { number, of, previous };
 }

@@ -14,7 +14,17 @@ export const TaskJobSchema = z.object({
 });
 export type TaskJob = z.infer<typeof TaskJobSchema>;
 
-export type JobHandler = (job: TaskJob) => Promise<void>;
+/** Which run of a job this is, when the queue may run it again (a worker that died mid-run: BullMQ's stall check). */
+export interface JobAttempt {
+  /** 1 for the first run */
+  number: number;
+  /** the most runs the queue makes */
+  of: number;
+  /** why the previous run ended, from the second run on */
+  previous: string | undefined;
+}
+
+export type JobHandler = (job: TaskJob, attempt?: JobAttempt) => Promise<void>;
 
 export interface TaskQueue {
   readonly kind: 'memory' | 'redis';
