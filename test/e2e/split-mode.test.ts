@@ -55,7 +55,10 @@ describe('split mode: web process and worker process over a real Redis', () => {
     const files = readTaskFolder(join(dir, task_id));
     expect(files.webhookFlow.map((l) => l.stage)).toEqual([...WEBHOOK_STAGES]);
     expect(files.webhookFlow.at(-1)).toMatchObject({ stage: 'queue_push', queue: 'redis' });
-    expect(files.agentOutput[0]!.content).toMatch(/^\[REPLAY\]/);
+    // a queue that may run a job again marks each run (#10: retries visible)
+    expect(files.agentOutput[0]!.content).toBe('[SYSTEM] attempt 1 of 2');
+    expect(files.agentOutput[1]!.content).toMatch(/^\[REPLAY\]/);
+    expect(files.metadata).toMatchObject({ attempts: 1 });
     expect(files.finalResult).toMatchObject({ success: true });
     expect(files.metadata).toMatchObject({ source: 'webhook', provider: 'github', assigned_agent: 'brain' });
     const traces = new Set([...files.webhookFlow, ...files.agentOutput].map((l) => l.trace_id));
