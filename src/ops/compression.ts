@@ -1,14 +1,20 @@
 // Compression: the JSONL files of tasks finished more than TASK_LOGS_COMPRESS_AFTER_DAYS ago are gzipped in place.
 // Crash-safe: the .gz is written under a temporary name, synced, renamed into place, and only then is the plain file
-// removed, so at every instant one complete copy exists; readers take the plain file when it is there, else the .gz.
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, open, readdir, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// removed, so at every instant one complete copy exists. A plain file that reappears next to its .gz (a line written
+// after compression) is merged back: its lines go into the .gz as one more gzip member (a .gz of several members
+// reads as their concatenation, with zcat too), so readers, which read the .gz and then the plain file, lose nothing.
+// Only finished tasks with no writer holding their lock are touched; everything goes through the open task folder
+// (src/contract/safe-open.ts), never through a link.
+import { createHash, randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
+import { isUnsafePath, type OpenFolder, openFolder } from '../contract/safe-open.ts';
 import { TASK_FILES } from '../contract/task-files.ts';
 import { listTaskFolders, summarizeAll } from './task-folders.ts';
+import { lockHeld } from './task-lock.ts';
+import { removeStaleTemps } from './temp-files.ts';
 
 export interface CompressOptions {
   root: string;
@@ -24,6 +30,10 @@ export interface CompressResult {
   compressed: { task_id: string; files: string[]; bytes_before: number; bytes_after: number }[];
   bytes_before: number;
   bytes_after: number;
+  /** finished tasks left alone this time because a writer held their lock, or a file grew while it was gzipped */
+  busy: string[];
+  /** temporary files of failed writes removed */
+  temps_removed: number;
 }
 
 const JSONL = [TASK_FILES.webhookFlow, TASK_FILES.agentOutput];
@@ -40,67 +50,167 @@ export async function compressTasks(options: CompressOptions): Promise<CompressR
     compressed: [],
     bytes_before: 0,
     bytes_after: 0,
+    busy: [],
+    temps_removed: 0,
   };
   for (const summary of summaries) {
     if (summary.endedAt === undefined || summary.endedAt.getTime() >= cutoff) continue;
-    const done = { task_id: summary.id, files: [] as string[], bytes_before: 0, bytes_after: 0 };
-    await removeStaleTemps(summary.dir);
-    for (const file of JSONL) {
-      const plain = join(summary.dir, file);
-      const stat = await lstat(plain).catch(() => undefined);
-      if (!stat?.isFile()) continue;
-      const gz = `${plain}.gz`;
-      const existing = await lstat(gz).catch(() => undefined);
-      if (result.dry_run) {
-        done.files.push(file);
-        done.bytes_before += stat.size;
-        continue;
-      }
-      if (!existing?.isFile()) await gzipAtomically(plain, gz);
-      // the .gz is complete here (it only ever appears whole), so the plain copy can go
-      const after = await lstat(gz);
-      await unlink(plain);
-      done.files.push(file);
-      done.bytes_before += stat.size;
-      done.bytes_after += after.size;
+    let folder: OpenFolder;
+    try {
+      folder = await openFolder(summary.dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || isUnsafePath(error)) continue; // deleted meanwhile, or not a real folder
+      throw error;
     }
-    if (done.files.length === 0) continue;
-    result.compressed.push(done);
-    result.bytes_before += done.bytes_before;
-    result.bytes_after += done.bytes_after;
+    try {
+      await compressFolder(folder, summary.id, result);
+    } catch (error) {
+      throw folder.explain(error);
+    } finally {
+      await folder.close();
+    }
   }
   return result;
 }
 
-async function gzipAtomically(plain: string, gz: string): Promise<void> {
-  const temp = join(
-    gz,
-    '..',
-    `.${gz.split('/').at(-1)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    await pipeline(
-      createReadStream(plain),
-      createGzip({ level: 6 }),
-      createWriteStream(temp, { flags: 'wx' }),
-    );
-    const handle = await open(temp, 'r');
+async function compressFolder(folder: OpenFolder, taskId: string, result: CompressResult): Promise<void> {
+  if (!result.dry_run) result.temps_removed += (await removeStaleTemps(folder)).length;
+  if (await lockHeld(folder)) {
+    result.busy.push(taskId);
+    return;
+  }
+  const done = { task_id: taskId, files: [] as string[], bytes_before: 0, bytes_after: 0 };
+  for (const file of JSONL) {
+    const plain = await openOrSkip(folder, file);
+    if (plain === undefined) continue;
     try {
-      await handle.sync();
+      const size = (await plain.stat()).size;
+      if (result.dry_run) {
+        done.files.push(file);
+        done.bytes_before += size;
+        continue;
+      }
+      const after = await gzipInto(folder, file, plain, size);
+      if (after === undefined) {
+        result.busy.push(taskId);
+        continue;
+      }
+      done.files.push(file);
+      done.bytes_before += size;
+      done.bytes_after += after;
     } finally {
-      await handle.close();
+      await plain.close();
     }
-    await rename(temp, gz);
+  }
+  if (done.files.length === 0) return;
+  result.compressed.push(done);
+  result.bytes_before += done.bytes_before;
+  result.bytes_after += done.bytes_after;
+}
+
+/**
+ * Writes `<file>.gz` as the existing .gz (if any) followed by a gzip member of the plain file's first `size` bytes,
+ * renames it into place, then removes the plain file. Returns the new .gz size, or undefined (nothing changed) when
+ * the plain file grew meanwhile: a writer is still at it, and the next run takes it.
+ */
+async function gzipInto(
+  folder: OpenFolder,
+  file: string,
+  plain: FileHandle,
+  size: number,
+): Promise<number | undefined> {
+  const gzName = `${file}.gz`;
+  const tempName = `.${gzName}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = await folder.openFile(tempName, 'createNew');
+  try {
+    const old = await openOrSkip(folder, gzName);
+    if (old !== undefined && (await gzEndsWith(old, plain, size))) {
+      // a run killed between its rename and its unlink left both: the .gz holds the plain file already
+      await old.close();
+      await unlink(folder.pathOf(tempName));
+      await unlink(folder.pathOf(file));
+      return await folder.openFile(gzName, 'read').then(async (h) => {
+        try {
+          return (await h.stat()).size;
+        } finally {
+          await h.close();
+        }
+      });
+    }
+    if (old !== undefined) {
+      try {
+        await pipeline(old.createReadStream({ autoClose: false, start: 0 }), writeTo(temp));
+      } finally {
+        await old.close();
+      }
+    }
+    if (size > 0) {
+      await pipeline(
+        plain.createReadStream({ autoClose: false, start: 0, end: size - 1 }),
+        createGzip({ level: 6 }),
+        writeTo(temp),
+      );
+    }
+    await temp.sync();
+    const after = (await temp.stat()).size;
+    // the narrowest window we can give: a line appended after this check and before the unlink would be lost, and
+    // only a task finished days ago with no lock held gets here
+    if ((await plain.stat()).size !== size) {
+      await unlink(folder.pathOf(tempName));
+      return undefined;
+    }
+    await rename(folder.pathOf(tempName), folder.pathOf(gzName));
+    // the .gz is complete here (it only ever appears whole), so the plain copy can go
+    await unlink(folder.pathOf(file));
+    return after;
   } catch (error) {
-    await unlink(temp).catch(() => undefined); // our own temp file; the error that matters is rethrown
+    await unlink(folder.pathOf(tempName)).catch(() => undefined); // our own temp file; the error is what matters
     throw error;
+  } finally {
+    await temp.close();
   }
 }
 
-async function removeStaleTemps(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (name.startsWith('.') && name.includes('.jsonl.gz.') && name.endsWith('.tmp')) {
-      await unlink(join(dir, name)).catch(() => undefined); // left by a killed compress; gone is what we want
+/** True when the .gz's uncompressed bytes end with the plain file's first `size` bytes (compared by digest). */
+async function gzEndsWith(gz: FileHandle, plain: FileHandle, size: number): Promise<boolean> {
+  const unzipped = () => gz.createReadStream({ autoClose: false, start: 0 }).pipe(createGunzip());
+  let total = 0;
+  for await (const chunk of unzipped()) total += (chunk as Buffer).length;
+  if (total < size) return false;
+  const tail = createHash('sha256');
+  let position = 0;
+  for await (const chunk of unzipped()) {
+    const piece = chunk as Buffer;
+    const from = Math.max(0, total - size - position);
+    if (from < piece.length) tail.update(from === 0 ? piece : piece.subarray(from));
+    position += piece.length;
+  }
+  const head = createHash('sha256');
+  if (size > 0)
+    for await (const chunk of plain.createReadStream({ autoClose: false, start: 0, end: size - 1 }))
+      head.update(chunk as Buffer);
+  return tail.digest('hex') === head.digest('hex');
+}
+
+// an async sink rather than temp.createWriteStream(): a write stream made with autoClose false keeps the handle
+// referenced, and its close() would then never settle
+function writeTo(handle: FileHandle): (source: AsyncIterable<Buffer>) => Promise<void> {
+  return async (source) => {
+    for await (const chunk of source) {
+      for (let offset = 0; offset < chunk.length; ) {
+        offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
+      }
     }
+  };
+}
+
+async function openOrSkip(folder: OpenFolder, name: string): Promise<FileHandle | undefined> {
+  try {
+    return await folder.openFile(name, 'read');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || isUnsafePath(error)) return undefined; // absent, or not ours to compress
+    throw error;
   }
 }

@@ -26,11 +26,27 @@ export async function tempFiles(
   return found;
 }
 
-/** Removes the stale temp files of a folder; returns their names. */
+// temp names carry the writing process's pid: `.metadata.json.<pid>.<random>.<n>.tmp`, `.<file>.gz.<pid>.<hex>.tmp`
+const PID_IN_NAME = /\.(\d{1,10})\.[0-9a-f]+(?:\.[0-9a-z]+)?\.tmp$/;
+
+/** True when the temp file's writer is known to be gone: its pid runs no process here. (A folder shared by several
+ * hosts could hold a live writer of another host under that pid: its write then fails and is retried.) */
+function writerGone(name: string): boolean {
+  const pid = Number(PID_IN_NAME.exec(name)?.[1]);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Removes the temp files of a folder whose writer is gone or that are stale; returns their names. */
 export async function removeStaleTemps(folder: OpenFolder, now = Date.now()): Promise<string[]> {
   const removed: string[] = [];
   for (const { name, ageMs } of await tempFiles(folder, now)) {
-    if (ageMs < STALE_TEMP_MS) continue;
+    if (ageMs < STALE_TEMP_MS && !writerGone(name)) continue;
     try {
       await unlink(folder.pathOf(name));
       removed.push(name);

@@ -1,7 +1,7 @@
 // verify: checks every task folder against the five-file contract and lists what is broken, never through a link or
 // into a FIFO; with repair, cuts a torn last line off a finished task's JSONL file (what a killed writer can leave) at
 // its exact byte, through the handle it was read with. Files it could not read are reported, never cut.
-import { type FileHandle, lstat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { isUnsafePath, type OpenFolder, openTaskFolder, readAll } from '../contract/safe-open.ts';
@@ -9,6 +9,7 @@ import { isOutputType, isWebhookStage, TASK_FILES, WEBHOOK_STAGES } from '../con
 import { isFinalStatus, isTaskStatus } from '../contract/task-status.ts';
 import { parseJsonl } from '../store/jsonl-read.ts';
 import { listTaskFolders, type TaskFolder } from './task-folders.ts';
+import { lockHeld } from './task-lock.ts';
 import { tempFiles } from './temp-files.ts';
 
 export interface TaskProblems {
@@ -17,8 +18,6 @@ export interface TaskProblems {
   repaired: string[];
 }
 
-// a lock file older than this was left by a killed writer (exporters/file-lock.ts breaks it at the same age)
-const LOCK_STALE_MS = 10_000;
 const ISO_Z = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const SEED_METADATA = [
   'task_id',
@@ -266,10 +265,4 @@ async function cut(handle: FileHandle, readBytes: number, at: number): Promise<b
   if ((await handle.stat()).size !== readBytes) return false;
   await handle.truncate(at);
   return true;
-}
-
-// a writer updating the task holds metadata.json.lock (see exporters/file-lock.ts)
-async function lockHeld(folder: OpenFolder): Promise<boolean> {
-  const stat = await lstat(folder.pathOf(`${TASK_FILES.metadata}.lock`)).catch(() => undefined);
-  return stat !== undefined && Date.now() - stat.mtimeMs < LOCK_STALE_MS;
 }

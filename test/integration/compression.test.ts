@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { compressTasks } from '../../src/ops/compression.ts';
 import { verifyTasks } from '../../src/ops/verify.ts';
+import { TaskStore } from '../../src/store/task-store.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -106,5 +107,63 @@ describe('compression', () => {
     );
     expect(leftovers).toEqual([]);
     expect((await verifyTasks({ root })).broken).toEqual([]);
+  });
+});
+
+describe('compression and lines written after it', () => {
+  it('reads a line appended after compression, and the next compression merges it into the .gz instead of deleting it', async () => {
+    const root = await tempLogsDir();
+    writeTask(root, 'task-old', { endedDaysAgo: 10, lines: 20 });
+    await compressTasks({ root, afterDays: 7 });
+    const late = '{"timestamp":"2026-01-01T00:00:00.000Z","type":"text","content":"a late line"}\n';
+    appendFileSync(join(root, 'task-old', '03-agent-output.jsonl'), late);
+    const store = new TaskStore(root);
+    const lines = async () => {
+      const all: string[] = [];
+      for await (const line of store.lines('task-old', '03-agent-output.jsonl')) all.push(line.text);
+      return all;
+    };
+    expect(await lines()).toHaveLength(21);
+    expect((await lines()).at(-1)).toBe(late.trim());
+
+    const again = await compressTasks({ root, afterDays: 7 });
+    expect(again.compressed.map((c) => [c.task_id, c.files])).toEqual([
+      ['task-old', ['03-agent-output.jsonl']],
+    ]);
+    expect(existsSync(join(root, 'task-old', '03-agent-output.jsonl'))).toBe(false);
+    const unzipped = gunzipSync(readFileSync(join(root, 'task-old', '03-agent-output.jsonl.gz'))).toString();
+    expect(unzipped.split('\n').filter(Boolean)).toHaveLength(21);
+    expect(unzipped.endsWith(late)).toBe(true);
+    expect(await lines()).toHaveLength(21);
+    expect((await verifyTasks({ root })).broken).toEqual([]);
+  });
+
+  it('after a run killed between its rename and its unlink, keeps one copy of each line', async () => {
+    const root = await tempLogsDir();
+    const dir = writeTask(root, 'task-old', { endedDaysAgo: 10, lines: 20 });
+    const plain = readFileSync(join(dir, '03-agent-output.jsonl'));
+    writeFileSync(join(dir, '03-agent-output.jsonl.gz'), gzipSync(plain));
+    await compressTasks({ root, afterDays: 7 });
+    expect(existsSync(join(dir, '03-agent-output.jsonl'))).toBe(false);
+    expect(gunzipSync(readFileSync(join(dir, '03-agent-output.jsonl.gz')))).toEqual(plain);
+  });
+
+  it('leaves a task alone while a writer holds its lock, and removes stale temp files only', async () => {
+    const root = await tempLogsDir();
+    const busy = writeTask(root, 'task-busy', { endedDaysAgo: 10 });
+    writeFileSync(join(busy, 'metadata.json.lock'), 'host 1\n');
+    const idle = writeTask(root, 'task-idle', { endedDaysAgo: 10 });
+    const stale = join(idle, '.metadata.json.1.abc.0.tmp');
+    const fresh = join(idle, '.metadata.json.1.abc.1.tmp');
+    writeFileSync(stale, '{');
+    writeFileSync(fresh, '{');
+    utimesSync(stale, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    const result = await compressTasks({ root, afterDays: 7 });
+    expect(result.compressed.map((c) => c.task_id)).toEqual(['task-idle']);
+    expect(result.busy).toEqual(['task-busy']);
+    expect(result.temps_removed).toBe(1);
+    expect(existsSync(join(busy, '03-agent-output.jsonl'))).toBe(true);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
   });
 });
