@@ -17,6 +17,9 @@ export interface Finding {
 // no rule finds a secret in fewer characters than this
 const MIN_TEXT = 8;
 
+// the pieces a text of several lines is searched in again, by a rule that matched it
+const PARAGRAPH_AND_LINE = [/\n[ \t]*\n/g, /\n/g];
+
 // fields the writer fills itself (times, ids, counters): never content, so never scanned
 const STRUCTURAL_FIELDS = new Set([
   'timestamp',
@@ -125,6 +128,17 @@ export class Redactor {
     return (copy ?? value) as T;
   }
 
+  #findIn(text: string, found: Finding[]): void {
+    for (const index of this.#wake(text)) this.#runRule(this.#rules[index]!, text, found);
+    for (const value of this.#values) {
+      let at = text.indexOf(value);
+      while (at !== -1) {
+        found.push({ ruleId: CONFIGURED_SECRET_RULE, start: at, end: at + value.length });
+        at = text.indexOf(value, at + value.length);
+      }
+    }
+  }
+
   /**
    * A record (a file line, an input, a result) with secrets redacted from its fields: a copy where anything changed.
    * Fields the writer itself fills with timestamps, ids and numbers are not scanned.
@@ -147,27 +161,43 @@ export class Redactor {
   /** The secrets in the text, in order, not overlapping. */
   find(text: string): Finding[] {
     const found: Finding[] = [];
-    for (const index of this.#wake(text)) this.#runRule(this.#rules[index]!, text, found);
-    for (const value of this.#values) {
-      let at = text.indexOf(value);
-      while (at !== -1) {
-        found.push({ ruleId: CONFIGURED_SECRET_RULE, start: at, end: at + value.length });
-        at = text.indexOf(value, at + value.length);
+    this.#findIn(text, found);
+    // JSON inside text (a tool's input rendered as JSON, a pasted API response) hides newlines and quotes behind
+    // escapes, which rules that read context do not see through: the unescaped text is searched too, and what is
+    // found there is mapped back onto the escapes it came from
+    if (text.includes('\\')) {
+      const view = unescapedView(text);
+      if (view !== undefined) {
+        const inView: Finding[] = [];
+        this.#findIn(view.text, inView);
+        for (const f of inView) {
+          found.push({ ...f, start: view.starts[f.start]!, end: view.ends[f.end - 1]! });
+        }
       }
     }
     if (found.length <= 1) return found;
-    // specific findings first, then generic ones where they overlap none; within each, earliest first, the longer
-    // of two that start together, and a finding that overlaps one already kept is dropped
+    // overlapping findings become one redaction over their union, so no part of either secret is left; it is named
+    // after a specific rule where one is among them (a GitHub token inside a URL's credentials is a github-pat)
     found.sort((a, b) => a.start - b.start || b.end - a.end);
-    const kept: Finding[] = [];
-    for (const pass of [false, true]) {
-      for (const f of found) {
-        if ((f.generic === true) !== pass) continue;
-        if (kept.some((k) => f.start < k.end && k.start < f.end)) continue;
-        kept.push(f);
+    const merged: Finding[] = [];
+    let current = found[0]!;
+    for (let i = 1; i < found.length; i++) {
+      const f = found[i]!;
+      if (f.start < current.end) {
+        const named = current.generic === true && f.generic !== true ? f : current;
+        current = {
+          ruleId: named.ruleId,
+          start: current.start,
+          end: Math.max(current.end, f.end),
+          generic: named.generic,
+        };
+      } else {
+        merged.push(current);
+        current = f;
       }
     }
-    return kept.sort((a, b) => a.start - b.start);
+    merged.push(current);
+    return merged;
   }
 
   // the indexes of the rules to run on this text: those whose keyword occurs, and those without keywords
@@ -197,31 +227,62 @@ export class Redactor {
   }
 
   #runRule(rule: Rule, text: string, found: Finding[]): void {
+    const spanned = this.#matchAll(rule, text, 0, text.length, found);
+    // A regex that spans lines (`curl ... -u`, up to five lines on) finds one secret per match, and a greedy one can
+    // step over an earlier secret to a later one: where a rule matched in a text of several lines, each paragraph
+    // and each line is searched on its own too, and the findings are merged. Only a match that spanned lines can
+    // have stepped over one.
+    if (spanned) {
+      for (const separator of PARAGRAPH_AND_LINE) {
+        separator.lastIndex = 0;
+        let start = 0;
+        while (start < text.length) {
+          const hit = separator.exec(text);
+          const end = hit === null ? text.length : hit.index;
+          if (end - start >= MIN_TEXT && (start > 0 || end < text.length))
+            this.#matchAll(rule, text, start, end, found);
+          if (hit === null) break;
+          start = hit.index + hit[0].length;
+        }
+      }
+    }
+  }
+
+  // the rule's findings in text[from, to); true when a match spanned lines
+  #matchAll(rule: Rule, text: string, from: number, to: number, found: Finding[]): boolean {
+    const part = from === 0 && to === text.length ? text : text.slice(from, to);
     const regex = rule.regex;
     regex.lastIndex = 0;
-    let match = regex.exec(text);
+    let spanned = false;
+    let match = regex.exec(part);
     while (match !== null) {
       const whole = match[0];
       if (whole.length === 0) {
         regex.lastIndex++;
       } else {
+        if (!spanned && whole.includes('\n')) spanned = true;
         const secret = secretOf(match, rule.secretGroup);
-        if (secret.length > 0 && this.#isSecret(rule, secret, whole, text, match.index)) {
+        if (
+          secret.length > 0 &&
+          this.#isSecret(rule, secret, part, match.index, match.index + whole.length)
+        ) {
           const offset = secret === whole ? 0 : whole.indexOf(secret);
-          const start = match.index + Math.max(offset, 0);
+          const start = from + match.index + Math.max(offset, 0);
           found.push({ ruleId: rule.id, start, end: start + secret.length, generic: rule.generic });
         }
       }
-      match = regex.exec(text);
+      match = regex.exec(part);
     }
+    return spanned;
   }
 
   // gitleaks' checks after a regex match: entropy, digits for generic rules, the rule's and the global allow-lists
-  #isSecret(rule: Rule, secret: string, whole: string, text: string, at: number): boolean {
+  #isSecret(rule: Rule, secret: string, text: string, at: number, end: number): boolean {
     if (rule.entropy > 0) {
       if (shannonEntropy(secret) <= rule.entropy) return false;
       if (rule.id.startsWith('generic') && !/[0-9]/.test(secret)) return false;
     }
+    const whole = text.slice(reachBack(text, at, rule.reachBack), end);
     if (allowed(this.ruleSet.allow, secret, whole, text, at)) return false;
     for (const list of rule.allowlists) if (allowed(list, secret, whole, text, at)) return false;
     return true;
@@ -254,6 +315,64 @@ function allowed(list: Allowlist, secret: string, whole: string, text: string, a
   if (list.condition === 'AND') return (!hasRegexes || regexHit) && (!hasStopwords || stopwordHit);
   return regexHit || stopwordHit;
 }
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  '/': '/',
+};
+
+/**
+ * The text with JSON-style escapes (\n, \", \\, \uXXXX) decoded, and for each character of it where it started and
+ * ended in the original; undefined when there is nothing to decode.
+ */
+export function unescapedView(text: string): { text: string; starts: number[]; ends: number[] } | undefined {
+  let out = '';
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let decoded = false;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '\\' && i + 1 < text.length) {
+      const next = text[i + 1]!;
+      const simple = SIMPLE_ESCAPES[next];
+      if (simple !== undefined) {
+        out += simple;
+        starts.push(i);
+        ends.push(i + 2);
+        i += 2;
+        decoded = true;
+        continue;
+      }
+      if (next === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) {
+        out += String.fromCharCode(Number.parseInt(text.slice(i + 2, i + 6), 16));
+        starts.push(i);
+        ends.push(i + 6);
+        i += 6;
+        decoded = true;
+        continue;
+      }
+    }
+    out += c;
+    starts.push(i);
+    ends.push(i + 1);
+    i++;
+  }
+  return decoded ? { text: out, starts, ends } : undefined;
+}
+
+// the match as gitleaks' pattern would have had it: with up to `max` identifier characters before it
+function reachBack(text: string, at: number, max: number): number {
+  let start = at;
+  while (start > 0 && at - start < max && IDENTIFIER_CHAR.test(text[start - 1]!)) start--;
+  return start;
+}
+const IDENTIFIER_CHAR = /[\w.-]/;
 
 function lineAt(text: string, at: number): string {
   const start = text.lastIndexOf('\n', at) + 1;

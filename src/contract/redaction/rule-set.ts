@@ -29,6 +29,8 @@ export interface Rule {
   /** a rule that finds secrets by their context (generic-api-key, an Authorization header): where its finding
    * overlaps one of a rule for a known format, the specific rule's finding is kept */
   readonly generic: boolean;
+  /** how many [\w.-] characters before the match gitleaks' own pattern would have included in it (see below) */
+  readonly reachBack: number;
 }
 
 export interface RuleSet {
@@ -137,9 +139,11 @@ export function gitleaksRules(): NonNullable<typeof gitleaks> {
     }
     try {
       const lists = [...(raw.allowlists ?? []), ...(raw.allowlist ? [raw.allowlist] : [])];
+      const { pattern, reachBack } = withoutIdentifierPrefix(raw.regex);
       rules.push({
         id: raw.id,
-        regex: compileRe2(raw.regex, 'g'),
+        regex: compileRe2(pattern, 'g'),
+        reachBack,
         keywords: (raw.keywords ?? []).map((k) => k.toLowerCase()),
         secretGroup: raw.secretGroup ?? 0,
         entropy: raw.entropy ?? 0,
@@ -156,6 +160,26 @@ export function gitleaksRules(): NonNullable<typeof gitleaks> {
   const allow = toAllowlist(config.allowlist ?? {}) ?? emptyAllowlist();
   gitleaks = { rules, allow, skipped };
   return gitleaks;
+}
+
+// A hundred of gitleaks' rules start with a lazy `[\w.-]{0,50}?` (twice, for some) that only takes the identifier
+// before a keyword into the match: it never changes which secret is found, but a backtracking engine tries it at
+// every position (RE2 does not backtrack), which made a 40 kB text take seconds. It is taken off the pattern, and put
+// back by hand where an allow-list looks at the whole match.
+const IDENTIFIER_PREFIX = '[\\w.-]{0,50}?';
+
+function withoutIdentifierPrefix(pattern: string): { pattern: string; reachBack: number } {
+  let rest = pattern;
+  let reachBack = 0;
+  const strip = (lead: string, keep: string) => {
+    if (!rest.startsWith(lead + IDENTIFIER_PREFIX)) return;
+    rest = keep + rest.slice(lead.length + IDENTIFIER_PREFIX.length);
+    reachBack += 50;
+  };
+  strip('', '');
+  strip('(?i)', '(?i)');
+  strip('(?i:', '(?i:');
+  return { pattern: rest, reachBack };
 }
 
 // An allow-list that needs a path or commit can never hold for text that has neither: it is left out.
@@ -225,6 +249,7 @@ function compileRule(
     entropy: raw.entropy ?? 0,
     allowlists: [],
     generic,
+    reachBack: 0,
   };
 }
 

@@ -1,0 +1,167 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CommandRunner } from '../../src/agent/command-runner.ts';
+import { loadConfig } from '../../src/config.ts';
+import { Redactor } from '../../src/contract/redaction/redactor.ts';
+import { buildRuleSet } from '../../src/contract/redaction/rule-set.ts';
+import { redactingLog } from '../../src/instrumentation/redactor-for-config.ts';
+import { fakeCollector, stringsIn } from '../helpers/fake-collector.ts';
+import { configuredSecrets, gitleaksCases, secretSamples } from '../helpers/secret-samples.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
+import { testTelemetry } from '../helpers/telemetry.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { withEnv } from '../helpers/with-env.ts';
+
+interface SecretCase {
+  name: string;
+  text: string;
+  /** raw secrets in the text; none may survive */
+  secrets: string[];
+}
+
+// gitleaks' literal true positives (each secret as its own rule finds it), our kinds, and our own settings' values
+function allCases(): SecretCase[] {
+  const full = buildRuleSet();
+  const cases: SecretCase[] = [];
+  for (const [id, { tps }] of Object.entries(gitleaksCases().cases)) {
+    const rule = full.rules.find((r) => r.id === id);
+    if (rule === undefined) continue;
+    const alone = new Redactor({ ...full, rules: [rule], values: [] });
+    for (const tp of tps) {
+      cases.push({ name: id, text: tp, secrets: alone.find(tp).map((f) => tp.slice(f.start, f.end)) });
+    }
+  }
+  for (const s of secretSamples()) cases.push({ name: s.kind, text: s.text, secrets: [s.secret] });
+  for (const [name, value] of Object.entries(configuredSecrets())) {
+    cases.push({ name, text: `${name}=${value}`, secrets: [value] });
+  }
+  return cases;
+}
+
+const PLAIN = 'Analyzing src/queue.ts: the retry loop uses a fixed delay of one second between attempts.';
+
+function leaks(strings: string[], cases: SecretCase[]): string[] {
+  const found: string[] = [];
+  for (const c of cases) {
+    for (const secret of c.secrets)
+      if (strings.some((s) => s.includes(secret))) found.push(`${c.name}: ${secret.slice(0, 40)}`);
+  }
+  return found;
+}
+
+describe('redaction on the way to the files and the OTLP export', () => {
+  it('redacts every true positive in all five files and in the OTLP export, and keeps the rest', async () => {
+    const cases = allCases();
+    const collector = await fakeCollector();
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      ...configuredSecrets(),
+    };
+    withEnv(env); // the OTLP exporters read the standard variables themselves
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, env);
+    const joined = cases.map((c) => c.text).join('\n\n');
+    const task = telemetry.tasks.start({
+      taskId: 'task-secrets',
+      source: 'webhook',
+      provider: 'github',
+      input: { message: joined, source_metadata: { provider: 'github', comment: cases.map((c) => c.text) } },
+    });
+    task.stage('received', { comment: joined }).end();
+    task.recordStage('validation', { status: 'passed', header: cases.at(-1)!.text });
+    task.stage('command_matching').fail(new Error(`could not match ${secretSamples()[0]!.text}`));
+    const run = task.startAgent({ name: 'brain', model: `claude ${secretSamples()[0]!.text}` });
+    run.text(PLAIN);
+    for (const c of cases) {
+      run.text(c.text);
+      const callId = run.toolCall({ name: 'Bash', input: { command: c.text } });
+      run.toolResult(callId, c.text);
+    }
+    run.finish({ success: false, result: joined, error: joined });
+    await telemetry.forceFlush();
+
+    const folder = join(dir, 'task-secrets');
+    const files = readdirSync(folder).filter((f) => !f.startsWith('.'));
+    expect(files.sort()).toEqual([
+      '01-input.json',
+      '02-webhook-flow.jsonl',
+      '03-agent-output.jsonl',
+      '04-final-result.json',
+      'metadata.json',
+    ]);
+    for (const file of files) {
+      const raw = readFileSync(join(folder, file), 'utf8');
+      const values = file.endsWith('.jsonl')
+        ? raw
+            .trim()
+            .split('\n')
+            .flatMap((line) => stringsIn(JSON.parse(line)))
+        : stringsIn(JSON.parse(raw));
+      expect(leaks([raw, ...values], cases), file).toEqual([]);
+      if (file !== 'metadata.json') expect(raw, file).toContain('[REDACTED:');
+    }
+    const read = readTaskFolder(folder);
+    expect(read.agentOutput[0]).toMatchObject({ type: 'text', content: PLAIN });
+    expect(read.agentOutput).toHaveLength(1 + cases.length * 3);
+    expect(read.metadata?.model).toMatch(/^claude export GH_TOKEN=\[REDACTED:github-pat\]$/);
+    const redactions = read.metadata?.redactions ?? {};
+    const total = Object.values(redactions).reduce((a, b) => a + b, 0);
+    expect(redactions['github-pat']).toBeGreaterThan(0);
+    expect(redactions['configured-secret']).toBeGreaterThan(0);
+
+    const bodies = collector.received.filter((r) => r.path === '/v1/traces' || r.path === '/v1/logs');
+    expect(bodies.some((r) => r.path === '/v1/logs')).toBe(true);
+    const exported = bodies.flatMap((r) => stringsIn(JSON.parse(r.body.toString())));
+    expect(leaks([...bodies.map((r) => r.body.toString()), ...exported], cases)).toEqual([]);
+    expect(exported.filter((s) => s.includes('[REDACTED:')).length).toBeGreaterThan(cases.length);
+    expect(exported).toContain(PLAIN);
+    console.log(
+      `redaction: ${cases.length} secret samples, ${cases.reduce((n, c) => n + c.secrets.length, 0)} secrets; ` +
+        `none in 5 files (${total} redactions counted in metadata.json) or ${bodies.length} OTLP bodies`,
+    );
+  });
+
+  it('writes secrets as they are with TASK_LOGS_REDACTION=false', async () => {
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, { TASK_LOGS_REDACTION: 'false' });
+    const sample = secretSamples()[0]!;
+    const run = telemetry.tasks.start({ taskId: 'task-plain' }).startAgent({ name: 'brain' });
+    run.text(sample.text);
+    run.finish({ result: 'done' });
+    await telemetry.forceFlush();
+    const read = readTaskFolder(join(dir, 'task-plain'));
+    expect(read.agentOutput[0]?.content).toBe(sample.text);
+    expect(read.metadata?.redactions).toBeUndefined();
+  });
+});
+
+describe("the server's log", () => {
+  it('redacts every true positive from the lines the server prints', () => {
+    const cases = allCases();
+    const printed: string[] = [];
+    const log = redactingLog(loadConfig({ env: configuredSecrets() }), (line) => printed.push(line));
+    for (const c of cases) log(`task task-x: the replay runner failed: Error: ${c.text}`);
+    expect(printed).toHaveLength(cases.length);
+    expect(leaks(printed, cases)).toEqual([]);
+  });
+});
+
+describe('the unit of redaction', () => {
+  it('a secret written in two pieces by the agent still ends up redacted: the runner joins a line before emitting', async () => {
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir);
+    const sample = secretSamples()[0]!;
+    const cut = sample.text.length - 10;
+    // the agent writes the line in two pieces, a moment apart, so the pipe delivers them as two chunks
+    const script = `process.stdout.write(${JSON.stringify(sample.text.slice(0, cut))});
+      setTimeout(() => process.stdout.write(${JSON.stringify(`${sample.text.slice(cut)}\n`)}), 300);`;
+    const runner = new CommandRunner({ argv: [process.execPath, '-e', script], timeoutSeconds: 30 });
+    const run = telemetry.tasks.start({ taskId: 'task-split' }).startAgent({ name: 'brain' });
+    await runner.run(run, { taskId: 'task-split', prompt: '' });
+    await telemetry.forceFlush();
+    const lines = readTaskFolder(join(dir, 'task-split')).agentOutput.filter((l) => l.type === 'text');
+    expect(lines[0]?.content).toBe(sample.text.replace(sample.secret, '[REDACTED:github-pat]'));
+  });
+});
