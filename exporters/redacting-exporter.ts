@@ -99,11 +99,30 @@ function redactAttributes(redactor: Redactor, attributes: Attributes): Attribute
   let copy: Attributes | undefined;
   for (const key in attributes) {
     const value = attributes[key];
-    const redacted = redactor.redactValue(value) as AttributeValue | undefined;
+    const redacted = redactAttributeValue(redactor, value);
     if (redacted !== value) {
       copy ??= { ...attributes };
       copy[key] = redacted;
     }
   }
   return copy ?? attributes;
+}
+
+// Attributes that carry JSON as text (a tool's input, stage fields that are objects) are redacted as the values they
+// hold, so a rule that reads context sees the value's own text rather than its JSON escaping.
+function redactAttributeValue(
+  redactor: Redactor,
+  value: AttributeValue | undefined,
+): AttributeValue | undefined {
+  if (typeof value === 'string' && (value.startsWith('{') || value.startsWith('['))) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return redactor.redact(value); // not JSON after all
+    }
+    const redacted = redactor.redactValue(parsed);
+    return redacted === parsed ? redactor.redact(value) : JSON.stringify(redacted);
+  }
+  return redactor.redactValue(value);
 }

@@ -13,6 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { ATTR, OPERATION, OUTPUT_EVENT_NAME } from '../contract/attributes.ts';
+import type { Redactor } from '../contract/redaction/redactor.ts';
 import type { OutputType } from '../contract/task-files.ts';
 import type { AgentUsage } from './agent-usage.ts';
 
@@ -54,6 +55,7 @@ export class AgentRun {
   readonly #context: Context;
   readonly #recording: boolean;
   readonly #onFinish: (() => void) | undefined;
+  readonly #redactor: Redactor | undefined;
   readonly #tools = new Map<string, ToolCallState>();
   #seq = 0;
   #toolSeq = 0;
@@ -65,6 +67,9 @@ export class AgentRun {
     logger: Logger;
     span: Span;
     onFinish?: () => void;
+    /** redacts what this class shortens itself (a tool call's input, a failed result's first line), so a cut never
+     * leaves half a secret that no rule can find any more */
+    redactor?: Redactor | undefined;
   }) {
     this.taskId = options.taskId;
     this.#tracer = options.tracer;
@@ -73,6 +78,7 @@ export class AgentRun {
     this.#recording = options.span.isRecording();
     this.#context = trace.setSpan(ROOT_CONTEXT, options.span);
     this.#onFinish = options.onFinish;
+    this.#redactor = options.redactor;
   }
 
   /** The context to run the agent's own instrumented calls in, so their spans join the task's trace. */
@@ -131,7 +137,7 @@ export class AgentRun {
     this.#tools.set(callId, { span, context, name: call.name });
     this.#emit(
       'tool_call',
-      call.content ?? describeCall(call.name, call.input),
+      call.content ?? describeCall(call.name, this.#redactor?.redactValue(call.input) ?? call.input),
       {
         ...details,
         tool_name: call.name,
@@ -157,7 +163,11 @@ export class AgentRun {
     );
     if (call === undefined) return;
     this.#tools.delete(callId);
-    if (failed) call.span.setStatus({ code: SpanStatusCode.ERROR, message: firstLine(content) });
+    if (failed)
+      call.span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: firstLine(this.#redactor?.redact(content) ?? content),
+      });
     call.span.end();
   }
 

@@ -11,6 +11,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { ATTR, INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
+import type { Redactor } from '../contract/redaction/redactor.ts';
 import type { TaskInput } from '../contract/task-files.ts';
 import { newTaskId, parseTaskId } from '../contract/task-id.ts';
 import { extractTaskContext } from './queue-message.ts';
@@ -36,11 +37,14 @@ export interface TaskRecorderOptions {
   logger?: Logger;
   /** false makes every call a cheap no-op (TASK_LOGS_ENABLED=false) */
   enabled?: boolean;
+  /** the writer and the OTLP export redact secrets; this one is only for what the instrumentation shortens itself */
+  redactor?: Redactor | undefined;
 }
 
 export class TaskRecorder {
   readonly #tracer: Tracer;
   readonly #logger: Logger;
+  readonly #redactor: Redactor | undefined;
 
   constructor(options: TaskRecorderOptions = {}) {
     const enabled = options.enabled ?? true;
@@ -49,6 +53,7 @@ export class TaskRecorder {
       ? (options.tracer ?? trace.getTracer(INSTRUMENTATION_SCOPE))
       : new ProxyTracerProvider().getTracer('off');
     this.#logger = enabled ? (options.logger ?? logs.getLogger(INSTRUMENTATION_SCOPE)) : createNoopLogger();
+    this.#redactor = options.redactor;
   }
 
   /** Starts a task: a new trace whose root span is named "task". */
@@ -74,6 +79,7 @@ export class TaskRecorder {
       fields: { id, source, provider, createdAt },
       tracer: this.#tracer,
       logger: this.#logger,
+      redactor: this.#redactor,
       root,
       parent: options.parent ?? ROOT_CONTEXT,
       input: options.input,
@@ -87,6 +93,7 @@ export class TaskRecorder {
       fields: { id: m.task_id, source: m.source, provider: m.provider, createdAt: m.created_at },
       tracer: this.#tracer,
       logger: this.#logger,
+      redactor: this.#redactor,
       root: undefined,
       parent: context,
     });

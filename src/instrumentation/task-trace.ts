@@ -11,6 +11,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { ATTR, OPERATION } from '../contract/attributes.ts';
+import type { Redactor } from '../contract/redaction/redactor.ts';
 import type { TaskInput, WebhookStage } from '../contract/task-files.ts';
 import { AgentRun } from './agent-run.ts';
 import { ownerAttribute } from './process-owner.ts';
@@ -47,6 +48,7 @@ export class TaskTrace {
   readonly createdAt: string;
   readonly #tracer: Tracer;
   readonly #logger: Logger;
+  readonly #redactor: Redactor | undefined;
   readonly #parent: Context;
   readonly #root: Span | undefined;
   #input: TaskInput | undefined;
@@ -56,6 +58,7 @@ export class TaskTrace {
     fields: TaskTraceFields;
     tracer: Tracer;
     logger: Logger;
+    redactor?: Redactor | undefined;
     /** the started root span (a new task) or the remote parent taken from a queue message (a resumed one) */
     root: Span | undefined;
     parent: Context;
@@ -67,6 +70,7 @@ export class TaskTrace {
     this.createdAt = options.fields.createdAt;
     this.#tracer = options.tracer;
     this.#logger = options.logger;
+    this.#redactor = options.redactor;
     this.#root = options.root;
     this.#parent = options.root === undefined ? options.parent : trace.setSpan(options.parent, options.root);
     this.#input = options.input;
@@ -180,6 +184,7 @@ export class TaskTrace {
       this.#parent,
     );
     return new AgentRun({
+      redactor: this.#redactor,
       taskId: this.id,
       tracer: this.#tracer,
       logger: this.#logger,

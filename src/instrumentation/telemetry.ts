@@ -106,6 +106,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     });
     sdk.start();
     const tasks = new TaskRecorder({
+      redactor,
       tracer: trace.getTracer(INSTRUMENTATION_SCOPE),
       logger: logs.getLogger(INSTRUMENTATION_SCOPE),
     });
@@ -136,6 +137,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const tracerProvider = new TracerProvider({ resource, sampler, spanProcessors });
   const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
   const tasks = new TaskRecorder({
+    redactor,
     tracer: tracerProvider.getTracer(INSTRUMENTATION_SCOPE),
     logger: loggerProvider.getLogger(INSTRUMENTATION_SCOPE),
   });

@@ -11,7 +11,6 @@ export class KeywordScan {
   readonly keywords: readonly string[];
   /** a character class per UTF-16 code unit: 0 for characters in no keyword */
   readonly #alphabet: Uint8Array;
-  readonly #width: number;
   /** transitions: [row offset of state + class] -> row offset of the next state, ENDS set where keywords end */
   readonly #delta: Int32Array;
   /** per row offset, the ids of the keywords that end in that state (through failure links too) */
@@ -34,7 +33,6 @@ export class KeywordScan {
         }
       }
     }
-    this.#width = width;
     // the trie
     const next: number[][] = [new Array(width).fill(-1)];
     const ends: number[][] = [[]];

@@ -3,6 +3,7 @@
 // operator's file of extra rules and allow-list entries.
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
+import { packageFile } from '../package-files.ts';
 import { re2ToJs } from './re2-to-js.ts';
 
 export interface Allowlist {
@@ -58,7 +59,7 @@ export const CONFIGURED_SECRET_RULE = 'configured-secret';
 // shorter configured values would redact ordinary words
 export const MIN_CONFIGURED_SECRET_LENGTH = 8;
 
-const GITLEAKS_TOML = new URL('./gitleaks/gitleaks.toml', import.meta.url);
+const GITLEAKS_TOML = packageFile('assets', 'redaction', 'gitleaks', 'gitleaks.toml');
 
 /** Compiles a rule's regex written in gitleaks (Go RE2) syntax; throws a SyntaxError naming the problem. */
 export function compileRe2(pattern: string, extraFlags = ''): RegExp {
