@@ -73,6 +73,15 @@ const Env = z.object({
     .default('agent-tasks'),
   WORKER_CONCURRENCY: whole(1, 64, 'a number of tasks').default(2),
   TASK_QUEUE_STALL_SECONDS: whole(1, 3600, 'seconds').default(30),
+  /** the in-process queue's bound: tasks waiting, and the bytes of their prompts; past either, webhooks get 503 */
+  TASK_QUEUE_MAX_WAITING: whole(1, 1_000_000, 'a number of tasks').default(1000),
+  TASK_QUEUE_MAX_BYTES: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]?)?$/, { error: 'expected a size such as 64000000 or 64MB' })
+    .transform(parseSize)
+    .default(64 * 1024 * 1024),
+  /** how long the digest of a signed webhook body identifies its delivery (a new unsigned id on it is a duplicate) */
+  WEBHOOK_DEDUPE_WINDOW_SECONDS: whole(60, 365 * 86_400, 'seconds').default(86_400),
   AGENT_RUNNER: z
     .enum(['claude', 'command', 'replay'], { error: 'expected claude, command or replay' })
     .optional(),
@@ -116,6 +125,7 @@ export interface Config {
   readonly commandsFile: string | undefined;
   readonly webhooks: {
     readonly maxBodyBytes: number;
+    readonly dedupeWindowSeconds: number;
     readonly github: { readonly secret?: string; readonly apiUrl: string; readonly token?: string };
     readonly slack: { readonly signingSecret?: string; readonly apiUrl: string; readonly botToken?: string };
     readonly jira: {
@@ -131,6 +141,8 @@ export interface Config {
     readonly concurrency: number;
     /** how soon another worker notices that a worker died mid-job and runs the job again (BullMQ's lock) */
     readonly stallSeconds: number;
+    readonly maxWaiting: number;
+    readonly maxBytes: number;
   };
   readonly agent: {
     readonly runner: 'claude' | 'command' | 'replay';
@@ -190,6 +202,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     commandsFile: e.TASK_COMMANDS_FILE,
     webhooks: deepFreeze({
       maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+      dedupeWindowSeconds: e.WEBHOOK_DEDUPE_WINDOW_SECONDS,
       github: defined({ secret: e.GITHUB_WEBHOOK_SECRET, apiUrl: e.GITHUB_API_URL, token: e.GITHUB_TOKEN }),
       slack: defined({
         signingSecret: e.SLACK_SIGNING_SECRET,
@@ -209,6 +222,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         name: e.TASK_QUEUE_NAME,
         concurrency: e.WORKER_CONCURRENCY,
         stallSeconds: e.TASK_QUEUE_STALL_SECONDS,
+        maxWaiting: e.TASK_QUEUE_MAX_WAITING,
+        maxBytes: e.TASK_QUEUE_MAX_BYTES,
       }),
     ),
     agent: deepFreeze(

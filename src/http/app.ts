@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { WebhookIntake } from '../intake/intake.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import type { TaskStore } from '../store/task-store.ts';
+import { isClientGone } from './client-gone.ts';
 import { dashboardRoutes } from './dashboard-routes.ts';
 import { errorsAsJson } from './errors-as-json.ts';
 import { type OtlpRouteOptions, otlpRoutes } from './otlp-routes.ts';
@@ -40,7 +41,9 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true; // errors are logged below, once, without Koa's default stack dump
   const logError =
     options.logError ?? ((error: unknown) => console.error('task-logs: unexpected error:', error));
-  app.on('error', (error: unknown) => logError(error));
+  app.on('error', (error: unknown) => {
+    if (!isClientGone(error)) logError(error); // a follower or uploader that hung up is not an error
+  });
   app.use(errorsAsJson);
   if (options.apiToken !== undefined) app.use(requireToken(options.apiToken));
 

@@ -2,6 +2,8 @@
 // from one table. Unknown errors are a 500 with a generic message, and are still logged through app 'error'.
 import type { Context, Next } from 'koa';
 import { type ErrorCode, TaskLogsError } from '../contract/errors.ts';
+import { isClientGone } from './client-gone.ts';
+import { withoutPaths } from './without-paths.ts';
 
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   CONFIG_INVALID: 500,
@@ -34,11 +36,21 @@ export async function errorsAsJson(ctx: Context, next: Next): Promise<void> {
       throw new TaskLogsError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
     }
   } catch (thrown) {
+    if (isClientGone(thrown)) {
+      ctx.status = 400; // nobody is left to read it; not an error of ours
+      ctx.body = { error: { code: 'REQUEST_INVALID', message: 'the client closed the connection' } };
+      return;
+    }
     const err = toTaskLogsError(thrown);
     if (err === INTERNAL) ctx.app.emit('error', thrown, ctx);
     ctx.status = STATUS_BY_CODE[err.code];
     if (err.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="task-logs"');
-    ctx.body = { error: { code: err.code, message: err.message } };
+    // the rest of an oversized body is not read: close the connection rather than drain it
+    if (err.code === 'PAYLOAD_TOO_LARGE' && !ctx.req.complete) ctx.set('Connection', 'close');
+    // the request path is the client's own; any other path in a message is ours and stays here
+    const message =
+      err.code === 'NOT_FOUND' || err.code === 'METHOD_NOT_ALLOWED' ? err.message : withoutPaths(err.message);
+    ctx.body = { error: { code: err.code, message } };
   }
 }
 
@@ -51,6 +63,7 @@ function toTaskLogsError(thrown: unknown): TaskLogsError {
     const message = thrown instanceof Error ? thrown.message : 'bad request';
     if (status === 405) return new TaskLogsError('METHOD_NOT_ALLOWED', message);
     if (status === 404) return new TaskLogsError('NOT_FOUND', message);
+    if (status === 413) return new TaskLogsError('PAYLOAD_TOO_LARGE', message);
     return new TaskLogsError('REQUEST_INVALID', message);
   }
   return INTERNAL;

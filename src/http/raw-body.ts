@@ -1,21 +1,50 @@
-// The request body as raw bytes, read once with a size limit: signatures are checked over exactly these bytes.
+// The request body as raw bytes, read once with a size limit: signatures are checked over exactly these bytes. The
+// limit holds whatever the transfer encoding (a declared length, or chunks counted as they arrive); past it reading
+// stops at once and the error answer closes the connection. A client that hangs up mid-body is not a server error.
 import type { IncomingMessage } from 'node:http';
 import { TaskLogsError } from '../contract/errors.ts';
 
-export async function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume(); // drain the rest so the connection can answer
-      throw tooLarge(limit);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  if (req.destroyed && !req.complete) return Promise.reject(clientGone()); // hung up before we started reading
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (error: Error | undefined) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (error === undefined) resolve(Buffer.concat(chunks, size));
+      else {
+        chunks.length = 0;
+        reject(error);
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        settle(tooLarge(limit));
+      } else {
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = () => settle(undefined);
+    const onError = (error: Error) => settle(error);
+    const onClose = () => {
+      if (!req.complete) settle(clientGone());
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+function clientGone(): Error {
+  return Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
 }
 
 function tooLarge(limit: number): TaskLogsError {

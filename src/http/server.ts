@@ -39,6 +39,8 @@ export interface ServerOptions {
   register?: boolean;
   followPollMs?: number;
   log?: (line: string) => void;
+  /** where unexpected (500) errors are logged; stderr (redacted) by default */
+  logError?: (error: unknown) => void;
   /** replaces the queue the settings choose (embedding, benchmarks) */
   queue?: TaskQueue;
 }
@@ -119,9 +121,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : new MemoryQueue({
           handler: taskJobHandler({ tasks: telemetry.tasks, runner: createRunner(config), log }),
           concurrency: config.queue.concurrency,
+          maxWaiting: config.queue.maxWaiting,
+          maxBytes: config.queue.maxBytes,
         }));
   const rejections = new RejectionLog();
-  const intake = new WebhookIntake({ tasks: telemetry.tasks, commands, deliveries, queue, rejections });
+  const intake = new WebhookIntake({
+    tasks: telemetry.tasks,
+    commands,
+    deliveries,
+    queue,
+    rejections,
+    dedupeWindowMs: config.webhooks.dedupeWindowSeconds * 1000,
+  });
 
   const app = createApp({
     store,
@@ -131,7 +142,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logging: config.enabled,
     writer: telemetry.writer,
     ingest: { ...config.ingest, maxQueue: config.maxQueue },
-    logError: (error: unknown) => logError(`task-logs: unexpected error: ${inspect(error)}`),
+    logError:
+      options.logError ?? ((error: unknown) => logError(`task-logs: unexpected error: ${inspect(error)}`)),
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
   const server = app.listen(config.port, config.host);

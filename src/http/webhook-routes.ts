@@ -9,6 +9,7 @@ import type { IntakeOutcome, IntakeTimings, Provider, WebhookIntake } from '../i
 import { parseJira } from '../intake/jira.ts';
 import { checkHubSignature, checkSlackSignature, type SignatureCheck } from '../intake/signatures.ts';
 import { parseSlack } from '../intake/slack.ts';
+import { isClientGone } from './client-gone.ts';
 import { STATUS_BY_CODE } from './errors-as-json.ts';
 import { readRawBody } from './raw-body.ts';
 import { strictRouter } from './strict-router.ts';
@@ -40,18 +41,23 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
         };
         await handle(ctx, body, timings);
       } catch (error) {
+        const gone = isClientGone(error);
         const reason =
           error instanceof TaskLogsError
             ? ((error as TaskLogsError & { reason?: string }).reason ??
               REASON_BY_CODE[error.code] ??
               error.code.toLowerCase())
-            : 'internal';
+            : gone
+              ? 'client_gone'
+              : 'internal';
         intake.rejections.record({
           provider,
           reason,
-          status: error instanceof TaskLogsError ? STATUS_BY_CODE[error.code] : 500,
+          status: error instanceof TaskLogsError ? STATUS_BY_CODE[error.code] : gone ? 400 : 500,
           ...(ctx.ip ? { remote: ctx.ip } : {}),
         });
+        const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+        if (typeof retryAfter === 'number') ctx.set('Retry-After', String(retryAfter));
         throw error;
       }
     };
@@ -105,7 +111,7 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
         return;
       }
       if (parsed.kind === 'ignored') return ignored(ctx, 'github', parsed.reason, parsed.eventType);
-      answer(ctx, await intake.process(parsed.delivery, timings));
+      answer(ctx, await intake.process(parsed.delivery, timings, body));
     }),
   );
 
@@ -130,7 +136,7 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
         return;
       }
       if (parsed.kind === 'ignored') return ignored(ctx, 'slack', parsed.reason, parsed.eventType);
-      const outcome = await intake.process(parsed.delivery, timings);
+      const outcome = await intake.process(parsed.delivery, timings, body);
       if (!parsed.slashCommand) return answer(ctx, outcome);
       // a slash command's answer is shown to the user: say what happened, in Slack's format
       ctx.status = 200;
@@ -162,7 +168,7 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
         config.webhooks.jira,
       );
       if (parsed.kind === 'ignored') return ignored(ctx, 'jira', parsed.reason, parsed.eventType);
-      answer(ctx, await intake.process(parsed.delivery, timings));
+      answer(ctx, await intake.process(parsed.delivery, timings, body));
     }),
   );
 

@@ -1,6 +1,7 @@
 // DeliveryStore: which webhook deliveries already became tasks, so a redelivery (GitHub keeps the delivery id, Slack
 // retries keep the event id) answers with the existing task instead of starting another. Kept in SQLite next to the
-// task index, so it survives restarts and is shared by every web process.
+// task index, so it survives restarts and is shared by every web process. Delivery ids come from unsigned headers, so
+// a digest of the signed body is claimed too, within a window: a new header on the same signed body is the same task.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -12,6 +13,12 @@ export class DeliveryStore {
   readonly #insert: StatementSync;
   readonly #find: StatementSync;
   readonly #release: StatementSync;
+  readonly #expireBody: StatementSync;
+  readonly #insertBody: StatementSync;
+  readonly #findBody: StatementSync;
+  readonly #releaseBody: StatementSync;
+  readonly #pruneBodies: StatementSync;
+  #claimsSincePrune = 0;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -22,6 +29,10 @@ export class DeliveryStore {
       CREATE TABLE IF NOT EXISTS deliveries (
         provider TEXT NOT NULL, delivery_id TEXT NOT NULL, task_id TEXT NOT NULL, created_at TEXT NOT NULL,
         PRIMARY KEY (provider, delivery_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS body_digests (
+        provider TEXT NOT NULL, digest TEXT NOT NULL, task_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+        PRIMARY KEY (provider, digest)
       ) WITHOUT ROWID;`);
     this.#insert = this.#db.prepare(
       'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -30,6 +41,40 @@ export class DeliveryStore {
     this.#release = this.#db.prepare(
       'DELETE FROM deliveries WHERE provider = ? AND delivery_id = ? AND task_id = ?',
     );
+    this.#expireBody = this.#db.prepare(
+      'DELETE FROM body_digests WHERE provider = ? AND digest = ? AND created_ms < ?',
+    );
+    this.#insertBody = this.#db.prepare(
+      'INSERT INTO body_digests (provider, digest, task_id, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.#findBody = this.#db.prepare('SELECT task_id FROM body_digests WHERE provider = ? AND digest = ?');
+    this.#releaseBody = this.#db.prepare(
+      'DELETE FROM body_digests WHERE provider = ? AND digest = ? AND task_id = ?',
+    );
+    this.#pruneBodies = this.#db.prepare('DELETE FROM body_digests WHERE created_ms < ?');
+  }
+
+  /**
+   * Claims a signed body (its digest) for a new task, atomically, within a window: the same body again inside the
+   * window gets the first task's id, whatever its unsigned headers say.
+   */
+  claimBody(provider: string, digest: string, taskId: string, windowMs: number): Claim {
+    const now = Date.now();
+    if (++this.#claimsSincePrune >= 1000) {
+      this.#claimsSincePrune = 0;
+      this.#pruneBodies.run(now - windowMs); // the table holds about one window of deliveries
+    }
+    this.#expireBody.run(provider, digest, now - windowMs);
+    const result = this.#insertBody.run(provider, digest, taskId, now);
+    if (result.changes === 1) return { claimed: true };
+    const row = this.#findBody.get(provider, digest) as { task_id: string } | undefined;
+    return row === undefined
+      ? this.claimBody(provider, digest, taskId, windowMs)
+      : { claimed: false, taskId: row.task_id };
+  }
+
+  releaseBody(provider: string, digest: string, taskId: string): void {
+    this.#releaseBody.run(provider, digest, taskId);
   }
 
   /** Claims a delivery for a new task, atomically: a second claim of the same delivery gets the first task's id. */

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { num, obj, parseJsonObject, str } from './payload.ts';
+import { isGithubFullName, isPositiveId } from './provider-grammar.ts';
 
 export type GithubParse =
   | { kind: 'delivery'; delivery: Delivery }
@@ -45,30 +46,46 @@ export function parseGithub(
   const repository = obj(payload.repository);
   const sender = obj(payload.sender);
   if (sender.type === 'Bot') return { kind: 'ignored', reason: 'bot_sender', eventType }; // no loops with our own replies
+  // every value below may go into a GitHub API URL with the bot token attached: each is checked first
   const repo = str(repository.full_name);
-  if (!repo || !/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-    throw new TaskLogsError('REQUEST_INVALID', `repository.full_name ${quote(repo)} is missing or malformed`);
+  if (!repo || !isGithubFullName(repo)) {
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `repository.full_name ${quote(repo ?? repository.full_name)} is missing or not "owner/name"`,
+    );
   }
   const issue = obj(payload.issue);
   const pull = obj(payload.pull_request);
   const comment = obj(payload.comment);
-  const number = num(issue.number) ?? num(pull.number) ?? null;
+  const item = event === 'issues' ? issue : event === 'pull_request' ? pull : undefined;
+  const rawNumber = issue.number ?? pull.number;
+  if ((rawNumber !== undefined || item !== undefined) && !isPositiveId(rawNumber)) {
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `the issue number ${quote(rawNumber)} is not a positive whole number`,
+    );
+  }
+  const number = rawNumber === undefined ? null : (rawNumber as number);
   let text: string | undefined;
   let reactionPath: string;
   let url: string | undefined;
   if (event === 'issue_comment' || event === 'pull_request_review_comment') {
     text = str(comment.body);
     url = str(comment.html_url);
-    const commentId = num(comment.id);
-    if (commentId === undefined) throw new TaskLogsError('REQUEST_INVALID', 'comment.id is missing');
+    const commentId = comment.id;
+    if (!isPositiveId(commentId)) {
+      throw new TaskLogsError(
+        'REQUEST_INVALID',
+        `comment.id ${quote(commentId)} is not a positive whole number`,
+      );
+    }
     reactionPath =
       event === 'issue_comment'
         ? `/repos/${repo}/issues/comments/${commentId}/reactions`
         : `/repos/${repo}/pulls/comments/${commentId}/reactions`;
   } else {
-    const item = event === 'issues' ? issue : pull;
-    text = [str(item.title), str(item.body)].filter(Boolean).join('\n\n');
-    url = str(item.html_url);
+    text = [str(item?.title), str(item?.body)].filter(Boolean).join('\n\n');
+    url = str(item?.html_url);
     reactionPath = `/repos/${repo}/issues/${number}/reactions`;
   }
   const delivery: Delivery = {

@@ -2,11 +2,12 @@
 // the immediate acknowledgement, task creation and the queue push, each a span of the task's trace. Requests that
 // never become a task are counted in the rejection log instead of getting a folder.
 
+import { createHash } from 'node:crypto';
 import { TaskLogsError } from '../contract/errors.ts';
 import type { SourceMetadata } from '../contract/task-files.ts';
 import { newTaskId } from '../contract/task-id.ts';
 import type { TaskRecorder } from '../instrumentation/task-recorder.ts';
-import type { TaskQueue } from '../queue/task-job.ts';
+import { MAX_PROMPT_CHARS, type TaskQueue } from '../queue/task-job.ts';
 import type { CommandMatch, Commands } from './command-phrases.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { RejectionLog } from './rejection-log.ts';
@@ -55,7 +56,13 @@ export interface IntakeDeps {
   queue: TaskQueue;
   rejections: RejectionLog;
   ackTimeoutMs?: number;
+  /** how long the digest of a signed body identifies its delivery (WEBHOOK_DEDUPE_WINDOW_SECONDS) */
+  dedupeWindowMs?: number;
+  /** seconds a provider is asked to wait when the queue is full or down (Retry-After) */
+  retryAfterSeconds?: number;
 }
+
+const DEFAULT_DEDUPE_WINDOW_MS = 24 * 3600 * 1000;
 
 export class WebhookIntake {
   readonly #deps: IntakeDeps;
@@ -68,24 +75,59 @@ export class WebhookIntake {
     return this.#deps.rejections;
   }
 
-  async process(delivery: Delivery, timings: IntakeTimings): Promise<IntakeOutcome> {
+  /** signedBody: the exact bytes whose signature was checked; their digest dedupes deliveries whatever the headers */
+  async process(delivery: Delivery, timings: IntakeTimings, signedBody?: Buffer): Promise<IntakeOutcome> {
     const { tasks, commands, deliveries, queue, rejections } = this.#deps;
     const matchStart = Date.now();
     const match = commands.match(delivery.text);
     const matchEnd = Date.now();
-    if (match === undefined) {
+    const refuse = (reason: string, status: number) =>
       rejections.record({
         provider: delivery.provider,
-        reason: 'no_command',
-        status: 200,
+        reason,
+        status,
         delivery_id: delivery.deliveryId,
         event_type: delivery.eventType,
       });
+    if (match === undefined) {
+      refuse('no_command', 200);
       return { kind: 'ignored', reason: 'no command in the text' };
+    }
+    const prompt = [match.command.prompt, match.request || delivery.text, delivery.context]
+      .filter(Boolean)
+      .join('\n\n');
+    // refused here, before any folder: a job this large would be refused by every worker and stay queued forever
+    if (prompt.length > MAX_PROMPT_CHARS) {
+      throw Object.assign(
+        new TaskLogsError(
+          'PAYLOAD_TOO_LARGE',
+          `the prompt would be ${prompt.length} characters; the queue takes at most ${MAX_PROMPT_CHARS}`,
+        ),
+        { reason: 'prompt_too_large' },
+      );
     }
     const taskId = newTaskId();
     const claim = deliveries.claim(delivery.provider, delivery.deliveryId, taskId);
     if (!claim.claimed) return { kind: 'duplicate', taskId: claim.taskId };
+    const digest =
+      signedBody === undefined ? undefined : createHash('sha256').update(signedBody).digest('hex');
+    if (digest !== undefined) {
+      const window = this.#deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+      const body = deliveries.claimBody(delivery.provider, digest, taskId, window);
+      if (!body.claimed) {
+        deliveries.release(delivery.provider, delivery.deliveryId, taskId);
+        return { kind: 'duplicate', taskId: body.taskId };
+      }
+    }
+    const release = () => {
+      deliveries.release(delivery.provider, delivery.deliveryId, taskId); // a redelivery may try again
+      if (digest !== undefined) deliveries.releaseBody(delivery.provider, digest, taskId);
+    };
+    // a full in-process queue refuses before the task exists: a flood costs no folder
+    if (queue.isFull?.() === true) {
+      release();
+      throw this.#queueError('queue_full', 'the task queue is full; deliver again later');
+    }
 
     const task = tasks.start({
       taskId,
@@ -120,29 +162,44 @@ export class WebhookIntake {
       model: match.command.model,
       command: match.command.name,
     });
-    const prompt = [match.command.prompt, match.request || delivery.text, delivery.context]
-      .filter(Boolean)
-      .join('\n\n');
     try {
-      await task.runStage('queue_push', { queue: queue.kind }, () =>
-        queue.push({
-          message: task.toQueueMessage(),
-          prompt,
-          agent: {
-            name: match.command.agent,
-            ...(match.command.agent_type ? { type: match.command.agent_type } : {}),
-            ...(match.command.model ? { model: match.command.model } : {}),
-          },
-        }),
-      );
-    } catch (error) {
-      task.reject(`the task could not be queued: ${String(error)}`);
-      deliveries.release(delivery.provider, delivery.deliveryId, taskId); // a redelivery may try again
-      throw new TaskLogsError('QUEUE_UNAVAILABLE', 'the task queue is unavailable; deliver again later', {
-        cause: error,
+      await task.runStage('queue_push', { queue: queue.kind }, async () => {
+        try {
+          await queue.push({
+            message: task.toQueueMessage(),
+            prompt,
+            agent: {
+              name: match.command.agent,
+              ...(match.command.agent_type ? { type: match.command.agent_type } : {}),
+              ...(match.command.model ? { model: match.command.model } : {}),
+            },
+          });
+        } catch (error) {
+          // marked before the queue_push stage ends (its end closes the task's trace): the folder says rejected,
+          // never a queued task that nothing will run
+          task.reject(`the task could not be queued: ${String(error)}`);
+          throw error;
+        }
       });
+    } catch (error) {
+      release();
+      const full = (error as { code?: unknown }).code === 'QUEUE_FULL';
+      throw this.#queueError(
+        full ? 'queue_full' : 'queue_unavailable',
+        full
+          ? 'the task queue is full; deliver again later'
+          : 'the task queue is unavailable; deliver again later',
+        error,
+      );
     }
     return { kind: 'queued', taskId, ack };
+  }
+
+  #queueError(reason: string, message: string, cause?: unknown): TaskLogsError {
+    return Object.assign(new TaskLogsError('QUEUE_UNAVAILABLE', message, { cause }), {
+      reason,
+      retryAfterSeconds: this.#deps.retryAfterSeconds ?? 30,
+    });
   }
 }
 

@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { obj, parseJsonObject, str } from './payload.ts';
+import { JIRA_ISSUE_KEY, JIRA_PROJECT_KEY } from './provider-grammar.ts';
 
 export type JiraParse =
   | { kind: 'delivery'; delivery: Delivery }
@@ -25,10 +26,20 @@ export function parseJira(
   const issue = obj(payload.issue);
   const fields = obj(issue.fields);
   const key = str(issue.key);
-  if (!key || !/^[A-Z][A-Z0-9_]{0,30}-\d{1,10}$/.test(key)) {
-    throw new TaskLogsError('REQUEST_INVALID', `issue.key ${quote(key)} is missing or not a Jira issue key`);
+  // the key goes into the comment URL with the bot's credentials attached: checked before use
+  if (!key || !JIRA_ISSUE_KEY.test(key)) {
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `issue.key ${quote(key ?? issue.key)} is missing or not a Jira issue key`,
+    );
   }
   const project = str(obj(fields.project).key) ?? key.split('-')[0]!;
+  if (!JIRA_PROJECT_KEY.test(project)) {
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `issue.fields.project.key ${quote(project)} is not a Jira project key`,
+    );
+  }
   const comment = obj(payload.comment);
   const text =
     eventType === 'comment_created'

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { type AckResult, type Delivery, postAck } from './intake.ts';
 import { obj, parseJsonObject, str } from './payload.ts';
+import { SLACK_CHANNEL, SLACK_TEAM, SLACK_TS } from './provider-grammar.ts';
 
 export type SlackParse =
   | { kind: 'challenge'; challenge: string }
@@ -40,6 +41,19 @@ export function parseSlack(
   const channel = str(event.channel);
   const ts = str(event.thread_ts) ?? str(event.ts);
   const team = str(payload.team_id);
+  // channel and thread go into the acknowledgement sent with the bot token: checked before use
+  if (channel === undefined || !SLACK_CHANNEL.test(channel)) {
+    throw new TaskLogsError(
+      'REQUEST_INVALID',
+      `event.channel ${quote(channel ?? event.channel)} is not a Slack channel id`,
+    );
+  }
+  if (ts !== undefined && !SLACK_TS.test(ts)) {
+    throw new TaskLogsError('REQUEST_INVALID', `event.ts ${quote(ts)} is not a Slack timestamp`);
+  }
+  if (team !== undefined && !SLACK_TEAM.test(team)) {
+    throw new TaskLogsError('REQUEST_INVALID', `team_id ${quote(team)} is not a Slack team id`);
+  }
   const user = str(event.user);
   // Slack writes a mention as <@U123>: read it as "@agent" so the configured phrases match
   const text = (str(event.text) ?? '').replace(/<@[A-Z0-9]+>/g, '@agent');
@@ -90,6 +104,12 @@ function parseSlashCommand(body: Buffer): SlackParse {
   const team = form.get('team_id');
   const channel = form.get('channel_id');
   const user = form.get('user_id');
+  if (channel !== null && !SLACK_CHANNEL.test(channel)) {
+    throw new TaskLogsError('REQUEST_INVALID', `channel_id ${quote(channel)} is not a Slack channel id`);
+  }
+  if (team !== null && !SLACK_TEAM.test(team)) {
+    throw new TaskLogsError('REQUEST_INVALID', `team_id ${quote(team)} is not a Slack team id`);
+  }
   const delivery: Delivery = {
     provider: 'slack',
     deliveryId: triggerId,

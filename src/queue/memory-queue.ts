@@ -1,32 +1,82 @@
-// MemoryQueue: the in-process queue of the embedded mode. Jobs run in this process, a few at a time.
+// MemoryQueue: the in-process queue of the embedded mode. Jobs run in this process, a few at a time. Bounded: by the
+// number of jobs waiting and by the bytes their prompts hold; past either, a push is refused (QUEUE_FULL) and the
+// webhook answers 503 with Retry-After, so a flood costs a fixed amount of memory.
 import type { JobHandler, TaskJob, TaskQueue } from './task-job.ts';
+
+export interface MemoryQueueOptions {
+  handler: JobHandler;
+  concurrency: number;
+  /** jobs that may wait for a free slot (TASK_QUEUE_MAX_WAITING) */
+  maxWaiting?: number;
+  /** bytes of prompt that waiting jobs may hold (TASK_QUEUE_MAX_BYTES) */
+  maxBytes?: number;
+}
+
+export class QueueFullError extends Error {
+  readonly code = 'QUEUE_FULL';
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueFullError';
+  }
+}
+
+const jobBytes = (job: TaskJob) => Buffer.byteLength(job.prompt) + 1024; // the prompt and the job's small fields
 
 export class MemoryQueue implements TaskQueue {
   readonly kind = 'memory';
   readonly #handler: JobHandler;
   readonly #concurrency: number;
+  readonly #maxWaiting: number;
+  readonly #maxBytes: number;
   readonly #waiting: TaskJob[] = [];
   readonly #running = new Set<Promise<void>>();
+  #waitingBytes = 0;
   #closed = false;
 
-  constructor(options: { handler: JobHandler; concurrency: number }) {
+  constructor(options: MemoryQueueOptions) {
     this.#handler = options.handler;
     this.#concurrency = options.concurrency;
+    this.#maxWaiting = options.maxWaiting ?? 1000;
+    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   }
 
   get size(): { waiting: number; running: number } {
     return { waiting: this.#waiting.length, running: this.#running.size };
   }
 
+  /** bytes the waiting jobs hold, as counted against maxBytes */
+  get waitingBytes(): number {
+    return this.#waitingBytes;
+  }
+
+  isFull(): boolean {
+    return (
+      this.#running.size >= this.#concurrency &&
+      (this.#waiting.length >= this.#maxWaiting || this.#waitingBytes >= this.#maxBytes)
+    );
+  }
+
   async push(job: TaskJob): Promise<void> {
     if (this.#closed) throw new Error('the queue is closed');
+    const bytes = jobBytes(job);
+    const startsNow = this.#running.size < this.#concurrency && this.#waiting.length === 0;
+    if (
+      !startsNow &&
+      (this.#waiting.length >= this.#maxWaiting || this.#waitingBytes + bytes > this.#maxBytes)
+    ) {
+      throw new QueueFullError(
+        `the in-process queue is full (${this.#waiting.length} tasks, ${this.#waitingBytes} bytes waiting)`,
+      );
+    }
     this.#waiting.push(job);
+    this.#waitingBytes += bytes;
     this.#pump();
   }
 
   #pump(): void {
     while (this.#running.size < this.#concurrency && this.#waiting.length > 0) {
       const job = this.#waiting.shift()!;
+      this.#waitingBytes -= jobBytes(job);
       // the handler records its own failures in the task; a rejection here would be a bug, so it is reported
       const running: Promise<void> = this.#handler(job)
         .catch((error: unknown) => console.error('task-logs: a queued task failed unexpectedly:', error))

@@ -3,9 +3,12 @@
 import { z } from 'zod';
 import { TaskQueueMessageSchema } from '../instrumentation/queue-message.ts';
 
+/** the largest prompt a job may carry; intake refuses a larger one (413) rather than queue a job no worker takes */
+export const MAX_PROMPT_CHARS = 1_000_000;
+
 export const TaskJobSchema = z.object({
   message: TaskQueueMessageSchema,
-  prompt: z.string().max(1_000_000),
+  prompt: z.string().max(MAX_PROMPT_CHARS),
   agent: z.object({
     name: z.string().min(1).max(100),
     type: z.string().min(1).max(100).optional(),
@@ -28,6 +31,8 @@ export type JobHandler = (job: TaskJob, attempt?: JobAttempt) => Promise<void>;
 
 export interface TaskQueue {
   readonly kind: 'memory' | 'redis';
+  /** True when a push would be refused for lack of room (a bounded in-process queue); checked before a task starts. */
+  isFull?(): boolean;
   /** Puts a job on the queue; resolves once it is safely there. */
   push(job: TaskJob): Promise<void>;
   close(): Promise<void>;

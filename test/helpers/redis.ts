@@ -22,6 +22,13 @@ async function freePort(): Promise<number> {
 }
 
 export async function startRedis(): Promise<string | undefined> {
+  return (await startStoppableRedis())?.url;
+}
+
+/** A redis-server the test can stop (and start again on the same port) to play an outage. */
+export async function startStoppableRedis(
+  port?: number,
+): Promise<{ url: string; stop(): Promise<void> } | undefined> {
   if (!hasRedis()) {
     if (process.env.CI)
       throw new Error('redis-server is not installed, and CI needs it: .ci/run installs it from Debian');
@@ -30,7 +37,7 @@ export async function startRedis(): Promise<string | undefined> {
     );
     return undefined;
   }
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -49,5 +56,13 @@ export async function startRedis(): Promise<string | undefined> {
     });
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)));
   });
-  return `redis://127.0.0.1:${port}`;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
