@@ -1,6 +1,6 @@
 // The request body as raw bytes, read once with a size limit: signatures are checked over exactly these bytes. The
-// limit holds whatever the transfer encoding (a declared length, or chunks counted as they arrive); past it reading
-// stops at once and the error answer closes the connection. A client that hangs up mid-body is not a server error.
+// limit holds whatever the transfer encoding (a declared length, or chunks counted as they arrive); past it nothing
+// more is kept and the error answer closes the connection. A client that hangs up mid-body is not a server error.
 import type { IncomingMessage } from 'node:http';
 import { TaskLogsError } from '../contract/errors.ts';
 
@@ -25,8 +25,8 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.pause();
         settle(tooLarge(limit));
+        discardRest(req);
       } else {
         chunks.push(chunk);
       }
@@ -41,6 +41,19 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+// The rest of an oversized body is read and thrown away, up to this much, so the client (still sending) reads the
+// 413 instead of a connection reset; a sender that goes on past it is cut off.
+const DISCARD_LIMIT = 64 * 1024 * 1024;
+
+function discardRest(req: IncomingMessage): void {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT) req.destroy();
+  });
+  req.on('error', () => undefined); // a reset while discarding is the client's business
 }
 
 function clientGone(): Error {
