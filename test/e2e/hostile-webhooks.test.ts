@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { hubSignature } from '../../src/intake/signatures.ts';
-import { plantCanary, checksumTree } from '../helpers/canary.ts';
+import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
