@@ -5,6 +5,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskLogsError } from '../contract/errors.ts';
+import { BUSY, type DecodeOutcome } from '../ingest/decode-job.ts';
 import { DecodePool } from '../ingest/decode-pool.ts';
 import { exportAnswer, type OtlpAnswer, RPC_CODE, statusAnswer } from '../ingest/otlp-answer.ts';
 import { contentCoding } from '../ingest/otlp-body.ts';
@@ -32,7 +33,11 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
   const maxRequests = options.maxRequests ?? 8;
   const ingest =
     writer === undefined ? undefined : new OtlpIngest(writer, { maxQueue: options.maxQueue ?? 65_536 });
+  // bytes held by requests in flight (raw, then decompressed), released once their items are written: this, not
+  // the request count alone, bounds the memory a flood of large requests can take
+  const byteBudget = maxBodyBytes;
   let inFlight = 0;
+  let bytesInFlight = 0;
 
   const handle = (signal: Signal) => async (ctx: Context) => {
     const encoding = encodingOf(ctx.get('Content-Type'));
@@ -55,7 +60,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
         statusAnswer(503, encoding, RPC_CODE.unavailable, 'this server writes no task files'),
       );
     }
-    if (inFlight >= maxRequests) {
+    if (inFlight >= maxRequests || bytesInFlight >= byteBudget) {
       ctx.req.resume(); // the body is not wanted: let it drain
       ctx.set('Retry-After', RETRY_AFTER_SECONDS);
       return answer(
@@ -64,6 +69,11 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
       );
     }
     inFlight++;
+    let held = 0;
+    const hold = (bytes: number) => {
+      bytesInFlight += bytes - held;
+      held = bytes;
+    };
     try {
       let raw: Buffer;
       try {
@@ -74,8 +84,24 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
         }
         throw error;
       }
-      const outcome = await pool.decode({ signal, encoding, coding, body: raw, limit: maxBodyBytes });
+      hold(raw.byteLength);
+      // over the budget with others in flight: turned away whole before it is parsed (one request alone always fits)
+      const admit = (size: number) => {
+        hold(size);
+        return bytesInFlight <= byteBudget || bytesInFlight === held;
+      };
+      let outcome: DecodeOutcome;
+      try {
+        outcome = await pool.decode({ signal, encoding, coding, body: raw, limit: maxBodyBytes }, admit);
+      } catch (error) {
+        ctx.app.emit('error', error, ctx); // the decode worker died: logged, and the client may retry
+        outcome = BUSY;
+      }
       if (!outcome.ok) {
+        if ('busy' in outcome) {
+          ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+          return answer(ctx, statusAnswer(503, encoding, RPC_CODE.unavailable, outcome.message));
+        }
         const status = 'tooLarge' in outcome ? 413 : 400;
         return answer(ctx, statusAnswer(status, encoding, RPC_CODE.invalidArgument, outcome.message));
       }
@@ -90,6 +116,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
       return answer(ctx, exportAnswer(signal, encoding, result.rejected, result.message));
     } finally {
       inFlight--;
+      hold(0);
     }
   };
   router.post('/traces', handle('traces'));

@@ -1,8 +1,9 @@
-// One decoding job: undo the body's Content-Encoding within the limit, then decode the export request. Runs on the
-// event loop for small bodies and in the decode worker for large ones; either way the answer is plain data.
+// One decoding job in two steps: undo the body's Content-Encoding within the limit (then the caller, knowing the real
+// size, may still turn it away), and decode the export request. Runs on the event loop for small bodies and in the
+// decode worker for large ones; either way the answers are plain data.
 import { RequestMalformed } from './any-value.ts';
 import { BodyTooLarge, type ContentCoding, decompress } from './otlp-body.ts';
-import { type DecodeResult, decodeExport, type Encoding, type Signal } from './otlp-decode.ts';
+import type { DecodeResult, Encoding, Signal } from './otlp-decode.ts';
 
 export interface DecodeJob {
   signal: Signal;
@@ -13,18 +14,21 @@ export interface DecodeJob {
   limit: number;
 }
 
-export type DecodeOutcome =
-  | DecodeResult
-  | { readonly ok: false; readonly tooLarge: true; readonly message: string };
+export type DecodeFailure =
+  | { readonly ok: false; readonly message: string; readonly tooLarge?: true }
+  | { readonly ok: false; readonly message: string; readonly busy: true };
 
-export function runDecodeJob(job: DecodeJob): DecodeOutcome {
-  let bytes: Uint8Array;
+export type DecodeOutcome = DecodeResult | DecodeFailure;
+
+/** The body decompressed, or why it cannot be. */
+export function inflateJob(job: DecodeJob): Uint8Array | DecodeFailure {
   try {
-    bytes = decompress(job.coding, job.body, job.limit);
+    return decompress(job.coding, job.body, job.limit);
   } catch (error) {
     if (error instanceof BodyTooLarge) return { ok: false, tooLarge: true, message: error.message };
     if (error instanceof RequestMalformed) return { ok: false, message: error.message };
     throw error;
   }
-  return decodeExport(job.signal, job.encoding, bytes);
 }
+
+export const BUSY: DecodeFailure = { ok: false, busy: true, message: 'too much is being decoded at once' };

@@ -1,16 +1,24 @@
-// Decoding jobs for large bodies run in one worker thread, one at a time; small bodies decode on the spot (a worker
-// round trip would cost more than they do). A worker that dies fails its jobs and is replaced on the next one.
+// Decoding jobs for large bodies run in one worker thread; small bodies decode on the spot (a worker round trip
+// would cost more than they do). Either way the caller hears the decompressed size first and may turn the body away
+// before it is parsed. A worker that dies fails its jobs and is replaced on the next one.
 import { Worker } from 'node:worker_threads';
 import { moduleBeside } from '../contract/package-files.ts';
-import { type DecodeJob, type DecodeOutcome, runDecodeJob } from './decode-job.ts';
+import { BUSY, type DecodeJob, type DecodeOutcome, inflateJob } from './decode-job.ts';
+import { decodeExport } from './otlp-decode.ts';
 
 /** bodies up to this size (compressed: an eighth of it, since they may expand) decode on the event loop */
 const INLINE_BYTES = 64 * 1024;
 
+/** told the decompressed size; false turns the body away (answered BUSY) */
+export type Admit = (size: number) => boolean;
+
 interface Pending {
+  admit: Admit;
   resolve: (outcome: DecodeOutcome) => void;
   reject: (error: Error) => void;
 }
+
+type Reply = { id: number; size: number } | { id: number; outcome: DecodeOutcome };
 
 export class DecodePool {
   #worker: Worker | undefined;
@@ -18,14 +26,14 @@ export class DecodePool {
   readonly #pending = new Map<number, Pending>();
   #closed = false;
 
-  decode(job: DecodeJob): Promise<DecodeOutcome> {
+  decode(job: DecodeJob, admit: Admit = () => true): Promise<DecodeOutcome> {
     const inline = job.coding === 'identity' ? INLINE_BYTES : INLINE_BYTES / 8;
-    if (job.body.byteLength <= inline) return Promise.resolve(runDecodeJob(job));
+    if (job.body.byteLength <= inline) return Promise.resolve(decodeHere(job, admit));
     if (this.#closed) return Promise.reject(new Error('the decode pool is closed'));
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
     return new Promise<DecodeOutcome>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { admit, resolve, reject });
       // a copy the worker owns: the request's buffer may share memory with other pooled buffers
       const body = new Uint8Array(job.body);
       worker.postMessage({ id, job: { ...job, body } }, [body.buffer]);
@@ -41,12 +49,23 @@ export class DecodePool {
 
   #ensureWorker(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(moduleBeside(import.meta.url, 'decode-worker'));
+    // a bounded heap: garbage from one large body is collected before the next, instead of growing the process
+    const worker = new Worker(moduleBeside(import.meta.url, 'decode-worker'), {
+      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 },
+    });
     worker.unref();
-    worker.on('message', ({ id, outcome }: { id: number; outcome: DecodeOutcome }) => {
-      const pending = this.#pending.get(id);
-      this.#pending.delete(id);
-      pending?.resolve(outcome);
+    worker.on('message', (reply: Reply) => {
+      const pending = this.#pending.get(reply.id);
+      if (pending === undefined) return;
+      if ('size' in reply) {
+        const admitted = pending.admit(reply.size);
+        worker.postMessage({ id: reply.id, admit: admitted });
+        if (admitted) return; // the outcome follows
+        this.#pending.delete(reply.id);
+        return pending.resolve(BUSY);
+      }
+      this.#pending.delete(reply.id);
+      pending.resolve(reply.outcome);
     });
     const fail = (error: Error) => {
       if (this.#worker === worker) this.#worker = undefined;
@@ -58,4 +77,11 @@ export class DecodePool {
     this.#worker = worker;
     return worker;
   }
+}
+
+function decodeHere(job: DecodeJob, admit: Admit): DecodeOutcome {
+  const bytes = inflateJob(job);
+  if (!(bytes instanceof Uint8Array)) return bytes;
+  if (!admit(bytes.byteLength)) return BUSY;
+  return decodeExport(job.signal, job.encoding, bytes);
 }

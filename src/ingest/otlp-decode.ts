@@ -48,6 +48,8 @@ export interface PlainLogRecord {
 export type DecodeResult =
   | {
       readonly ok: true;
+      /** the decoded request's size in bytes (after decompression) */
+      readonly size: number;
       readonly spans: PlainSpan[];
       readonly logs: PlainLogRecord[];
       /** items refused, and why (reason -> count) */
@@ -127,7 +129,7 @@ export function decodeExport(signal: Signal, encoding: Encoding, bytes: Uint8Arr
     if (error instanceof RangeError) return { ok: false, message: 'the request is nested too deeply' };
     throw error;
   }
-  return { ok: true, spans, logs, refused };
+  return { ok: true, size: bytes.byteLength, spans, logs, refused };
 }
 
 function tryItem(decode: () => void, refuse: (reason: string) => void): void {

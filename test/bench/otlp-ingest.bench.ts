@@ -1,0 +1,242 @@
+// OTLP ingest over HTTP: spans/s and log records/s the server (pinned to one core, its decode worker included) takes
+// as protobuf and as JSON from 4 keep-alive clients, every item unique and valid, with its largest RSS and the
+// writer's drops; then /healthz p99 while 16 clients flood it with gzip requests that expand to about 20 MB each.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
+import { OTLP } from '../../src/ingest/otlp-schema.ts';
+import { atLeast, atMost, benchDir, fmt, percentile, QUICK, report } from './bench-kit.ts';
+
+const SECONDS = QUICK ? 2 : 6;
+const CLIENTS = Number(process.env.BENCH_OTLP_CLIENTS ?? 16);
+const SPANS_PER_REQUEST = 512;
+const LOGS_PER_REQUEST = 1024;
+const TASKS = 200;
+const MB = 1024 * 1024;
+
+async function startServer(dir: string) {
+  const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const args = [
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/otlp-prof'] : []),
+    join(import.meta.dirname, 'otlp-server.ts'),
+  ];
+  const child = pin
+    ? spawn('taskset', ['-c', '0', process.execPath, ...args], {
+        env: { ...process.env, TASK_LOGS_DIR: dir },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, args, {
+        env: { ...process.env, TASK_LOGS_DIR: dir },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+  const lines = createInterface({ input: child.stdout! });
+  const next = async () => JSON.parse((await once(lines, 'line'))[0] as string);
+  const { url } = (await next()) as { url: string };
+  return {
+    url,
+    pinned: pin,
+    stop: () => child.kill(),
+    stats: async () => {
+      child.stdin!.write('\n');
+      return (await next()) as { stats: { dropped: number; written: number }; maxRss: number };
+    },
+  };
+}
+
+let counter = 0;
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+const kv = (key: string, value: string | number) => ({
+  key,
+  value: typeof value === 'number' ? { intValue: value } : { stringValue: value },
+});
+
+function spans(n: number) {
+  const base = 1_700_000_000_000_000_000n + BigInt(counter) * 1_000_000n;
+  return Array.from({ length: n }, (_, i) => {
+    const id = counter++;
+    const task = `task-bench-${id % TASKS}`;
+    return {
+      traceId: hex(id % TASKS, 32),
+      spanId: hex(id + 1, 16),
+      name: 'validation',
+      kind: 1,
+      startTimeUnixNano: String(base + BigInt(i) * 1000n),
+      endTimeUnixNano: String(base + BigInt(i) * 1000n + 500n),
+      attributes: [
+        kv('task.id', task),
+        kv('task.stage', 'validation'),
+        kv('task.stage.status', 'passed'),
+        kv('task.stage.signature', 'sha256'),
+        kv('task.provider', 'github'),
+        kv('task.source', 'webhook'),
+      ],
+      status: { code: 1 },
+    };
+  });
+}
+
+function logRecords(n: number, bodySize = 120) {
+  const base = 1_700_000_000_000_000_000n + BigInt(counter) * 1_000_000n;
+  const text = 'agent output line, '.repeat(Math.ceil(bodySize / 19)).slice(0, bodySize);
+  return Array.from({ length: n }, (_, i) => {
+    const id = counter++;
+    return {
+      timeUnixNano: String(base + BigInt(i) * 1000n),
+      observedTimeUnixNano: String(base + BigInt(i) * 1000n),
+      severityNumber: 9,
+      body: { stringValue: `${text} ${id}` },
+      attributes: [
+        kv('task.id', `task-bench-${id % TASKS}`),
+        kv('task.output.type', 'text'),
+        kv('task.output.seq', id),
+      ],
+      traceId: hex(id % TASKS, 32),
+      spanId: hex((id % TASKS) + 1, 16),
+    };
+  });
+}
+
+function body(signal: 'traces' | 'logs', encoding: 'protobuf' | 'json', items: unknown[]): Buffer {
+  const request =
+    signal === 'traces'
+      ? {
+          resourceSpans: [
+            {
+              resource: { attributes: [kv('service.name', 'bench')] },
+              scopeSpans: [{ scope: { name: 'task-logs' }, spans: items }],
+            },
+          ],
+        }
+      : {
+          resourceLogs: [
+            {
+              resource: { attributes: [kv('service.name', 'bench')] },
+              scopeLogs: [{ scope: { name: 'task-logs' }, logRecords: items }],
+            },
+          ],
+        };
+  if (encoding === 'json') return Buffer.from(JSON.stringify(request));
+  const type = signal === 'traces' ? OTLP.traceRequest : OTLP.logsRequest;
+  const message = type.fromObject(
+    JSON.parse(JSON.stringify(request), (key, value) =>
+      (key === 'traceId' || key === 'spanId') && typeof value === 'string'
+        ? Buffer.from(value, 'hex')
+        : value,
+    ),
+  );
+  return Buffer.from(type.encode(message).finish());
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+
+function post(url: string, path: string, payload: Buffer, headers: Record<string, string>) {
+  return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    const req = request(
+      `${url}${path}`,
+      { method: 'POST', agent, headers: { ...headers, 'content-length': String(payload.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'json') {
+  const { dir, cleanup } = benchDir(`otlp-${signal}-${encoding}`);
+  const server = await startServer(dir);
+  const type = encoding === 'json' ? 'application/json' : 'application/x-protobuf';
+  const perRequest = signal === 'traces' ? SPANS_PER_REQUEST : LOGS_PER_REQUEST;
+  const make = () => body(signal, encoding, signal === 'traces' ? spans(perRequest) : logRecords(perRequest));
+  // bodies made ahead, so the clients' own encoding does not pace the server
+  const bodies = Array.from({ length: QUICK ? 40 : 200 }, make);
+  let taken = 0;
+  let refusedAnswers = 0;
+  let busy = 0;
+  let next = 0;
+  // warm-up
+  for (let i = 0; i < 4; i++)
+    await post(server.url, `/v1/${signal}`, bodies[next++]!, { 'content-type': type });
+  taken = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < deadline && next < bodies.length) {
+        const payload = bodies[next++]!;
+        const answer = await post(server.url, `/v1/${signal}`, payload, { 'content-type': type });
+        if (answer.status === 200) {
+          taken += perRequest;
+          if (answer.body.length > 2) refusedAnswers++;
+        } else busy++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const { stats, maxRss } = await server.stats();
+  server.stop();
+  cleanup();
+  const rate = taken / seconds;
+  const what = signal === 'traces' ? 'spans' : 'log records';
+  report(
+    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}), RSS max ${fmt(maxRss / MB)} MB, dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 ${busy}`,
+    atLeast(`${what}/s`, rate, signal === 'traces' ? 10_000 : 50_000, '', 0),
+    atMost('RSS MB', maxRss / MB, 256, '', 0),
+    atMost('dropped', stats.dropped + refusedAnswers, 0, '', 0),
+  );
+}
+
+async function flood() {
+  const { dir, cleanup } = benchDir('otlp-flood');
+  const server = await startServer(dir);
+  // about 20 MB of OTLP/JSON per request: 2,000 log records of 10 KB, gzipped to a small fraction
+  const payload = gzipSync(body('logs', 'json', logRecords(2000, 10_000)));
+  const inflated = 2000 * 10_000;
+  const latencies: number[] = [];
+  let stop = false;
+  const probe = (async () => {
+    while (!stop) {
+      const t0 = performance.now();
+      await post(server.url, '/healthz', Buffer.alloc(0), {}).catch(() => undefined);
+      latencies.push(performance.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  })();
+  const statuses: Record<number, number> = {};
+  const rounds = QUICK ? 1 : 3;
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const answer = await post(server.url, '/v1/logs', payload, {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        });
+        statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
+      }),
+    );
+  }
+  stop = true;
+  await probe;
+  const { maxRss } = await server.stats();
+  server.stop();
+  cleanup();
+  const p99 = percentile(latencies, 99);
+  report(
+    `OTLP flood: 16 concurrent gzip requests of ${fmt(payload.length / 1024)} KB expanding to ${fmt(inflated / MB)} MB, ${rounds} rounds (answers ${JSON.stringify(statuses)}): /healthz p99 ${fmt(p99, 1)} ms over ${latencies.length} probes, max ${fmt(Math.max(...latencies), 1)} ms, RSS max ${fmt(maxRss / MB)} MB`,
+    atMost('/healthz p99', p99, 100, ' ms', 1),
+  );
+}
+
+const only = process.env.BENCH_OTLP_ONLY;
+if (!only || only === 'spans') await throughput('traces', 'protobuf');
+if (!only || only === 'spans') await throughput('traces', 'json');
+if (!only || only === 'logs') await throughput('logs', 'protobuf');
+if (!only || only === 'logs') await throughput('logs', 'json');
+if (!only || only === 'flood') await flood();
+agent.destroy();
