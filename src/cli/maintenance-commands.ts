@@ -1,5 +1,4 @@
 // The CLI's maintenance commands: prune (retention and the size cap), compress, reindex, verify.
-import { rm } from 'node:fs/promises';
 import type { Config } from '../config.ts';
 import { compressTasks } from '../ops/compression.ts';
 import { pruneTasks } from '../ops/retention.ts';
@@ -77,12 +76,12 @@ export async function compress(config: Config, flags: Flags, out: Out): Promise<
 }
 
 export async function reindex(config: Config, flags: Flags, out: Out): Promise<number> {
-  // a rebuild from nothing: the files are the truth
-  for (const suffix of ['', '-wal', '-shm']) await rm(`${config.indexPath}${suffix}`, { force: true });
+  // a rebuild from the files, which are the truth, in place: never unlinks the database a running server holds open,
+  // and the webhook deliveries live in a file of their own (.deliveries.sqlite), so redeliveries stay recognised
   const index = new TaskIndex(config.indexPath);
   const bar = progress('indexing');
   try {
-    const result = await refreshIndex(index, config.logsDir, bar.update);
+    const result = await refreshIndex(index, config.logsDir, bar.update, { full: true });
     bar.done();
     if (flags.json) out.json({ indexed: result.updated, ms: Math.round(result.ms), index: config.indexPath });
     else

@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import { redactingLog } from '../instrumentation/redactor-for-config.ts';
 import { startTelemetry, type Telemetry } from '../instrumentation/telemetry.ts';
 import { loadCommands } from '../intake/command-phrases.ts';
-import { DeliveryStore } from '../intake/delivery-store.ts';
+import { DeliveryStore, deliveriesPathFor } from '../intake/delivery-store.ts';
 import { WebhookIntake } from '../intake/intake.ts';
 import { RejectionLog } from '../intake/rejection-log.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../ops/interrupted-tasks.ts';
@@ -113,7 +113,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   // webhooks -> commands -> queue -> worker: in this process, or through Redis to `npm run worker` processes
   const commands = loadCommands(config.commandsFile);
-  const deliveries = new DeliveryStore(config.indexPath);
+  const deliveries = new DeliveryStore(deliveriesPathFor(config.indexPath), {
+    migrateFrom: config.indexPath,
+  });
   const queue: TaskQueue =
     options.queue ??
     (config.queue.redisUrl !== undefined

@@ -1,10 +1,17 @@
 // DeliveryStore: which webhook deliveries already became tasks, so a redelivery (GitHub keeps the delivery id, Slack
-// retries keep the event id) answers with the existing task instead of starting another. Kept in SQLite next to the
-// task index, so it survives restarts and is shared by every web process. Delivery ids come from unsigned headers, so
-// a digest of the signed body is claimed too, within a window: a new header on the same signed body is the same task.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+// retries keep the event id) answers with the existing task instead of starting another. Kept in a SQLite file of its
+// own next to the task index (`.deliveries.sqlite`), so it survives restarts, is shared by every web process, and
+// `tasklogs reindex`, which rebuilds the index from the files, never touches it. Delivery ids come from unsigned
+// headers, so a digest of the signed body is claimed too, within a window: a new header on the same signed body is
+// the same task.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+/** The deliveries database beside the task index. */
+export function deliveriesPathFor(indexPath: string): string {
+  return indexPath === ':memory:' ? ':memory:' : join(dirname(indexPath), '.deliveries.sqlite');
+}
 
 export type Claim = { claimed: true } | { claimed: false; taskId: string };
 
@@ -20,7 +27,8 @@ export class DeliveryStore {
   readonly #pruneBodies: StatementSync;
   #claimsSincePrune = 0;
 
-  constructor(path: string) {
+  /** `migrateFrom`: the task index file, which held the deliveries table before it had a file of its own. */
+  constructor(path: string, options: { migrateFrom?: string } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path, { timeout: 2000 });
     // WAL with synchronous NORMAL: no fsync per delivery on the request path; a power cut can at worst forget the
@@ -34,6 +42,7 @@ export class DeliveryStore {
         provider TEXT NOT NULL, digest TEXT NOT NULL, task_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
         PRIMARY KEY (provider, digest)
       ) WITHOUT ROWID;`);
+    if (options.migrateFrom !== undefined) this.#migrate(options.migrateFrom);
     this.#insert = this.#db.prepare(
       'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
@@ -75,6 +84,31 @@ export class DeliveryStore {
 
   releaseBody(provider: string, digest: string, taskId: string): void {
     this.#releaseBody.run(provider, digest, taskId);
+  }
+
+  // copies the claims of the old table once (a claim released since must not come back on the next start)
+  #migrate(oldPath: string): void {
+    if (oldPath === ':memory:' || !existsSync(oldPath)) return;
+    this.#db.exec('CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY) WITHOUT ROWID');
+    if (this.#db.prepare("SELECT 1 FROM migrations WHERE name = 'index_deliveries'").get() !== undefined)
+      return;
+    this.#db.prepare('ATTACH DATABASE ? AS old').run(oldPath);
+    try {
+      const has = this.#db
+        .prepare("SELECT 1 FROM old.sqlite_master WHERE type = 'table' AND name = 'deliveries'")
+        .get();
+      this.#db.exec('BEGIN');
+      if (has !== undefined) {
+        this.#db.exec(`INSERT INTO main.deliveries (provider, delivery_id, task_id, created_at)
+          SELECT provider, delivery_id, task_id, created_at FROM old.deliveries WHERE true ON CONFLICT DO NOTHING`);
+      }
+      this.#db.exec("INSERT INTO migrations (name) VALUES ('index_deliveries'); COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    } finally {
+      this.#db.exec('DETACH DATABASE old');
+    }
   }
 
   /** Claims a delivery for a new task, atomically: a second claim of the same delivery gets the first task's id. */

@@ -1,5 +1,6 @@
 // Brings the task index in line with the task folders: indexes new or changed folders (by folder mtime: every JSON
-// file is renamed into place, which changes it) and forgets folders that are gone. A missing index is a full rebuild.
+// file is renamed into place, which changes it) and forgets folders that are gone. A missing index is a full rebuild;
+// `tasklogs reindex` asks for one explicitly.
 import { readdir } from 'node:fs/promises';
 import { type OpenFolder, openTaskFolder } from '../contract/safe-open.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
@@ -19,9 +20,13 @@ export async function refreshIndex(
   index: TaskIndex,
   root: string,
   onProgress?: (done: number, total: number) => void,
+  options: { full?: boolean } = {},
 ): Promise<RefreshResult> {
   const started = performance.now();
   const known = index.folderMtimes();
+  // a full rebuild rereads every folder and replaces each row whole, in place: the index file stays where a running
+  // server has it open, and readers never see it empty
+  const full = options.full ?? false;
   let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(root, { withFileTypes: true });
@@ -34,7 +39,8 @@ export async function refreshIndex(
   let batch: [string, IndexedFiles][] = [];
   const flush = () => {
     if (batch.length === 0) return;
-    index.upsertMany(batch);
+    if (full) index.replaceMany(batch);
+    else index.upsertMany(batch);
     updated += batch.length;
     batch = [];
   };
@@ -44,7 +50,7 @@ export async function refreshIndex(
     .map((e) => e.name);
   for (let i = 0; i < ids.length; i += 32) {
     const slice = ids.slice(i, i + 32);
-    const results = await Promise.all(slice.map((id) => readFolder(root, id, known.get(id))));
+    const results = await Promise.all(slice.map((id) => readFolder(root, id, full ? undefined : known.get(id))));
     for (let j = 0; j < slice.length; j++) {
       const id = slice[j]!;
       seen.add(id);

@@ -171,6 +171,22 @@ export class TaskIndex {
     }
   }
 
+  /** Replaces each task's row whole (what the files say now, nothing kept from before), in one transaction. */
+  replaceMany(entries: Iterable<[string, IndexedFiles]>): void {
+    const del = this.#db.prepare('DELETE FROM tasks WHERE task_id = ?');
+    this.#db.exec('BEGIN');
+    try {
+      for (const [taskId, files] of entries) {
+        del.run(taskId);
+        this.upsert(taskId, files);
+      }
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
   remove(taskIds: Iterable<string>): void {
     const del = this.#db.prepare('DELETE FROM tasks WHERE task_id = ?');
     this.#db.exec('BEGIN');

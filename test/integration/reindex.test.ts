@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DeliveryStore, deliveriesPathFor } from '../../src/intake/delivery-store.ts';
+import { fakeProvider } from '../helpers/fake-provider.ts';
+import { testServer } from '../helpers/server.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'src/cli/main.ts');
+const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
+
+describe('tasklogs reindex', () => {
+  it('on a live server, rebuilds the index in place and keeps the webhook deliveries: a redelivery is still one task', async () => {
+    const dir = await tempLogsDir();
+    const provider = await fakeProvider();
+    const server = await testServer(dir, {
+      ...SECRETS,
+      AGENT_RUNNER: 'replay',
+      AGENT_REPLAY_DELAY_MS: '0',
+      GITHUB_API_URL: provider.url,
+      GITHUB_TOKEN: 'gh-token',
+    });
+    const request = githubRequest(githubComment());
+    const first = await fetch(`${server.url}/webhooks/github`, request);
+    const { task_id } = (await first.json()) as { task_id: string };
+    expect(task_id).toMatch(/^task-/);
+    const indexPath = join(dir, '.index.sqlite');
+    const inode = statSync(indexPath).ino;
+
+    const run = spawnSync(BIN, ['reindex'], {
+      env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^indexed 1 tasks/);
+    expect(statSync(indexPath).ino).toBe(inode); // the file the server holds open is the one rebuilt
+
+    const again = await fetch(
+      `${server.url}/webhooks/github`,
+      githubRequest(githubComment(), { delivery: request.delivery }),
+    );
+    expect(await again.json()).toEqual({ task_id, status: 'duplicate' });
+    const listed = (await (await fetch(`${server.url}/api/tasks`)).json()) as {
+      tasks: { task_id: string }[];
+    };
+    expect(listed.tasks.map((t) => t.task_id)).toEqual([task_id]);
+  });
+});
+
+describe('DeliveryStore', () => {
+  it('takes over the claims of the deliveries table the task index used to hold, once', async () => {
+    const dir = await tempLogsDir();
+    const indexPath = join(dir, '.index.sqlite');
+    const old = new DeliveryStore(indexPath); // the old layout: the table inside the index file
+    expect(old.claim('github', 'd-1', 'task-one')).toEqual({ claimed: true });
+    expect(old.claim('github', 'd-2', 'task-two')).toEqual({ claimed: true });
+    old.close();
+
+    const store = new DeliveryStore(deliveriesPathFor(indexPath), { migrateFrom: indexPath });
+    expect(store.claim('github', 'd-1', 'task-new')).toEqual({ claimed: false, taskId: 'task-one' });
+    store.release('github', 'd-2', 'task-two');
+    store.close();
+    // a claim released after the migration does not come back from the old table
+    const reopened = new DeliveryStore(deliveriesPathFor(indexPath), { migrateFrom: indexPath });
+    expect(reopened.claim('github', 'd-2', 'task-three')).toEqual({ claimed: true });
+    reopened.close();
+  });
+});
