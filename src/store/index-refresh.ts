@@ -50,7 +50,9 @@ export async function refreshIndex(
     .map((e) => e.name);
   for (let i = 0; i < ids.length; i += 32) {
     const slice = ids.slice(i, i + 32);
-    const results = await Promise.all(slice.map((id) => readFolder(root, id, full ? undefined : known.get(id))));
+    const results = await Promise.all(
+      slice.map((id) => readFolder(root, id, full ? undefined : known.get(id))),
+    );
     for (let j = 0; j < slice.length; j++) {
       const id = slice[j]!;
       seen.add(id);
