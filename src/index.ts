@@ -16,6 +16,7 @@ export { type AgentOutcome, AgentRun, type OutputDetails } from './instrumentati
 export { type AgentUsage, type AnthropicUsage, usageFromAnthropic } from './instrumentation/agent-usage.ts';
 export type { TaskQueueMessage } from './instrumentation/queue-message.ts';
 export { type StageFields, StageSpan } from './instrumentation/stage-span.ts';
+export { taskFileWriterOptions } from './instrumentation/task-file-writer-options.ts';
 export {
   type StartTaskOptions,
   TaskRecorder,

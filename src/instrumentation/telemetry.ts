@@ -22,6 +22,7 @@ import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
 import { TaskIndex } from '../store/task-index.ts';
 import { redactorFor } from './redactor-for-config.ts';
+import { taskFileWriterOptions } from './task-file-writer-options.ts';
 import { TaskRecorder } from './task-recorder.ts';
 
 export interface TelemetryOptions {
@@ -68,11 +69,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   // secrets are redacted off the caller's stack: in the writer's flush and in the OTLP exporters' batches
   const redactor = redactorFor(config);
   const writer = new TaskFileWriter({
-    root: config.logsDir,
-    ...(redactor ? { redactor } : {}),
-    durable: config.durable,
-    flushMs: config.flushMs,
-    maxQueue: config.maxQueue,
+    ...taskFileWriterOptions(config),
     report,
     ...(options.fs ? { fs: options.fs } : {}),
     ...(index ? { onWritten: (written) => index.upsertMany(written.map((w) => [w.taskId, w])) } : {}),

@@ -234,11 +234,18 @@ describe('the packed package', () => {
         expect.arrayContaining(['GET /orders', 'task', 'received', 'queue_push', 'invoke_agent brain']),
       );
       expect(exported.services).toEqual(['orders']);
-      expect(exported.records).toEqual(['order list served', 'Plan: three steps', 'Done']);
+      expect(exported.records).toEqual([
+        'order list served',
+        'Plan: three steps',
+        `token ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`,
+        'Done',
+      ]);
       expect(exported.stats).toMatchObject({ dropped: 0, errors: 0 });
       const folder = join(logsDir, 'task-own-sdk');
       expectTaskPassesChecker(folder, 'completed');
-      expect(readTaskFolder(folder).metadata).toMatchObject({ provider: 'jira', status: 'completed' });
+      const files = readTaskFolder(folder);
+      expect(files.metadata).toMatchObject({ provider: 'jira', status: 'completed' });
+      expect(files.agentOutput[1]?.content).toMatch(/^token \[REDACTED:[^\]]+\]$/);
     },
   );
 

@@ -14,15 +14,19 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createTaskFileProcessors } from '../../exporters/index.ts';
-import { TaskRecorder, usageFromAnthropic } from '../../src/index.ts';
+import { loadConfig, TaskRecorder, taskFileWriterOptions, usageFromAnthropic } from '../../src/index.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
+// a GitHub token's shape, which the default rules redact
+const TOKEN = `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`;
+
 describe('a service that brings its own NodeSDK', () => {
   it('gets the five files from the task processors and still exports all of its own telemetry', async () => {
     const root = await tempLogsDir();
-    const taskFiles = createTaskFileProcessors({ root, flushMs: 5 });
+    const config = loadConfig({ env: { TASK_LOGS_DIR: root, TASK_LOGS_FLUSH_MS: '5' } });
+    const taskFiles = createTaskFileProcessors(taskFileWriterOptions(config));
     const spans = new InMemorySpanExporter();
     const records = new InMemoryLogRecordExporter();
     const sdk = new NodeSDK({
@@ -72,6 +76,7 @@ describe('a service that brings its own NodeSDK', () => {
       .startAgent({ name: 'brain', type: 'planning', model: 'm-1' });
     run.system('[SYSTEM] Task started');
     run.text('Analysis complete');
+    run.text(`the token is ${TOKEN}`);
     run.finish({
       result: 'ok',
       costUsd: 0.5,
@@ -87,9 +92,11 @@ describe('a service that brings its own NodeSDK', () => {
     expectTaskPassesChecker(folder, 'completed');
     const files = readTaskFolder(folder);
     expect(files.metadata).toMatchObject({ status: 'completed', assigned_agent: 'brain', model: 'm-1' });
+    // the settings' redaction applies to the files (the service's own exporters are its own business)
     expect(files.agentOutput.map((line) => line.content)).toEqual([
       '[SYSTEM] Task started',
       'Analysis complete',
+      'the token is [REDACTED:github-pat]',
     ]);
     expect(files.finalResult?.metrics).toMatchObject({ cost_usd: 0.5, input_tokens: 3, output_tokens: 2 });
 
@@ -102,6 +109,7 @@ describe('a service that brings its own NodeSDK', () => {
       'order list served',
       '[SYSTEM] Task started',
       'Analysis complete',
+      `the token is ${TOKEN}`,
     ]);
     expect(taskFiles.writer.stats()).toMatchObject({ dropped: 0, errors: 0, queued: 0 });
   });
