@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { hubSignature } from '../../src/intake/signatures.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
@@ -319,6 +319,16 @@ const HOSTILE: [string, 'github' | 'slack' | 'jira', () => RequestInit][] = [
   ],
 ];
 
+// every test in this file runs with a handler that records promise rejections nobody handled; the last test checks it
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
+
 describe('hostile webhook requests', () => {
   it.each(HOSTILE)(
     '%s: a 4xx JSON refusal without a path, no task, no provider call',
@@ -526,5 +536,11 @@ describe('intake bounds', () => {
     const { task_id } = (await later.json()) as { task_id: string };
     await server.telemetry.forceFlush();
     expect(readTaskFolder(join(dir, task_id)).metadata?.status).toBe('queued');
+  });
+});
+
+describe('after all the hostile inputs above', () => {
+  it('no promise rejection went unhandled', () => {
+    expect(unhandled).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { rawRequest } from '../helpers/raw-request.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -26,6 +28,16 @@ const LOG_LINE = JSON.stringify({
       ],
     },
   ],
+});
+
+// every request in this file runs with a handler that records promise rejections nobody handled
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
 });
 
 describe('with a token set, no spelling of a private route answers without it', () => {
@@ -75,7 +87,10 @@ describe('with a token set, no spelling of a private route answers without it', 
     ['GET', '*'],
   ];
   it.each(PRIVATE)('%s %s gets 401 JSON and writes nothing', async (method, path) => {
-    const dir = await tempLogsDir();
+    const root = await tempLogsDir();
+    const dir = join(root, 'logs');
+    const canary = plantCanary(join(root, 'canary'));
+    const before = checksumTree(canary);
     const server = await testServer(dir, { TASK_LOGS_API_TOKEN: TOKEN, HOST: '127.0.0.1', ...SECRETS });
     const response = await rawRequest(server.url, method, path, {
       headers: { 'content-type': 'application/json' },
@@ -84,10 +99,12 @@ describe('with a token set, no spelling of a private route answers without it', 
     expect(response.status).toBe(401);
     if (method !== 'HEAD') {
       expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
+      expect(response.body).not.toContain(root);
     }
     await server.telemetry.forceFlush();
     expect(readdirSync(dir).filter((name) => name.startsWith('task-'))).toEqual([]);
     expect((await rawRequest(server.url, 'GET', '/healthz')).status).toBe(200);
+    expect(checksumTree(canary)).toBe(before);
   });
 });
 
@@ -160,5 +177,11 @@ describe('routes have one spelling; anything else is a 404 or a 405, never a 500
       error: { code: 'REQUEST_INVALID' },
     });
     expect((await rawRequest(server.url, 'GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('after all the requests above', () => {
+  it('no promise rejection went unhandled', () => {
+    expect(unhandled).toEqual([]);
   });
 });
