@@ -11,6 +11,7 @@ import {
   type WebhookFlowLine,
 } from '../contract/task-files.ts';
 import { SearchQuery } from '../http/api-schemas.ts';
+import { ownerIsGone } from '../ops/owner-gone.ts';
 import { type Totals, taskStats } from '../ops/stats.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
 import type { Line } from '../store/line-reader.ts';
@@ -214,7 +215,11 @@ export async function tail(config: Config, taskId: string, flags: Flags, out: Ou
   for (const line of recent) print(line.text);
   if (!flags.follow) return 0;
   // the store's one follow (the same as the API's SSE): new lines by byte offset, ends when the task does
-  for await (const event of store.follow(taskId, TASK_FILES.agentOutput, { after: last, pollMs: 200 })) {
+  for await (const event of store.follow(taskId, TASK_FILES.agentOutput, {
+    after: last,
+    pollMs: 200,
+    isInterrupted: ownerIsGone,
+  })) {
     if (event.type === 'lines') for (const line of event.lines) print(line.text);
     else if (event.type === 'end') {
       if (!flags.json) out.line(paint(out, statusColor(event.status), `-- task ${event.status} --`));

@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { TASK_FILES } from '../contract/task-files.ts';
+import { ownerIsGone } from '../ops/owner-gone.ts';
 import type { TaskStore } from '../store/task-store.ts';
 import { FollowQuery, parseRequest } from './api-schemas.ts';
 
@@ -50,6 +51,7 @@ export async function followOutput(
       after,
       pollMs: options.pollMs,
       signal: gone.signal,
+      isInterrupted: ownerIsGone,
     })) {
       if (event.type === 'lines') {
         let chunk = '';

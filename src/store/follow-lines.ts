@@ -1,8 +1,8 @@
 // The one live follow of a task's JSONL file, used by SSE and `tasklogs tail -f`: the lines already written, then
 // each new line as it lands, by byte offset (a poll reads only what was appended). It yields batches and reads on
 // only when the consumer asks for more, so a consumer that waits for its client (socket `drain`) holds at most one
-// batch. It ends when the task is final (completed, failed, rejected: an interrupted task is marked failed), or when
-// its folder is deleted.
+// batch. It ends when the task is final (completed, failed, rejected), when its folder is deleted, or when the process
+// that owns it is gone (interrupted: the server later marks it failed).
 import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
@@ -20,6 +20,8 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** a batch is yielded once it holds this many bytes of line text (one batch is what a slow consumer costs) */
   batchBytes?: number;
+  /** true when a queued or running task's owner process is gone (see src/ops/owner-gone.ts): the follow ends */
+  isInterrupted?: (metadata: TaskMetadata) => boolean;
 }
 
 export type FollowEvent =
@@ -27,8 +29,9 @@ export type FollowEvent =
   | { type: 'lines'; lines: Line[] }
   /** a poll found nothing new (front ends may send a heartbeat) */
   | { type: 'idle' }
-  /** the follow is over: the task's final status, or 'deleted' when its folder went away */
-  | { type: 'end'; status: TaskStatus | 'deleted'; lastLine: number };
+  /** the follow is over: the task's final status, 'deleted' when its folder went away, 'interrupted' when the
+   * process running it is gone */
+  | { type: 'end'; status: TaskStatus | 'deleted' | 'interrupted'; lastLine: number };
 
 /** What follow needs from the store (kept narrow so the store and the follow do not import each other's class). */
 export interface FollowSource {
@@ -137,6 +140,10 @@ export async function* followLines(
     }
     if (isFinalStatus(metadata?.status)) {
       yield { type: 'end', status: metadata!.status, lastLine };
+      return;
+    }
+    if (metadata !== undefined && options.isInterrupted?.(metadata)) {
+      yield { type: 'end', status: 'interrupted', lastLine };
       return;
     }
     if (!sent) yield { type: 'idle' };
