@@ -87,7 +87,13 @@ describe('retention', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise((resolve) => child.stdout.once('data', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // killed once it has begun deleting (a task renamed to trash), whatever the machine's speed
+    await expect
+      .poll(() => readdirSync(root).filter((name) => name.startsWith('task-')).length, {
+        timeout: 30_000,
+        interval: 1,
+      })
+      .toBeLessThan(300);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
 
