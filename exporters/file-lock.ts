@@ -14,13 +14,22 @@ export interface LockOptions {
 export const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 2_000 };
 
 // a lock written on this host by a process that no longer exists (killed mid-write) is stale at once
-async function ownerIsGone(fs: FileSystem, lockPath: string): Promise<boolean> {
+// locks this process holds right now: a lock file naming this process that is not among them was left behind by a
+// failed unlink (a disk error), and is broken at once rather than after staleMs
+const held = new Set<string>();
+// a lock file whose owner line is not whole was left by a create whose write failed (disk full); its creator never
+// held the lock. Young ones may still be being written.
+const TORN_AFTER_MS = 500;
+
+async function ownerIsGone(fs: FileSystem, lockPath: string, ageMs: number): Promise<boolean> {
   let owner: string;
   try {
     owner = (await fs.readFile(lockPath)).toString('utf8');
   } catch {
     return false; // released meanwhile: the next attempt will take it
   }
+  if (owner === OWNER) return !held.has(lockPath);
+  if (!owner.endsWith('\n')) return ageMs > TORN_AFTER_MS;
   const [host, pidText] = owner.trim().split(' ');
   const pid = Number(pidText);
   if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
@@ -55,7 +64,7 @@ export async function withFileLock<T>(
       (mtime) => Date.now() - mtime,
       () => 0, // gone between our open and stat: simply try again
     );
-    if (age > options.staleMs || (await ownerIsGone(fs, lockPath))) {
+    if (age > options.staleMs || (await ownerIsGone(fs, lockPath, age))) {
       await fs.unlink(lockPath).catch(() => undefined); // another process may have broken it first
       continue;
     }
@@ -67,9 +76,12 @@ export async function withFileLock<T>(
     await new Promise((resolve) => setTimeout(resolve, wait));
     wait = Math.min(wait * 2, 50);
   }
+  held.add(lockPath);
   try {
     return await fn();
   } finally {
-    await fs.unlink(lockPath).catch(() => undefined); // a stale-lock breaker may have removed it already
+    held.delete(lockPath);
+    // a stale-lock breaker may have removed it already; if the unlink failed, the next take breaks it (see held)
+    await fs.unlink(lockPath).catch(() => undefined);
   }
 }

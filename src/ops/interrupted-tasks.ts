@@ -103,7 +103,12 @@ export function endInterruptedTasks(
       spanContext: () => spanContext,
     });
   }
-  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
+  const outcome = new Promise<PushOutcome>((resolve) =>
+    writer.pushAll(items, (_error, result) => resolve(result)),
+  );
+  // written now, not when the flush timer fires (it is unref'd: a process with nothing else to do would not wait)
+  void writer.forceFlush();
+  return outcome;
 }
 
 /** Finds and ends them; what a server or worker runs at start and on its timer. */

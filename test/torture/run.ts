@@ -1,0 +1,54 @@
+// `npm run torture [-- KILLS [FAULT_ROUNDS]]`: the long versions of the reliability tests, with a summary. KILLS
+// (default 200) kill -9 rounds of a writing process; the I/O fault sweep; 4 processes x LINES appends to one task.
+import { parseArgs } from 'node:util';
+import { appendTorture } from './append-torture.ts';
+import { faultSweep } from './fault-sweep.ts';
+import { killTorture } from './kill-torture.ts';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { lines: { type: 'string', default: '50000' }, only: { type: 'string' } },
+});
+const kills = Number(positionals[0] ?? 200);
+const only = values.only;
+let failed = 0;
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+if (only === undefined || only === 'kill') {
+  const started = Date.now();
+  const summary = await killTorture({
+    kills,
+    onKill: (done, s) => {
+      if (done % 10 === 0 || done === kills)
+        process.stderr.write(`\rkill -9: ${done}/${kills}, ${s.failures.length} failures`);
+    },
+  });
+  process.stderr.write('\n');
+  say(
+    `kill -9 torture: ${summary.kills} kills, ${summary.tasks} tasks, ${summary.flushedLinesChecked} flushed lines ` +
+      `checked, ${summary.tornTailsFound} torn last lines found (all repaired), ${summary.interruptedEnded} ` +
+      `interrupted tasks ended, ${summary.failures.length} failures, ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+  for (const failure of summary.failures.slice(0, 20)) say(`  FAIL ${failure}`);
+  failed += summary.failures.length;
+}
+if (only === undefined || only === 'faults') {
+  const sweep = await faultSweep();
+  say(
+    `I/O fault sweep: ${sweep.scenarios} scenarios (${sweep.faultsInjected} faults injected), ` +
+      `${sweep.failures.length} failures`,
+  );
+  for (const failure of sweep.failures.slice(0, 20)) say(`  FAIL ${failure}`);
+  failed += sweep.failures.length;
+}
+if (only === undefined || only === 'append') {
+  const lines = Number(values.lines);
+  const result = await appendTorture({ processes: 4, linesEach: lines });
+  say(
+    `concurrent appends: 4 processes x ${lines} lines (10 B - 64 KiB): ${result.lines} whole lines, ` +
+      `${result.failures.length} failures`,
+  );
+  for (const failure of result.failures.slice(0, 20)) say(`  FAIL ${failure}`);
+  failed += result.failures.length;
+}
+process.exitCode = failed === 0 ? 0 : 1;
