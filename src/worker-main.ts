@@ -4,7 +4,9 @@ import { createRunner } from './agent/create-runner.ts';
 import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
-import { startRedisWorker } from './queue/redis-queue.ts';
+import { activeTaskIds, endTaskIfActive, endTasksOfGoneOwners } from './ops/interrupted-tasks.ts';
+import { attemptOf, startRedisWorker } from './queue/redis-queue.ts';
+import { TaskIndex } from './store/task-index.ts';
 import { taskJobHandler } from './worker/run-task-job.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -37,6 +39,54 @@ const worker = startRedisWorker({
   onInvalid: (error) => process.stderr.write(`task-logs worker: ${error.message}\n`),
 });
 worker.on('error', (error) => process.stderr.write(`task-logs worker: ${error.message}\n`));
+// the queue gave up on a job (its workers died more often than it runs a job again): the task ends here, not never
+worker.on('failed', (job, error) => {
+  const taskId = (job?.data as { message?: { task_id?: unknown } } | undefined)?.message?.task_id;
+  const writer = telemetry.writer;
+  if (job === undefined || typeof taskId !== 'string' || writer === undefined) return;
+  const attempt = attemptOf(job);
+  endTaskIfActive(
+    writer,
+    config.logsDir,
+    taskId,
+    `interrupted: the queue gave up after ${attempt.number} of ${attempt.of} attempts: ${error.message}`,
+  ).catch((failure: unknown) => process.stderr.write(`task-logs worker: ${String(failure)}\n`));
+});
+// tasks nobody can finish any more: checked here as on the server (a dead owner on this host is left to the queue,
+// which runs its job again; one that cannot be checked ends after TASK_LOGS_INTERRUPTED_AFTER_MINUTES)
+let index: TaskIndex | undefined;
+try {
+  index = new TaskIndex(config.indexPath, { busyTimeoutMs: 100 });
+} catch (error) {
+  process.stderr.write(
+    `task-logs worker: no task index (${String(error)}); task folders are scanned instead\n`,
+  );
+}
+let checking: Promise<void> | undefined;
+const checkOwners = () => {
+  const writer = telemetry.writer;
+  if (writer === undefined) return;
+  const source = index;
+  checking ??= endTasksOfGoneOwners(writer, {
+    root: config.logsDir,
+    ...(source ? { candidates: () => activeTaskIds(source) } : {}),
+    staleMs: config.interruptedAfterMinutes * 60_000,
+    queueRunsAgain: true,
+  })
+    .then((ended) => {
+      if (ended.length > 0)
+        say(`ended ${ended.length} interrupted task(s): ${ended.map((t) => t.task_id).join(', ')}`);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`task-logs worker: the check for interrupted tasks failed: ${String(error)}\n`);
+    })
+    .finally(() => {
+      checking = undefined;
+    });
+};
+const ownerTimer = setInterval(checkOwners, config.ownerCheckSeconds * 1000);
+ownerTimer.unref();
+checkOwners();
 await worker.waitUntilReady();
 say(
   `task-logs worker: queue "${config.queue.name}" on ${redact(config.queue.redisUrl)}, ${runner.name} runner, ` +
@@ -49,9 +99,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     say(`${signal}: finishing running tasks, then stopping`);
+    clearInterval(ownerTimer);
     worker
       .close()
+      .then(() => checking)
       .then(() => telemetry.shutdown())
+      .then(() => index?.close())
       .then(
         () => process.exit(0),
         (error: unknown) => {

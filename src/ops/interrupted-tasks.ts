@@ -111,6 +111,20 @@ export function endInterruptedTasks(
   return outcome;
 }
 
+/** Ends one task as interrupted if it is still queued or running (a queue that gave up on it, for example). */
+export async function endTaskIfActive(
+  writer: TaskFileWriter,
+  root: string,
+  taskId: string,
+  error: string,
+): Promise<boolean> {
+  const { metadata } = await summarize({ id: taskId, dir: join(root, taskId) }, { sizes: false });
+  const status = metadata?.status;
+  if (status !== 'queued' && status !== 'running') return false;
+  await endInterruptedTasks(writer, [{ task_id: taskId, status, error, trace_id: traceIdOf(metadata) }]);
+  return true;
+}
+
 /** Finds and ends them; what a server or worker runs at start and on its timer. */
 export async function endTasksOfGoneOwners(
   writer: TaskFileWriter,

@@ -90,5 +90,5 @@ describe('a worker killed with SIGKILL mid-task', () => {
     );
     expect(files.metadata).toMatchObject({ status: 'completed', attempts: 2 });
     expect(files.finalResult).toMatchObject({ success: true, result: 'second run done' });
-  });
+  }, 120_000);
 });

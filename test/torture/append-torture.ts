@@ -45,7 +45,10 @@ export async function appendTorture(options: {
       }
       const [tag, number] = content.split(':');
       let numbers = seen.get(tag!);
-      if (numbers === undefined) seen.set(tag!, (numbers = new Set()));
+      if (numbers === undefined) {
+        numbers = new Set();
+        seen.set(tag!, numbers);
+      }
       if (numbers.has(Number(number))) failures.push(`line ${tag}:${number} written twice`);
       numbers.add(Number(number));
     }
