@@ -330,6 +330,7 @@ function taskFields(a: Attributes): MetadataPatch {
     source: stringOrUndefined(a[ATTR.taskSource]),
     provider: stringOrUndefined(a[ATTR.taskProvider]),
     created_at: stringOrUndefined(a[ATTR.taskCreatedAt]),
+    conversation_id: stringOrUndefined(a[ATTR.genAiConversationId]),
   };
   // who holds the task now (the web process while queued, the worker while running), and which run this is
   const owner = a[ATTR.taskOwner];

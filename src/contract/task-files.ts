@@ -56,6 +56,8 @@ export interface TaskMetadata {
   trace_id?: string;
   /** the GenAI provider (gen_ai.provider.name, or the older gen_ai.system) */
   model_provider?: string;
+  /** the conversation the task belongs to (a GitHub issue or PR, a Jira issue, a Slack thread), e.g. github:owner/repo#42 */
+  conversation_id?: string | null;
   completed_at?: string | null;
   updated_at?: string;
   /** secrets redacted from the task's files, per rule id (added up across updates) */

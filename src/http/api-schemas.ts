@@ -81,6 +81,10 @@ export const SearchQuery = z.object({
   agent: list(z.string().min(1).max(200), 'assigned agent'),
   agent_type: list(z.string().min(1).max(200), 'agent type'),
   model: list(z.string().min(1).max(200), 'model'),
+  conversation: list(
+    z.string().min(1).max(512),
+    'conversation id (metadata.conversation_id), e.g. github:owner/repo#42, jira:PROJ-7, slack:C123/1700000000.000100',
+  ),
   success: z
     .stringbool({ error: 'expected true or false' })
     .optional()
@@ -223,6 +227,7 @@ export const TaskRowSchema = z
     input_tokens: z.number().nullable(),
     output_tokens: z.number().nullable(),
     duration_seconds: z.number().nullable(),
+    conversation_id: nullableString,
   })
   .meta({ id: 'TaskSummary' });
 

@@ -2,6 +2,7 @@
 // the front-end packages it uses from node_modules under fixed /assets/vendor/ URLs, each file named in an
 // allow-list (never a path taken from the request). Every answer carries a strict Content-Security-Policy.
 
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -50,6 +51,27 @@ export const DASHBOARD_CSP = [
 interface Asset {
   type: string;
   body: Buffer;
+  etag: string;
+}
+
+const asset = (type: string, body: Buffer): Asset => ({
+  type,
+  body,
+  etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+});
+
+// revalidated on every visit (no-cache), answered 304 while unchanged
+function send(ctx: Context, { type, body, etag }: Asset): void {
+  securityHeaders(ctx);
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.type = type;
+  ctx.etag = etag;
+  ctx.status = 200;
+  if (ctx.fresh) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.body = body;
 }
 
 function typeOf(name: string): string | undefined {
@@ -77,7 +99,7 @@ function loadAssets(): Map<string, Asset> {
   for (const entry of readdirSync(STATIC_DIR, { withFileTypes: true })) {
     const type = typeOf(entry.name);
     if (!entry.isFile() || type === undefined || entry.name === 'index.html') continue;
-    assets.set(`/assets/app/${entry.name}`, { type, body: readFileSync(join(STATIC_DIR, entry.name)) });
+    assets.set(`/assets/app/${entry.name}`, asset(type, readFileSync(join(STATIC_DIR, entry.name))));
   }
   for (const [name, { pkg, file, rewrite }] of Object.entries(VENDOR)) {
     let text = readFileSync(join(packageDir(pkg), file), 'utf8');
@@ -85,7 +107,7 @@ function loadAssets(): Map<string, Asset> {
       if (!text.includes(from)) throw new Error(`${pkg}/${file}: expected ${from} to rewrite`);
       text = text.replaceAll(from, to);
     }
-    assets.set(`/assets/vendor/${name}`, { type: typeOf(name)!, body: Buffer.from(text) });
+    assets.set(`/assets/vendor/${name}`, asset(typeOf(name)!, Buffer.from(text)));
   }
   return assets;
 }
@@ -107,25 +129,16 @@ export interface DashboardOptions {
 
 export function dashboardRoutes(options: DashboardOptions = {}): Router {
   const assets = loadAssets();
-  const page = readFileSync(join(STATIC_DIR, 'index.html'));
+  const page = asset('text/html; charset=utf-8', readFileSync(join(STATIC_DIR, 'index.html')));
   const router = strictRouter();
   // under /api, so it needs the token like every other data route
   router.get('/api/dashboard/settings', (ctx) => {
     ctx.body = { jira_base_url: options.jiraBaseUrl ?? null };
   });
-  router.get('/', (ctx) => {
-    securityHeaders(ctx);
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = page;
-  });
+  router.get('/', (ctx) => send(ctx, page));
   router.get('/assets/:kind/:name', (ctx) => {
-    const asset = assets.get(ctx.path);
-    if (asset === undefined) return; // falls through to the 404
-    securityHeaders(ctx);
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.type = asset.type;
-    ctx.body = asset.body;
+    const found = assets.get(ctx.path);
+    if (found !== undefined) send(ctx, found); // otherwise the fallback answers 404
   });
   return router;
 }

@@ -56,6 +56,7 @@ export class AgentRun {
   readonly #recording: boolean;
   readonly #onFinish: (() => void) | undefined;
   readonly #redactor: Redactor | undefined;
+  readonly #conversationId: string | null;
   readonly #tools = new Map<string, ToolCallState>();
   #seq = 0;
   #toolSeq = 0;
@@ -66,6 +67,8 @@ export class AgentRun {
     tracer: Tracer;
     logger: Logger;
     span: Span;
+    /** the task's conversation, set on each tool call span too */
+    conversationId?: string | null;
     onFinish?: () => void;
     /** redacts what this class shortens itself (a tool call's input, a failed result's first line), so a cut never
      * leaves half a secret that no rule can find any more */
@@ -79,6 +82,7 @@ export class AgentRun {
     this.#context = trace.setSpan(ROOT_CONTEXT, options.span);
     this.#onFinish = options.onFinish;
     this.#redactor = options.redactor;
+    this.#conversationId = options.conversationId ?? null;
   }
 
   /** The context to run the agent's own instrumented calls in, so their spans join the task's trace. */
@@ -128,6 +132,7 @@ export class AgentRun {
           [ATTR.genAiOperationName]: OPERATION.executeTool,
           [ATTR.genAiToolName]: call.name,
           [ATTR.genAiToolCallId]: callId,
+          ...(this.#conversationId === null ? {} : { [ATTR.genAiConversationId]: this.#conversationId }),
         },
       },
       this.#context,

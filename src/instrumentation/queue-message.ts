@@ -19,6 +19,7 @@ export const TaskQueueMessageSchema = z.object({
   source: z.string().nullable(),
   provider: z.string().nullable(),
   created_at: z.iso.datetime(),
+  conversation_id: z.string().min(1).max(512).optional(),
   // absent when the producer records nothing (TASK_LOGS_ENABLED=false): the worker then starts a trace of its own
   traceparent: z
     .string()

@@ -24,6 +24,11 @@ export interface StartTaskOptions {
   source?: string;
   /** metadata.provider, for example "github" */
   provider?: string;
+  /**
+   * the conversation the task belongs to, for example github:owner/repo#42 (not the agent's session id): written as
+   * metadata.conversation_id and set as gen_ai.conversation.id on every span of the task
+   */
+  conversationId?: string;
   /** 01-input.json; can also be given later with recordInput, before the received stage ends */
   input?: TaskInput;
   /** a parent context, when the task belongs to a larger trace (for example an incoming HTTP request's) */
@@ -62,9 +67,11 @@ export class TaskRecorder {
     const createdAt = (options.startTime ?? new Date()).toISOString();
     const source = options.source ?? null;
     const provider = options.provider ?? null;
+    const conversationId = options.conversationId ?? null;
     const attributes: Record<string, string> = { [ATTR.taskId]: id };
     if (source !== null) attributes[ATTR.taskSource] = source;
     if (provider !== null) attributes[ATTR.taskProvider] = provider;
+    if (conversationId !== null) attributes[ATTR.genAiConversationId] = conversationId;
     const root = this.#tracer.startSpan(
       'task',
       {
@@ -76,7 +83,7 @@ export class TaskRecorder {
       options.parent ?? ROOT_CONTEXT,
     );
     return new TaskTrace({
-      fields: { id, source, provider, createdAt },
+      fields: { id, source, provider, createdAt, conversationId },
       tracer: this.#tracer,
       logger: this.#logger,
       redactor: this.#redactor,
@@ -90,7 +97,13 @@ export class TaskRecorder {
   resume(message: unknown): TaskTrace {
     const { message: m, context } = extractTaskContext(message);
     return new TaskTrace({
-      fields: { id: m.task_id, source: m.source, provider: m.provider, createdAt: m.created_at },
+      fields: {
+        id: m.task_id,
+        source: m.source,
+        provider: m.provider,
+        createdAt: m.created_at,
+        conversationId: m.conversation_id ?? null,
+      },
       tracer: this.#tracer,
       logger: this.#logger,
       redactor: this.#redactor,

@@ -27,8 +27,6 @@ export interface AgentOptions {
   model?: string;
   /** gen_ai.provider.name; defaults to "anthropic" */
   provider?: string;
-  /** gen_ai.conversation.id, for example the agent's session id */
-  conversationId?: string;
   /** which run of the task this is, when a queue runs it again (metadata.attempts) */
   attempt?: number;
 }
@@ -38,12 +36,15 @@ export interface TaskTraceFields {
   source: string | null;
   provider: string | null;
   createdAt: string;
+  /** gen_ai.conversation.id on every span, metadata.conversation_id */
+  conversationId: string | null;
 }
 
 export class TaskTrace {
   readonly id: string;
   readonly source: string | null;
   readonly provider: string | null;
+  readonly conversationId: string | null;
   /** ISO 8601 UTC: when the task was created, carried to the worker */
   readonly createdAt: string;
   readonly #tracer: Tracer;
@@ -67,6 +68,7 @@ export class TaskTrace {
     this.id = options.fields.id;
     this.source = options.fields.source;
     this.provider = options.fields.provider;
+    this.conversationId = options.fields.conversationId;
     this.createdAt = options.fields.createdAt;
     this.#tracer = options.tracer;
     this.#logger = options.logger;
@@ -163,6 +165,7 @@ export class TaskTrace {
       source: this.source,
       provider: this.provider,
       created_at: this.createdAt,
+      ...(this.conversationId === null ? {} : { conversation_id: this.conversationId }),
     });
   }
 
@@ -175,7 +178,6 @@ export class TaskTrace {
     attributes[ATTR.genAiAgentName] = options.name;
     if (options.type !== undefined) attributes[ATTR.agentType] = options.type;
     if (options.model !== undefined) attributes[ATTR.genAiRequestModel] = options.model;
-    if (options.conversationId !== undefined) attributes[ATTR.genAiConversationId] = options.conversationId;
     if (options.attempt !== undefined) attributes[ATTR.taskAttempt] = options.attempt;
     attributes[ATTR.taskOwner] = ownerAttribute();
     const span = this.#tracer.startSpan(
@@ -189,6 +191,7 @@ export class TaskTrace {
       tracer: this.#tracer,
       logger: this.#logger,
       span,
+      conversationId: this.conversationId,
       onFinish: () => this.end(),
     });
   }
@@ -218,6 +221,7 @@ export class TaskTrace {
     const attributes: Attributes = { [ATTR.taskId]: this.id };
     if (this.source !== null) attributes[ATTR.taskSource] = this.source;
     if (this.provider !== null) attributes[ATTR.taskProvider] = this.provider;
+    if (this.conversationId !== null) attributes[ATTR.genAiConversationId] = this.conversationId;
     return attributes;
   }
 

@@ -9,6 +9,7 @@ import { newTaskId } from '../contract/task-id.ts';
 import type { TaskRecorder } from '../instrumentation/task-recorder.ts';
 import { MAX_PROMPT_CHARS, type TaskQueue } from '../queue/task-job.ts';
 import type { CommandMatch, Commands } from './command-phrases.ts';
+import { conversationIdOf } from './conversation-id.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { RejectionLog } from './rejection-log.ts';
 
@@ -129,10 +130,12 @@ export class WebhookIntake {
       throw this.#queueError('queue_full', 'the task queue is full; deliver again later');
     }
 
+    const conversationId = conversationIdOf(delivery.provider, delivery.sourceMetadata);
     const task = tasks.start({
       taskId,
       source: 'webhook',
       provider: delivery.provider,
+      ...(conversationId === undefined ? {} : { conversationId }),
       input: { message: delivery.text, source_metadata: delivery.sourceMetadata },
       startTime: new Date(timings.receivedAt),
     });

@@ -17,6 +17,7 @@ export interface TaskFilters {
   max_cost?: number;
   min_tokens?: number;
   max_tokens?: number;
+  conversation?: string[];
 }
 
 /** The conditions (joined with AND by the caller) and their parameters; values are always bound, never inlined. */
@@ -39,6 +40,7 @@ export function filterSql(filters: TaskFilters): { where: string[]; params: SQLI
   anyOf('assigned_agent', filters.agent);
   anyOf('agent_type', filters.agent_type);
   anyOf('model', filters.model);
+  anyOf('conversation_id', filters.conversation);
   compare('success = ?', filters.success === undefined ? undefined : Number(filters.success));
   compare('created_at >= ?', filters.created_after);
   compare('created_at < ?', filters.created_before);

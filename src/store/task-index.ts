@@ -7,7 +7,7 @@ import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
 import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate } from './task-aggregates.ts';
 import { filterSql, type TaskFilters } from './task-filters.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 export const SORT_FIELDS = [
   'created_at',
@@ -36,6 +36,7 @@ export interface TaskRow {
   input_tokens: number | null;
   output_tokens: number | null;
   duration_seconds: number | null;
+  conversation_id: string | null;
 }
 
 export interface TaskQuery extends TaskFilters {
@@ -58,7 +59,7 @@ export interface IndexedFiles {
 }
 
 const COLUMNS = `task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-  completed_at, success, cost_usd, input_tokens, output_tokens, duration_seconds`;
+  completed_at, success, cost_usd, input_tokens, output_tokens, duration_seconds, conversation_id`;
 
 export class TaskIndex {
   readonly path: string;
@@ -81,12 +82,13 @@ export class TaskIndex {
     }
     this.#upsertMetadata = this.#db.prepare(`
       INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-        completed_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        completed_at, conversation_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, source = excluded.source,
         provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
         model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
-        completed_at = coalesce(excluded.completed_at, tasks.completed_at)`);
+        completed_at = coalesce(excluded.completed_at, tasks.completed_at),
+        conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id)`);
     this.#upsertResult = this.#db.prepare(`
       INSERT INTO tasks (task_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, completed_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -101,7 +103,7 @@ export class TaskIndex {
       CREATE TABLE tasks (
         task_id TEXT PRIMARY KEY, status TEXT, source TEXT, provider TEXT, assigned_agent TEXT, agent_type TEXT,
         model TEXT, created_at TEXT, started_at TEXT, completed_at TEXT, success INTEGER, cost_usd REAL,
-        input_tokens INTEGER, output_tokens INTEGER, duration_seconds REAL, folder_mtime REAL,
+        input_tokens INTEGER, output_tokens INTEGER, duration_seconds REAL, folder_mtime REAL, conversation_id TEXT,
         total_tokens INTEGER GENERATED ALWAYS AS (coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) VIRTUAL
       ) WITHOUT ROWID;
       -- one index per sort field (keyset pages walk them), and the common filters in front of created_at
@@ -116,6 +118,7 @@ export class TaskIndex {
       CREATE INDEX tasks_status_created ON tasks (status, created_at, task_id);
       CREATE INDEX tasks_provider_created ON tasks (provider, created_at, task_id);
       CREATE INDEX tasks_agent_created ON tasks (assigned_agent, created_at, task_id);
+      CREATE INDEX tasks_conversation_created ON tasks (conversation_id, created_at, task_id);
       PRAGMA user_version = ${SCHEMA_VERSION};`);
   }
 
@@ -142,6 +145,7 @@ export class TaskIndex {
         m.created_at ?? null,
         m.started_at ?? null,
         m.completed_at ?? null,
+        typeof m.conversation_id === 'string' ? m.conversation_id : null,
       );
     }
     const r = files.finalResult;

@@ -175,7 +175,7 @@ describe('the task page', () => {
     await edit.locator('.del').filter({ hasText: 'const retries = 1;' }).waitFor();
     await edit.locator('.add').filter({ hasText: 'const retries = 3;' }).waitFor();
     await edit.getByText('has been updated').waitFor();
-    await page.getByText('PROJ-7').waitFor();
+    await page.getByText('jira PROJ-7').waitFor();
     await page.locator('.markdown strong').filter({ hasText: 'retries' }).waitFor();
     await screenshot(page, 'task-tools');
     await context.close();
@@ -258,6 +258,23 @@ describe('the other pages', () => {
       await page.locator('.chart canvas').first().waitFor();
       await screenshot(page, 'costs');
       // the same DOM at both sizes: one axe run per page keeps the file quick
+      if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  });
+});
+
+describe('a conversation', () => {
+  it('lists its tasks in order with their summed cost and tokens, with no serious axe violation', async () => {
+    for (const size of ['laptop', 'phone'] as const) {
+      const { context, page, problems } = await openPage(browser, size);
+      await page.goto(`${server.url}/#/task/task-jira`);
+      await page.getByRole('link', { name: 'jira:PROJ-7' }).click();
+      await expect.poll(() => decodeURIComponent(page.url())).toContain('#/conversation/jira:PROJ-7');
+      await expectRows(page, ['task-jira', 'task-live']);
+      await page.getByText('$1.60').waitFor();
+      await screenshot(page, 'conversation');
       if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
       await context.close();

@@ -8,6 +8,7 @@ export function startJiraTask(tasks: TaskRecorder, taskId: string) {
     taskId,
     source: 'webhook',
     provider: 'jira',
+    conversationId: 'jira:PROJ-7',
     input: {
       message: '@agent fix the flaky login test',
       source_metadata: {

@@ -100,7 +100,18 @@ export function followOutput(taskId, { onLines, onEnd, onError }) {
         if (!response.ok) throw await failure(response);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
+        let yielded = performance.now();
         for (;;) {
+          // a long backlog arrives faster than it is read: reads then resolve without ever leaving the microtask
+          // queue, and the page would not paint until the end; every 50 ms wait for a frame (a timer when hidden)
+          if (performance.now() - yielded > 50) {
+            await new Promise((resolve) =>
+              document.visibilityState === 'visible'
+                ? requestAnimationFrame(() => setTimeout(resolve, 0))
+                : setTimeout(resolve, 0),
+            );
+            yielded = performance.now();
+          }
           const { value, done } = await reader.read();
           if (done) break;
           buffer += value;

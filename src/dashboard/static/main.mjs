@@ -1,11 +1,34 @@
 // The dashboard's shell: navigation, the route to each page, and the token prompt when the API asks for one.
 import { forgetToken, onUnauthorized, savedToken, saveToken } from './api.mjs';
-import { ConversationPage } from './conversation-page.mjs';
-import { CostsPage } from './costs-page.mjs';
 import { html, render, useEffect, useState } from './html.mjs';
 import { href, useRoute } from './route.mjs';
-import { TaskPage } from './task-page.mjs';
 import { TasksPage } from './tasks-page.mjs';
+import { ErrorBox, Loading } from './widgets.mjs';
+
+// the list is the first page most visits see; the others (and marked, DOMPurify, uPlot) load when first opened
+const loaders = {
+  task: () => import('./task-page.mjs').then((m) => m.TaskPage),
+  conversation: () => import('./conversation-page.mjs').then((m) => m.ConversationPage),
+  costs: () => import('./costs-page.mjs').then((m) => m.CostsPage),
+};
+const loaded = {};
+
+function Lazy({ page, ...props }) {
+  const [state, setState] = useState(() => ({ component: loaded[page], error: null }));
+  useEffect(() => {
+    if (state.component) return;
+    loaders[page]().then(
+      (component) => {
+        loaded[page] = component;
+        setState({ component, error: null });
+      },
+      (error) => setState({ component: undefined, error }),
+    );
+  }, [page]);
+  if (state.error) return html`<${ErrorBox} error=${state.error} />`;
+  if (!state.component) return html`<${Loading} what="the page" />`;
+  return html`<${state.component} ...${props} />`;
+}
 
 function TokenPrompt({ onSaved, rejected }) {
   const [value, setValue] = useState('');
@@ -68,11 +91,11 @@ function App() {
       onSaved=${() => setAuth((state) => ({ needed: false, rejected: false, generation: state.generation + 1 }))}
     />`;
   } else if (path.startsWith('/task/')) {
-    page = html`<${TaskPage} taskId=${decodeURIComponent(path.slice(6))} params=${params} />`;
+    page = html`<${Lazy} page="task" key="task" taskId=${decodeURIComponent(path.slice(6))} params=${params} />`;
   } else if (path.startsWith('/conversation/')) {
-    page = html`<${ConversationPage} conversationId=${decodeURIComponent(path.slice(14))} />`;
+    page = html`<${Lazy} page="conversation" key="conversation" conversationId=${decodeURIComponent(path.slice(14))} />`;
   } else if (path === '/costs') {
-    page = html`<${CostsPage} params=${params} />`;
+    page = html`<${Lazy} page="costs" key="costs" params=${params} />`;
   } else if (path === '/') {
     page = html`<${TasksPage} params=${params} />`;
   } else {

@@ -61,8 +61,14 @@ function useOutput(taskId) {
   const [state, setState] = useState({ version: 0, ended: false, error: null });
   useEffect(() => {
     let frame = 0;
+    let painted = false;
     const schedule = () => {
       if (frame) return;
+      if (!painted) {
+        painted = true; // the first lines show at once; later ones once per frame
+        setState((old) => ({ ...old, version: model.version }));
+        return;
+      }
       frame = requestAnimationFrame(() => {
         frame = 0;
         setState((old) => ({ ...old, version: model.version }));
@@ -96,7 +102,15 @@ export function TaskPage({ taskId, params }) {
     return () => clearInterval(timer);
   }, [running]);
 
-  if (files.loading) return html`<${Loading} what=${`task ${taskId}`} />`;
+  const outputSection = html`<${OutputSection} key="output" taskId=${taskId} output=${output} params=${params} running=${running} />`;
+  // the output streams in while the other files load (a long backlog keeps the server busy for a moment)
+  if (files.loading) {
+    return html`<article class="task-page">
+      <p class="crumbs"><a href="#/">Tasks</a> / <span>${taskId}</span></p>
+      <${Loading} key="loading" what=${`task ${taskId}`} />
+      ${outputSection}
+    </article>`;
+  }
   if (files.error && !files.metadata) {
     return html`<section>
       <h1>Task ${taskId}</h1>
@@ -129,7 +143,7 @@ export function TaskPage({ taskId, params }) {
       <h2 id="wf-title">Waterfall</h2>
       <${Waterfall} bars=${wf.bars} more=${wf.more} />
     </section>
-    <${OutputSection} taskId=${taskId} output=${output} params=${params} running=${running} />
+    ${outputSection}
     <section aria-labelledby="result-title">
       <h2 id="result-title">Result</h2>
       ${
@@ -207,6 +221,9 @@ function OutputSection({ taskId, output, params, running }) {
   const [current, setCurrent] = useState(0);
   const [jump, setJump] = useState(null);
   const [follow, setFollow] = useState(Boolean(running));
+  useEffect(() => {
+    if (running) setFollow(true);
+  }, [running]);
   const [uiVersion, setUiVersion] = useState(0);
   const expanded = useRef(new Set());
   const ui = useMemo(

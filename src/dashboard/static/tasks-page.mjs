@@ -48,23 +48,6 @@ export function TasksPage({ params }) {
   const key = JSON.stringify(filters);
   const [state, setState] = useState({ loading: true, error: null, rows: [], next: null, counts: null });
   const shown = useRef(PAGE);
-  const [options, setOptions] = useState({ provider: [], agent: [], model: [] });
-
-  useEffect(() => {
-    let stopped = false;
-    for (const by of ['provider', 'agent', 'model']) {
-      getJson(`/api/tasks/aggregate${query({ by })}`)
-        .then((answer) => {
-          if (!stopped)
-            setOptions((old) => ({ ...old, [by]: answer.groups.map((g) => g.key).filter(Boolean) }));
-        })
-        .catch(() => undefined); // suggestions only: the filters work without them
-    }
-    return () => {
-      stopped = true;
-    };
-  }, []);
-
   useEffect(() => {
     let stopped = false;
     let timer;
@@ -113,7 +96,7 @@ export function TasksPage({ params }) {
   return html`<section class="tasks-page">
     <h1>Tasks</h1>
     <${StatusFilter} filters=${filters} counts=${state.counts} apply=${apply} />
-    <${FilterForm} filters=${filters} options=${options} apply=${apply} />
+    <${FilterForm} filters=${filters} apply=${apply} />
     <${ErrorBox} error=${state.error} />
     ${
       state.loading && state.rows.length === 0
@@ -168,8 +151,31 @@ function Field({ name, label, type = 'text', value, apply, list, ...rest }) {
   </label>`;
 }
 
-function FilterForm({ filters, options, apply }) {
+// suggestions for the text filters: the providers, agents and models the index knows, fetched only once the form is
+// open (each is a pass over the whole index, which the first rows of the list should not wait for)
+function useSuggestions(open) {
+  const [options, setOptions] = useState({ provider: [], agent: [], model: [] });
+  useEffect(() => {
+    if (!open) return;
+    let stopped = false;
+    for (const by of ['provider', 'agent', 'model']) {
+      getJson(`/api/tasks/aggregate${query({ by })}`)
+        .then((answer) => {
+          if (!stopped)
+            setOptions((old) => ({ ...old, [by]: answer.groups.map((g) => g.key).filter(Boolean) }));
+        })
+        .catch(() => undefined); // suggestions only: the filters work without them
+    }
+    return () => {
+      stopped = true;
+    };
+  }, [open]);
+  return options;
+}
+
+function FilterForm({ filters, apply }) {
   const [open, setOpen] = useState(() => Object.entries(filters).some(([k, v]) => v && k !== 'status'));
+  const options = useSuggestions(open);
   const lists = useMemo(
     () =>
       ['provider', 'agent', 'model'].map(
