@@ -62,7 +62,7 @@ describe('a task folder swapped for a symlink thousands of times', () => {
     });
     const exited = new Promise<number | null>((resolve) => swapper.once('exit', resolve));
     await expect.poll(() => output).toContain('ready');
-    const swaps = () => Number(/swapped (\d+)\n(?![^]*swapped)/.exec(output)?.[1] ?? 0);
+    const swaps = () => Number([...output.matchAll(/swapped (\d+)\n/g)].at(-1)?.[1] ?? 0);
 
     const seen: string[] = [];
     const ignore = () => undefined; // a folder that is momentarily a link or gone: refused, which is the point
