@@ -5,6 +5,7 @@ import { loadConfig } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
 import { compress, prune, reindex, verify } from './maintenance-commands.ts';
 import { type Flags, LS_OPTIONS, ls, notFoundExit, show, stats, tail } from './read-commands.ts';
+import { SCAN_USAGE, scan } from './scan-command.ts';
 import { terminal } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -103,6 +104,13 @@ const COMMANDS: Record<string, Command> = {
     options: { repair: { type: 'boolean' }, ...JSON_FLAG },
     args: 0,
     run: (config, _args, flags) => verify(config, flags, out),
+  },
+  scan: {
+    summary: 'find secrets in stored tasks; --redact rewrites finished ones redacted (exit 1 if any found)',
+    usage: SCAN_USAGE,
+    options: { redact: { type: 'boolean' }, ...JSON_FLAG },
+    args: 0,
+    run: (config, _args, flags) => scan(config, flags, out),
   },
 };
 

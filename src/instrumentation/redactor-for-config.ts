@@ -8,7 +8,11 @@ const built = new WeakMap<Config, Redactor>();
 
 /** undefined when TASK_LOGS_REDACTION=false */
 export function redactorFor(config: Config): Redactor | undefined {
-  if (!config.redaction.enabled) return undefined;
+  return config.redaction.enabled ? configuredRedactor(config) : undefined;
+}
+
+/** The redactor the settings describe, whether or not redaction is on (a scan of stored tasks uses it either way). */
+export function configuredRedactor(config: Config): Redactor {
   let redactor = built.get(config);
   if (redactor === undefined) {
     const { github, slack, jira } = config.webhooks;

@@ -104,7 +104,7 @@ describe('Redactor', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(fc.constantFrom(...samples), fc.string()), { maxLength: 6 }), (parts) => {
         const once = redactor.redact(parts.join(' '));
-        return redactor.redact(once) === once;
+        return redactor.find(once).length === 0 && redactor.redact(once) === once;
       }),
       { numRuns: 200 },
     );

@@ -17,6 +17,8 @@ export interface Finding {
 // no rule finds a secret in fewer characters than this
 const MIN_TEXT = 8;
 
+const MARKER = /\[REDACTED:[\w.-]+\]/g;
+
 // the pieces a text of several lines is searched in again, by a rule that matched it
 const PARAGRAPH_AND_LINE = [/\n[ \t]*\n/g, /\n/g];
 
@@ -174,6 +176,13 @@ export class Redactor {
           found.push({ ...f, start: view.starts[f.start]!, end: view.ends[f.end - 1]! });
         }
       }
+    }
+    // a marker left by an earlier redaction is not a secret (url-credentials would take one for a password)
+    if (found.length > 0 && text.includes('[REDACTED:')) {
+      const markers = [...text.matchAll(MARKER)].map((m) => [m.index, m.index + m[0].length] as const);
+      const outside = found.filter((f) => !markers.some(([a, b]) => a <= f.start && f.end <= b));
+      found.length = 0;
+      found.push(...outside);
     }
     if (found.length <= 1) return found;
     // overlapping findings become one redaction over their union, so no part of either secret is left; it is named
