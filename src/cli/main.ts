@@ -5,7 +5,6 @@ import { loadConfig } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
 import { compress, prune, reindex, verify } from './maintenance-commands.ts';
 import { type Flags, LS_OPTIONS, ls, notFoundExit, show, stats, tail } from './read-commands.ts';
-import { SCAN_USAGE, scan } from './scan-command.ts';
 import { terminal } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -107,10 +106,11 @@ const COMMANDS: Record<string, Command> = {
   },
   scan: {
     summary: 'find secrets in stored tasks; --redact rewrites finished ones redacted (exit 1 if any found)',
-    usage: SCAN_USAGE,
+    usage: 'tasklogs scan [--redact] [--json]',
     options: { redact: { type: 'boolean' }, ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => scan(config, flags, out),
+    // loaded when used: the rules take a moment to load, and the other commands need none of it
+    run: async (config, _args, flags) => (await import('./scan-command.ts')).scan(config, flags, out),
   },
 };
 

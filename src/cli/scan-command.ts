@@ -5,8 +5,6 @@ import { scanTasks } from '../ops/secret-scan.ts';
 import type { Flags } from './read-commands.ts';
 import { type Out, paint, progress, table } from './terminal.ts';
 
-export const SCAN_USAGE = 'tasklogs scan [--redact] [--json]';
-
 /** Exit 1 when any secret was found (redacted or not), 0 when none. */
 export async function scan(config: Config, flags: Flags, out: Out): Promise<number> {
   const bar = progress('scanning tasks');
