@@ -159,16 +159,16 @@ describe('the packed package', () => {
         'assets/replay/review-transcript.jsonl',
       ]),
     );
-    // compiled modules and their types, the data files beside them (.proto, the gitleaks rules), the dashboard's
-    // static files, the commands file and the replay transcript; never a .ts source or a test
+    // compiled modules and their types, the .proto files beside the OTLP decoder, the dashboard's static files, the
+    // commands file, the replay transcript and the redaction rules; never a .ts source or a test
     const notAllowed = tarballFiles.filter(
       (path) =>
         !/^(package\.json|README\.md|LICENSE)$/.test(path) &&
-        !/^dist\/(src|exporters)\/.+\.(js|d\.ts|proto|toml)$/.test(path) &&
-        !path.startsWith('dist/src/contract/redaction/gitleaks/') &&
+        !/^dist\/(src|exporters)\/.+\.(js|d\.ts|proto)$/.test(path) &&
         !path.startsWith('src/dashboard/static/') &&
         path !== 'config/commands.json' &&
-        !path.startsWith('assets/replay/'),
+        !path.startsWith('assets/replay/') &&
+        !path.startsWith('assets/redaction/'),
     );
     expect(notAllowed).toEqual([]);
     expect(tarballFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
