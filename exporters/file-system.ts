@@ -14,12 +14,15 @@ import {
 export type { OpenFolder } from '../src/contract/safe-open.ts';
 
 export interface FileSystem {
-  mkdir(path: string): Promise<void>;
+  /** makes the folder (and its parents); true when this call created it, false or undefined when it was there */
+  mkdir(path: string): Promise<boolean | undefined>;
   /** opens a folder that must be a real directory (a link is UNSAFE_PATH, an absent one ENOENT); its `path` reaches
    * the files inside through the open handle */
   openFolder(path: string): Promise<OpenFolder>;
-  /** appends each chunk with a single write(2) on an O_APPEND descriptor, so concurrent writers never interleave inside a chunk */
-  append(path: string, chunks: readonly Buffer[], options: { sync: boolean }): Promise<void>;
+  /** appends each chunk with a single write(2) on an O_APPEND descriptor, so concurrent writers never interleave
+   * inside a chunk; `fresh`: the folder was just created, so the file is most likely new (created exclusively first,
+   * which needs no fstat to be known a regular file; an existing file is then opened as usual) */
+  append(path: string, chunks: readonly Buffer[], options: { sync: boolean; fresh?: boolean }): Promise<void>;
   /** creates a new file exclusively (fails with EEXIST) holding data */
   writeNew(path: string, data: Buffer, options: { sync: boolean }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -61,18 +64,36 @@ async function undoPartialAppend(
   }
 }
 
+// the file to append to and its size before this append (for undoPartialAppend)
+async function openForAppend(
+  path: string,
+  fresh: boolean,
+): Promise<{ handle: import('node:fs/promises').FileHandle; startSize: number }> {
+  if (fresh) {
+    try {
+      return { handle: await openRegularFile(path, 'appendNew'), startSize: 0 };
+    } catch (error) {
+      // another writer created it first, or something else has the name: the checked open below says which
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const { handle, stat } = await openRegularFileStat(path, 'append');
+  return { handle, startSize: stat.size };
+}
+
 export const nodeFileSystem: FileSystem = {
   async mkdir(path) {
     try {
-      await mkdir(path, { recursive: true });
+      // recursive mkdir gives the first folder it created, undefined when the folder was there already
+      return (await mkdir(path, { recursive: true })) !== undefined;
     } catch (error) {
       // something has the name (a file, a link): openFolder, which comes next, refuses it and says what it is
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return false;
     }
   },
-  async append(path, chunks, { sync }) {
-    const { handle, stat } = await openRegularFileStat(path, 'append');
-    const startSize = stat.size;
+  async append(path, chunks, { sync, fresh }) {
+    const { handle, startSize } = await openForAppend(path, fresh === true);
     const progress = { bytes: 0 };
     try {
       for (const chunk of chunks) await writeAll(handle, chunk, progress);

@@ -14,11 +14,11 @@ export class JsonlAppender {
     this.#fs = fs;
   }
 
-  /** `key` names the file for the torn-line memory when `path` is not stable (a /proc/self/fd/N/... path). */
+  /** `fresh`: the file's folder was just created (see FileSystem.append). `key` names the file for the torn-line memory when `path` is not stable (a /proc/self/fd/N/... path). */
   async append(
     path: string,
     lines: readonly string[],
-    options: { sync: boolean; key?: string },
+    options: { sync: boolean; key?: string; fresh?: boolean },
   ): Promise<void> {
     if (lines.length === 0) return;
     const key = options.key ?? path;
@@ -33,7 +33,7 @@ export class JsonlAppender {
     }
     chunks.push(Buffer.from(current));
     try {
-      await this.#fs.append(path, chunks, { sync: options.sync });
+      await this.#fs.append(path, chunks, { sync: options.sync, fresh: options.fresh === true });
     } catch (error) {
       // part of a line may have reached the file: start the next append on a fresh line
       if (this.#torn.size < TORN_LIMIT) this.#torn.add(key);

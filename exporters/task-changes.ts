@@ -166,20 +166,30 @@ export class TaskChangeSet {
     if (!isOutputType(type)) return 'ignored';
     const changes = this.#changesFor(a);
     if (typeof changes === 'string') return changes;
+    const toolName = a[ATTR.genAiToolName];
+    const callId = a[ATTR.genAiToolCallId];
+    const input = a[ATTR.toolInput];
+    const isError = a[ATTR.toolIsError];
+    const details = a[ATTR.outputDetails];
+    if (
+      toolName === undefined &&
+      callId === undefined &&
+      input === undefined &&
+      isError === undefined &&
+      details === undefined
+    ) {
+      changes.outputLines.push(this.#plainLine(changes, record, type));
+      return 'mapped';
+    }
     const line: Record<string, unknown> = {
       timestamp: hrTimeToIso(record.hrTime),
       type,
       content: contentOf(record.body),
     };
-    const toolName = a[ATTR.genAiToolName];
     if (toolName !== undefined) line.tool_name = toolName;
-    const callId = a[ATTR.genAiToolCallId];
     if (callId !== undefined) line.tool_call_id = callId;
-    const input = a[ATTR.toolInput];
     if (input !== undefined) line.input = parseJsonAttribute(input);
-    const isError = a[ATTR.toolIsError];
     if (isError !== undefined) line.is_error = isError;
-    const details = a[ATTR.outputDetails];
     if (details !== undefined) {
       const parsed = parseJsonAttribute(details);
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
@@ -194,6 +204,33 @@ export class TaskChangeSet {
     }
     changes.outputLines.push(JSON.stringify(this.#redact(changes, line)));
     return 'mapped';
+  }
+
+  // Most output lines are plain text (no tool fields, no details): their line is built as a string, with the same
+  // keys in the same order as the general path, JSON.stringify only on the values, and no object per line. Only the
+  // content can hold a secret (the other fields are the writer's own times and ids), so only it is redacted.
+  #plainLine(changes: TaskChanges, record: LogRecordLike, type: string): string {
+    let content = contentOf(record.body);
+    const redactor = this.#redactor;
+    if (redactor !== undefined) {
+      const counts: RedactionCounts = {};
+      const clean = redactor.redact(content, counts);
+      if (clean !== content) {
+        content = clean;
+        this.#patch(changes, { redactions: counts });
+      }
+    }
+    // the timestamp is digits and punctuation, the type one of OUTPUT_TYPES: neither needs escaping
+    let line = `{"timestamp":"${hrTimeToIso(record.hrTime)}","type":"${type}","content":${JSON.stringify(content)}`;
+    const seq = record.attributes[ATTR.outputSeq];
+    if (seq !== undefined) line += `,"seq":${JSON.stringify(seq)}`;
+    const context = record.spanContext;
+    if (context !== undefined) {
+      // as JSON.stringify of an object would, a field whose value is undefined is left out
+      if (context.traceId !== undefined) line += `,"trace_id":${JSON.stringify(context.traceId)}`;
+      if (context.spanId !== undefined) line += `,"span_id":${JSON.stringify(context.spanId)}`;
+    }
+    return `${line}}`;
   }
 
   #addSpanStart(span: SpanLike): MapOutcome {

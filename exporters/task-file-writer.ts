@@ -447,8 +447,10 @@ export class TaskFileWriter {
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
   async #apply(changes: TaskChanges, written: WrittenFiles[]): Promise<Error | undefined> {
     let folder: OpenFolder;
+    let dir: 'created' | 'exists' | 'deleted';
     try {
-      if (!(await this.#ensureDir(changes, join(this.root, changes.taskId)))) {
+      dir = await this.#ensureDir(changes, join(this.root, changes.taskId));
+      if (dir === 'deleted') {
         this.#drop('task_deleted', changes.items);
         this.#problems.problem(
           'task_deleted',
@@ -464,7 +466,7 @@ export class TaskFileWriter {
       return asError(error);
     }
     try {
-      return await this.#applyIn(folder, changes, written);
+      return await this.#applyIn(folder, changes, written, dir === 'created');
     } finally {
       await folder.close().catch(() => undefined); // closing a directory handle has nothing left to report
     }
@@ -475,6 +477,7 @@ export class TaskFileWriter {
     folder: OpenFolder,
     changes: TaskChanges,
     written: WrittenFiles[],
+    fresh: boolean,
   ): Promise<Error | undefined> {
     const dir = folder.path;
     const durable = this.#durable;
@@ -484,10 +487,12 @@ export class TaskFileWriter {
         this.#lines.append(join(dir, TASK_FILES.webhookFlow), changes.webhookLines, {
           sync: durable && changes.ended,
           key: join(folder.dir, TASK_FILES.webhookFlow),
+          fresh,
         }),
         this.#lines.append(join(dir, TASK_FILES.agentOutput), changes.outputLines, {
           sync: durable && changes.ended,
           key: join(folder.dir, TASK_FILES.agentOutput),
+          fresh,
         }),
       ]),
       Promise.all([
@@ -524,23 +529,24 @@ export class TaskFileWriter {
   }
 
   /**
-   * Makes sure the task's folder exists. false: the folder is gone and retention left a tombstone for it, so this
+   * Makes sure the task's folder exists. deleted: the folder is gone and retention left a tombstone for it, so this
    * is late telemetry of a deleted task and must not bring the folder back. A batch that creates the task (its
-   * input or its queued status) is a task started again under the same id, and is written.
+   * input or its queued status) is a task started again under the same id, and is written. created: this call made
+   * the folder, so its files are most likely new (they are then created without the checks an existing file needs).
    */
-  async #ensureDir(changes: TaskChanges, dir: string): Promise<boolean> {
-    if (this.#dirs.has(changes.taskId)) return true;
+  async #ensureDir(changes: TaskChanges, dir: string): Promise<'created' | 'exists' | 'deleted'> {
+    if (this.#dirs.has(changes.taskId)) return 'exists';
     const creates = changes.input !== undefined || changes.metadata?.status === 'queued';
     if (
       !creates &&
       !(await this.#exists(dir)) &&
       (await this.#exists(join(this.root, TOMBSTONE_DIR, changes.taskId)))
     )
-      return false;
-    await this.#fs.mkdir(dir);
+      return 'deleted';
+    const created = (await this.#fs.mkdir(dir)) === true;
     if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
     this.#dirs.add(changes.taskId);
-    return true;
+    return created ? 'created' : 'exists';
   }
 
   async #exists(path: string): Promise<boolean> {

@@ -23,14 +23,22 @@ export type OpenMode =
   /** append, creating the file if absent */
   | 'append'
   /** create a new file, failing with EEXIST if anything has the name */
-  | 'createNew';
+  | 'createNew'
+  /** create a new file for appending (O_APPEND: another process that opens it later appends after us), failing
+   * with EEXIST if anything has the name */
+  | 'appendNew';
 
 const FLAGS: Record<OpenMode, number> = {
   read: O_RDONLY,
   readWrite: O_RDWR,
   append: O_WRONLY | O_APPEND | O_CREAT,
   createNew: O_WRONLY | O_CREAT | O_EXCL,
+  appendNew: O_WRONLY | O_APPEND | O_CREAT | O_EXCL,
 };
+
+// O_CREAT|O_EXCL fails with EEXIST on any name already there (a link too, whatever it points to), so what such an
+// open returns is the regular file it just created: no fstat needed to check it.
+const CREATES: ReadonlySet<OpenMode> = new Set(['createNew', 'appendNew']);
 
 /** True for the error thrown when a task folder or file is a link, or not a real directory or regular file. */
 export function isUnsafePath(error: unknown): boolean {
@@ -63,6 +71,7 @@ export async function openRegularFile(
   mode: OpenMode,
   options: { label?: string; fileMode?: number } = {},
 ): Promise<FileHandle> {
+  if (CREATES.has(mode)) return openChecked(path, mode, options);
   return (await openRegularFileStat(path, mode, options)).handle;
 }
 
@@ -73,17 +82,7 @@ export async function openRegularFileStat(
   options: { label?: string; fileMode?: number } = {},
 ): Promise<{ handle: FileHandle; stat: Stats }> {
   const label = options.label ?? path;
-  let handle: FileHandle;
-  try {
-    handle = await open(path, FLAGS[mode] | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, options.fileMode ?? 0o644);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw unsafe(label, 'a symbolic link', error);
-    if (code === 'EISDIR') throw unsafe(label, 'a directory', error);
-    // ENXIO: a FIFO with no reader, or a socket, opened for writing
-    if (code === 'ENXIO') throw unsafe(label, 'a FIFO or socket', error);
-    throw relabel(error, path, label);
-  }
+  const handle = await openChecked(path, mode, options);
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw unsafe(label, kindOf(stat));
@@ -91,6 +90,25 @@ export async function openRegularFileStat(
   } catch (error) {
     await handle.close();
     throw error;
+  }
+}
+
+// open(2) without following a link or blocking, its errors said in the task-logs way
+async function openChecked(
+  path: string,
+  mode: OpenMode,
+  options: { label?: string; fileMode?: number },
+): Promise<FileHandle> {
+  const label = options.label ?? path;
+  try {
+    return await open(path, FLAGS[mode] | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, options.fileMode ?? 0o644);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw unsafe(label, 'a symbolic link', error);
+    if (code === 'EISDIR') throw unsafe(label, 'a directory', error);
+    // ENXIO: a FIFO with no reader, or a socket, opened for writing
+    if (code === 'ENXIO') throw unsafe(label, 'a FIFO or socket', error);
+    throw relabel(error, path, label);
   }
 }
 
