@@ -39,31 +39,44 @@ export interface ScanResult {
 const JSON_FILES = [TASK_FILES.input, TASK_FILES.finalResult, TASK_FILES.metadata] as const;
 const JSONL_FILES = [TASK_FILES.webhookFlow, TASK_FILES.agentOutput] as const;
 
+// folders scanned at once: the reads wait on the disk far longer than the rules take
+const CONCURRENCY = 8;
+
 export async function scanTasks(options: ScanOptions): Promise<ScanResult> {
   const folders = await listTaskFolders(options.root);
   const result: ScanResult = { scanned: 0, by_rule: {}, secrets: 0, tasks: [], skipped: [] };
+  let next = 0;
   let done = 0;
-  for (const { id, dir } of folders) {
-    options.onProgress?.(done++, folders.length);
-    let folder: OpenFolder;
-    try {
-      folder = await openFolder(dir);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || isUnsafePath(error)) continue; // deleted meanwhile, or not a real folder
-      throw error;
+  const worker = async () => {
+    while (next < folders.length) {
+      const { id, dir } = folders[next++]!;
+      await scanOne(id, dir, options, result);
+      options.onProgress?.(++done, folders.length);
     }
-    try {
-      result.scanned++;
-      await scanFolder(folder, id, options, result);
-    } catch (error) {
-      throw folder.explain(error);
-    } finally {
-      await folder.close();
-    }
-  }
-  options.onProgress?.(folders.length, folders.length);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, folders.length) }, worker));
+  result.tasks.sort((a, b) => (a.task_id < b.task_id ? -1 : 1));
+  result.skipped.sort((a, b) => (a.task_id < b.task_id ? -1 : 1));
   return result;
+}
+
+async function scanOne(id: string, dir: string, options: ScanOptions, result: ScanResult): Promise<void> {
+  let folder: OpenFolder;
+  try {
+    folder = await openFolder(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || isUnsafePath(error)) return; // deleted meanwhile, or not a real folder
+    throw error;
+  }
+  try {
+    result.scanned++;
+    await scanFolder(folder, id, options, result);
+  } catch (error) {
+    throw folder.explain(error);
+  } finally {
+    await folder.close();
+  }
 }
 
 interface Rewrite {
@@ -78,8 +91,12 @@ async function scanFolder(folder: OpenFolder, taskId: string, options: ScanOptio
   const found: TaskSecrets = { task_id: taskId, files: {}, redacted: false };
   const rewrites: Rewrite[] = [];
   let metadata: Partial<TaskMetadata> | undefined;
+  const names = [...JSON_FILES, ...JSONL_FILES.flatMap((base) => [`${base}.gz`, base])];
+  const contents = new Map(
+    await Promise.all(names.map(async (name) => [name, await folder.readFile(name)] as const)),
+  );
   for (const name of JSON_FILES) {
-    const bytes = await folder.readFile(name);
+    const bytes = contents.get(name);
     if (bytes === undefined) continue;
     const counts: RedactionCounts = {};
     const text = bytes.toString('utf8');
@@ -99,7 +116,7 @@ async function scanFolder(folder: OpenFolder, taskId: string, options: ScanOptio
   }
   for (const base of JSONL_FILES) {
     for (const name of [`${base}.gz`, base]) {
-      const bytes = await folder.readFile(name);
+      const bytes = contents.get(name);
       if (bytes === undefined) continue;
       const gz = name.endsWith('.gz');
       const text = (gz ? gunzipSync(bytes) : bytes).toString('utf8');
