@@ -2,6 +2,7 @@
 // telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
+import { forEachLimited } from '../src/contract/for-each-limited.ts';
 import type { Redactor } from '../src/contract/redaction/redactor.ts';
 import {
   type FinalResult,
@@ -412,17 +413,12 @@ export class TaskFileWriter {
     this.#retry.clear();
     const tasks = [...changeSet.byTask.values()];
     const failed = new Map<string, Error>();
-    let next = 0;
     const written: WrittenFiles[] = [];
-    const worker = async () => {
-      while (next < tasks.length) {
-        const changes = tasks[next++]!;
-        const error = await this.#apply(changes, written);
-        if (error === undefined && retried.has(changes.taskId)) this.#recovered++;
-        if (error !== undefined) failed.set(changes.taskId, error);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, tasks.length) }, worker));
+    await forEachLimited(tasks, this.#concurrency, async (changes) => {
+      const error = await this.#apply(changes, written);
+      if (error === undefined && retried.has(changes.taskId)) this.#recovered++;
+      if (error !== undefined) failed.set(changes.taskId, error);
+    });
     if (written.length > 0 && this.#onWritten !== undefined) {
       try {
         this.#onWritten(written);

@@ -1,6 +1,7 @@
 // `npm start`: the log server. Prints where it listens and where the logs are; Ctrl-C or SIGTERM stops it cleanly.
 import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
+import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
 import { startServer } from './http/server.ts';
 import { checkEnvironment } from './ops/preflight.ts';
 
@@ -33,21 +34,11 @@ if (config.apiToken === undefined) {
 }
 say(`try: curl ${running.url}/api/tasks`);
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: shutting down (flushing telemetry)`);
-    running.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`task-logs: shutdown failed: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  });
-}
+shutdownOnSignals({
+  announce: (signal) => say(`${signal}: shutting down (flushing telemetry)`),
+  stop: () => running.close(),
+  failed: (error) => process.stderr.write(`task-logs: shutdown failed: ${String(error)}\n`),
+});
 
 // problems of the environment, as one line naming the setting; anything else is a bug and keeps its stack
 function startupProblem(error: unknown): string | undefined {

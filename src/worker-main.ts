@@ -3,6 +3,7 @@
 import { createRunner } from './agent/create-runner.ts';
 import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
+import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
 import { activeTaskIds, endTaskIfActive, endTasksOfGoneOwners } from './ops/interrupted-tasks.ts';
 import { attemptOf, startRedisWorker } from './queue/redis-queue.ts';
@@ -93,27 +94,17 @@ say(
     `${config.queue.concurrency} at a time; task logs in ${config.logsDir}`,
 );
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: finishing running tasks, then stopping`);
+shutdownOnSignals({
+  announce: (signal) => say(`${signal}: finishing running tasks, then stopping`),
+  stop: async () => {
     clearInterval(ownerTimer);
-    worker
-      .close()
-      .then(() => checking)
-      .then(() => telemetry.shutdown())
-      .then(() => index?.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          process.stderr.write(`task-logs worker: shutdown failed: ${String(error)}\n`);
-          process.exit(1);
-        },
-      );
-  });
-}
+    await worker.close();
+    await checking;
+    await telemetry.shutdown();
+    index?.close();
+  },
+  failed: (error) => process.stderr.write(`task-logs worker: shutdown failed: ${String(error)}\n`),
+});
 
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');

@@ -15,6 +15,17 @@ export interface ChildResult {
   spawnError: Error | undefined;
 }
 
+/** Why a child did not succeed, in words: it could not start, it timed out, or it exited (`exited` is added then). */
+export function describeChildEnd(
+  result: ChildResult,
+  how: { program: string; timeoutMs: number; exited?: string },
+): string {
+  if (result.spawnError) return `could not start ${how.program}: ${result.spawnError.message}`;
+  if (result.timedOut) return `timed out after ${how.timeoutMs / 1000} s`;
+  const end = result.signal ? `signal ${result.signal}` : `code ${result.code}`;
+  return `exited with ${end}${how.exited ?? ''}`;
+}
+
 export interface ChildOptions {
   argv: string[];
   stdin?: string;

@@ -2,7 +2,7 @@
 // every message it prints through the stream-json parser.
 import type { AgentRun } from '../instrumentation/agent-run.ts';
 import type { AgentJob, AgentRunner } from './agent-runner.ts';
-import { runChild } from './child-lines.ts';
+import { describeChildEnd, runChild } from './child-lines.ts';
 import { StreamJsonParser } from './stream-json-parser.ts';
 
 export const DEFAULT_CLAUDE_COMMAND = 'claude -p --output-format stream-json --verbose';
@@ -37,11 +37,11 @@ export class ClaudeRunner implements AgentRunner {
     });
     if (run.finished) return;
     const tail = stderr.length ? `: ${stderr.slice(-3).join(' | ')}` : '';
-    const why = result.spawnError
-      ? `could not start ${this.#argv[0]}: ${result.spawnError.message}`
-      : result.timedOut
-        ? `timed out after ${this.#timeoutMs / 1000} s`
-        : `exited with ${result.signal ? `signal ${result.signal}` : `code ${result.code}`} before its result${tail}`;
+    const why = describeChildEnd(result, {
+      program: this.#argv[0] ?? '',
+      timeoutMs: this.#timeoutMs,
+      exited: ` before its result${tail}`,
+    });
     run.error(`agent ${why}`);
     run.fail(new Error(`agent ${why}`));
   }

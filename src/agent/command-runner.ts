@@ -2,7 +2,7 @@
 // is success, with the last stdout line as the result.
 import type { AgentRun } from '../instrumentation/agent-run.ts';
 import type { AgentJob, AgentRunner } from './agent-runner.ts';
-import { runChild } from './child-lines.ts';
+import { describeChildEnd, runChild } from './child-lines.ts';
 
 export class CommandRunner implements AgentRunner {
   readonly name = 'command';
@@ -34,11 +34,7 @@ export class CommandRunner implements AgentRunner {
       run.finish({ success: true, result: last });
       return;
     }
-    const why = result.spawnError
-      ? `could not start ${this.#argv[0]}: ${result.spawnError.message}`
-      : result.timedOut
-        ? `timed out after ${this.#timeoutMs / 1000} s`
-        : `exited with ${result.signal ? `signal ${result.signal}` : `code ${result.code}`}`;
+    const why = describeChildEnd(result, { program: this.#argv[0] ?? '', timeoutMs: this.#timeoutMs });
     run.error(`command ${why}`);
     run.fail(new Error(`command ${why}`), { result: last });
   }

@@ -20,6 +20,7 @@ import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
+import { withTimeout } from '../contract/with-timeout.ts';
 import { TaskIndex } from '../store/task-index.ts';
 import { redactorFor } from './redactor-for-config.ts';
 import { taskFileWriterOptions } from './task-file-writer-options.ts';
@@ -119,14 +120,16 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
           report,
         ).then(() => writer.forceFlush()),
       shutdown: () =>
-        (stopping ??= withTimeout(settled('shut down', sdk.shutdown(), report), timeoutMs).finally(() => {
-          closeIndex();
-          // let a later start in the same process register again
-          trace.disable();
-          logs.disable();
-          context.disable();
-          propagation.disable();
-        })),
+        (stopping ??= withTimeout(settled('shut down', sdk.shutdown(), report), timeoutMs, giveUp).finally(
+          () => {
+            closeIndex();
+            // let a later start in the same process register again
+            trace.disable();
+            logs.disable();
+            context.disable();
+            propagation.disable();
+          },
+        )),
     };
   }
 
@@ -151,9 +154,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       (stopping ??= withTimeout(
         settled('shut down', Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]), report),
         timeoutMs,
+        giveUp,
       ).finally(closeIndex)),
   };
 }
+
+// a stuck disk or collector: shutdown stops waiting and the process may exit
+const giveUp = () => undefined;
 
 // The index is a convenience next to the files: if it cannot be opened the files are still written, and the server
 // rebuilds it from them.
@@ -186,13 +193,4 @@ function describeError(error: unknown): string {
   const errors = (error as { errors?: unknown }).errors;
   const inner = Array.isArray(errors) && errors[0] instanceof Error ? `: ${errors[0].message}` : '';
   return `${code ? `${code} ` : ''}${error.message}${inner}`.slice(0, 300);
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

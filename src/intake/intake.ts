@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { TaskLogsError } from '../contract/errors.ts';
 import type { SourceMetadata } from '../contract/task-files.ts';
 import { newTaskId } from '../contract/task-id.ts';
+import { withTimeout } from '../contract/with-timeout.ts';
 import type { TaskRecorder } from '../instrumentation/task-recorder.ts';
 import { MAX_PROMPT_CHARS, type TaskQueue } from '../queue/task-job.ts';
 import type { CommandMatch, Commands } from './command-phrases.ts';
@@ -155,7 +156,16 @@ export class WebhookIntake {
       { startTime: matchStart, endTime: matchEnd },
     );
     const ack = await task.runStage('immediate_response', undefined, async (stage) => {
-      const result = await withTimeout(delivery.acknowledge(taskId, match), this.#deps.ackTimeoutMs ?? 2000);
+      const ackMs = this.#deps.ackTimeoutMs ?? 2000;
+      const result = await withTimeout(
+        delivery.acknowledge(taskId, match),
+        ackMs,
+        (): AckResult => ({
+          action: 'acknowledge',
+          status: 'timeout',
+          detail: `no answer in ${ackMs} ms`,
+        }),
+      );
       stage.set({ ...result });
       return result;
     });
@@ -203,21 +213,6 @@ export class WebhookIntake {
       reason,
       retryAfterSeconds: this.#deps.retryAfterSeconds ?? 30,
     });
-  }
-}
-
-async function withTimeout(ack: Promise<AckResult>, ms: number): Promise<AckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<AckResult>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ action: 'acknowledge', status: 'timeout', detail: `no answer in ${ms} ms` }),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([ack, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -3,6 +3,7 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { forEachLimited } from '../contract/for-each-limited.ts';
 import { type OpenFolder, openFolder } from '../contract/safe-open.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
 import { tryParseTaskId } from '../contract/task-id.ts';
@@ -116,16 +117,10 @@ export async function summarizeAll(
   options: { sizes?: boolean } = {},
 ): Promise<TaskSummary[]> {
   const out: TaskSummary[] = new Array(folders.length);
-  let next = 0;
   let done = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(16, folders.length) }, async () => {
-      while (next < folders.length) {
-        const i = next++;
-        out[i] = await summarize(folders[i]!, options);
-        onProgress?.(++done, folders.length);
-      }
-    }),
-  );
+  await forEachLimited(folders, 16, async (folder, i) => {
+    out[i] = await summarize(folder, options);
+    onProgress?.(++done, folders.length);
+  });
   return out;
 }

@@ -1,6 +1,7 @@
 // The split mode's queue: BullMQ on Redis. Web processes push jobs (RedisQueue); `npm run worker` processes take
 // them (startRedisWorker). The task's trace context is inside the job, so both sides write one trace and one folder.
 import { type Job, Queue, Worker } from 'bullmq';
+import { withTimeout } from '../contract/with-timeout.ts';
 import { type JobAttempt, type JobHandler, type TaskJob, TaskJobSchema, type TaskQueue } from './task-job.ts';
 
 export function redisConnection(url: string): { url: string; maxRetriesPerRequest: null } {
@@ -33,18 +34,9 @@ export class RedisQueue implements TaskQueue {
   }
 
   async push(job: TaskJob): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not take the job within ${PUSH_TIMEOUT_MS} ms`)),
-        PUSH_TIMEOUT_MS,
-      );
+    await withTimeout(this.#queue.add('task', job, { jobId: job.message.task_id }), PUSH_TIMEOUT_MS, () => {
+      throw new Error(`Redis did not take the job within ${PUSH_TIMEOUT_MS} ms`);
     });
-    try {
-      await Promise.race([this.#queue.add('task', job, { jobId: job.message.task_id }), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   async close(): Promise<void> {
