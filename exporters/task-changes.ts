@@ -67,7 +67,18 @@ interface Mark {
 
 export class TaskChangeSet {
   readonly byTask = new Map<string, TaskChanges>();
-  #mark: Mark | undefined;
+  // one Mark reused for every item (an object per output line was measurable garbage); valid while #marked
+  readonly #mark: Mark = {
+    changes: emptyChanges('-'),
+    created: false,
+    webhookLines: 0,
+    outputLines: 0,
+    input: undefined,
+    finalResult: undefined,
+    metadata: undefined,
+    ended: false,
+  };
+  #marked = false;
   #lastError: string | undefined;
   readonly #redactor: Redactor | undefined;
 
@@ -77,7 +88,7 @@ export class TaskChangeSet {
 
   /** the task the last mapped item went to */
   get lastTaskId(): string | undefined {
-    return this.#mark?.changes.taskId;
+    return this.#marked ? this.#mark.changes.taskId : undefined;
   }
 
   /** why the last invalid_item was refused */
@@ -90,7 +101,7 @@ export class TaskChangeSet {
    * (a time out of range, input nested too deep) is refused alone: what it had half done to its task is undone.
    */
   add(item: TelemetryItem): MapOutcome {
-    this.#mark = undefined;
+    this.#marked = false;
     try {
       if (isLogRecord(item)) return this.#addLog(item);
       if (isSpanStarted(item)) return this.#addSpanStart(item.started);
@@ -103,9 +114,9 @@ export class TaskChangeSet {
   }
 
   #undo(): void {
+    if (!this.#marked) return;
     const mark = this.#mark;
-    if (mark === undefined) return;
-    this.#mark = undefined;
+    this.#marked = false;
     const { changes } = mark;
     if (mark.created) {
       this.byTask.delete(changes.taskId);
@@ -131,16 +142,16 @@ export class TaskChangeSet {
       changes = emptyChanges(taskId);
       this.byTask.set(taskId, changes);
     }
-    this.#mark = {
-      changes,
-      created,
-      webhookLines: changes.webhookLines.length,
-      outputLines: changes.outputLines.length,
-      input: changes.input,
-      finalResult: changes.finalResult,
-      metadata: changes.metadata,
-      ended: changes.ended,
-    };
+    const mark = this.#mark;
+    mark.changes = changes;
+    mark.created = created;
+    mark.webhookLines = changes.webhookLines.length;
+    mark.outputLines = changes.outputLines.length;
+    mark.input = changes.input;
+    mark.finalResult = changes.finalResult;
+    mark.metadata = changes.metadata;
+    mark.ended = changes.ended;
+    this.#marked = true;
     changes.items++;
     return changes;
   }
