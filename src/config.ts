@@ -50,7 +50,7 @@ const Env = z.object({
   TASK_LOGS_API_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
   /** OTLP ingest (/v1/traces, /v1/logs): the largest body after decompression, and requests handled at once */
   TASK_LOGS_OTLP_MAX_BODY_BYTES: whole(1024, 1024 * 1024 * 1024, 'bytes').default(20 * 1024 * 1024),
-  TASK_LOGS_OTLP_MAX_REQUESTS: whole(1, 1024, 'a number of requests').default(8),
+  TASK_LOGS_OTLP_MAX_REQUESTS: whole(1, 1024, 'a number of requests').default(16),
   PORT: whole(0, 65_535, 'a TCP port').default(8000),
   HOST: z.string().min(1).optional(),
   TASK_COMMANDS_FILE: z.string().min(1).optional(),

@@ -30,7 +30,7 @@ const pool = new DecodePool();
 export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRouteOptions = {}): Router {
   const router = strictRouter('/v1');
   const maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
-  const maxRequests = options.maxRequests ?? 8;
+  const maxRequests = options.maxRequests ?? 16;
   const ingest =
     writer === undefined ? undefined : new OtlpIngest(writer, { maxQueue: options.maxQueue ?? 65_536 });
   // bytes held by requests in flight (raw, then decompressed), released once their items are written: this, not

@@ -1,0 +1,55 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { DecodePool } from '../../src/ingest/decode-pool.ts';
+
+const logsBody = (padding: number) => new TextEncoder().encode(`{"resourceLogs": []}${' '.repeat(padding)}`);
+
+describe('DecodePool', () => {
+  it('tells the decompressed size before parsing, and parses nothing it is told to turn away', async () => {
+    const pool = new DecodePool();
+    try {
+      for (const padding of [10, 200_000]) {
+        // small bodies decode on the event loop, large ones in the worker: both ask first
+        const sizes: number[] = [];
+        const refused = await pool.decode(
+          { signal: 'logs', encoding: 'json', coding: 'identity', body: logsBody(padding), limit: 1e6 },
+          (size) => {
+            sizes.push(size);
+            return false;
+          },
+        );
+        expect(refused).toMatchObject({ ok: false, busy: true });
+        expect(sizes).toEqual([20 + padding]);
+      }
+      const gzipped = gzipSync(logsBody(500_000));
+      const admitted = await pool.decode(
+        { signal: 'logs', encoding: 'json', coding: 'gzip', body: gzipped, limit: 1e6 },
+        () => true,
+      );
+      expect(admitted).toMatchObject({ ok: true, size: 500_020, logs: [] });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('answers a zip bomb with too large, from the worker, without inflating past the limit', async () => {
+    const pool = new DecodePool();
+    try {
+      const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 32));
+      const outcome = await pool.decode({
+        signal: 'logs',
+        encoding: 'json',
+        coding: 'gzip',
+        body: bomb,
+        limit: 1e6,
+      });
+      expect(outcome).toEqual({
+        ok: false,
+        tooLarge: true,
+        message: 'the body is larger than the 1000000 bytes allowed after decompression',
+      });
+    } finally {
+      await pool.close();
+    }
+  });
+});
