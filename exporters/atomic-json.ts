@@ -15,7 +15,7 @@ export interface AtomicWriteOptions {
 const PREFIX = `${process.pid}.${randomBytes(3).toString('hex')}`;
 let counter = 0;
 
-export function tempPathFor(path: string): string {
+function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${PREFIX}.${(counter++).toString(36)}.tmp`);
 }
 

@@ -11,7 +11,7 @@ export interface LockOptions {
   timeoutMs: number;
 }
 
-export const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 2_000 };
+const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 2_000 };
 
 // a lock written on this host by a process that no longer exists (killed mid-write) is stale at once
 // locks this process holds right now: a lock file naming this process that is not among them was left behind by a

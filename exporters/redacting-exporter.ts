@@ -57,7 +57,7 @@ export class RedactingLogRecordExporter implements LogRecordExporter {
 }
 
 /** The span itself when nothing in it is secret; else a view of it with redacted name, attributes, events and status. */
-export function redactSpan(redactor: Redactor, span: ReadableSpan): ReadableSpan {
+function redactSpan(redactor: Redactor, span: ReadableSpan): ReadableSpan {
   const name = redactor.redact(span.name);
   const attributes = redactAttributes(redactor, span.attributes);
   let events: TimedEvent[] | undefined;
@@ -85,7 +85,7 @@ export function redactSpan(redactor: Redactor, span: ReadableSpan): ReadableSpan
   }) as ReadableSpan;
 }
 
-export function redactLogRecord(redactor: Redactor, record: ReadableLogRecord): ReadableLogRecord {
+function redactLogRecord(redactor: Redactor, record: ReadableLogRecord): ReadableLogRecord {
   const body = redactor.redactValue(record.body);
   const attributes = redactAttributes(redactor, record.attributes);
   if (body === record.body && attributes === record.attributes) return record;

@@ -306,7 +306,7 @@ const RedactionFile = z.strictObject({
 });
 
 /** TASK_LOGS_REDACTION_FILE: JSON checked by schema, every regex compiled, so a mistake stops start-up by name. */
-export function readRedactionFile(path: string): ExtraRules {
+function readRedactionFile(path: string): ExtraRules {
   const bad = (why: string, cause?: unknown) =>
     new TaskLogsError('CONFIG_INVALID', `TASK_LOGS_REDACTION_FILE ${quote(path)}: ${why}`, { cause });
   let raw: unknown;
@@ -333,7 +333,7 @@ export function readRedactionFile(path: string): ExtraRules {
 }
 
 /** "500MB", "20G", "1.5 GiB", "123" -> bytes (powers of 1024) */
-export function parseSize(text: string): number {
+function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)/.exec(text.trim())!;
   const power = ' KMGT'.indexOf((match[2] || ' ').toUpperCase());
   return Math.round(Number(match[1]) * 1024 ** power);

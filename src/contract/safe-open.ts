@@ -221,22 +221,6 @@ export function openTaskFolder(root: string, taskId: string): Promise<OpenFolder
   return openFolder(join(root, taskId));
 }
 
-/** Runs fn with the task folder open, closing it after (the handles fn opened stay valid). */
-export async function withTaskFolder<T>(
-  root: string,
-  taskId: string,
-  fn: (folder: OpenFolder) => Promise<T>,
-): Promise<T> {
-  const folder = await openTaskFolder(root, taskId);
-  try {
-    return await fn(folder);
-  } catch (error) {
-    throw folder.explain(error);
-  } finally {
-    await folder.close();
-  }
-}
-
 function relabel(error: unknown, path: string, label: string): unknown {
   if (path !== label && error instanceof Error) {
     error.message = error.message.replaceAll(path, label);

@@ -104,7 +104,6 @@ export const SearchQuery = z.object({
     .default(100),
   cursor: z.string().max(2000).optional().meta({ description: 'next_cursor of the previous page' }),
 });
-export type SearchQueryInput = z.infer<typeof SearchQuery>;
 
 const PAGING = { sort: true, order: true, limit: true, cursor: true } as const;
 
@@ -210,7 +209,7 @@ export const FullTaskSchema = z
   })
   .meta({ id: 'FullTask' });
 
-export const TaskRowSchema = z
+const TaskRowSchema = z
   .object({
     task_id: z.string(),
     status: nullableString,

@@ -37,7 +37,7 @@ const TYPES: Record<string, string> = {
 };
 
 // no inline script or style, no eval, nothing from another origin; API calls go to this server only
-export const DASHBOARD_CSP = [
+const DASHBOARD_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

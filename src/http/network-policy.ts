@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { devSecret, devSecretPath } from '../intake/dev-secret.ts';
 
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   if (host === 'localhost' || host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
   const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
   return isIPv4(v4) && v4.startsWith('127.');

@@ -13,7 +13,7 @@ export interface PublicRoute {
 // one path segment of a static file: no dot segments, no percent-encoding, no backslash, no hidden files
 const SEGMENT = '[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}';
 
-export const PUBLIC_ROUTES: readonly PublicRoute[] = [
+const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { methods: ['GET', 'HEAD'], path: '/healthz', why: 'liveness for load balancers; no data' },
   { methods: ['POST'], path: '/webhooks/github', why: 'checks its own signature' },
   { methods: ['POST'], path: '/webhooks/slack', why: 'checks its own signature' },

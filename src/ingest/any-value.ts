@@ -4,11 +4,11 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type Long from 'long';
 
 /** nesting of arrays and key-value lists inside one value; the writer stringifies values recursively */
-export const MAX_VALUE_DEPTH = 32;
+const MAX_VALUE_DEPTH = 32;
 /** one string (or bytes) value, in UTF-16 units */
-export const MAX_STRING_LENGTH = 8 * 1024 * 1024;
+const MAX_STRING_LENGTH = 8 * 1024 * 1024;
 /** scalar values and keys in one item, all nesting included */
-export const MAX_VALUES_PER_ITEM = 100_000;
+const MAX_VALUES_PER_ITEM = 100_000;
 
 /** A value that makes its item unusable (the request itself is fine): the item is refused and counted. */
 export class ItemRefused extends Error {

@@ -34,7 +34,7 @@ export interface FindInterruptedOptions {
   queueRunsAgain?: boolean;
 }
 
-export async function findInterruptedTasks(options: FindInterruptedOptions): Promise<InterruptedTask[]> {
+async function findInterruptedTasks(options: FindInterruptedOptions): Promise<InterruptedTask[]> {
   const now = options.now ?? new Date();
   const ids = options.candidates
     ? [...(await options.candidates())]
@@ -73,7 +73,7 @@ export async function findInterruptedTasks(options: FindInterruptedOptions): Pro
 }
 
 /** Ends each task as failed with its error: an error line in 03, 04-final-result.json, metadata failed. */
-export function endInterruptedTasks(
+function endInterruptedTasks(
   writer: TaskFileWriter,
   tasks: readonly InterruptedTask[],
   now = new Date(),

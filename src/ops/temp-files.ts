@@ -6,9 +6,9 @@ import type { OpenFolder } from '../contract/safe-open.ts';
 
 /** A temp file older than this belongs to no write in progress (a write takes milliseconds; a gzip of a huge file
  * seconds). */
-export const STALE_TEMP_MS = 10 * 60_000;
+const STALE_TEMP_MS = 10 * 60_000;
 
-export function isTempName(name: string): boolean {
+function isTempName(name: string): boolean {
   return name.startsWith('.') && name.endsWith('.tmp');
 }
 

@@ -140,7 +140,7 @@ async function gunzipBuffer(raw: Buffer): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function verifyTask(taskFolder: TaskFolder, repair: boolean): Promise<TaskProblems> {
+async function verifyTask(taskFolder: TaskFolder, repair: boolean): Promise<TaskProblems> {
   const problems: string[] = [];
   const repaired: string[] = [];
   let folder: OpenFolder;

@@ -12,7 +12,7 @@ export interface MemoryQueueOptions {
   maxBytes?: number;
 }
 
-export class QueueFullError extends Error {
+class QueueFullError extends Error {
   readonly code = 'QUEUE_FULL';
   constructor(message: string) {
     super(message);

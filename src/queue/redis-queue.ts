@@ -4,7 +4,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { withTimeout } from '../contract/with-timeout.ts';
 import { type JobAttempt, type JobHandler, type TaskJob, TaskJobSchema, type TaskQueue } from './task-job.ts';
 
-export function redisConnection(url: string): { url: string; maxRetriesPerRequest: null } {
+function redisConnection(url: string): { url: string; maxRetriesPerRequest: null } {
   // BullMQ workers need maxRetriesPerRequest null: a blocking read must wait for Redis, not give up
   return { url, maxRetriesPerRequest: null };
 }

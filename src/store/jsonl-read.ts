@@ -1,6 +1,5 @@
 // Reading JSONL the way a crash may have left it: a torn or NUL-filled last line is skipped and reported, not fatal.
 // Works on bytes, so the place of a torn line is an exact byte offset whatever the text holds (invalid UTF-8 too).
-import { readFile } from 'node:fs/promises';
 
 export interface JsonlContents<T> {
   lines: T[];
@@ -40,8 +39,4 @@ export function parseJsonl<T = unknown>(input: string | Buffer): JsonlContents<T
     start = end + 1;
   }
   return { lines, tornTail, tornAt, badLines };
-}
-
-export async function readJsonlFile<T = unknown>(path: string): Promise<JsonlContents<T>> {
-  return parseJsonl<T>(await readFile(path));
 }

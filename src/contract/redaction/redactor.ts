@@ -44,7 +44,7 @@ const STRUCTURAL_FIELDS = new Set([
   'redactions',
 ]);
 
-export function redactedMarker(ruleId: string): string {
+function redactedMarker(ruleId: string): string {
   return `[REDACTED:${ruleId}]`;
 }
 
@@ -339,7 +339,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
  * The text with JSON-style escapes (\n, \", \\, \uXXXX) decoded, and for each character of it where it started and
  * ended in the original; undefined when there is nothing to decode.
  */
-export function unescapedView(text: string): { text: string; starts: number[]; ends: number[] } | undefined {
+function unescapedView(text: string): { text: string; starts: number[]; ends: number[] } | undefined {
   let out = '';
   const starts: number[] = [];
   const ends: number[] = [];
@@ -390,7 +390,7 @@ function lineAt(text: string, at: number): string {
 }
 
 /** Bits per character (gitleaks' measure for "looks random"). */
-export function shannonEntropy(text: string): number {
+function shannonEntropy(text: string): number {
   if (text.length === 0) return 0;
   const counts = new Map<string, number>();
   for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);

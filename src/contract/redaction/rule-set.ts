@@ -57,7 +57,7 @@ export interface ExtraRules {
 
 export const CONFIGURED_SECRET_RULE = 'configured-secret';
 // shorter configured values would redact ordinary words
-export const MIN_CONFIGURED_SECRET_LENGTH = 8;
+const MIN_CONFIGURED_SECRET_LENGTH = 8;
 
 const GITLEAKS_TOML = packageFile('assets', 'redaction', 'gitleaks', 'gitleaks.toml');
 
