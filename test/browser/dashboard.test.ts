@@ -12,6 +12,7 @@ import { recordSampleTask } from '../helpers/sample-task.ts';
 import { launchBrowser, openPage, screenshot, seriousViolations } from './browser.ts';
 import { HOSTILE, recordHostileTask, recordJiraTask, startJiraTask } from './tasks.ts';
 
+// every wait is for an event; the time limits are generous because CI machines may be busy
 const TOKEN = 'dashboard-test-token-0123456789';
 let dir: string;
 let server: RunningServer;
@@ -64,7 +65,7 @@ describe('the task list', () => {
       expect(problems).toEqual([]);
       await context.close();
     }
-  });
+  }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 
   it('puts each filter in the URL and shows only the rows that match it', async () => {
     const { context, page } = await openPage(browser);
@@ -162,7 +163,7 @@ describe('the task page', () => {
       expect(problems).toEqual([]);
       await context.close();
     }
-  });
+  }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 
   it('shows each tool call as a card with its input and its result', async () => {
     const { context, page } = await openPage(browser);
@@ -262,7 +263,7 @@ describe('the other pages', () => {
       expect(problems).toEqual([]);
       await context.close();
     }
-  });
+  }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 });
 
 describe('a conversation', () => {
@@ -279,7 +280,7 @@ describe('a conversation', () => {
       expect(problems).toEqual([]);
       await context.close();
     }
-  });
+  }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 });
 
 describe('with a token set', () => {

@@ -82,9 +82,9 @@ export function query(params) {
  * Follows /api/tasks/:id/logs/agent-output/stream: onLines([{ n, line }]) once per chunk received, onEnd(info) when
  * the task is final. Reconnects after a dropped connection from the last line seen. Returns a stop function.
  */
-export function followOutput(taskId, { onLines, onEnd, onError }) {
+export function followOutput(taskId, { after = 0, onLines, onEnd, onError }) {
   const controller = new AbortController();
-  let last = 0;
+  let last = after;
   let stopped = false;
   const run = async () => {
     while (!stopped) {
@@ -168,6 +168,22 @@ function safeJson(text) {
   } catch {
     return undefined;
   }
+}
+
+/** The first `limit` lines of a JSONL file as [{ n, line }], and the line number to follow on from. */
+export async function firstLines(path, limit, { signal } = {}) {
+  const response = await fetch(`${path}?after=0&limit=${limit}`, {
+    headers: authHeaders({ Accept: 'application/json' }),
+    cache: 'no-store',
+    signal,
+  });
+  if (!response.ok) throw await failure(response);
+  const lines = await response.json();
+  const next = Number(response.headers.get('X-Next-After'));
+  return {
+    lines: lines.map((line, i) => ({ n: i + 1, line })),
+    next: Number.isFinite(next) ? next : lines.length,
+  };
 }
 
 /** Fetches a file with the token and saves it under filename (a plain link could not send the header). */

@@ -62,6 +62,11 @@ function TokenPrompt({ onSaved, rejected }) {
   </section>`;
 }
 
+function forgetAndReload() {
+  forgetToken();
+  location.reload();
+}
+
 function Nav({ path }) {
   const item = (target, label, active) =>
     html`<a href=${href(target)} aria-current=${active ? 'page' : undefined}>${label}</a>`;
@@ -71,7 +76,7 @@ function Nav({ path }) {
       ${item('/', 'Tasks', path === '/' || path.startsWith('/task/'))}
       ${item('/costs', 'Costs', path === '/costs')}
     </nav>
-    ${savedToken() ? html`<button class="link" onClick=${() => (forgetToken(), location.reload())}>Forget token</button>` : null}
+    ${savedToken() ? html`<button class="link" onClick=${forgetAndReload}>Forget token</button>` : null}
   </header>`;
 }
 

@@ -1,6 +1,6 @@
 // One task: its header (status, source link, agent, model, cost, tokens, duration), the waterfall, the agent output
 // as it streams (virtual list, find box), the final result as sanitized markdown, and the five raw files.
-import { download, followOutput, getJson, getJsonIfExists } from './api.mjs';
+import { download, firstLines, followOutput, getJson, getJsonIfExists } from './api.mjs';
 import * as fmt from './format.mjs';
 import { html, useEffect, useMemo, useRef, useState } from './html.mjs';
 import { renderMarkdown } from './markdown.mjs';
@@ -13,6 +13,7 @@ import { ErrorBox, Loading, StatusBadge } from './widgets.mjs';
 
 const FINAL = ['completed', 'failed', 'rejected'];
 const POLL_MS = 2000;
+const FIRST_PAGE = 500;
 
 const FILES = [
   ['metadata', 'metadata.json', ''],
@@ -74,14 +75,34 @@ function useOutput(taskId) {
         setState((old) => ({ ...old, version: model.version }));
       });
     };
-    const stop = followOutput(taskId, {
+    const handlers = {
       onLines: (batch) => {
         for (const { n, line } of batch) model.add(n, line);
         schedule();
       },
       onEnd: () => setState((old) => ({ ...old, ended: true, version: model.version })),
       onError: (error) => setState((old) => ({ ...old, error })),
-    });
+    };
+    // the first screen from one small page, so it never waits behind a long backlog; then the live follow
+    const controller = new AbortController();
+    let stopFollow = () => controller.abort();
+    firstLines(`/api/tasks/${encodeURIComponent(taskId)}/logs/agent-output`, FIRST_PAGE, {
+      signal: controller.signal,
+    })
+      .then(
+        ({ lines, next }) => {
+          if (lines.length) handlers.onLines(lines);
+          return next;
+        },
+        () => 0, // no output yet (404) or a hiccup: the follow starts from the beginning
+      )
+      .then((after) => {
+        if (!controller.signal.aborted) stopFollow = followOutput(taskId, { after, ...handlers });
+      });
+    const stop = () => {
+      controller.abort();
+      stopFollow();
+    };
     return () => {
       stop();
       cancelAnimationFrame(frame);
@@ -297,7 +318,7 @@ function OutputSection({ taskId, output, params, running }) {
           onUserScroll=${(atEnd) => {
             if (!atEnd && follow) setFollow(false);
           }}
-          rowClass=${(row, i) => (matchSet.has(i) ? (matches[current] === i ? 'match current' : 'match') : '')}
+          rowClass=${(_row, i) => (matchSet.has(i) ? (matches[current] === i ? 'match current' : 'match') : '')}
           renderRow=${(entry) => html`<${OutputRow} entry=${entry} ui=${ui} needle=${needle} />`}
         />`
     }
