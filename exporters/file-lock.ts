@@ -19,7 +19,7 @@ const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 2_000 };
 const held = new Set<string>();
 // a lock file whose owner line is not whole was left by a create whose write failed (disk full); its creator never
 // held the lock. Young ones may still be being written.
-const TORN_AFTER_MS = 500;
+const TORN_AFTER_MS = 2000;
 
 async function ownerIsGone(fs: FileSystem, lockPath: string, ageMs: number): Promise<boolean> {
   let owner: string;

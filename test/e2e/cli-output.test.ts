@@ -26,7 +26,7 @@ async function taskWithLongOutput(dir: string) {
   await telemetry.forceFlush();
 }
 
-describe('tasklogs output', () => {
+describe('tasklogs output', { timeout: 120_000 }, () => {
   it('tail and show print whole events: every line of a multi-line content, nothing cut', async () => {
     const dir = await tempLogsDir();
     await taskWithLongOutput(dir);

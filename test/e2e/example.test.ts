@@ -65,7 +65,7 @@ describe('npm run example', () => {
     expect(readFileSync(join(dir, 'task-abc123', '03-agent-output.jsonl'), 'utf8')).toBe(before);
     const files = readTaskFolder(join(dir, 'task-abc123'));
     expect(new Set(files.agentOutput.map((line) => line.trace_id)).size).toBe(1);
-  });
+  }, 120_000);
 
   it('exits 0 and reports the export error when the OTLP endpoint refuses connections', async () => {
     const dir = await tempLogsDir();
@@ -85,5 +85,5 @@ describe('npm run example', () => {
     );
     expect(result.status).toBe(0);
     expect(readTaskFolder(join(dir, 'task-otlp-down')).metadata?.status).toBe('completed');
-  });
+  }, 120_000);
 });

@@ -35,7 +35,7 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; url: str
   child.stderr!.on('data', (chunk: Buffer) => {
     out += chunk;
   });
-  await expect.poll(() => out, { timeout: 20_000 }).toMatch(/listening on (http:\/\/\S+) /);
+  await expect.poll(() => out, { timeout: 60_000 }).toMatch(/listening on (http:\/\/\S+) /);
   return { child, url: /listening on (http:\/\/\S+) /.exec(out)![1]! };
 }
 
@@ -50,13 +50,17 @@ describe('a server killed with SIGKILL while tasks run', () => {
     const first = await startServer(dir);
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const response = await fetch(`${first.url}/webhooks/github`, githubRequest(githubComment()));
+      // distinct bodies: the same signed body twice is one delivery
+      const response = await fetch(
+        `${first.url}/webhooks/github`,
+        githubRequest(githubComment(`@agent review part ${i}`)),
+      );
       expect(response.status).toBe(202);
       ids.push(((await response.json()) as { task_id: string }).task_id);
     }
     // one runs (WORKER_CONCURRENCY=1), the other waits in the in-process queue
     await expect
-      .poll(() => ids.map((id) => status(dir, id)), { timeout: 20_000 })
+      .poll(() => ids.map((id) => status(dir, id)), { timeout: 60_000 })
       .toEqual(['running', 'queued']);
     const owner = JSON.parse(readFileSync(join(dir, ids[0]!, 'metadata.json'), 'utf8')).owner;
     expect(owner).toMatchObject({ pid: first.child.pid });
@@ -67,7 +71,7 @@ describe('a server killed with SIGKILL while tasks run', () => {
 
     const second = await startServer(dir);
     await expect
-      .poll(() => ids.map((id) => status(dir, id)), { timeout: 20_000 })
+      .poll(() => ids.map((id) => status(dir, id)), { timeout: 60_000 })
       .toEqual(['failed', 'failed']);
     for (const id of ids) {
       const files = readTaskFolder(join(dir, id));
@@ -84,5 +88,5 @@ describe('a server killed with SIGKILL while tasks run', () => {
     expect(JSON.parse(stats.stdout).total).toMatchObject({ tasks: 2, failed: 2, running: 0, queued: 0 });
     second.child.kill('SIGTERM');
     await once(second.child, 'exit');
-  });
+  }, 120_000);
 });

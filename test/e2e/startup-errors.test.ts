@@ -20,7 +20,8 @@ function start(env: Record<string, string>) {
   return { status: result.status, stderr: result.stderr.trim() };
 }
 
-describe('npm start with a bad environment', () => {
+// each case starts a Node process (seconds on a loaded machine)
+describe('npm start with a bad environment', { timeout: 120_000 }, () => {
   it('refuses a TASK_LOGS_DIR under /proc with one line and exit 2', () => {
     const result = start({ TASK_LOGS_DIR: '/proc/x' });
     expect(result).toEqual({
