@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // many tests wait on child processes, sockets and timers rather than the CPU: two files at a time on 2 cores
+    maxWorkers: 2,
   },
 });
