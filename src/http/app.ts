@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import Koa from 'koa';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { Config } from '../config.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 import type { WebhookIntake } from '../intake/intake.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import type { TaskStore } from '../store/task-store.ts';
@@ -41,8 +42,17 @@ export function createApp(options: AppOptions): Koa {
   app.silent = true; // errors are logged below, once, without Koa's default stack dump
   const logError =
     options.logError ?? ((error: unknown) => console.error('task-logs: unexpected error:', error));
-  app.on('error', (error: unknown) => {
-    if (!isClientGone(error)) logError(error); // a follower or uploader that hung up is not an error
+  app.on('error', (error: unknown, ctx?: Koa.Context) => {
+    if (isClientGone(error)) return; // a follower or uploader that hung up is not an error
+    // a streamed body that fails after its headers went out (a task deleted by retention while /full streams it) is
+    // cut short by Koa; a coded error of ours there is one line in the log, not a stack
+    if (ctx?.headerSent && error instanceof TaskLogsError) {
+      logError(
+        `response to ${ctx.method} ${ctx.path.slice(0, 200)} cut short: ${error.code}: ${error.message}`,
+      );
+      return;
+    }
+    logError(error);
   });
   app.use(errorsAsJson);
   if (options.apiToken !== undefined) app.use(requireToken(options.apiToken));

@@ -5,9 +5,15 @@ import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
 
 const logsDir = process.argv[2]!;
-const running = await startServer(loadConfig({ env: { TASK_LOGS_DIR: logsDir, PORT: '0' } }), {
-  log: () => undefined,
-});
+const running = await startServer(
+  loadConfig({
+    // the synthetic tasks are dated from 2026-01-01: retention must not delete them under the benchmark
+    env: { TASK_LOGS_DIR: logsDir, PORT: '0', TASK_LOGS_RETENTION_DAYS: '36500' },
+  }),
+  {
+    log: () => undefined,
+  },
+);
 const bare = new Koa();
 const constant = { task_id: 'task-abc123', status: 'completed' };
 bare.use((ctx) => {

@@ -63,6 +63,10 @@ function makeClient(base: string) {
           bytes += chunk.length;
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+        // a response cut short by the server ends with 'close' and no 'end': fail rather than wait forever
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`${path}: the response was cut short after ${bytes} bytes`));
+        });
       });
       req.on('error', reject);
       req.end();

@@ -124,3 +124,32 @@ describe("the seed's six endpoints", () => {
     expect((body as { error: { message: string } }).error.message).toContain(message);
   });
 });
+
+describe('a streamed answer that cannot finish', () => {
+  it('is cut short, not left hanging, when its task is deleted while /full streams it', async () => {
+    const { request } = await import('node:http');
+    const { rm } = await import('node:fs/promises');
+    const { dir, server, api } = await serverWithTask(30_000);
+    const outcome = await new Promise<{ complete: boolean; text: string }>((resolve, reject) => {
+      const req = request(`${api}/full`, (res) => {
+        let text = '';
+        let deleted = false;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+          if (deleted) return;
+          deleted = true;
+          // stop reading, delete the task (as retention would), then read on
+          res.pause();
+          rm(join(dir, 'task-abc123'), { recursive: true, force: true }).then(() => res.resume(), reject);
+        });
+        res.on('close', () => resolve({ complete: res.complete, text }));
+      });
+      req.on('error', () => undefined); // the cut may surface here too; the 'close' above decides
+      req.end();
+    });
+    expect(outcome.complete).toBe(false);
+    expect(() => JSON.parse(outcome.text)).toThrow(); // a cut document, never one that looks whole
+    expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
