@@ -1,37 +1,9 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fakeCollector } from '../helpers/fake-collector.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { withEnv } from '../helpers/with-env.ts';
-
-interface Received {
-  path: string;
-  contentType: string;
-  body: Buffer;
-}
-
-/** A stand-in OTLP/HTTP collector on loopback that keeps every request. */
-async function fakeCollector(): Promise<{ url: string; received: Received[] }> {
-  const received: Received[] = [];
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({
-        path: req.url ?? '',
-        contentType: req.headers['content-type'] ?? '',
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/json' });
-      res.end(req.headers['content-type']?.includes('json') ? '{}' : '');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
-}
 
 type OtlpValue = {
   stringValue?: string;
