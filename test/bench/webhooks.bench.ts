@@ -55,7 +55,7 @@ function signedDelivery(): { body: string; headers: Record<string, string> } {
   const body = JSON.stringify({
     action: 'created',
     issue: { number: 42 },
-    comment: { id: n, body: `@agent review change ${n}` },
+    comment: { id: n + 1, body: `@agent review change ${n}` }, // ids are positive (the intake checks them)
     repository: { full_name: 'owner/repo' },
     sender: { login: 'octocat', type: 'User' },
   });
