@@ -243,7 +243,7 @@ describe('bad webhook requests', () => {
       200,
       'bot_sender',
     ],
-  ])('GitHub: %s gets %i and no task', async (_name, make, status, reason) => {
+  ])('GitHub: %s gets its 4xx or ignored answer, and no task', async (_name, make, status, reason) => {
     const { server, taskFolders } = await setUp();
     const response = await fetch(`${server.url}/webhooks/github`, make());
     expect(response.status).toBe(status);
