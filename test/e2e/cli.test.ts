@@ -1,25 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, readFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
+import { BIN, PATH, tasklogs } from '../helpers/tasklogs-cli.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'src/cli/main.ts');
-// as `npx tasklogs` runs it: the bin file itself, with the project's node first on the PATH
-const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
-
-function tasklogs(dir: string, ...args: string[]) {
-  const result = spawnSync(BIN, args, {
-    env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
-    encoding: 'utf8',
-  });
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
 
 async function logsWithTasks() {
   const dir = await tempLogsDir();

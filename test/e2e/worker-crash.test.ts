@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { alive } from '../helpers/process-alive.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
@@ -10,15 +11,6 @@ import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function startWorker(env: NodeJS.ProcessEnv): ChildProcess {
   const worker = spawn(process.execPath, ['src/worker-main.ts'], { cwd: ROOT, env, stdio: 'ignore' });

@@ -3,17 +3,9 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { runChild } from '../../src/agent/child-lines.ts';
+import { alive } from '../helpers/process-alive.ts';
 
 const CHILD_LINES = resolve(import.meta.dirname, '../../src/agent/child-lines.ts');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function killLater(pid: number) {
   onTestFinished(() => {

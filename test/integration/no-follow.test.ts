@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
@@ -10,7 +10,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { verifyTasks } from '../../src/ops/verify.ts';
@@ -19,12 +19,10 @@ import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testServer } from '../helpers/server.ts';
+import { tasklogsWith } from '../helpers/tasklogs-cli.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'src/cli/main.ts');
-const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
 const TORN = '{"timestamp":"2026-01-01T00:00:00.000Z","type":"te';
 
 /** A logs folder and, beside it (outside it), a canary tree. */
@@ -41,13 +39,7 @@ function mkfifo(path: string): void {
 }
 
 function tasklogs(dir: string, args: string[], options: { uid?: number } = {}) {
-  const result = spawnSync(BIN, args, {
-    env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
-    encoding: 'utf8',
-    timeout: 20_000,
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
-  });
-  return { code: result.status, out: result.stdout, err: result.stderr };
+  return tasklogsWith(dir, args, { ...options, timeoutMs: 20_000 });
 }
 
 // each hazard is planted in task-x of a fresh logs folder (canary is the folder outside it)

@@ -1,24 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { secretSamples } from '../helpers/secret-samples.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
+import { tasklogs } from '../helpers/tasklogs-cli.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'src/cli/main.ts');
-const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
-
-function tasklogs(dir: string, ...args: string[]) {
-  const result = spawnSync(BIN, args, {
-    env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
-    encoding: 'utf8',
-  });
-  return { code: result.status, out: result.stdout, err: result.stderr };
-}
 
 // tasks as an older version wrote them: redaction off
 async function oldTasks() {
