@@ -1,16 +1,22 @@
 // The request body as raw bytes, read once with a size limit: signatures are checked over exactly these bytes. The
 // limit holds whatever the transfer encoding (a declared length, or chunks counted as they arrive); past it nothing
-// more is kept and the error answer closes the connection. A client that hangs up mid-body is not a server error.
+// more is kept. The rest of an oversized body is read and thrown away (up to DISCARD_LIMIT more bytes) before the
+// 413 is answered, so a client still sending reads the answer instead of a connection reset; a sender that goes on
+// past that is cut off. A client that hangs up mid-body is not a server error.
 import type { IncomingMessage } from 'node:http';
 import { TaskLogsError } from '../contract/errors.ts';
 
+const DISCARD_LIMIT = 64 * 1024 * 1024;
+
 export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
+  // too much even to throw away: answered at once, and the error answer closes the connection
+  if (Number.isFinite(declared) && declared > limit + DISCARD_LIMIT) return Promise.reject(tooLarge(limit));
   if (req.destroyed && !req.complete) return Promise.reject(clientGone()); // hung up before we started reading
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = Number.isFinite(declared) && declared > limit;
     const settle = (error: Error | undefined) => {
       req.off('data', onData);
       req.off('end', onEnd);
@@ -24,14 +30,18 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (!over && size > limit) {
+        over = true;
+        chunks.length = 0;
+      }
+      if (!over) chunks.push(chunk);
+      else if (size > limit + DISCARD_LIMIT) {
+        req.on('error', () => undefined); // the reset that follows is the client's business
         settle(tooLarge(limit));
-        discardRest(req);
-      } else {
-        chunks.push(chunk);
+        req.destroy();
       }
     };
-    const onEnd = () => settle(undefined);
+    const onEnd = () => settle(over ? tooLarge(limit) : undefined);
     const onError = (error: Error) => settle(error);
     const onClose = () => {
       if (!req.complete) settle(clientGone());
@@ -41,19 +51,6 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
     req.on('error', onError);
     req.on('close', onClose);
   });
-}
-
-// The rest of an oversized body is read and thrown away, up to this much, so the client (still sending) reads the
-// 413 instead of a connection reset; a sender that goes on past it is cut off.
-const DISCARD_LIMIT = 64 * 1024 * 1024;
-
-function discardRest(req: IncomingMessage): void {
-  let discarded = 0;
-  req.on('data', (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DISCARD_LIMIT) req.destroy();
-  });
-  req.on('error', () => undefined); // a reset while discarding is the client's business
 }
 
 function clientGone(): Error {
