@@ -51,6 +51,10 @@ const Env = z.object({
   /** OTLP ingest (/v1/traces, /v1/logs): the largest body after decompression, and requests handled at once */
   TASK_LOGS_OTLP_MAX_BODY_BYTES: whole(1024, 1024 * 1024 * 1024, 'bytes').default(20 * 1024 * 1024),
   TASK_LOGS_OTLP_MAX_REQUESTS: whole(1, 1024, 'a number of requests').default(16),
+  /** a second listener that serves only the OTLP ingest (the standard port is 4318), with its own token */
+  OTLP_INGEST_PORT: whole(0, 65_535, 'a TCP port').optional(),
+  OTLP_INGEST_HOST: z.string().min(1).optional(),
+  OTLP_INGEST_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
   PORT: whole(0, 65_535, 'a TCP port').default(8000),
   HOST: z.string().min(1).optional(),
   TASK_COMMANDS_FILE: z.string().min(1).optional(),
@@ -152,7 +156,17 @@ export interface Config {
     readonly timeoutSeconds: number;
     readonly workdir?: string;
   };
-  readonly ingest: { readonly maxBodyBytes: number; readonly maxRequests: number };
+  readonly ingest: {
+    readonly maxBodyBytes: number;
+    readonly maxRequests: number;
+    /** the separate ingest listener (OTLP_INGEST_PORT), when there is one */
+    readonly listener?: {
+      readonly port: number;
+      readonly host: string;
+      /** OTLP_INGEST_TOKEN, else TASK_LOGS_API_TOKEN, else none (then loopback only) */
+      readonly token: string | undefined;
+    };
+  };
   readonly redaction: {
     readonly enabled: boolean;
     /** the operator's extras from TASK_LOGS_REDACTION_FILE, checked at start-up */
@@ -191,6 +205,19 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const exporterWanted = (list: string | undefined) =>
     list === undefined || list.split(',').some((name) => name.trim() === 'otlp');
   const logsDir = resolve(e.TASK_LOGS_DIR);
+  if (e.OTLP_INGEST_PORT === undefined && (e.OTLP_INGEST_TOKEN ?? e.OTLP_INGEST_HOST) !== undefined) {
+    throw new TaskLogsError(
+      'CONFIG_INVALID',
+      'OTLP_INGEST_TOKEN and OTLP_INGEST_HOST are for the separate ingest listener: set OTLP_INGEST_PORT (4318 is the standard one) or unset them',
+    );
+  }
+  if (e.OTLP_INGEST_PORT !== undefined && e.OTLP_INGEST_PORT !== 0 && e.OTLP_INGEST_PORT === e.PORT) {
+    throw new TaskLogsError(
+      'CONFIG_INVALID',
+      `OTLP_INGEST_PORT=${e.OTLP_INGEST_PORT} is also PORT: the ingest listener needs a port of its own (or unset it)`,
+    );
+  }
+  const ingestToken = e.OTLP_INGEST_TOKEN ?? e.TASK_LOGS_API_TOKEN;
   return Object.freeze({
     enabled: e.TASK_LOGS_ENABLED,
     logsDir,
@@ -250,6 +277,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ingest: Object.freeze({
       maxBodyBytes: e.TASK_LOGS_OTLP_MAX_BODY_BYTES,
       maxRequests: e.TASK_LOGS_OTLP_MAX_REQUESTS,
+      ...(e.OTLP_INGEST_PORT === undefined
+        ? {}
+        : {
+            listener: Object.freeze({
+              port: e.OTLP_INGEST_PORT,
+              // like HOST: all interfaces when a token guards it, loopback without one
+              host: e.OTLP_INGEST_HOST ?? e.HOST ?? (ingestToken === undefined ? '127.0.0.1' : '0.0.0.0'),
+              token: ingestToken,
+            }),
+          }),
     }),
     redaction: deepFreeze({
       enabled: e.TASK_LOGS_REDACTION,
@@ -257,6 +294,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         e.TASK_LOGS_REDACTION_FILE === undefined ? undefined : readRedactionFile(e.TASK_LOGS_REDACTION_FILE),
       secrets: [
         e.TASK_LOGS_API_TOKEN,
+        e.OTLP_INGEST_TOKEN,
         e.GITHUB_WEBHOOK_SECRET,
         e.GITHUB_TOKEN,
         e.SLACK_SIGNING_SECRET,

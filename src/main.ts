@@ -32,6 +32,18 @@ if (config.apiToken === undefined) {
     `API protected: every route but /healthz, the webhook receivers and static assets needs "Authorization: Bearer $TASK_LOGS_API_TOKEN"${config.host === '0.0.0.0' || config.host === '::' ? '; listening on all interfaces' : ''}`,
   );
 }
+const ingest = config.ingest.listener;
+if (running.ingest !== undefined && ingest !== undefined) {
+  const guard =
+    ingest.token === undefined
+      ? 'no token (loopback only)'
+      : config.ingest.listener?.token === config.apiToken
+        ? '"Authorization: Bearer $TASK_LOGS_API_TOKEN"'
+        : '"Authorization: Bearer $OTLP_INGEST_TOKEN"';
+  say(
+    `OTLP ingest listening on ${running.ingest.url} (bound to ${ingest.host}:${new URL(running.ingest.url).port}): POST /v1/traces and /v1/logs only, with ${guard}`,
+  );
+}
 say(`try: curl ${running.url}/api/tasks`);
 
 shutdownOnSignals({

@@ -33,41 +33,16 @@ export interface AppOptions {
   writer?: TaskFileWriter | undefined;
   /** the OTLP ingest's bounds (body size, requests at once, the writer's queue) */
   ingest?: OtlpRouteOptions;
+  /** the OTLP ingest router, when it is shared with the separate ingest listener (one budget, one dedupe memory) */
+  otlp?: Router;
   /** the webhook receivers, when the server takes webhooks */
   webhooks?: { config: Config; intake: WebhookIntake };
 }
 
 export function createApp(options: AppOptions): Koa {
-  const app = new Koa();
-  app.silent = true; // errors are logged below, once, without Koa's default stack dump
-  const logError =
-    options.logError ?? ((error: unknown) => console.error('task-logs: unexpected error:', error));
-  app.on('error', (error: unknown, ctx?: Koa.Context) => {
-    if (isClientGone(error)) return; // a follower or uploader that hung up is not an error
-    // a streamed body that fails after its headers went out (a task deleted by retention while /full streams it) is
-    // cut short by Koa; a coded error of ours there is one line in the log, not a stack
-    if (ctx?.headerSent && error instanceof TaskLogsError) {
-      logError(
-        `response to ${ctx.method} ${ctx.path.slice(0, 200)} cut short: ${error.code}: ${error.message}`,
-      );
-      return;
-    }
-    logError(error);
-  });
-  app.use(errorsAsJson);
+  const app = newApp(options.logError);
   if (options.apiToken !== undefined) app.use(requireToken(options.apiToken));
-
-  const routers: Router[] = [];
-  const mount = (router: Router) => {
-    // one spelling per route: the token check and the routers must agree on what a path is
-    if (!isStrictRouter(router)) {
-      throw new Error(
-        `router ${router.opts.prefix ?? '/'} is not strict and case-sensitive: make it with strictRouter()`,
-      );
-    }
-    routers.push(router);
-    app.use(router.routes());
-  };
+  const { mount, routers } = mounter(app);
 
   const health = strictRouter();
   health.get('/healthz', (ctx) => {
@@ -81,7 +56,7 @@ export function createApp(options: AppOptions): Koa {
     });
   }
   mount(health);
-  mount(otlpRoutes(options.writer, options.ingest));
+  mount(options.otlp ?? otlpRoutes(options.writer, options.ingest));
   mount(
     taskRoutes({
       store: options.store,
@@ -93,4 +68,58 @@ export function createApp(options: AppOptions): Koa {
   mount(dashboardRoutes({ jiraBaseUrl: options.webhooks?.config.webhooks.jira.baseUrl }));
   app.use(routeFallback(routers));
   return app;
+}
+
+export interface IngestAppOptions {
+  /** the bearer token the Collector sends; none on a loopback-only listener */
+  token: string | undefined;
+  /** the same router the API listener mounts */
+  otlp: Router;
+  logError?: (error: unknown) => void;
+}
+
+/**
+ * The separate ingest listener (OTLP_INGEST_PORT): the same error handling, token check and OTLP router as the API
+ * listener, and nothing else. Every request needs the token (no route here is public); other paths are a 404.
+ */
+export function createIngestApp(options: IngestAppOptions): Koa {
+  const app = newApp(options.logError);
+  if (options.token !== undefined) app.use(requireToken(options.token, () => false));
+  const { mount, routers } = mounter(app);
+  mount(options.otlp);
+  app.use(routeFallback(routers));
+  return app;
+}
+
+function newApp(logError: ((error: unknown) => void) | undefined): Koa {
+  const app = new Koa();
+  app.silent = true; // errors are logged below, once, without Koa's default stack dump
+  const log = logError ?? ((error: unknown) => console.error('task-logs: unexpected error:', error));
+  app.on('error', (error: unknown, ctx?: Koa.Context) => {
+    if (isClientGone(error)) return; // a follower or uploader that hung up is not an error
+    // a streamed body that fails after its headers went out (a task deleted by retention while /full streams it) is
+    // cut short by Koa; a coded error of ours there is one line in the log, not a stack
+    if (ctx?.headerSent && error instanceof TaskLogsError) {
+      log(`response to ${ctx.method} ${ctx.path.slice(0, 200)} cut short: ${error.code}: ${error.message}`);
+      return;
+    }
+    log(error);
+  });
+  app.use(errorsAsJson);
+  return app;
+}
+
+function mounter(app: Koa): { mount: (router: Router) => void; routers: Router[] } {
+  const routers: Router[] = [];
+  const mount = (router: Router) => {
+    // one spelling per route: the token check and the routers must agree on what a path is
+    if (!isStrictRouter(router)) {
+      throw new Error(
+        `router ${router.opts.prefix ?? '/'} is not strict and case-sensitive: make it with strictRouter()`,
+      );
+    }
+    routers.push(router);
+    app.use(router.routes());
+  };
+  return { mount, routers };
 }

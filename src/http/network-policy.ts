@@ -21,6 +21,19 @@ export function checkBind(config: Config, bound: string = config.host): void {
   );
 }
 
+/** The same refusal for the separate OTLP ingest listener (OTLP_INGEST_PORT), whose token may be its own. */
+export function checkIngestBind(config: Config, bound?: string): void {
+  const listener = config.ingest.listener;
+  if (listener === undefined) return;
+  const host = bound ?? listener.host;
+  if (listener.token !== undefined || isLoopback(host)) return;
+  throw new TaskLogsError(
+    'CONFIG_INVALID',
+    `OTLP_INGEST_HOST=${quote(host)} would open the OTLP ingest to the network without a token: ` +
+      'set OTLP_INGEST_TOKEN or TASK_LOGS_API_TOKEN (16+ characters), or listen on loopback only (OTLP_INGEST_HOST=127.0.0.1)',
+  );
+}
+
 type Provider = 'github' | 'slack' | 'jira';
 const SETTING: Record<Provider, string> = {
   github: 'GITHUB_WEBHOOK_SECRET',

@@ -7,10 +7,14 @@ import { isPublicRoute } from './public-routes.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-export function requireToken(token: string) {
+/** `isPublic` decides what needs no token: public-routes.ts on the API listener, nothing on the ingest listener. */
+export function requireToken(
+  token: string,
+  isPublic: (method: string, rawPath: string) => boolean = isPublicRoute,
+) {
   const expected = digest(token);
   return async function checkBearerToken(ctx: Context, next: Next): Promise<void> {
-    if (isPublicRoute(ctx.method, ctx.path)) return next();
+    if (isPublic(ctx.method, ctx.path)) return next();
     const header = ctx.get('Authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null || !timingSafeEqual(digest(match[1]!), expected)) {

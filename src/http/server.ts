@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { createRunner } from '../agent/create-runner.ts';
 import type { Config } from '../config.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 import { redactingLog } from '../instrumentation/redactor-for-config.ts';
 import { startTelemetry, type Telemetry } from '../instrumentation/telemetry.ts';
 import { loadCommands } from '../intake/command-phrases.ts';
@@ -20,13 +21,16 @@ import { refreshIndex } from '../store/index-refresh.ts';
 import { TaskIndex } from '../store/task-index.ts';
 import { TaskStore } from '../store/task-store.ts';
 import { taskJobHandler } from '../worker/run-task-job.ts';
-import { createApp } from './app.ts';
+import { createApp, createIngestApp } from './app.ts';
 import { answerClientError } from './client-error.ts';
-import { checkBind, webhookSecrets } from './network-policy.ts';
+import { checkBind, checkIngestBind, webhookSecrets } from './network-policy.ts';
+import { otlpRoutes } from './otlp-routes.ts';
 
 export interface RunningServer {
   url: string;
   server: Server;
+  /** the separate OTLP ingest listener (OTLP_INGEST_PORT), when there is one */
+  ingest?: { url: string; server: Server };
   telemetry: Telemetry;
   index: TaskIndex;
   queue: TaskQueue;
@@ -51,6 +55,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logError = redactingLog(config, (line: string) => process.stderr.write(`${line}\n`));
   // refusals first, before anything is opened: a refused start leaves nothing behind
   checkBind(config);
+  checkIngestBind(config);
   const receivers = webhookSecrets(config);
   for (const line of receivers.lines) log(line);
   const index = new TaskIndex(config.indexPath);
@@ -136,35 +141,79 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     dedupeWindowMs: config.webhooks.dedupeWindowSeconds * 1000,
   });
 
+  const logUnexpected =
+    options.logError ?? ((error: unknown) => logError(`task-logs: unexpected error: ${inspect(error)}`));
+  // one OTLP router for both listeners: one byte budget, one request count, one memory of items already taken
+  const otlp = otlpRoutes(telemetry.writer, {
+    maxBodyBytes: config.ingest.maxBodyBytes,
+    maxRequests: config.ingest.maxRequests,
+    maxQueue: config.maxQueue,
+  });
   const app = createApp({
     store,
     index,
     apiToken: config.apiToken,
     webhooks: { config: receivers.config, intake },
     logging: config.enabled,
-    writer: telemetry.writer,
-    ingest: { ...config.ingest, maxQueue: config.maxQueue },
-    logError:
-      options.logError ?? ((error: unknown) => logError(`task-logs: unexpected error: ${inspect(error)}`)),
+    otlp,
+    logError: logUnexpected,
     ...(options.followPollMs ? { followPollMs: options.followPollMs } : {}),
   });
-  const server = app.listen(config.port, config.host);
-  server.on('clientError', answerClientError);
-  await once(server, 'listening');
-  const { port, address } = server.address() as AddressInfo;
+  const servers: Server[] = [];
+  const listen = async (koa: ReturnType<typeof createApp>, port: number, host: string) => {
+    const server = koa.listen(port, host);
+    servers.push(server);
+    server.on('clientError', answerClientError);
+    await once(server, 'listening');
+    return server.address() as AddressInfo;
+  };
+  const urlOf = (host: string, port: number) => {
+    const shown = host.includes(':') ? `[${host}]` : host;
+    return `http://${shown === '0.0.0.0' ? '127.0.0.1' : shown}:${port}`;
+  };
+  const stopListening = () => {
+    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    for (const server of servers) server.closeAllConnections(); // live follows would otherwise hold it open
+    return Promise.all(closed);
+  };
+
+  let url: string;
+  let ingestListener: RunningServer['ingest'];
   try {
-    checkBind(config, address); // HOST=localhost may resolve to anything
+    const bound = await listen(app, config.port, config.host);
+    checkBind(config, bound.address); // HOST=localhost may resolve to anything
+    url = urlOf(config.host, bound.port);
+    const listener = config.ingest.listener;
+    if (listener !== undefined) {
+      const ingestApp = createIngestApp({ token: listener.token, otlp, logError: logUnexpected });
+      let ingestBound: AddressInfo;
+      try {
+        ingestBound = await listen(ingestApp, listener.port, listener.host);
+      } catch (error) {
+        throw ingestListenProblem(error) ?? error;
+      }
+      checkIngestBind(config, ingestBound.address);
+      ingestListener = { url: urlOf(listener.host, ingestBound.port), server: servers[1]! };
+    }
   } catch (error) {
-    server.close();
+    // a refused start leaves nothing behind: the listener(s) opened so far, the queue, telemetry, the index
+    clearInterval(timer);
+    clearInterval(maintenance);
+    clearInterval(ownerTimer);
+    await stopListening();
+    await queue.close().catch(() => undefined);
+    await telemetry.shutdown().catch(() => undefined);
+    deliveries.close();
+    index.close();
     throw error;
   }
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  const server = servers[0]!;
 
   let closing: Promise<void> | undefined;
   return {
     url,
     server,
+    ...(ingestListener === undefined ? {} : { ingest: ingestListener }),
     telemetry,
     index,
     queue,
@@ -174,9 +223,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         clearInterval(timer);
         clearInterval(maintenance);
         clearInterval(ownerTimer);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections(); // live follows would otherwise hold the server open
-        await closed;
+        await stopListening();
         await queue.close(); // in-process: lets running agents finish and write their results
         await refreshing;
         await maintaining;
@@ -186,4 +233,23 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         index.close();
       })()),
   };
+}
+
+// the ingest port in use (or not allowed) is named by its own setting, so the one start-up line says which port
+function ingestListenProblem(error: unknown): TaskLogsError | undefined {
+  const err = error as NodeJS.ErrnoException & { syscall?: string; port?: number; address?: string };
+  if (err.syscall !== 'listen') return undefined;
+  if (err.code === 'EADDRINUSE') {
+    return new TaskLogsError(
+      'CONFIG_INVALID',
+      `OTLP_INGEST_PORT=${err.port} is already in use on ${err.address}: stop the other server or set OTLP_INGEST_PORT (0 picks a free port)`,
+    );
+  }
+  if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+    return new TaskLogsError(
+      'CONFIG_INVALID',
+      `cannot listen on OTLP_INGEST_HOST=${err.address} OTLP_INGEST_PORT=${err.port} (${err.code}): set OTLP_INGEST_HOST or OTLP_INGEST_PORT`,
+    );
+  }
+  return undefined;
 }

@@ -43,6 +43,19 @@ describe('npm start with a bad environment', { timeout: 120_000 }, () => {
     );
   });
 
+  it('names OTLP_INGEST_PORT when the ingest port is in use, and exits 2', async () => {
+    const dir = await tempLogsDir();
+    const busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, '127.0.0.1', done));
+    onTestFinished(() => new Promise<void>((done) => busy.close(() => done())));
+    const { port } = busy.address() as { port: number };
+    const result = start({ TASK_LOGS_DIR: dir, HOST: '127.0.0.1', OTLP_INGEST_PORT: String(port) });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `task-logs: OTLP_INGEST_PORT=${port} is already in use on 127.0.0.1: stop the other server or set OTLP_INGEST_PORT (0 picks a free port)`,
+    );
+  });
+
   it('refuses an unwritable TASK_LOGS_DIR and a read-only index with one line each, exit 2', async () => {
     const mounted = await mountTmpfs('1m');
     if (mounted === undefined) {
