@@ -217,11 +217,15 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     held.on('error', () => undefined);
     held.write('{"resourceLogs":');
     const answered = new Promise<number>((resolve) => held.on('response', (r) => resolve(r.statusCode!)));
+    // polled until the held request has its slot (a safety net of 30 s for a loaded machine, not a timing)
     await expect
-      .poll(async () => {
-        const answer = await post(server.url, '/v1/logs', JSON.stringify(logs()), JSON_TYPE);
-        return { status: answer.status, retryAfter: answer.headers.get('retry-after') };
-      })
+      .poll(
+        async () => {
+          const answer = await post(server.url, '/v1/logs', JSON.stringify(logs()), JSON_TYPE);
+          return { status: answer.status, retryAfter: answer.headers.get('retry-after') };
+        },
+        { timeout: 30_000 },
+      )
       .toEqual({ status: 429, retryAfter: '1' });
     held.end(' '.repeat(1000 - 16));
     expect(await answered).toBe(400);
