@@ -2,7 +2,7 @@
 // Task folders are opened without following links and files are reached through the open folder (see
 // src/contract/safe-open.ts): nothing is written through a link, or into a FIFO, at any path component.
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import {
   type OpenFolder,
   openFolder,
@@ -29,6 +29,8 @@ export interface FileSystem {
   /** hard link: an atomic create-if-absent of `to` */
   link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** removes an empty folder */
+  rmdir(path: string): Promise<void>;
   readFile(path: string): Promise<Buffer>;
   mtimeMs(path: string): Promise<number>;
   syncDir(path: string): Promise<void>;
@@ -117,6 +119,9 @@ export const nodeFileSystem: FileSystem = {
   rename,
   link,
   unlink,
+  async rmdir(path) {
+    await rmdir(path);
+  },
   openFolder,
   async readFile(path) {
     const handle = await openRegularFile(path, 'read');

@@ -442,10 +442,21 @@ export class TaskFileWriter {
 
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
   async #apply(changes: TaskChanges, written: WrittenFiles[]): Promise<Error | undefined> {
-    let folder: OpenFolder;
+    const path = join(this.root, changes.taskId);
+    let folder: OpenFolder | undefined;
     let dir: 'created' | 'exists' | 'deleted';
     try {
-      dir = await this.#ensureDir(changes, join(this.root, changes.taskId));
+      dir = await this.#ensureDir(changes, path);
+      if (dir === 'exists') {
+        try {
+          folder = await this.#fs.openFolder(path);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          // the folder this writer knew was removed meanwhile (retention, or by hand): looked at afresh
+          this.#dirs.delete(changes.taskId);
+          dir = await this.#ensureDir(changes, path);
+        }
+      }
       if (dir === 'deleted') {
         this.#drop('task_deleted', changes.items);
         this.#problems.problem(
@@ -455,7 +466,7 @@ export class TaskFileWriter {
         return new TaskLogsError('TELEMETRY_DROPPED', `task ${changes.taskId} was deleted`);
       }
       // a link or non-directory is refused here (UNSAFE_PATH), never followed
-      folder = await this.#fs.openFolder(join(this.root, changes.taskId));
+      folder ??= await this.#fs.openFolder(path);
     } catch (error) {
       this.#fail(changes, error, 'folder');
       this.#keepForRetry(changes);
@@ -533,13 +544,15 @@ export class TaskFileWriter {
   async #ensureDir(changes: TaskChanges, dir: string): Promise<'created' | 'exists' | 'deleted'> {
     if (this.#dirs.has(changes.taskId)) return 'exists';
     const creates = changes.input !== undefined || changes.metadata?.status === 'queued';
-    if (
-      !creates &&
-      !(await this.#exists(dir)) &&
-      (await this.#exists(join(this.root, TOMBSTONE_DIR, changes.taskId)))
-    )
-      return 'deleted';
+    const tombstoned = () => this.#exists(join(this.root, TOMBSTONE_DIR, changes.taskId));
+    if (!creates && !(await this.#exists(dir)) && (await tombstoned())) return 'deleted';
     const created = (await this.#fs.mkdir(dir)) === true;
+    // retention may have deleted the task between the check above and the mkdir (it writes the tombstone before it
+    // moves the folder away): a folder this call made for a tombstoned task is taken back (if nothing is in it yet)
+    if (created && !creates && (await tombstoned())) {
+      await this.#fs.rmdir(dir).catch(() => undefined);
+      return 'deleted';
+    }
     if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
     this.#dirs.add(changes.taskId);
     return created ? 'created' : 'exists';

@@ -1,6 +1,7 @@
 // The CLI's maintenance commands: prune (retention and the size cap), compress, reindex, verify.
 import type { Config } from '../config.ts';
 import { compressTasks } from '../ops/compression.ts';
+import type { MaintenanceError } from '../ops/maintenance-error.ts';
 import { pruneTasks } from '../ops/retention.ts';
 import { verifyTasks } from '../ops/verify.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
@@ -32,7 +33,7 @@ export async function prune(config: Config, flags: Flags, out: Out): Promise<num
     bar.done();
     if (flags.json) {
       out.json(result);
-      return 0;
+      return result.errors.length > 0 ? 1 : 0;
     }
     const verb = result.dry_run ? 'would delete' : 'deleted';
     if (result.deleted.length > 0) {
@@ -48,7 +49,7 @@ export async function prune(config: Config, flags: Flags, out: Out): Promise<num
     );
     if (result.over_cap)
       out.line(paint(out, 'yellow', 'still over TASK_LOGS_MAX_TOTAL_BYTES: only running tasks are left'));
-    return 0;
+    return printErrors(out, result.errors);
   } finally {
     index?.close();
   }
@@ -65,14 +66,27 @@ export async function compress(config: Config, flags: Flags, out: Out): Promise<
   bar.done();
   if (flags.json) {
     out.json(result);
-    return 0;
+    return result.errors.length > 0 ? 1 : 0;
   }
   const verb = result.dry_run ? 'would compress' : 'compressed';
   out.line(
     `${verb} ${result.compressed.length} of ${result.scanned} tasks` +
       (result.dry_run ? '' : `: ${bytes(result.bytes_before)} -> ${bytes(result.bytes_after)}`),
   );
-  return 0;
+  return printErrors(out, result.errors);
+}
+
+// a step that failed left its task as it was; the exit status says the run was not complete
+function printErrors(out: Out, errors: readonly MaintenanceError[]): number {
+  for (const e of errors)
+    out.line(
+      paint(
+        out,
+        'red',
+        `${e.task_id ?? 'logs folder'}: ${e.error} (left as it was; the next run tries again)`,
+      ),
+    );
+  return errors.length > 0 ? 1 : 0;
 }
 
 export async function reindex(config: Config, flags: Flags, out: Out): Promise<number> {

@@ -9,10 +9,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { rename, unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
+import { gunzipFile } from '../contract/gunzip-file.ts';
 import { isUnsafePath, type OpenFolder, openFolder } from '../contract/safe-open.ts';
 import { TASK_FILES } from '../contract/task-files.ts';
-import { listTaskFolders, summarizeAll } from './task-folders.ts';
+import { type MaintenanceError, maintenanceError } from './maintenance-error.ts';
+import { listTaskFolders, summarizeAll, type TaskFolder } from './task-folders.ts';
 import { lockHeld } from './task-lock.ts';
 import { removeStaleTemps } from './temp-files.ts';
 
@@ -34,6 +36,8 @@ export interface CompressResult {
   busy: string[];
   /** temporary files of failed writes removed */
   temps_removed: number;
+  /** what failed (a read or write error): that task is left as it was, readable, and the next run tries again */
+  errors: MaintenanceError[];
 }
 
 const JSONL = [TASK_FILES.webhookFlow, TASK_FILES.agentOutput];
@@ -41,18 +45,25 @@ const JSONL = [TASK_FILES.webhookFlow, TASK_FILES.agentOutput];
 export async function compressTasks(options: CompressOptions): Promise<CompressResult> {
   const now = options.now ?? new Date();
   const cutoff = now.getTime() - options.afterDays * 86_400_000;
-  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress, {
-    sizes: false,
-  });
   const result: CompressResult = {
     dry_run: options.dryRun ?? false,
-    scanned: summaries.length,
+    scanned: 0,
     compressed: [],
     bytes_before: 0,
     bytes_after: 0,
     busy: [],
     temps_removed: 0,
+    errors: [],
   };
+  let folders: TaskFolder[];
+  try {
+    folders = await listTaskFolders(options.root);
+  } catch (error) {
+    result.errors.push(maintenanceError(null, error));
+    return result;
+  }
+  const summaries = await summarizeAll(folders, options.onProgress, { sizes: false });
+  result.scanned = summaries.length;
   for (const summary of summaries) {
     if (summary.endedAt === undefined || summary.endedAt.getTime() >= cutoff) continue;
     let folder: OpenFolder;
@@ -61,14 +72,15 @@ export async function compressTasks(options: CompressOptions): Promise<CompressR
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || isUnsafePath(error)) continue; // deleted meanwhile, or not a real folder
-      throw error;
+      result.errors.push(maintenanceError(summary.id, error));
+      continue;
     }
     try {
       await compressFolder(folder, summary.id, result);
     } catch (error) {
-      throw folder.explain(error);
+      result.errors.push(maintenanceError(summary.id, folder.explain(error)));
     } finally {
-      await folder.close();
+      await folder.close().catch(() => undefined); // a failed close(2) still frees the descriptor
     }
   }
   return result;
@@ -125,11 +137,19 @@ async function gzipInto(
   const temp = await folder.openFile(tempName, 'createNew');
   try {
     const old = await openOrSkip(folder, gzName);
-    if (old !== undefined && (await gzEndsWith(old, plain, size))) {
-      // a run killed between its rename and its unlink left both: the .gz holds the plain file already
-      await old.close();
+    let holdsPlain = false;
+    if (old !== undefined) {
+      try {
+        holdsPlain = await gzEndsWith(old, plain, size);
+        if (!holdsPlain) await pipeline(old.createReadStream({ autoClose: false, start: 0 }), writeTo(temp));
+      } finally {
+        await old.close();
+      }
+    }
+    if (holdsPlain) {
+      // a run killed (or failed) between its rename and its unlink left both: the .gz holds the plain file already
       await unlink(folder.pathOf(tempName));
-      await unlink(folder.pathOf(file));
+      await dropPlainCopy(folder, file, size);
       return await folder.openFile(gzName, 'read').then(async (h) => {
         try {
           return (await h.stat()).size;
@@ -137,13 +157,6 @@ async function gzipInto(
           await h.close();
         }
       });
-    }
-    if (old !== undefined) {
-      try {
-        await pipeline(old.createReadStream({ autoClose: false, start: 0 }), writeTo(temp));
-      } finally {
-        await old.close();
-      }
     }
     if (size > 0) {
       await pipeline(
@@ -162,7 +175,7 @@ async function gzipInto(
     }
     await rename(folder.pathOf(tempName), folder.pathOf(gzName));
     // the .gz is complete here (it only ever appears whole), so the plain copy can go
-    await unlink(folder.pathOf(file));
+    await dropPlainCopy(folder, file, size);
     return after;
   } catch (error) {
     await unlink(folder.pathOf(tempName)).catch(() => undefined); // our own temp file; the error is what matters
@@ -172,9 +185,44 @@ async function gzipInto(
   }
 }
 
+/**
+ * Removes the plain file once the .gz holds its first `size` bytes: left there, readers (the .gz, then the plain
+ * file) would see those lines twice. A failed unlink is tried once more, then the file is emptied instead (only if
+ * nothing was appended meanwhile); if that fails too, the error is the caller's and the next run, which finds the
+ * .gz ending with the plain file, finishes the job.
+ */
+async function dropPlainCopy(folder: OpenFolder, file: string, size: number): Promise<void> {
+  try {
+    await unlink(folder.pathOf(file));
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    try {
+      await unlink(folder.pathOf(file));
+      return;
+    } catch {
+      // emptied below instead
+    }
+    try {
+      const handle = await folder.openFile(file, 'readWrite');
+      try {
+        if ((await handle.stat()).size === size) {
+          await handle.truncate(0);
+          return;
+        }
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // the first error is the one to report
+    }
+    throw error;
+  }
+}
+
 /** True when the .gz's uncompressed bytes end with the plain file's first `size` bytes (compared by digest). */
 async function gzEndsWith(gz: FileHandle, plain: FileHandle, size: number): Promise<boolean> {
-  const unzipped = () => gz.createReadStream({ autoClose: false, start: 0 }).pipe(createGunzip());
+  const unzipped = () => gunzipFile(gz);
   let total = 0;
   for await (const chunk of unzipped()) total += (chunk as Buffer).length;
   if (total < size) return false;

@@ -26,9 +26,13 @@ export async function runMaintenance(
         `oldest finished tasks (${capped.reduce((s, d) => s + d.bytes, 0)} bytes) although within retention`,
     );
   }
+  for (const e of pruned.errors)
+    log(`retention: ${e.task_id ?? 'logs folder'}: ${e.error} (tried again next run)`);
   if (pruned.over_cap)
     log('WARNING: task logs still over TASK_LOGS_MAX_TOTAL_BYTES: only queued or running tasks are left');
   const compressed = await compressTasks({ root: config.logsDir, afterDays: config.compressAfterDays });
+  for (const e of compressed.errors)
+    log(`compression: ${e.task_id ?? 'logs folder'}: ${e.error} (tried again next run)`);
   if (compressed.compressed.length > 0) {
     log(
       `compression: ${compressed.compressed.length} tasks, ${compressed.bytes_before} -> ${compressed.bytes_after} bytes`,

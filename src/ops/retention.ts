@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskIndex } from '../store/task-index.ts';
-import { folderSize, listTaskFolders, summarizeAll, type TaskSummary } from './task-folders.ts';
+import { type MaintenanceError, maintenanceError } from './maintenance-error.ts';
+import {
+  folderSize,
+  listTaskFolders,
+  summarizeAll,
+  type TaskFolder,
+  type TaskSummary,
+} from './task-folders.ts';
 import { buryTask, removeOldTombstones } from './tombstones.ts';
 
 export interface PruneOptions {
@@ -37,6 +44,9 @@ export interface PruneResult {
   /** the cap could not be met with finished tasks alone */
   over_cap: boolean;
   leftover_trash_removed: number;
+  /** what failed (a read or write error): a task whose deletion failed is either still whole or already gone for
+   * readers (its folder renamed to hidden trash, removed by the next run); the next run tries again */
+  errors: MaintenanceError[];
 }
 
 // '~' is not allowed in task ids: no reader can ever take a folder being deleted for a task
@@ -45,13 +55,21 @@ const TRASH_PREFIX = '.trash~';
 export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
   const now = options.now ?? new Date();
   const dryRun = options.dryRun ?? false;
-  const leftover = dryRun ? 0 : await removeLeftoverTrash(options.root);
-  if (!dryRun) await removeOldTombstones(options.root, now);
+  const errors: MaintenanceError[] = [];
+  const leftover = dryRun ? 0 : await removeLeftoverTrash(options.root, errors);
+  if (!dryRun)
+    await removeOldTombstones(options.root, now).catch((error: unknown) => {
+      errors.push(maintenanceError(null, error));
+    });
   // sizes of every task only when a cap needs the total; otherwise just of the tasks that go
   const capped = options.maxTotalBytes !== undefined;
-  const summaries = await summarizeAll(await listTaskFolders(options.root), options.onProgress, {
-    sizes: capped,
-  });
+  let folders: TaskFolder[] = [];
+  try {
+    folders = await listTaskFolders(options.root);
+  } catch (error) {
+    errors.push(maintenanceError(null, error));
+  }
+  const summaries = await summarizeAll(folders, options.onProgress, { sizes: capped });
   const cutoff = now.getTime() - options.retentionDays * 86_400_000;
   const finished = summaries.filter((s) => s.endedAt !== undefined);
   const doomed = new Map<string, { summary: TaskSummary; reason: PrunedTask['reason'] }>();
@@ -80,18 +98,33 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     overCap = total > options.maxTotalBytes;
   }
   const deleted: PrunedTask[] = [];
-  // tombstones first (all at once: one file each), so a late line for a deleted task cannot bring its folder back
-  if (!dryRun) await Promise.all([...doomed.keys()].map((id) => buryTask(options.root, id)));
+  // tombstones first (all at once: one file each), so a late line for a deleted task cannot bring its folder back;
+  // a task whose tombstone could not be written is not deleted this time
+  const unburied = new Set<string>();
+  if (!dryRun)
+    await Promise.all(
+      [...doomed.keys()].map((id) =>
+        buryTask(options.root, id).catch((error: unknown) => {
+          unburied.add(id);
+          errors.push(maintenanceError(id, error));
+        }),
+      ),
+    );
   for (const { summary, reason } of doomed.values()) {
+    if (unburied.has(summary.id)) continue;
     if (!dryRun) {
       const trash = join(options.root, `${TRASH_PREFIX}${summary.id}-${randomBytes(4).toString('hex')}`);
       try {
         await rename(summary.dir, trash);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile by someone else
-        throw error;
+        errors.push(maintenanceError(summary.id, error)); // still whole where it was
+        continue;
       }
-      await rm(trash, { recursive: true, force: true });
+      // gone for every reader from here; trash a failed rm leaves is removed by the next run
+      await rm(trash, { recursive: true, force: true }).catch((error: unknown) => {
+        errors.push(maintenanceError(summary.id, error));
+      });
     }
     deleted.push({
       task_id: summary.id,
@@ -110,16 +143,21 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     total_bytes_after: capped ? (dryRun ? totalBefore : total) : null,
     over_cap: overCap,
     leftover_trash_removed: leftover,
+    errors,
   };
 }
 
-async function removeLeftoverTrash(root: string): Promise<number> {
+async function removeLeftoverTrash(root: string, errors: MaintenanceError[]): Promise<number> {
   const names = await readdir(root).catch(() => [] as string[]);
   let removed = 0;
   for (const name of names) {
     if (!name.startsWith(TRASH_PREFIX)) continue;
-    await rm(join(root, name), { recursive: true, force: true });
-    removed++;
+    try {
+      await rm(join(root, name), { recursive: true, force: true });
+      removed++;
+    } catch (error) {
+      errors.push(maintenanceError(null, error));
+    }
   }
   return removed;
 }

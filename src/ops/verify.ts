@@ -8,6 +8,7 @@ import { isUnsafePath, type OpenFolder, openTaskFolder, readAll } from '../contr
 import { isOutputType, isWebhookStage, TASK_FILES, WEBHOOK_STAGES } from '../contract/task-files.ts';
 import { isFinalStatus, isTaskStatus } from '../contract/task-status.ts';
 import { parseJsonl } from '../store/jsonl-read.ts';
+import { maintenanceError } from './maintenance-error.ts';
 import { listTaskFolders, type TaskFolder } from './task-folders.ts';
 import { lockHeld } from './task-lock.ts';
 import { tempFiles } from './temp-files.ts';
@@ -36,8 +37,19 @@ export async function verifyTasks(options: {
   repair?: boolean;
   onProgress?: (done: number, total: number) => void;
 }): Promise<{ scanned: number; broken: TaskProblems[] }> {
-  const folders = await listTaskFolders(options.root);
   const broken: TaskProblems[] = [];
+  let folders: TaskFolder[];
+  try {
+    folders = await listTaskFolders(options.root);
+  } catch (error) {
+    // the logs folder itself cannot be listed: said as a problem of the whole folder, not thrown
+    broken.push({
+      task_id: '',
+      problems: [`the logs folder is unreadable (${errorText(error)})`],
+      repaired: [],
+    });
+    return { scanned: 0, broken };
+  }
   let done = 0;
   for (const folder of folders) {
     const result = await verifyTask(folder, options.repair ?? false);
@@ -126,6 +138,10 @@ async function readTaskFile(
 const SKIPPED = Symbol('skipped');
 const READ_ONLY = Symbol('read-only');
 
+function errorText(error: unknown): string {
+  return maintenanceError(null, error).error;
+}
+
 function unsafeWhat(error: unknown): string {
   const message = (error as Error).message;
   const is = message.lastIndexOf(' is ');
@@ -155,8 +171,11 @@ async function verifyTask(taskFolder: TaskFolder, repair: boolean): Promise<Task
   }
   try {
     await checkFolder(folder, taskFolder.id, repair, problems, repaired);
+  } catch (error) {
+    // a read or write error part way (the disk, not the files): what was found so far stands, nothing else is cut
+    problems.push(`could not be checked to the end (${errorText(folder.explain(error))})`);
   } finally {
-    await folder.close();
+    await folder.close().catch(() => undefined); // a failed close(2) still frees the descriptor
   }
   return { task_id: taskFolder.id, problems, repaired };
 }

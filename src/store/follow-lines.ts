@@ -5,7 +5,7 @@
 // that owns it is gone (interrupted: the server later marks it failed).
 import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGunzip } from 'node:zlib';
+import { gunzipFile } from '../contract/gunzip-file.ts';
 import { TASK_FILES, type TaskFileName, type TaskMetadata } from '../contract/task-files.ts';
 import { isFinalStatus, type TaskStatus } from '../contract/task-status.ts';
 import { type Line, linesOf, readLines } from './line-reader.ts';
@@ -160,7 +160,7 @@ function gunzipLines(
   after: number,
   onCount: (lines: number) => void,
 ): AsyncGenerator<Line> {
-  const stream = handle.createReadStream({ autoClose: false, start: 0 }).pipe(createGunzip());
+  const stream = gunzipFile(handle);
   return (async function* () {
     try {
       yield* linesOf(stream, { after, validJsonOnly: true }, (end) => onCount(end.lastLine));

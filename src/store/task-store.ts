@@ -4,8 +4,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { quote, TaskLogsError } from '../contract/errors.ts';
+import { gunzipFile } from '../contract/gunzip-file.ts';
 import { isUnsafePath, type OpenFolder, openTaskFolder, readAll } from '../contract/safe-open.ts';
 import type { TaskFileName } from '../contract/task-files.ts';
 import { parseTaskId } from '../contract/task-id.ts';
@@ -183,7 +183,7 @@ export class TaskStore {
       let returned = 0;
       let base = 0;
       if (opened.gz !== undefined) {
-        const stream = opened.gz.createReadStream({ autoClose: false, start: 0 }).pipe(createGunzip());
+        const stream = gunzipFile(opened.gz);
         try {
           const gzLines = linesOf(stream, { validJsonOnly: true, ...options, limit: undefined }, (end) => {
             base = end.lastLine;

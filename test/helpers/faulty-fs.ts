@@ -18,6 +18,7 @@ export function failingFs(code: string, isFailing: () => boolean): FileSystem {
     rename: guard(nodeFileSystem.rename),
     link: guard(nodeFileSystem.link),
     unlink: nodeFileSystem.unlink,
+    rmdir: nodeFileSystem.rmdir,
     readFile: nodeFileSystem.readFile,
     mtimeMs: nodeFileSystem.mtimeMs,
     syncDir: nodeFileSystem.syncDir,

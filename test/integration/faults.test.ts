@@ -141,11 +141,17 @@ describe('kill -9 of a writing process', () => {
       env: { ...process.env, TASK_LOGS_DIR: root, TASK_LOGS_FLUSH_MS: '5' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // killed after 5 tasks were flushed and then 1-6 more started: mid-write, at a point that differs per run,
+    // found by the child's own lines rather than by a time that a loaded machine may not keep
+    const killAfter = 1 + Math.floor(Math.random() * 6);
     await new Promise<void>((resolve, reject) => {
-      child.stdout.once('data', () => resolve());
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk;
+        if (seen.includes('flushed\n') && (seen.match(/^task /gm)?.length ?? 0) >= killAfter) resolve();
+      });
       child.once('exit', (code) => reject(new Error(`churn exited early with ${code}`)));
     });
-    await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 300));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;

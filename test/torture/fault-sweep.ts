@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import type { FileSystem } from '../../exporters/file-system.ts';
 import { nodeFileSystem } from '../../exporters/file-system.ts';
 import { loadConfig } from '../../src/config.ts';
+import { TASK_FILES } from '../../src/contract/task-files.ts';
 import type { AgentRun } from '../../src/instrumentation/agent-run.ts';
 import type { TaskTrace } from '../../src/instrumentation/task-trace.ts';
 import { startTelemetry, type Telemetry } from '../../src/instrumentation/telemetry.ts';
+import { type FsFaults, installFsFaults } from '../helpers/fs-faults.ts';
 import { checkIntegrity } from '../helpers/integrity.ts';
 
 const CODES = ['EIO', 'ENOSPC', 'EACCES', 'EMFILE', 'SHORT_WRITE'] as const;
@@ -29,7 +31,7 @@ interface Faults {
   clear: () => void;
 }
 
-function faultyFs(): Faults {
+function faultyFs(belowFs?: FsFaults): Faults {
   let count = 0;
   let injected = 0;
   const failedOps: string[] = [];
@@ -52,6 +54,16 @@ function faultyFs(): Faults {
         const [path, data, options] = args as unknown as [string, Buffer, { sync: boolean }];
         await nodeFileSystem.writeNew(path, data.subarray(0, data.length >> 1), options);
         throw error('ENOSPC');
+      }
+      // a short append, injected below the interface: the append's first write(2) stops half way and the one that
+      // would continue it finds the disk full, so what nodeFileSystem.append does about a partial line is tested
+      if (code === 'SHORT_WRITE' && name === 'append' && belowFs !== undefined) {
+        belowFs.arm(1, 'SHORT_WRITE', 'transient', ['handle.write']);
+        try {
+          return await fn(...args);
+        } finally {
+          belowFs.clear();
+        }
       }
       throw error(code === 'SHORT_WRITE' ? 'ENOSPC' : code);
     };
@@ -146,6 +158,20 @@ export interface SweepResult {
 export async function faultSweep(options: { codes?: readonly Code[] } = {}): Promise<SweepResult> {
   const result: SweepResult = { scenarios: 0, faultsInjected: 0, failures: [] };
   const codes = options.codes ?? CODES;
+  const belowFs = codes.includes('SHORT_WRITE') ? await installFsFaults() : undefined;
+  try {
+    await sweep(codes, result, belowFs);
+  } finally {
+    belowFs?.restore();
+  }
+  return result;
+}
+
+async function sweep(
+  codes: readonly Code[],
+  result: SweepResult,
+  belowFs: FsFaults | undefined,
+): Promise<void> {
   for (const scenario of SCENARIOS) {
     const total = await countOps(scenario);
     for (let at = 1; at <= total; at++) {
@@ -153,7 +179,7 @@ export async function faultSweep(options: { codes?: readonly Code[] } = {}): Pro
         for (const mode of ['transient', 'persistent'] as const) {
           const label = `${scenario.name}, op ${at}/${total}, ${code}, ${mode}`;
           try {
-            const injected = await runOne(scenario, at, code, mode, result.failures, label);
+            const injected = await runOne(scenario, at, code, mode, result.failures, label, belowFs);
             result.faultsInjected += injected;
           } catch (error) {
             result.failures.push(`${label}: threw ${String(error)}`);
@@ -163,7 +189,16 @@ export async function faultSweep(options: { codes?: readonly Code[] } = {}): Pro
       }
     }
   }
-  return result;
+}
+
+function readLinesOf(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
+  } catch {
+    return [];
+  }
 }
 
 async function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
@@ -202,9 +237,10 @@ async function runOne(
   mode: Mode,
   failures: string[],
   label: string,
+  belowFs: FsFaults | undefined,
 ): Promise<number> {
   return withRoot(async (root) => {
-    const faults = faultyFs();
+    const faults = faultyFs(belowFs);
     const reports: string[] = [];
     const state: State = { telemetry: start(root, faults.fs, reports) };
     const writer = state.telemetry.writer!;
@@ -249,6 +285,21 @@ async function runOne(
     const stats = writer.stats();
     if (stats.written + stats.dropped + stats.ignored !== stats.emitted)
       failures.push(`${label}: counts do not add up: ${JSON.stringify(stats)}`);
+    // a failed append is undone or retried, never doubled: every line once, and none missing unless counted dropped
+    for (const file of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput]) {
+      const lines = readLinesOf(join(root, 'task-fault', file));
+      const seen = new Set<string>();
+      for (const line of lines) {
+        if (seen.has(line)) failures.push(`${label}: ${file}: a line written twice: ${line.slice(0, 80)}`);
+        seen.add(line);
+      }
+    }
+    if (scenario.name === 'output burst') {
+      const output = readLinesOf(join(root, 'task-fault', TASK_FILES.agentOutput)).join('\n');
+      const missing = Array.from({ length: 50 }, (_, i) => i).filter((i) => !output.includes(`"line ${i} `));
+      if (missing.length > stats.dropped)
+        failures.push(`${label}: ${missing.length} output lines missing, ${stats.dropped} counted dropped`);
+    }
     return injected;
   });
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { appendTorture } from './append-torture.ts';
 import { faultSweep } from './fault-sweep.ts';
 import { killTorture } from './kill-torture.ts';
+import { maintenanceFaultSweep } from './maintenance-fault-sweep.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -40,6 +41,16 @@ if (only === undefined || only === 'faults') {
   );
   for (const failure of sweep.failures.slice(0, 20)) say(`  FAIL ${failure}`);
   failed += sweep.failures.length;
+  const started = Date.now();
+  const upkeep = await maintenanceFaultSweep();
+  say(
+    `I/O fault sweep of maintenance (compress, prune, verify --repair): ${upkeep.scenarios} scenarios ` +
+      `(${upkeep.faultsInjected} faults injected: ${upkeep.reported} reported as errors, ${upkeep.absorbed} absorbed ` +
+      `with nothing lost), ${upkeep.duplicatesUntilNextRun} left compressed lines readable twice until the next run, ` +
+      `${upkeep.failures.length} failures, ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+  for (const failure of upkeep.failures.slice(0, 20)) say(`  FAIL ${failure}`);
+  failed += upkeep.failures.length;
 }
 if (only === undefined || only === 'append') {
   const lines = Number(values.lines);
