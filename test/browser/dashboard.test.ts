@@ -34,7 +34,7 @@ beforeAll(async () => {
   recordHostileTask(tasks, 'task-hostile');
   await server.telemetry.forceFlush();
   browser = await launchBrowser();
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -49,7 +49,7 @@ const rowIds = (page: Page) =>
     .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task-id')).sort());
 
 async function expectRows(page: Page, ids: string[]) {
-  await expect.poll(() => rowIds(page), { timeout: 10_000 }).toEqual([...ids].sort());
+  await expect.poll(() => rowIds(page), { timeout: 60_000 }).toEqual([...ids].sort());
 }
 
 describe('the task list', () => {
@@ -204,9 +204,9 @@ describe('the task page', () => {
     await page.getByText('first line').waitFor();
     await page.getByText('running', { exact: true }).first().waitFor();
     run.text('a line written while the page is open');
-    await page.getByText('a line written while the page is open').waitFor({ timeout: 15_000 });
+    await page.getByText('a line written while the page is open').waitFor({ timeout: 60_000 });
     run.finish({ result: 'done', costUsd: 0.1 });
-    await page.locator('.task-head .badge-completed').waitFor({ timeout: 15_000 });
+    await page.locator('.task-head .badge-completed').waitFor({ timeout: 60_000 });
     expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
     void task;
     await context.close();

@@ -128,9 +128,9 @@ describe('tasklogs', () => {
     });
     // its first output (the last line so far) is the signal: from here on it follows after line 30, so the new line
     // shows however late its first poll comes
-    await expect.poll(() => out, { timeout: 20_000 }).toContain('line 29');
+    await expect.poll(() => out, { timeout: 60_000 }).toContain('line 29');
     run.text('a new line');
-    await expect.poll(() => out, { timeout: 20_000 }).toContain('a new line');
+    await expect.poll(() => out, { timeout: 60_000 }).toContain('a new line');
     run.finish({ result: 'ok' });
     const [code] = await once(follower, 'exit');
     expect(code).toBe(0);
@@ -183,7 +183,7 @@ describe('tasklogs', () => {
       out += chunk;
     });
     await expect
-      .poll(() => out, { timeout: 10_000 })
+      .poll(() => out, { timeout: 60_000 })
       .toContain(`task-logs listening on http://127.0.0.1:${port}`);
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({
       status: 'ok',

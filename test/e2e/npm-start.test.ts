@@ -37,7 +37,7 @@ describe('npm start', () => {
       out += chunk;
     });
     try {
-      await expect.poll(() => out, { timeout: 10_000 }).toContain('task-logs listening on');
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('task-logs listening on');
       expect(out).toContain(`task logs in ${dir}`);
       expect(out).toContain('listens on loopback only');
 
@@ -83,7 +83,7 @@ describe('npm run demo', () => {
       out += chunk;
     });
     try {
-      await expect.poll(() => out, { timeout: 10_000 }).toContain('task-logs listening on');
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('task-logs listening on');
       expect(out).toContain('a development secret is used');
       const demo = execFileSync(process.execPath, ['src/demo.ts'], { cwd: ROOT, env, encoding: 'utf8' });
       expect(demo).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/webhooks\/github \(delivery [\w-]+\) -> 202/);

@@ -53,7 +53,7 @@ describe('a webhook that cannot be queued because Redis is down', () => {
           if (response.status === 202) taskId = ((await response.json()) as { task_id: string }).task_id;
           return response.status;
         },
-        { timeout: 15_000, interval: 200 },
+        { timeout: 60_000, interval: 200 },
       )
       .toBe(202);
     const duplicate = await send();

@@ -43,14 +43,14 @@ describe('split mode: web process and worker process over a real Redis', () => {
         await once(worker, 'exit');
       }
     });
-    await expect.poll(() => out, { timeout: 15_000 }).toContain('task-logs worker: queue');
+    await expect.poll(() => out, { timeout: 60_000 }).toContain('task-logs worker: queue');
     expect(out).toContain('replay runner');
 
     const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
     expect(response.status).toBe(202);
     const { task_id } = (await response.json()) as { task_id: string };
     await expect
-      .poll(() => readTaskFolder(join(dir, task_id)).metadata?.status, { timeout: 20_000, interval: 50 })
+      .poll(() => readTaskFolder(join(dir, task_id)).metadata?.status, { timeout: 60_000, interval: 50 })
       .toBe('completed');
     const files = readTaskFolder(join(dir, task_id));
     expect(files.webhookFlow.map((l) => l.stage)).toEqual([...WEBHOOK_STAGES]);

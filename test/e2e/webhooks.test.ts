@@ -37,7 +37,7 @@ async function setUp(answer?: Parameters<typeof fakeProvider>[0]) {
   const taskFolders = () => readdirSync(dir).filter((name) => name.startsWith('task-'));
   const waitDone = async (taskId: string) => {
     await expect
-      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 10_000, interval: 20 })
+      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 60_000, interval: 20 })
       .toMatch(/completed|failed/);
     await server.telemetry.forceFlush();
     return readTaskFolder(join(dir, taskId));
@@ -324,7 +324,7 @@ describe('with TASK_LOGS_ENABLED=false', () => {
     expect(task_id).toMatch(/^task-/);
     await expect
       .poll(() => (server.queue as unknown as { size: { waiting: number; running: number } }).size, {
-        timeout: 5000,
+        timeout: 60_000,
       })
       .toEqual({ waiting: 0, running: 0 });
     expect(readdirSync(dir).filter((name) => name.startsWith('task-'))).toEqual([]);

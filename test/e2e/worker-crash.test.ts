@@ -68,7 +68,7 @@ describe('a worker killed with SIGKILL mid-task', () => {
 
     first.kill('SIGKILL');
     await once(first, 'exit');
-    await expect.poll(() => alive(agentPid), { timeout: 10_000 }).toBe(false);
+    await expect.poll(() => alive(agentPid), { timeout: 60_000 }).toBe(false);
 
     startWorker(workerEnv);
     await expect

@@ -164,7 +164,7 @@ describe('GET /api/tasks', () => {
     const task = other.tasks.start({ taskId: 'task-elsewhere', provider: 'slack' });
     task.startAgent({ name: 'brain' }).finish({ result: 'ok', costUsd: 1 });
     await other.forceFlush();
-    await expect.poll(count, { timeout: 5000, interval: 100 }).toBe(6);
+    await expect.poll(count, { timeout: 60_000, interval: 100 }).toBe(6);
     const { body } = await getJson(`${server.url}/api/tasks?provider=slack&min_cost=1`);
     expect((body as { tasks: TaskRow[] }).tasks.map((t) => t.task_id)).toEqual(['task-elsewhere']);
   });

@@ -63,7 +63,7 @@ describe('a task in a conversation', () => {
     expect([first.status, other.status]).toEqual([202, 202]);
     const { task_id: taskId } = (await first.json()) as { task_id: string };
     await expect
-      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 10_000 })
+      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 60_000 })
       .toMatch(/completed|failed/);
     expect(readTaskFolder(join(dir, taskId)).metadata?.conversation_id).toBe('github:owner/repo#42');
 

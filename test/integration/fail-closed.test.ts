@@ -21,7 +21,7 @@ function start(env: Record<string, string>) {
     cwd: ROOT,
     env: { ...clean, PORT: '0', AGENT_RUNNER: 'replay', ...env },
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: 60_000,
   });
 }
 

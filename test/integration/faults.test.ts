@@ -113,7 +113,7 @@ describe('a stalled disk', () => {
     const telemetry = testTelemetry(root, { TASK_LOGS_MAX_QUEUE: '1000' }, { fs: stalled.fs });
     const task = telemetry.tasks.start({ taskId: 'task-stalled' });
     const run = task.startAgent({ name: 'brain' });
-    await expect.poll(() => stalled.stalledCalls(), { timeout: 1000 }).toBeGreaterThan(0);
+    await expect.poll(() => stalled.stalledCalls(), { timeout: 60_000 }).toBeGreaterThan(0);
     for (let i = 0; i < 10_000; i++) run.text(`line ${i}`);
     // the event loop still runs while the disk hangs
     await new Promise((resolve) => setTimeout(resolve, 30));

@@ -33,7 +33,7 @@ describe('tasklogs reindex', () => {
     const run = spawnSync(BIN, ['reindex'], {
       env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
       encoding: 'utf8',
-      timeout: 20_000,
+      timeout: 60_000,
     });
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^indexed 1 tasks/);

@@ -61,7 +61,7 @@ describe('a task folder swapped for a symlink thousands of times', () => {
       output += chunk;
     });
     const exited = new Promise<number | null>((resolve) => swapper.once('exit', resolve));
-    await expect.poll(() => output, { timeout: 20_000 }).toContain('ready');
+    await expect.poll(() => output, { timeout: 60_000 }).toContain('ready');
     const swaps = () => Number([...output.matchAll(/swapped (\d+)\n/g)].at(-1)?.[1] ?? 0);
 
     const seen: string[] = [];
