@@ -4,6 +4,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace';
+import { OpenKeyBlocks } from '../src/contract/redaction/key-blocks.ts';
 import type { Redactor } from '../src/contract/redaction/redactor.ts';
 
 export class RedactingSpanExporter implements SpanExporter {
@@ -34,6 +35,8 @@ export class RedactingSpanExporter implements SpanExporter {
 export class RedactingLogRecordExporter implements LogRecordExporter {
   readonly #inner: LogRecordExporter;
   readonly #redactor: Redactor;
+  // per trace (one task), a private key printed one line per record
+  readonly #keyBlocks = new OpenKeyBlocks();
 
   constructor(inner: LogRecordExporter, redactor: Redactor) {
     this.#inner = inner;
@@ -42,7 +45,7 @@ export class RedactingLogRecordExporter implements LogRecordExporter {
 
   export(records: ReadableLogRecord[], done: (result: ExportResult) => void): void {
     this.#inner.export(
-      records.map((record) => redactLogRecord(this.#redactor, record)),
+      records.map((record) => redactLogRecord(this.#redactor, this.#keyBlocks, record)),
       done,
     );
   }
@@ -85,8 +88,17 @@ function redactSpan(redactor: Redactor, span: ReadableSpan): ReadableSpan {
   }) as ReadableSpan;
 }
 
-function redactLogRecord(redactor: Redactor, record: ReadableLogRecord): ReadableLogRecord {
-  const body = redactor.redactValue(record.body);
+function redactLogRecord(
+  redactor: Redactor,
+  keyBlocks: OpenKeyBlocks,
+  record: ReadableLogRecord,
+): ReadableLogRecord {
+  const traceId = record.spanContext?.traceId;
+  const body = redactor.redactValue(
+    typeof record.body === 'string' && traceId !== undefined
+      ? keyBlocks.apply(traceId, record.body)
+      : record.body,
+  );
   const attributes = redactAttributes(redactor, record.attributes);
   if (body === record.body && attributes === record.attributes) return record;
   return Object.create(record, {

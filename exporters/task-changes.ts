@@ -1,6 +1,7 @@
 // The mapping from telemetry to file operations: which span or log record changes which of a task's five files.
 import { type Attributes, type AttributeValue, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR, OPERATION } from '../src/contract/attributes.ts';
+import type { OpenKeyBlocks } from '../src/contract/redaction/key-blocks.ts';
 import type { RedactionCounts, Redactor } from '../src/contract/redaction/redactor.ts';
 import type {
   FinalResult,
@@ -81,9 +82,12 @@ export class TaskChangeSet {
   #marked = false;
   #lastError: string | undefined;
   readonly #redactor: Redactor | undefined;
+  readonly #keyBlocks: OpenKeyBlocks | undefined;
 
-  constructor(redactor?: Redactor) {
+  /** keyBlocks outlives the change set: a key block printed line by line can span several flushes */
+  constructor(redactor?: Redactor, keyBlocks?: OpenKeyBlocks) {
     this.#redactor = redactor;
+    this.#keyBlocks = redactor === undefined ? undefined : keyBlocks;
   }
 
   /** the task the last mapped item went to */
@@ -171,6 +175,15 @@ export class TaskChangeSet {
     return clean;
   }
 
+  // a private key printed over several output lines of a task (see OpenKeyBlocks)
+  #keyBlocksIn(changes: TaskChanges, content: string): string {
+    if (this.#keyBlocks === undefined) return content;
+    const counts: RedactionCounts = {};
+    const clean = this.#keyBlocks.apply(changes.taskId, content, counts);
+    if (clean !== content) this.#patch(changes, { redactions: counts });
+    return clean;
+  }
+
   #addLog(record: LogRecordLike): MapOutcome {
     const a = record.attributes;
     const type = a[ATTR.outputType];
@@ -195,7 +208,7 @@ export class TaskChangeSet {
     const line: Record<string, unknown> = {
       timestamp: hrTimeToIso(record.hrTime),
       type,
-      content: contentOf(record.body),
+      content: this.#keyBlocksIn(changes, contentOf(record.body)),
     };
     if (toolName !== undefined) line.tool_name = toolName;
     if (callId !== undefined) line.tool_call_id = callId;
@@ -221,7 +234,7 @@ export class TaskChangeSet {
   // keys in the same order as the general path, JSON.stringify only on the values, and no object per line. Only the
   // content can hold a secret (the other fields are the writer's own times and ids), so only it is redacted.
   #plainLine(changes: TaskChanges, record: LogRecordLike, type: string): string {
-    let content = contentOf(record.body);
+    let content = this.#keyBlocksIn(changes, contentOf(record.body));
     const redactor = this.#redactor;
     if (redactor !== undefined) {
       const counts: RedactionCounts = {};

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
 import { forEachLimited } from '../src/contract/for-each-limited.ts';
+import { OpenKeyBlocks } from '../src/contract/redaction/key-blocks.ts';
 import type { Redactor } from '../src/contract/redaction/redactor.ts';
 import {
   type FinalResult,
@@ -141,6 +142,7 @@ export class TaskFileWriter {
   readonly #report: (message: string) => void;
   readonly #onWritten: ((written: WrittenFiles[]) => void) | undefined;
   readonly #redactor: Redactor | undefined;
+  readonly #keyBlocks = new OpenKeyBlocks();
 
   #phase: Phase = { name: 'idle' };
   #queue: TelemetryItem[] = [];
@@ -373,7 +375,7 @@ export class TaskFileWriter {
   }
 
   async #write(items: TelemetryItem[], tickets: Ticket[]): Promise<void> {
-    const changeSet = new TaskChangeSet(this.#redactor);
+    const changeSet = new TaskChangeSet(this.#redactor, this.#keyBlocks);
     let t = 0;
     for (let i = 0; i < items.length; i++) {
       while (t < tickets.length && tickets[t]!.to <= i) t++;

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -163,5 +164,45 @@ describe('the unit of redaction', () => {
     await telemetry.forceFlush();
     const lines = readTaskFolder(join(dir, 'task-split')).agentOutput.filter((l) => l.type === 'text');
     expect(lines[0]?.content).toBe(sample.text.replace(sample.secret, '[REDACTED:github-pat]'));
+  });
+
+  it('a private key printed line by line (each line its own event) is redacted from BEGIN to END, in the files and over OTLP', async () => {
+    const collector = await fakeCollector();
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    withEnv(env);
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, env);
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().trimEnd();
+    const keyLines = pem.split('\n');
+    const body = keyLines.slice(1, -1);
+    // `cat id_rsa` through the command runner: one text event per line of the file, then more work after it
+    // a BEGIN line quoted in a search result opens no block that swallows what follows
+    const quoted = "src/fixtures.ts:12: const header = '-----BEGIN RSA PRIVATE KEY-----';";
+    const printed = ['$ cat deploy/id_rsa', ...keyLines, 'the key is loaded', quoted, '3 files changed'];
+    const script = `process.stdout.write(${JSON.stringify(`${printed.join('\n')}\n`)});`;
+    const runner = new CommandRunner({ argv: [process.execPath, '-e', script], timeoutSeconds: 30 });
+    const run = telemetry.tasks.start({ taskId: 'task-pem' }).startAgent({ name: 'brain' });
+    await runner.run(run, { taskId: 'task-pem', prompt: '' });
+    run.finish({ success: true, result: 'done' });
+    await telemetry.forceFlush();
+
+    const read = readTaskFolder(join(dir, 'task-pem'));
+    const texts = read.agentOutput.filter((l) => l.type === 'text').map((l) => String(l.content));
+    const raw = readFileSync(join(dir, 'task-pem', '03-agent-output.jsonl'), 'utf8');
+    const exported = collector.received.map((r) => r.body.toString()).join('\n');
+    for (const line of body) {
+      expect(raw).not.toContain(line);
+      expect(exported).not.toContain(line);
+    }
+    // the lines around the key are kept as they were, one event each
+    expect(texts[0]).toBe('$ cat deploy/id_rsa');
+    expect(texts).toContain('the key is loaded');
+    expect(texts.slice(-2)).toEqual([
+      "src/fixtures.ts:12: const header = '[REDACTED:private-key]",
+      '3 files changed',
+    ]);
+    expect(texts.filter((t) => t.includes('[REDACTED:private-key]')).length).toBeGreaterThanOrEqual(2);
+    expect(read.metadata?.redactions?.['private-key']).toBeGreaterThan(0);
   });
 });
