@@ -13,8 +13,18 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createTaskFileProcessors } from '../../exporters/index.ts';
-import { loadConfig, TaskRecorder, taskFileWriterOptions, usageFromAnthropic } from '../../src/index.ts';
+import {
+  createTaskFileProcessors,
+  RedactingLogRecordExporter,
+  RedactingSpanExporter,
+} from '../../exporters/index.ts';
+import {
+  loadConfig,
+  redactorFor,
+  TaskRecorder,
+  taskFileWriterOptions,
+  usageFromAnthropic,
+} from '../../src/index.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -29,11 +39,23 @@ describe('a service that brings its own NodeSDK', () => {
     const taskFiles = createTaskFileProcessors(taskFileWriterOptions(config));
     const spans = new InMemorySpanExporter();
     const records = new InMemoryLogRecordExporter();
+    // the service's exporter to its vendor, wrapped so the settings' redaction applies to it as well
+    const redactor = redactorFor(config)!;
+    const vendorSpans = new InMemorySpanExporter();
+    const vendorRecords = new InMemoryLogRecordExporter();
     const sdk = new NodeSDK({
       resource: resourceFromAttributes({ 'service.name': 'orders', 'deployment.environment.name': 'test' }),
       sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-      spanProcessors: [new SimpleSpanProcessor({ exporter: spans }), taskFiles.spanProcessor],
-      logRecordProcessors: [new SimpleLogRecordProcessor({ exporter: records }), taskFiles.logProcessor],
+      spanProcessors: [
+        new SimpleSpanProcessor({ exporter: spans }),
+        new SimpleSpanProcessor({ exporter: new RedactingSpanExporter(vendorSpans, redactor) }),
+        taskFiles.spanProcessor,
+      ],
+      logRecordProcessors: [
+        new SimpleLogRecordProcessor({ exporter: records }),
+        new SimpleLogRecordProcessor({ exporter: new RedactingLogRecordExporter(vendorRecords, redactor) }),
+        taskFiles.logProcessor,
+      ],
       metricReaders: [],
     });
     sdk.start();
@@ -86,6 +108,8 @@ describe('a service that brings its own NodeSDK', () => {
     await taskFiles.writer.forceFlush();
     const exportedSpans = spans.getFinishedSpans();
     const exportedRecords = records.getFinishedLogRecords();
+    const vendorBodies = vendorRecords.getFinishedLogRecords().map((record) => record.body);
+    const vendorSpanCount = vendorSpans.getFinishedSpans().length;
     await sdk.shutdown();
 
     const folder = join(root, 'task-own-sdk');
@@ -110,6 +134,14 @@ describe('a service that brings its own NodeSDK', () => {
       '[SYSTEM] Task started',
       'Analysis complete',
       `the token is ${TOKEN}`,
+    ]);
+    // ... and the wrapped exporter got the same telemetry with the secret redacted
+    expect(vendorSpanCount).toBe(exportedSpans.length);
+    expect(vendorBodies).toEqual([
+      'order list served',
+      '[SYSTEM] Task started',
+      'Analysis complete',
+      'the token is [REDACTED:github-pat]',
     ]);
     expect(taskFiles.writer.stats()).toMatchObject({ dropped: 0, errors: 0, queued: 0 });
   });
