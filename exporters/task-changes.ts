@@ -230,9 +230,10 @@ export class TaskChangeSet {
     return 'mapped';
   }
 
-  // Most output lines are plain text (no tool fields, no details): their line is built as a string, with the same
-  // keys in the same order as the general path, JSON.stringify only on the values, and no object per line. Only the
-  // content can hold a secret (the other fields are the writer's own times and ids), so only it is redacted.
+  // Most output lines are plain text (no tool fields, no details): their line is one object of a fixed shape given to
+  // JSON.stringify, which V8 writes as one flat string (a line built by concatenation is a rope, and flattening the
+  // ropes when the lines are encoded cost more than the objects saved). Only the content can hold a secret (the other
+  // fields are the writer's own times and ids), so only it is redacted, not the whole line as in the general path.
   #plainLine(changes: TaskChanges, record: LogRecordLike, type: string): string {
     let content = this.#keyBlocksIn(changes, contentOf(record.body));
     const redactor = this.#redactor;
@@ -244,17 +245,16 @@ export class TaskChangeSet {
         this.#patch(changes, { redactions: counts });
       }
     }
-    // the timestamp is digits and punctuation, the type one of OUTPUT_TYPES: neither needs escaping
-    let line = `{"timestamp":"${hrTimeToIso(record.hrTime)}","type":"${type}","content":${JSON.stringify(content)}`;
-    const seq = record.attributes[ATTR.outputSeq];
-    if (seq !== undefined) line += `,"seq":${JSON.stringify(seq)}`;
     const context = record.spanContext;
-    if (context !== undefined) {
-      // as JSON.stringify of an object would, a field whose value is undefined is left out
-      if (context.traceId !== undefined) line += `,"trace_id":${JSON.stringify(context.traceId)}`;
-      if (context.spanId !== undefined) line += `,"span_id":${JSON.stringify(context.spanId)}`;
-    }
-    return `${line}}`;
+    // the same keys in the same order as the general path; an undefined value is left out, as there
+    return JSON.stringify({
+      timestamp: hrTimeToIso(record.hrTime),
+      type,
+      content,
+      seq: record.attributes[ATTR.outputSeq],
+      trace_id: context?.traceId,
+      span_id: context?.spanId,
+    });
   }
 
   #addSpanStart(span: SpanLike): MapOutcome {

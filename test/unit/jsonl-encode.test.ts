@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { encodeLines } from '../../exporters/jsonl-appender.ts';
+
+const MiB = 1 << 20;
+const plain = (lines: readonly string[], torn: boolean) =>
+  Buffer.from(`${torn ? '\n' : ''}${lines.map((line) => `${line}\n`).join('')}`);
+
+describe('JSONL lines encoded for append', () => {
+  it('are the bytes of the joined lines, whatever the text (surrogate pairs, lone surrogates, control characters)', () => {
+    // text drawn from the awkward parts of UTF-16: ASCII, controls, Latin-1, 3-byte, surrogate pairs and lone halves
+    const units = [
+      'a',
+      '"',
+      '\\',
+      '\n',
+      '\u0000',
+      '\u007f',
+      'é',
+      '\u2028',
+      '€',
+      '😀',
+      '\uD800',
+      '\uDC00',
+      '\uDBFF',
+      '\uFFFF',
+    ];
+    let seed = 1;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let run = 0; run < 500; run++) {
+      const lines = Array.from({ length: next(12) }, () =>
+        Array.from({ length: next(40) }, () => units[next(units.length)]).join(''),
+      );
+      const torn = next(2) === 1;
+      expect(Buffer.concat(encodeLines(lines, torn)).equals(plain(lines, torn))).toBe(true);
+    }
+  });
+
+  it('come in chunks of at most 1 MiB, each ending on a whole line; a longer line is a chunk of its own', () => {
+    const line = 'x'.repeat(1000);
+    const many = Array.from({ length: 3000 }, (_, i) => `${line}${i}`);
+    const huge = 'é'.repeat(MiB); // 2 MiB of UTF-8
+    const lines = [...many, huge, 'after'];
+    const chunks = encodeLines(lines, true);
+    expect(Buffer.concat(chunks).equals(plain(lines, true))).toBe(true);
+    for (const chunk of chunks) {
+      expect(chunk.at(-1)).toBe(0x0a);
+      if (chunk.length > MiB) expect(chunk.toString()).toBe(`${huge}\n`);
+    }
+    expect(chunks.length).toBeGreaterThanOrEqual(4);
+  });
+});
