@@ -99,6 +99,22 @@ describe('Redactor', () => {
     expect(redactor.redactValue(plain)).toBe(plain);
   });
 
+  it('redacts a secret used as an object key, keeping the order, the value and keys that collide apart', () => {
+    const token = `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`;
+    const other = `ghp_${'z9Y8x7W6v5'.repeat(3)}z9Y8x7`;
+    const counts: RedactionCounts = {};
+    const out = redactor.redactValue(
+      { first: 1, nested: { [token]: 'cached', [other]: 'also' }, last: 2 },
+      counts,
+    );
+    expect(JSON.stringify(out)).toBe(
+      '{"first":1,"nested":{"[REDACTED:github-pat]":"cached","[REDACTED:github-pat]#2":"also"},"last":2}',
+    );
+    expect(counts['github-pat']).toBe(2);
+    const line = redactor.redactFields({ timestamp: 't', content: 'ok', [token]: true });
+    expect(Object.keys(line)).toEqual(['timestamp', 'content', '[REDACTED:github-pat]']);
+  });
+
   it('is idempotent: redacted text has nothing left to redact', () => {
     const samples = secretSamples().map((s) => s.text);
     fc.assert(

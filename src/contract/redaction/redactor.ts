@@ -118,6 +118,7 @@ export class Redactor {
       return (copy ?? value) as T;
     }
     let copy: Record<string, unknown> | undefined;
+    let renamed = false;
     const record = value as Record<string, unknown>;
     for (const key in record) {
       const item = record[key];
@@ -126,8 +127,29 @@ export class Redactor {
         copy ??= { ...record };
         copy[key] = redacted;
       }
+      if (key.length >= MIN_TEXT && this.redact(key) !== key) renamed = true;
     }
+    if (renamed) return this.#withKeysRedacted(copy ?? record, counts, () => false) as T;
     return (copy ?? value) as T;
+  }
+
+  // The record again, in the same order, with each key that holds a secret redacted (keys that then collide keep
+  // their values apart with a #2, #3 suffix). Keys `keep` names are left as they are.
+  #withKeysRedacted(
+    record: Record<string, unknown>,
+    counts: RedactionCounts | undefined,
+    keep: (key: string) => boolean,
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const key in record) {
+      let name = keep(key) || key.length < MIN_TEXT ? key : this.redact(key, counts);
+      if (name !== key) {
+        const base = name;
+        for (let n = 2; Object.hasOwn(out, name) || Object.hasOwn(record, name); n++) name = `${base}#${n}`;
+      }
+      out[name] = record[key];
+    }
+    return out;
   }
 
   #findIn(text: string, found: Finding[]): void {
@@ -147,6 +169,7 @@ export class Redactor {
    */
   redactFields<T extends object>(record: T, counts?: RedactionCounts): T {
     let copy: Record<string, unknown> | undefined;
+    let renamed = false;
     const fields = record as Record<string, unknown>;
     for (const key in fields) {
       if (STRUCTURAL_FIELDS.has(key)) continue;
@@ -156,7 +179,10 @@ export class Redactor {
         copy ??= { ...fields };
         copy[key] = redacted;
       }
+      if (key.length >= MIN_TEXT && this.redact(key) !== key) renamed = true;
     }
+    if (renamed)
+      return this.#withKeysRedacted(copy ?? fields, counts, (key) => STRUCTURAL_FIELDS.has(key)) as T;
     return (copy ?? record) as T;
   }
 
