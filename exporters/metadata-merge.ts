@@ -10,6 +10,11 @@ const FIRST_WINS = new Set(['created_at', 'started_at', 'completed_at', 'trace_i
 /** Combines a newer patch into an older one (either may be a whole file); pure, so it is safe to apply twice. */
 export function mergeMetadata(older: MetadataPatch | undefined, newer: MetadataPatch): MetadataPatch {
   const merged: Record<string, unknown> = { ...older };
+  const resumed = resumes(older, newer);
+  if (resumed) {
+    // the run's own start, end and status replace the interruption's
+    for (const key of ['status', 'started_at', 'completed_at', 'interrupted_at']) delete merged[key];
+  }
   for (const [key, value] of Object.entries(newer)) {
     if (value === undefined || value === null) continue;
     if (key === 'status') continue;
@@ -20,12 +25,29 @@ export function mergeMetadata(older: MetadataPatch | undefined, newer: MetadataP
     }
     merged[key] = value;
   }
-  const status = advanceStatus(
-    isTaskStatus(older?.status) ? older.status : undefined,
-    isTaskStatus(newer.status) ? newer.status : undefined,
-  );
+  const status = resumed
+    ? (newer.status as TaskMetadata['status'])
+    : advanceStatus(
+        isTaskStatus(older?.status) ? older.status : undefined,
+        isTaskStatus(newer.status) ? newer.status : undefined,
+      );
   if (status !== undefined) merged.status = status;
   return merged as MetadataPatch;
+}
+
+/**
+ * A task ended as interrupted (its owner looked gone, or it waited past TASK_LOGS_INTERRUPTED_AFTER_MINUTES) whose
+ * job then ran after all: a report of a run that started after the interruption takes the task up again, so the
+ * run is recorded rather than lost behind a final status. Nothing else moves a final status back.
+ */
+function resumes(older: MetadataPatch | undefined, newer: MetadataPatch): boolean {
+  return (
+    older?.status === 'failed' &&
+    typeof older.interrupted_at === 'string' &&
+    (newer.status === 'running' || newer.status === 'completed' || newer.status === 'failed') &&
+    typeof newer.started_at === 'string' &&
+    newer.started_at > older.interrupted_at
+  );
 }
 
 // redactions per rule add up: each patch counts only what its own batch redacted

@@ -368,6 +368,8 @@ export class TaskChangeSet {
       assigned_agent: stringOrUndefined(a[ATTR.genAiAgentName]),
       agent_type: stringOrUndefined(a[ATTR.agentType]),
       model: stringOrUndefined(a[ATTR.genAiResponseModel]) ?? stringOrUndefined(a[ATTR.genAiRequestModel]),
+      // ended by the interrupted-task check (src/ops/interrupted-tasks.ts), not by its run: a later run may resume it
+      interrupted_at: !success && error?.startsWith('interrupted:') ? completedAt : undefined,
     });
     changes.ended = true;
   }

@@ -6,7 +6,7 @@ import { TaskLogsError } from './contract/errors.ts';
 import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
 import { activeTaskIds, endTaskIfActive, endTasksOfGoneOwners } from './ops/interrupted-tasks.ts';
-import { attemptOf, startRedisWorker } from './queue/redis-queue.ts';
+import { attemptOf, RedisQueue, startRedisWorker } from './queue/redis-queue.ts';
 import { TaskIndex } from './store/task-index.ts';
 import { taskJobHandler } from './worker/run-task-job.ts';
 
@@ -63,6 +63,12 @@ try {
     `task-logs worker: no task index (${String(error)}); task folders are scanned instead\n`,
   );
 }
+// asked whether a task's job is still in the queue: such a task is never ended as interrupted, however long it waits
+const jobs = new RedisQueue({
+  url: config.queue.redisUrl,
+  name: config.queue.name,
+  report: (message) => process.stderr.write(`task-logs worker: ${message}\n`),
+});
 let checking: Promise<void> | undefined;
 const checkOwners = () => {
   const writer = telemetry.writer;
@@ -73,6 +79,7 @@ const checkOwners = () => {
     ...(source ? { candidates: () => activeTaskIds(source) } : {}),
     staleMs: config.interruptedAfterMinutes * 60_000,
     queueRunsAgain: true,
+    stillQueued: (taskId) => jobs.holdsJob(taskId),
   })
     .then((ended) => {
       if (ended.length > 0)
@@ -100,6 +107,7 @@ shutdownOnSignals({
     clearInterval(ownerTimer);
     await worker.close();
     await checking;
+    await jobs.close();
     await telemetry.shutdown();
     index?.close();
   },

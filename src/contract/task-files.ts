@@ -66,6 +66,9 @@ export interface TaskMetadata {
   owner?: TaskOwner;
   /** which run of the task this is, when a queue ran it again */
   attempts?: number;
+  /** when the task was ended as interrupted (its owner gone, or silent past the limit); a run of its job that starts
+   * later takes the task up again, and this goes */
+  interrupted_at?: string;
 }
 
 /** A process, told apart from a later one with the same pid by its start time (clock ticks after boot, Linux). */

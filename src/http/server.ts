@@ -85,29 +85,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const maintenance = setInterval(maintain, config.maintenanceMinutes * 60_000);
   maintenance.unref();
   setImmediate(maintain);
-  // tasks whose owner process died (a kill -9 of an earlier server or a worker): at start, then periodically
-  let checkingOwners: Promise<void> | undefined;
-  const checkOwners = () => {
-    const writer = telemetry.writer;
-    if (writer === undefined || index.closed) return;
-    checkingOwners ??= endTasksOfGoneOwners(writer, {
-      root: config.logsDir,
-      candidates: () => activeTaskIds(index),
-      staleMs: config.interruptedAfterMinutes * 60_000,
-      queueRunsAgain: config.queue.redisUrl !== undefined && options.queue === undefined,
-    })
-      .then((ended) => {
-        if (ended.length > 0)
-          log(`ended ${ended.length} interrupted task(s): ${ended.map((t) => t.task_id).join(', ')}`);
-      })
-      .catch((error: unknown) => log(`the check for interrupted tasks failed: ${String(error)}`))
-      .finally(() => {
-        checkingOwners = undefined;
-      });
-  };
-  const ownerTimer = setInterval(checkOwners, config.ownerCheckSeconds * 1000);
-  ownerTimer.unref();
-  checkOwners();
   let refreshing: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     refreshing ??= refresh().finally(() => {
@@ -131,6 +108,31 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           maxWaiting: config.queue.maxWaiting,
           maxBytes: config.queue.maxBytes,
         }));
+  // tasks whose owner process died (a kill -9 of an earlier server or a worker): at start, then periodically
+  let checkingOwners: Promise<void> | undefined;
+  const checkOwners = () => {
+    const writer = telemetry.writer;
+    if (writer === undefined || index.closed) return;
+    checkingOwners ??= endTasksOfGoneOwners(writer, {
+      root: config.logsDir,
+      candidates: () => activeTaskIds(index),
+      staleMs: config.interruptedAfterMinutes * 60_000,
+      queueRunsAgain: config.queue.redisUrl !== undefined && options.queue === undefined,
+      // a task whose job the queue still holds (a backlog longer than the limit) is the queue's, not interrupted
+      ...(queue.holdsJob ? { stillQueued: (taskId: string) => queue.holdsJob!(taskId) } : {}),
+    })
+      .then((ended) => {
+        if (ended.length > 0)
+          log(`ended ${ended.length} interrupted task(s): ${ended.map((t) => t.task_id).join(', ')}`);
+      })
+      .catch((error: unknown) => log(`the check for interrupted tasks failed: ${String(error)}`))
+      .finally(() => {
+        checkingOwners = undefined;
+      });
+  };
+  const ownerTimer = setInterval(checkOwners, config.ownerCheckSeconds * 1000);
+  ownerTimer.unref();
+  checkOwners();
   const rejections = new RejectionLog();
   const intake = new WebhookIntake({
     tasks: telemetry.tasks,

@@ -32,6 +32,9 @@ export interface FindInterruptedOptions {
   staleMs: number;
   /** the queue runs a task again when its process dies (Redis/BullMQ): then a dead owner is left to the queue */
   queueRunsAgain?: boolean;
+  /** true while the queue still holds the task's job (waiting, delayed or running): such a task is the queue's,
+   * however long it has waited, and is never ended here; a queue that cannot answer leaves it to the next check */
+  stillQueued?: (taskId: string) => Promise<boolean>;
 }
 
 async function findInterruptedTasks(options: FindInterruptedOptions): Promise<InterruptedTask[]> {
@@ -40,6 +43,14 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
     ? [...(await options.candidates())]
     : (await listTaskFolders(options.root)).map((folder) => folder.id);
   const found: InterruptedTask[] = [];
+  const queued = async (id: string) => {
+    if (options.stillQueued === undefined) return false;
+    try {
+      return await options.stillQueued(id);
+    } catch {
+      return true;
+    }
+  };
   for (const id of ids) {
     const dir = join(options.root, id);
     const { metadata } = await summarize({ id, dir }, { sizes: false });
@@ -50,6 +61,7 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
     if (state === 'alive') continue;
     const at = now.toISOString();
     if (state === 'gone' && !options.queueRunsAgain) {
+      if (await queued(id)) continue;
       found.push({
         task_id: id,
         status,
@@ -60,6 +72,7 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
     }
     const last = await lastWrite(dir);
     if (last === undefined || now.getTime() - last < options.staleMs) continue;
+    if (await queued(id)) continue;
     found.push({
       task_id: id,
       status,

@@ -39,10 +39,26 @@ export class RedisQueue implements TaskQueue {
     });
   }
 
+  async holdsJob(taskId: string): Promise<boolean> {
+    const state = await withTimeout(this.#queue.getJobState(taskId), PUSH_TIMEOUT_MS, () => {
+      throw new Error(`Redis did not answer within ${PUSH_TIMEOUT_MS} ms`);
+    });
+    return HELD_STATES.has(state);
+  }
+
   async close(): Promise<void> {
     await this.#queue.close();
   }
 }
+
+// a job in one of these states will still run (or is running): its task is not interrupted however long it waits
+const HELD_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'delayed',
+  'active',
+  'prioritized',
+  'waiting-children',
+]);
 
 export function startRedisWorker(options: {
   url: string;

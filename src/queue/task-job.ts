@@ -35,5 +35,7 @@ export interface TaskQueue {
   isFull?(): boolean;
   /** Puts a job on the queue; resolves once it is safely there. */
   push(job: TaskJob): Promise<void>;
+  /** True while the queue holds the task's job, waiting or running (a queue that outlives its processes only). */
+  holdsJob?(taskId: string): Promise<boolean>;
   close(): Promise<void>;
 }

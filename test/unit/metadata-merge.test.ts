@@ -44,6 +44,35 @@ describe('mergeMetadata', () => {
     const once = mergeMetadata({ status: 'queued' }, patch);
     expect(mergeMetadata(once, patch)).toEqual(once);
   });
+
+  it('lets a run that started after an interruption take the task up again, and nothing else', () => {
+    const interrupted = {
+      status: 'failed' as const,
+      started_at: '2024-01-01T01:00:00.000Z',
+      completed_at: '2024-01-01T01:00:00.000Z',
+      interrupted_at: '2024-01-01T01:00:00.000Z',
+    };
+    // the queue ran the job after all
+    const resumed = mergeMetadata(interrupted, { status: 'running', started_at: '2024-01-01T01:05:00.000Z' });
+    expect(resumed).toEqual({ status: 'running', started_at: '2024-01-01T01:05:00.000Z' });
+    const done = mergeMetadata(resumed, {
+      status: 'completed',
+      started_at: '2024-01-01T01:05:00.000Z',
+      completed_at: '2024-01-01T01:06:00.000Z',
+    });
+    expect(done).toMatchObject({ status: 'completed', completed_at: '2024-01-01T01:06:00.000Z' });
+    // a report of a run that began before the interruption, or of a task that was never interrupted, does not
+    expect(
+      mergeMetadata(interrupted, { status: 'running', started_at: '2024-01-01T00:59:00.000Z' }).status,
+    ).toBe('failed');
+    expect(
+      mergeMetadata({ status: 'failed' }, { status: 'running', started_at: '2024-01-01T01:05:00.000Z' })
+        .status,
+    ).toBe('failed');
+    expect(mergeMetadata(done, { status: 'running', started_at: '2024-01-01T01:07:00.000Z' }).status).toBe(
+      'completed',
+    );
+  });
 });
 
 describe('completeMetadata', () => {
