@@ -214,8 +214,11 @@ export class TaskFileWriter {
     else if (phase === 'armed' && this.#queue.length === this.#batchSize) this.#arm(0);
   }
 
-  /** Enqueues many items; `done` runs once, when they are on disk or lost, with how many were lost and why. */
-  pushAll(items: readonly TelemetryItem[], done: PushDone): void {
+  /**
+   * Enqueues many items; `done` runs once, when they are on disk or lost, with how many were lost and why. Returns
+   * how many were refused at the door (queue full, shut down), known before anything is written.
+   */
+  pushAll(items: readonly TelemetryItem[], done: PushDone): number {
     const ticket: Ticket = {
       total: items.length,
       from: this.#queue.length,
@@ -232,15 +235,17 @@ export class TaskFileWriter {
     }
     if (ticket.rejected > 0)
       ticket.error = this.#dropError(this.#phase.name === 'closed' ? 'shut_down' : 'queue_full');
+    const refused = ticket.rejected;
     if (ticket.to === ticket.from) {
       // nothing queued: no flush would ever answer it
       this.#settle(ticket);
-      return;
+      return refused;
     }
     this.#tickets.push(ticket);
     const phase = this.#phase.name;
     if (phase === 'idle') this.#arm(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
     else if (phase === 'armed' && this.#queue.length >= this.#batchSize) this.#arm(0);
+    return refused;
   }
 
   stats(): WriterStats {

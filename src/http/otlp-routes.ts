@@ -33,8 +33,8 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
   const maxRequests = options.maxRequests ?? 16;
   const ingest =
     writer === undefined ? undefined : new OtlpIngest(writer, { maxQueue: options.maxQueue ?? 65_536 });
-  // bytes held by requests in flight (raw, then decompressed), released once their items are written: this, not
-  // the request count alone, bounds the memory a flood of large requests can take
+  // bytes held by requests in flight (raw, then decompressed), released once their items are written (after the
+  // answer): this, not the request count alone, bounds the memory a flood of large requests can take
   const byteBudget = maxBodyBytes;
   let inFlight = 0;
   let bytesInFlight = 0;
@@ -70,6 +70,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
     }
     inFlight++;
     let held = 0;
+    let unwritten: Promise<void> | undefined;
     const hold = (bytes: number) => {
       bytesInFlight += bytes - held;
       held = bytes;
@@ -105,7 +106,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
         const status = 'tooLarge' in outcome ? 413 : 400;
         return answer(ctx, statusAnswer(status, encoding, RPC_CODE.invalidArgument, outcome.message));
       }
-      const result = await ingest.take(outcome);
+      const result = ingest.take(outcome);
       if (result.kind === 'full') {
         ctx.set('Retry-After', RETRY_AFTER_SECONDS);
         return answer(
@@ -113,10 +114,13 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
           statusAnswer(503, encoding, RPC_CODE.unavailable, 'the task file writer is full; retry later'),
         );
       }
+      // answered now; the bytes stay held until the items are written, so unwritten items stay within the budget
+      unwritten = result.written;
       return answer(ctx, exportAnswer(signal, encoding, result.rejected, result.message));
     } finally {
       inFlight--;
-      hold(0);
+      if (unwritten === undefined) hold(0);
+      else void unwritten.then(() => hold(0));
     }
   };
   router.post('/traces', handle('traces'));

@@ -1,6 +1,7 @@
 // Hands decoded OTLP items to the task writer, the second front door to the same mapping as the SDK exporters:
 // repeats of items a task already took are skipped (a Collector retries whole batches), the rest keep the order they
-// came in (an SDK's export order, as the in-process exporters see it), and a request the writer has no room for is turned away whole, before anything of it is queued.
+// came in (an SDK's export order, as the in-process exporters see it), and a request the writer has no room for is
+// turned away whole, before anything of it is queued.
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { LogRecordLike, SpanLike, TelemetryItem } from '../../exporters/telemetry-item.ts';
 import type { PlainLogRecord, PlainSpan } from './otlp-decode.ts';
@@ -13,7 +14,14 @@ export interface DecodedItems {
 }
 
 export type TakeResult =
-  | { readonly kind: 'taken'; readonly rejected: number; readonly message: string }
+  | {
+      readonly kind: 'taken';
+      /** items refused: at the door (decoding) and by the writer's queue; what the answer reports */
+      readonly rejected: number;
+      readonly message: string;
+      /** settles when the items taken are written or lost (lost ones are counted in the writer's stats and logged) */
+      readonly written: Promise<void>;
+    }
   | { readonly kind: 'full' };
 
 /** what the ingest needs of the writer */
@@ -30,28 +38,35 @@ export class OtlpIngest {
     this.#seen = options.seen ?? new SeenItems();
   }
 
-  async take(decoded: DecodedItems): Promise<TakeResult> {
-    const refused = Object.values(decoded.refused).reduce((sum, n) => sum + n, 0);
+  /**
+   * Queues the items for the writer and answers at once, from the admission: what the queue refused is reported
+   * now; what it took is then written or, if a write fails, counted in the writer's stats (write_failed) and logged
+   * with its reason. The answer does not wait for the disk (as a Collector answers once its queue has the data).
+   */
+  take(decoded: DecodedItems): TakeResult {
+    let refused = 0;
+    for (const n of Object.values(decoded.refused)) refused += n;
     const fresh: (PlainSpan | PlainLogRecord)[] = [];
-    for (const item of [...decoded.spans, ...decoded.logs]) {
-      if (this.#seen.add(item.taskId, item.key)) fresh.push(item);
-    }
+    for (const item of decoded.spans) if (this.#seen.add(item.taskId, item.key)) fresh.push(item);
+    for (const item of decoded.logs) if (this.#seen.add(item.taskId, item.key)) fresh.push(item);
     if (fresh.length > 0 && this.#writer.stats().queued + fresh.length > this.#maxQueue) {
       for (const item of fresh) this.#seen.forget(item.taskId, item.key);
       return { kind: 'full' };
     }
     const items = fresh.map(toTelemetry);
-    // the writer answers how many it lost (queue full, write failed, invalid): reported, not retried (a retry could
-    // write lines twice); the reasons, with paths in them, stay in the server's log
-    const failed = await new Promise<number>((resolve) =>
-      this.#writer.pushAll(items, (_error, outcome) => resolve(outcome.rejected)),
-    );
+    let settle!: () => void;
+    const written = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const notQueued = items.length === 0 ? 0 : this.#writer.pushAll(items, () => settle());
+    if (items.length === 0) settle();
     const reasons = Object.entries(decoded.refused).map(([reason, n]) => `${n} with ${reason}`);
-    if (failed > 0) reasons.push(`${failed} not written (the server's log says why)`);
+    if (notQueued > 0) reasons.push(`${notQueued} not queued (the writer is full or shutting down)`);
     return {
       kind: 'taken',
-      rejected: refused + failed,
+      rejected: refused + notQueued,
       message: reasons.length === 0 ? '' : `items refused: ${reasons.join('; ')}`,
+      written,
     };
   }
 }

@@ -42,7 +42,11 @@ async function startServer(dir: string) {
     stop: () => child.kill(),
     stats: async () => {
       child.stdin!.write('\n');
-      return (await next()) as { stats: { dropped: number; written: number }; maxRss: number };
+      return (await next()) as {
+        stats: { dropped: number; written: number };
+        maxRss: number;
+        breakdown: Record<string, number>;
+      };
     },
   };
 }
@@ -180,13 +184,16 @@ async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'jso
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const { stats, maxRss } = await server.stats();
+  const { stats, maxRss, breakdown } = await server.stats();
   server.stop();
   cleanup();
   const rate = taken / seconds;
+  const memory = Object.entries(breakdown)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   const what = signal === 'traces' ? 'spans' : 'log records';
   report(
-    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}), RSS max ${fmt(maxRss / MB)} MB, dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 ${busy}`,
+    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}), RSS max ${fmt(maxRss / MB)} MB (MB at the peak: ${memory}), dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 ${busy}`,
     atLeast(`${what}/s`, rate, signal === 'traces' ? 10_000 : 50_000, '', 0),
     atMost('RSS MB', maxRss / MB, 256, '', 0),
     atMost('dropped', stats.dropped + refusedAnswers, 0, '', 0),

@@ -9,15 +9,32 @@ const running = await startServer(loadConfig({ env: { ...process.env, PORT: '0' 
   queue: sink,
   log: () => undefined,
 });
-let maxRss = process.memoryUsage().rss;
+// the largest RSS, with what made it up at that moment (the main thread's heap, buffers; the rest is code, the
+// decode worker's heap and the allocator's slack)
+let peak = process.memoryUsage();
+let maxRss = peak.rss;
 setInterval(() => {
-  maxRss = Math.max(maxRss, process.memoryUsage().rss);
+  const now = process.memoryUsage();
+  if (now.rss > maxRss) {
+    maxRss = now.rss;
+    peak = now;
+  }
 }, 50).unref();
+const idle = process.memoryUsage();
 process.on('SIGTERM', () => process.exit(0)); // exit normally, so a --cpu-prof profile is written
 process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
 process.stdin.on('data', async () => {
   await running.telemetry.forceFlush();
   const stats = running.telemetry.writer?.stats() ?? null;
-  process.stdout.write(`${JSON.stringify({ stats, maxRss })}\n`);
-  maxRss = process.memoryUsage().rss;
+  const mb = (n: number) => Math.round(n / (1024 * 1024));
+  const breakdown = {
+    idleRss: mb(idle.rss),
+    heapUsed: mb(peak.heapUsed),
+    heapTotal: mb(peak.heapTotal),
+    external: mb(peak.external),
+    arrayBuffers: mb(peak.arrayBuffers),
+  };
+  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown })}\n`);
+  peak = process.memoryUsage();
+  maxRss = peak.rss;
 });

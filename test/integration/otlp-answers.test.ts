@@ -108,24 +108,24 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     });
   });
 
-  it('reports items the writer could not write in partial_success, without a path in the message', async () => {
+  it('answers from the admission: an item taken and then not written is counted by the writer, not lost silently', async () => {
     const dir = await tempLogsDir();
     const server = await testServer(dir);
     writeFileSync(join(dir, 'task-blocked'), 'a file where the task folder would go');
     const answer = await post(
       server.url,
       '/v1/logs',
-      JSON.stringify(logs(logRecord('task-blocked', 'x'))),
+      JSON.stringify(logs(logRecord('task-blocked', 'x'), logRecord('task-fine', 'y'))),
       JSON_TYPE,
     );
+    // the queue took both, so the answer is full success; the write failure shows in the writer's stats
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body.toString())).toEqual({
-      partialSuccess: {
-        rejectedLogRecords: '1',
-        errorMessage: "items refused: 1 not written (the server's log says why)",
-      },
-    });
-    expect(answer.body.toString()).not.toContain(dir);
+    expect(JSON.parse(answer.body.toString())).toEqual({});
+    await server.telemetry.forceFlush();
+    const stats = server.telemetry.writer!.stats();
+    expect(stats.dropReasons.write_failed).toBe(1);
+    expect(stats.written).toBe(1);
+    expect(readTaskFolder(join(dir, 'task-fine')).agentOutput.map((line) => line.content)).toEqual(['y']);
   });
 
   it('takes gzip, deflate and zstd bodies', async () => {

@@ -88,7 +88,12 @@ describe('the task file writer state machine', () => {
     const root = await tempLogsDir();
     const writer = new TaskFileWriter({ root, maxQueue: 4, flushMs: 5, report: () => {} });
     const items = Array.from({ length: 10 }, (_, i) => line('task-full', `line ${i}`));
-    const outcome = await pushAll(writer, items);
+    let refusedAtTheDoor = -1;
+    const outcome = await new Promise<PushOutcome>((resolve) => {
+      // what the queue refused is known at once (the OTLP ingest answers from it), the rest once written
+      refusedAtTheDoor = writer.pushAll(items, (_error, result) => resolve(result));
+    });
+    expect(refusedAtTheDoor).toBe(6);
     expect(outcome).toMatchObject({ accepted: 4, rejected: 6, error: { code: 'TELEMETRY_DROPPED' } });
     const exporter = new TaskFilesLogExporter({ writer });
     const code = await new Promise<number>((resolve) => exporter.export(items, (r) => resolve(r.code)));
