@@ -15,7 +15,6 @@ import { RejectionLog } from '../intake/rejection-log.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../ops/interrupted-tasks.ts';
 import { runMaintenance } from '../ops/maintenance.ts';
 import { MemoryQueue } from '../queue/memory-queue.ts';
-import { RedisQueue } from '../queue/redis-queue.ts';
 import type { TaskQueue } from '../queue/task-job.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
 import { TaskIndex } from '../store/task-index.ts';
@@ -101,7 +100,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const queue: TaskQueue =
     options.queue ??
     (config.queue.redisUrl !== undefined
-      ? new RedisQueue({ url: config.queue.redisUrl, name: config.queue.name, report: log })
+      ? // loaded only when used: BullMQ and its Redis client are 20+ MB of a server's memory
+        new (await import('../queue/redis-queue.ts')).RedisQueue({
+          url: config.queue.redisUrl,
+          name: config.queue.name,
+          report: log,
+        })
       : new MemoryQueue({
           handler: taskJobHandler({ tasks: telemetry.tasks, runner: createRunner(config), log }),
           concurrency: config.queue.concurrency,

@@ -3,6 +3,7 @@
 // with a missing or bad task id, an id of the wrong size, an out-of-range time or an oversized value is refused and
 // counted for partial_success, and the rest of the request still goes through. Pure and cloneable, so it can run
 // in a worker thread.
+import { hash } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import type Long from 'long';
 import { ATTR } from '../contract/attributes.ts';
@@ -344,8 +345,9 @@ function checkedLog(raw: RawLogRecord): PlainLogRecord {
     body: raw.body,
     traceId: raw.traceId,
     spanId: raw.spanId,
-    // OTLP gives a log record no id: its time to the nanosecond, span, sequence number, type and body stand in
-    key: `l${nanos}:${raw.traceId ?? ''}${raw.spanId ?? ''}:${facts}:${body.length}:${fnv1a(body)}`,
+    // OTLP gives a log record no id: its time to the nanosecond, span, sequence number, type and body stand in,
+    // kept as 22 characters of their SHA-256 (the dedupe memory holds up to 200,000 of them)
+    key: `l${hash('sha256', `${nanos}:${raw.traceId ?? ''}${raw.spanId ?? ''}:${facts}:${body}`, 'base64').slice(0, 22)}`,
     taskId,
   };
 }
@@ -356,13 +358,6 @@ function taskIdOf(attributes: Attributes): string {
   const taskId = tryParseTaskId(raw);
   if (taskId === undefined) throw new ItemRefused('an invalid task.id attribute');
   return taskId;
-}
-
-/** 32-bit FNV-1a of a string's UTF-16 units: a cheap fingerprint, not a defence against chosen collisions */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return (hash >>> 0).toString(36);
 }
 
 function hrTime(nanos: bigint): [number, number] {

@@ -24,17 +24,25 @@ export type TakeResult =
     }
   | { readonly kind: 'full' };
 
+// the OTLP ingest may fill a quarter of the writer's queue: a flood from a Collector leaves room for the tasks this
+// process runs itself, and the decoded items waiting in memory stay a bounded, small part of the heap
+const INGEST_SHARE = 4;
+
 /** what the ingest needs of the writer */
 export type IngestWriter = Pick<TaskFileWriter, 'pushAll' | 'stats'>;
 
 export class OtlpIngest {
   readonly #writer: IngestWriter;
   readonly #maxQueue: number;
+  /** items the ingest may have waiting for the writer at once */
+  readonly #share: number;
+  #unwritten = 0;
   readonly #seen: SeenItems;
 
   constructor(writer: IngestWriter, options: { maxQueue: number; seen?: SeenItems }) {
     this.#writer = writer;
     this.#maxQueue = options.maxQueue;
+    this.#share = Math.max(16, Math.floor(options.maxQueue / INGEST_SHARE));
     this.#seen = options.seen ?? new SeenItems();
   }
 
@@ -49,7 +57,13 @@ export class OtlpIngest {
     const fresh: (PlainSpan | PlainLogRecord)[] = [];
     for (const item of decoded.spans) if (this.#seen.add(item.taskId, item.key)) fresh.push(item);
     for (const item of decoded.logs) if (this.#seen.add(item.taskId, item.key)) fresh.push(item);
-    if (fresh.length > 0 && this.#writer.stats().queued + fresh.length > this.#maxQueue) {
+    // room: in the writer's queue, and within the ingest's share of it (the process's own tasks keep the rest; a
+    // request larger than the share alone is let in when nothing else of the ingest waits, so it can ever fit)
+    if (
+      fresh.length > 0 &&
+      ((this.#unwritten > 0 && this.#unwritten + fresh.length > this.#share) ||
+        this.#writer.stats().queued + fresh.length > this.#maxQueue)
+    ) {
       for (const item of fresh) this.#seen.forget(item.taskId, item.key);
       return { kind: 'full' };
     }
@@ -58,8 +72,17 @@ export class OtlpIngest {
     const written = new Promise<void>((resolve) => {
       settle = resolve;
     });
-    const notQueued = items.length === 0 ? 0 : this.#writer.pushAll(items, () => settle());
+    let notQueued = 0;
     if (items.length === 0) settle();
+    else {
+      let taken = 0;
+      notQueued = this.#writer.pushAll(items, () => {
+        this.#unwritten -= taken;
+        settle();
+      });
+      taken = items.length - notQueued;
+      this.#unwritten += taken;
+    }
     const reasons = Object.entries(decoded.refused).map(([reason, n]) => `${n} with ${reason}`);
     if (notQueued > 0) reasons.push(`${notQueued} not queued (the writer is full or shutting down)`);
     return {

@@ -11,6 +11,8 @@ export class SeenItems {
   readonly #byTask = new Map<string, Set<string>>();
   readonly #maxItems: number;
   #size = 0;
+  #lastTask: string | undefined;
+  #lastKeys: Set<string> | undefined;
 
   constructor(options: SeenItemsOptions = {}) {
     this.#maxItems = options.maxItems ?? 200_000;
@@ -18,10 +20,17 @@ export class SeenItems {
 
   /** Remembers the identity; false when the task had it already. */
   add(taskId: string, key: string): boolean {
-    let keys = this.#byTask.get(taskId);
-    if (keys === undefined) keys = new Set();
-    else this.#byTask.delete(taskId);
-    this.#byTask.set(taskId, keys); // now the most recently touched
+    let keys: Set<string> | undefined;
+    if (taskId === this.#lastTask)
+      keys = this.#lastKeys!; // already the most recently touched (a batch of one task)
+    else {
+      keys = this.#byTask.get(taskId);
+      if (keys === undefined) keys = new Set();
+      else this.#byTask.delete(taskId);
+      this.#byTask.set(taskId, keys); // now the most recently touched
+      this.#lastTask = taskId;
+      this.#lastKeys = keys;
+    }
     if (keys.has(key)) return false;
     keys.add(key);
     this.#size++;
@@ -53,6 +62,7 @@ export class SeenItems {
       }
       this.#byTask.delete(taskId);
       this.#size -= keys.size;
+      if (taskId === this.#lastTask) this.#lastTask = this.#lastKeys = undefined;
     }
   }
 }
