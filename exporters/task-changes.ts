@@ -81,6 +81,9 @@ export class TaskChangeSet {
   };
   #marked = false;
   #lastError: string | undefined;
+  // the last task.id attribute seen and the id it parsed to (only a valid one is kept)
+  #lastRawId: unknown;
+  #lastTaskId = '';
   readonly #redactor: Redactor | undefined;
   readonly #keyBlocks: OpenKeyBlocks | undefined;
 
@@ -138,8 +141,16 @@ export class TaskChangeSet {
   #changesFor(attributes: Attributes): TaskChanges | MapOutcome {
     const raw = attributes[ATTR.taskId];
     if (raw === undefined) return 'ignored';
-    const taskId = tryParseTaskId(raw);
-    if (taskId === undefined) return 'invalid_task_id';
+    // a flush holds runs of items of one task: its id is checked once per run, not once per line
+    let taskId: string;
+    if (raw === this.#lastRawId) taskId = this.#lastTaskId;
+    else {
+      const parsed = tryParseTaskId(raw);
+      if (parsed === undefined) return 'invalid_task_id';
+      taskId = parsed;
+      this.#lastRawId = raw;
+      this.#lastTaskId = taskId;
+    }
     let changes = this.byTask.get(taskId);
     const created = changes === undefined;
     if (changes === undefined) {
