@@ -23,7 +23,8 @@ export interface FileSystem {
    * inside a chunk; `fresh`: the folder was just created, so the file is most likely new (created exclusively first,
    * which needs no fstat to be known a regular file; an existing file is then opened as usual) */
   append(path: string, chunks: readonly Buffer[], options: { sync: boolean; fresh?: boolean }): Promise<void>;
-  /** creates a new file exclusively (fails with EEXIST) holding data */
+  /** creates a new file exclusively (fails with EEXIST) holding data; if writing it fails (disk full), the partial
+   * file, which this call created, is removed (a torn lock or temp file would otherwise stay behind) */
   writeNew(path: string, data: Buffer, options: { sync: boolean }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /** hard link: an atomic create-if-absent of `to` */
@@ -112,9 +113,12 @@ export const nodeFileSystem: FileSystem = {
     try {
       await writeAll(handle, data);
       if (sync) await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined); // ours (created exclusively); if this fails, its reader copes
+      throw error;
     }
+    await handle.close();
   },
   rename,
   link,

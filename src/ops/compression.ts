@@ -65,6 +65,8 @@ export async function compressTasks(options: CompressOptions): Promise<CompressR
   const summaries = await summarizeAll(folders, options.onProgress, { sizes: false });
   result.scanned = summaries.length;
   for (const summary of summaries) {
+    if (summary.readError !== undefined)
+      result.errors.push({ task_id: summary.id, error: summary.readError });
     if (summary.endedAt === undefined || summary.endedAt.getTime() >= cutoff) continue;
     let folder: OpenFolder;
     try {

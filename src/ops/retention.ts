@@ -70,6 +70,8 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     errors.push(maintenanceError(null, error));
   }
   const summaries = await summarizeAll(folders, options.onProgress, { sizes: capped });
+  for (const summary of summaries)
+    if (summary.readError !== undefined) errors.push({ task_id: summary.id, error: summary.readError });
   const cutoff = now.getTime() - options.retentionDays * 86_400_000;
   const finished = summaries.filter((s) => s.endedAt !== undefined);
   const doomed = new Map<string, { summary: TaskSummary; reason: PrunedTask['reason'] }>();

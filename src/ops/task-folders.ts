@@ -4,7 +4,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachLimited } from '../contract/for-each-limited.ts';
-import { type OpenFolder, openFolder } from '../contract/safe-open.ts';
+import { isUnsafePath, type OpenFolder, openFolder } from '../contract/safe-open.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
 import { tryParseTaskId } from '../contract/task-id.ts';
 import { isFinalStatus, type TaskStatus } from '../contract/task-status.ts';
@@ -22,6 +22,9 @@ export interface TaskSummary extends TaskFolder {
   endedAt: Date | undefined;
   bytes: number;
   files: string[];
+  /** a read error (EIO, EACCES, ...) that kept the status from being known: maintenance reports it and leaves the
+   * task for the next run (absent, or not JSON yet, is not an error: the task is being created) */
+  readError?: string;
 }
 
 /** The task folders directly under root, sorted by id. */
@@ -74,23 +77,42 @@ export async function summarize(
   options: { sizes?: boolean } = {},
 ): Promise<TaskSummary> {
   let folder: OpenFolder | undefined;
+  let readError: string | undefined;
   try {
     folder = await openFolder(taskFolder.dir);
-  } catch {
+  } catch (error) {
     // gone meanwhile, or swapped for a link: a summary with nothing in it, which no maintenance step acts on
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && !isUnsafePath(error))
+      readError = `the folder: ${code ?? 'unreadable'} (${(error as Error).message})`;
   }
   let metadata: Partial<TaskMetadata> | undefined;
   let finalResult: Partial<FinalResult> | undefined;
   let size = { bytes: 0, files: [] as string[] };
+  const readJson = async <T>(open: OpenFolder, name: string): Promise<T | undefined> => {
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await open.readFile(name);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      readError ??= `${name}: ${code ?? 'unreadable'} (${(error as Error).message})`;
+      return undefined;
+    }
+    try {
+      return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T);
+    } catch {
+      return undefined; // not JSON (JSON files are renamed into place whole, so a foreign file): status unknown
+    }
+  };
   if (folder !== undefined) {
     try {
       [metadata, finalResult, size] = await Promise.all([
-        folder.readJsonQuietly<Partial<TaskMetadata>>(TASK_FILES.metadata),
-        folder.readJsonQuietly<Partial<FinalResult>>(TASK_FILES.finalResult),
+        readJson<Partial<TaskMetadata>>(folder, TASK_FILES.metadata),
+        readJson<Partial<FinalResult>>(folder, TASK_FILES.finalResult),
         options.sizes === false ? size : sizeOf(folder),
       ]);
     } finally {
-      await folder.close();
+      await folder.close().catch(() => undefined); // a failed close(2) still frees the descriptor
     }
   }
   const { bytes, files } = size;
@@ -107,6 +129,7 @@ export async function summarize(
     endedAt: endedAt && !Number.isNaN(endedAt.getTime()) ? endedAt : undefined,
     bytes,
     files,
+    ...(readError === undefined ? {} : { readError }),
   };
 }
 

@@ -12,7 +12,7 @@ const CHILD = join(import.meta.dirname, 'append-child.ts');
 export async function appendTorture(options: {
   processes: number;
   linesEach: number;
-}): Promise<{ lines: number; failures: string[] }> {
+}): Promise<{ lines: number; bytes: number; failures: string[] }> {
   const root = await mkdtemp(join(tmpdir(), 'task-logs-appends-'));
   const failures: string[] = [];
   try {
@@ -33,9 +33,11 @@ export async function appendTorture(options: {
     }
     const seen = new Map<string, Set<number>>();
     let lines = 0;
+    let bytes = 0;
     const input = createReadStream(join(root, 'task-shared', '03-agent-output.jsonl'));
     for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
       lines++;
+      bytes += Buffer.byteLength(line) + 1;
       let content: string;
       try {
         content = JSON.parse(line).content;
@@ -56,7 +58,7 @@ export async function appendTorture(options: {
       const got = seen.get(`p${p}`)?.size ?? 0;
       if (got !== options.linesEach) failures.push(`p${p}: ${got} of ${options.linesEach} lines`);
     }
-    return { lines, failures };
+    return { lines, bytes, failures };
   } finally {
     await rm(root, { recursive: true, force: true });
   }

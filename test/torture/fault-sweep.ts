@@ -49,15 +49,10 @@ function faultyFs(belowFs?: FsFaults): Faults {
       injected++;
       failedOps.push(name);
       const code = plan!.code;
-      // a short write: part of the data reaches the temporary file, then the disk is full
-      if (code === 'SHORT_WRITE' && name === 'writeNew') {
-        const [path, data, options] = args as unknown as [string, Buffer, { sync: boolean }];
-        await nodeFileSystem.writeNew(path, data.subarray(0, data.length >> 1), options);
-        throw error('ENOSPC');
-      }
-      // a short append, injected below the interface: the append's first write(2) stops half way and the one that
-      // would continue it finds the disk full, so what nodeFileSystem.append does about a partial line is tested
-      if (code === 'SHORT_WRITE' && name === 'append' && belowFs !== undefined) {
+      // a short write, injected below the interface: the first write(2) of an append or of a new file (a lock, a
+      // temporary JSON file) stops half way and the one that would continue it finds the disk full, so what
+      // nodeFileSystem does about a partial line or a partial file is what is tested
+      if (code === 'SHORT_WRITE' && (name === 'append' || name === 'writeNew') && belowFs !== undefined) {
         belowFs.arm(1, 'SHORT_WRITE', 'transient', ['handle.write']);
         try {
           return await fn(...args);

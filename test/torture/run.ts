@@ -56,8 +56,8 @@ if (only === undefined || only === 'append') {
   const lines = Number(values.lines);
   const result = await appendTorture({ processes: 4, linesEach: lines });
   say(
-    `concurrent appends: 4 processes x ${lines} lines (10 B - 64 KiB): ${result.lines} whole lines, ` +
-      `${result.failures.length} failures`,
+    `concurrent appends: 4 processes x ${lines} lines (10 B - 64 KiB): ${result.lines} whole lines ` +
+      `(${(result.bytes / 2 ** 20).toFixed(0)} MiB), ${result.failures.length} failures`,
   );
   for (const failure of result.failures.slice(0, 20)) say(`  FAIL ${failure}`);
   failed += result.failures.length;
