@@ -1,7 +1,7 @@
 // The dashboard in a real Chromium against the real server on loopback, over task folders written by the real
 // exporters: the list and its filters, the task page (error, tool cards, live output), hostile content, the token
 // prompt, and axe-core on every page. Screenshots at 1280x800 and 390x844 go to test-output/screenshots/.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -179,6 +179,55 @@ describe('the task page', () => {
     await page.getByText('jira PROJ-7').waitFor();
     await page.locator('.markdown strong').filter({ hasText: 'retries' }).waitFor();
     await screenshot(page, 'task-tools');
+    await context.close();
+  });
+
+  it('puts each waterfall duration beside its bar, never over a short one', async () => {
+    // a task folder written by hand, so the times are exact: short tool calls near the end of a long agent run
+    const at = (ms: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, 5) + ms).toISOString();
+    const folder = join(dir, 'task-waterfall');
+    await mkdir(folder);
+    const meta = { task_id: 'task-waterfall', source: 'webhook', provider: 'github', created_at: at(0) };
+    await writeFile(
+      join(folder, 'metadata.json'),
+      JSON.stringify({ ...meta, started_at: at(0), status: 'completed', assigned_agent: 'brain' }),
+    );
+    await writeFile(join(folder, '01-input.json'), JSON.stringify({ message: 'go', source_metadata: {} }));
+    await writeFile(
+      join(folder, '02-webhook-flow.jsonl'),
+      `${JSON.stringify({ timestamp: at(0), stage: 'received', duration_ms: 2 })}\n`,
+    );
+    const calls = [
+      [100, 400],
+      [900, 910],
+      [960, 980],
+    ];
+    const lines = calls.flatMap(([from, to], i) => [
+      { timestamp: at(from!), type: 'tool_call', content: 'x', tool_name: `T${i}`, tool_call_id: `c${i}` },
+      { timestamp: at(to!), type: 'tool_result', content: 'ok', tool_call_id: `c${i}`, is_error: false },
+    ]);
+    await writeFile(
+      join(folder, '03-agent-output.jsonl'),
+      lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    );
+    await writeFile(
+      join(folder, '04-final-result.json'),
+      JSON.stringify({ success: true, result: 'done', error: null, metrics: {}, completed_at: at(1000) }),
+    );
+    const { context, page } = await openPage(browser);
+    await page.goto(`${server.url}/#/task/task-waterfall`);
+    const rows = page.locator('.waterfall .wf-row:not(.wf-axis)');
+    await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(5);
+    const boxes = await rows.evaluateAll((all) =>
+      all.map((row) => {
+        const bar = row.querySelector('.wf-bar')!.getBoundingClientRect();
+        const time = row.querySelector('.wf-time')!.getBoundingClientRect();
+        const overlap = Math.max(0, Math.min(bar.right, time.right) - Math.max(bar.left, time.left));
+        return { label: row.querySelector('.wf-label')!.textContent, bar: bar.width, overlap };
+      }),
+    );
+    for (const box of boxes) expect(box.overlap, box.label ?? '').toBeLessThanOrEqual(box.bar / 2);
+    await screenshot(page, 'task-waterfall');
     await context.close();
   });
 

@@ -225,11 +225,7 @@ function TaskHeader({ metadata, input, result, settings, now }) {
       ${item('Created', fmt.when(metadata.created_at))}
       ${item('Duration', fmt.seconds(seconds))}
       ${item('Cost', fmt.cost(m.cost_usd))}
-      ${item(
-        'Tokens',
-        `${fmt.count(m.input_tokens)} in, ${fmt.count(m.output_tokens)} out, ` +
-          `${fmt.count(m.cache_read_input_tokens ?? 0)} cache read, ${fmt.count(m.cache_creation_input_tokens ?? 0)} cache write`,
-      )}
+      ${item('Tokens', tokensText(m))}
     </dl>
   </header>`;
 }
@@ -323,4 +319,13 @@ function OutputSection({ taskId, output, params, running }) {
         />`
     }
   </section>`;
+}
+
+// input and output always (– when not recorded); the cache counts only when the run reported them
+function tokensText(m) {
+  const parts = [`${fmt.count(m.input_tokens)} in`, `${fmt.count(m.output_tokens)} out`];
+  if (m.cache_read_input_tokens != null) parts.push(`${fmt.count(m.cache_read_input_tokens)} cache read`);
+  if (m.cache_creation_input_tokens != null)
+    parts.push(`${fmt.count(m.cache_creation_input_tokens)} cache write`);
+  return parts.join(', ');
 }

@@ -68,7 +68,7 @@ export function Waterfall({ bars, more }) {
         <span class=${`wf-label depth-${Math.min(bar.depth, 4)}`} role="cell">${bar.label}</span>
         <span class="wf-track" role="cell">
           <span class=${`wf-bar wf-${bar.kind}`} style=${{ left: `${Math.min(left, 99.6)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.6))}%` }}></span>
-          <span class=${`wf-time${left + width > 80 ? ' wf-time-before' : ''}`} style=${left + width > 80 ? { right: `${Math.max(0, 100 - left - width)}%` } : { left: `${left + width}%` }}>
+          <span class=${`wf-time${timeClass(left, width)}`} style=${timeStyle(left, width)}>
             ${fmt.millis(bar.end - bar.start)}
           </span>
         </span>
@@ -76,4 +76,16 @@ export function Waterfall({ bars, more }) {
     })}
     ${more ? html`<p class="muted">and ${more.toLocaleString('en')} more tool calls, all in the output below.</p>` : null}
   </div>`;
+}
+
+// A bar's duration goes after the bar; near the right edge it goes inside the end of a wide bar, or before a narrow
+// one (inside a narrow bar the label would hide it).
+function timeClass(left, width) {
+  if (left + width <= 80) return '';
+  return width > 15 ? ' wf-time-inside' : ' wf-time-before';
+}
+
+function timeStyle(left, width) {
+  if (left + width <= 80) return { left: `${left + width}%` };
+  return width > 15 ? { right: `${Math.max(0, 100 - left - width)}%` } : { right: `${100 - left}%` };
 }
