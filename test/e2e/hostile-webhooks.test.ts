@@ -9,6 +9,7 @@ import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import {
+  fakeProviderEnv,
   githubComment,
   githubRequest,
   jiraComment,
@@ -26,16 +27,7 @@ async function setUp(env: Record<string, string> = {}) {
   const canary = plantCanary(join(root, 'canary'));
   const provider = await fakeProvider();
   const server = await testServer(logs, {
-    ...SECRETS,
-    AGENT_RUNNER: 'replay',
-    AGENT_REPLAY_DELAY_MS: '0',
-    GITHUB_API_URL: provider.url,
-    GITHUB_TOKEN: 'gh-token',
-    SLACK_API_URL: provider.url,
-    SLACK_BOT_TOKEN: 'xoxb-token',
-    JIRA_BASE_URL: provider.url,
-    JIRA_EMAIL: 'bot@example.com',
-    JIRA_API_TOKEN: 'jira-token',
+    ...fakeProviderEnv(provider.url),
     WEBHOOK_MAX_BODY_BYTES: String(LIMIT),
     ...env,
   });

@@ -7,6 +7,7 @@ import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import {
+  fakeProviderEnv,
   githubComment,
   githubRequest,
   jiraComment,
@@ -22,16 +23,7 @@ async function setUp(answer?: Parameters<typeof fakeProvider>[0]) {
   const dir = await tempLogsDir();
   const provider = await fakeProvider(answer);
   const server = await testServer(dir, {
-    ...SECRETS,
-    AGENT_RUNNER: 'replay',
-    AGENT_REPLAY_DELAY_MS: '0',
-    GITHUB_API_URL: provider.url,
-    GITHUB_TOKEN: 'gh-token',
-    SLACK_API_URL: provider.url,
-    SLACK_BOT_TOKEN: 'xoxb-token',
-    JIRA_BASE_URL: provider.url,
-    JIRA_EMAIL: 'bot@example.com',
-    JIRA_API_TOKEN: 'jira-token',
+    ...fakeProviderEnv(provider.url),
     WEBHOOK_MAX_BODY_BYTES: String(64 * 1024),
   });
   const taskFolders = () => readdirSync(dir).filter((name) => name.startsWith('task-'));

@@ -8,6 +8,22 @@ export const SECRETS = {
   JIRA_WEBHOOK_SECRET: 'jira-test-secret-0123456789',
 };
 
+/** The settings for a server whose three providers are the fake one at `providerUrl`, with the replay agent. */
+export function fakeProviderEnv(providerUrl: string): Record<string, string> {
+  return {
+    ...SECRETS,
+    AGENT_RUNNER: 'replay',
+    AGENT_REPLAY_DELAY_MS: '0',
+    GITHUB_API_URL: providerUrl,
+    GITHUB_TOKEN: 'gh-token',
+    SLACK_API_URL: providerUrl,
+    SLACK_BOT_TOKEN: 'xoxb-token',
+    JIRA_BASE_URL: providerUrl,
+    JIRA_EMAIL: 'bot@example.com',
+    JIRA_API_TOKEN: 'jira-token',
+  };
+}
+
 export function githubComment(
   body = '@agent review the retry logic',
   overrides: Record<string, unknown> = {},
