@@ -1,13 +1,13 @@
 // The file operations the task writer needs, behind a small interface so tests can inject faults at the fs edge.
 // Task folders are opened without following links and files are reached through the open folder (see
 // src/contract/safe-open.ts): nothing is written through a link, or into a FIFO, at any path component.
-import { constants } from 'node:fs';
+import { close, constants, fdatasync, fstat, fsync, ftruncate, write } from 'node:fs';
 import { link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import {
   type OpenFolder,
   openFolder,
+  openRegularFd,
   openRegularFile,
-  openRegularFileStat,
   readAll,
 } from '../src/contract/safe-open.ts';
 
@@ -37,51 +37,88 @@ export interface FileSystem {
   syncDir(path: string): Promise<void>;
 }
 
-async function writeAll(
-  handle: import('node:fs/promises').FileHandle,
-  data: Buffer,
-  progress = { bytes: 0 },
-): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
-    offset += bytesWritten;
-    progress.bytes += bytesWritten;
+// The append and create paths below run on raw descriptors through the callback API, one promise per operation: a
+// FileHandle and a promise per step cost more CPU than the system calls themselves when a task's files are small.
+type Done = (error: Error | null) => void;
+
+// writes all of data from `offset` (a short write continues where it stopped); `progress` counts bytes that landed
+function writeAllFd(fd: number, data: Buffer, progress: { bytes: number }, done: Done, offset = 0): void {
+  if (offset >= data.length) {
+    done(null);
+    return;
   }
+  write(fd, data, offset, data.length - offset, null, (error, written) => {
+    if (error !== null) {
+      done(error);
+      return;
+    }
+    progress.bytes += written;
+    writeAllFd(fd, data, progress, done, offset + written);
+  });
+}
+
+function writeChunksFd(
+  fd: number,
+  chunks: readonly Buffer[],
+  progress: { bytes: number },
+  done: Done,
+  i = 0,
+): void {
+  if (i >= chunks.length) {
+    done(null);
+    return;
+  }
+  writeAllFd(fd, chunks[i]!, progress, (error) => {
+    if (error !== null) {
+      done(error);
+      return;
+    }
+    writeChunksFd(fd, chunks, progress, done, i + 1);
+  });
+}
+
+// closes fd, then settles with the first error (the operation's own error before the close's)
+function closeAndSettle(
+  fd: number,
+  error: Error | null,
+  resolve: () => void,
+  reject: (e: Error) => void,
+): void {
+  close(fd, (closeError) => {
+    const first = error ?? closeError;
+    if (first !== null) reject(first);
+    else resolve();
+  });
 }
 
 // A failed append (disk full) may leave part of a line behind. If no other process appended meanwhile, cut the file
 // back to where this append began, so it holds only whole lines; otherwise the writer's fresh-line rule still keeps
 // later lines whole. (stat of an open file is cheap; creating files is what costs.)
-async function undoPartialAppend(
-  handle: import('node:fs/promises').FileHandle,
-  startSize: number,
-  written: number,
-): Promise<void> {
-  if (startSize < 0 || written === 0) return;
-  try {
-    const size = (await handle.stat()).size;
-    if (size === startSize + written) await handle.truncate(startSize);
-  } catch {
-    // the file stays as it is; the writer's fresh-line rule still keeps later lines whole
+function undoPartialAppend(fd: number, startSize: number, written: number, done: () => void): void {
+  if (startSize < 0 || written === 0) {
+    done();
+    return;
   }
+  fstat(fd, (error, stat) => {
+    if (error !== null || stat.size !== startSize + written) {
+      done();
+      return;
+    }
+    ftruncate(fd, startSize, () => done()); // if it fails, the fresh-line rule still keeps later lines whole
+  });
 }
 
 // the file to append to and its size before this append (for undoPartialAppend)
-async function openForAppend(
-  path: string,
-  fresh: boolean,
-): Promise<{ handle: import('node:fs/promises').FileHandle; startSize: number }> {
+async function openForAppend(path: string, fresh: boolean): Promise<{ fd: number; size: number }> {
   if (fresh) {
     try {
-      return { handle: await openRegularFile(path, 'appendNew'), startSize: 0 };
+      return await openRegularFd(path, 'appendNew');
     } catch (error) {
       // another writer created it first, or something else has the name: the checked open below says which
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  const { handle, stat } = await openRegularFileStat(path, 'append');
-  return { handle, startSize: stat.size };
+  return openRegularFd(path, 'append');
 }
 
 export const nodeFileSystem: FileSystem = {
@@ -96,29 +133,43 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   async append(path, chunks, { sync, fresh }) {
-    const { handle, startSize } = await openForAppend(path, fresh === true);
+    const { fd, size } = await openForAppend(path, fresh === true);
     const progress = { bytes: 0 };
-    try {
-      for (const chunk of chunks) await writeAll(handle, chunk, progress);
-      if (sync) await handle.datasync();
-    } catch (error) {
-      await undoPartialAppend(handle, startSize, progress.bytes);
-      throw error;
-    } finally {
-      await handle.close();
-    }
+    return new Promise((resolve, reject) => {
+      writeChunksFd(fd, chunks, progress, (error) => {
+        const settle = (failure: Error | null) => {
+          if (failure === null) {
+            closeAndSettle(fd, null, resolve, reject);
+            return;
+          }
+          undoPartialAppend(fd, size, progress.bytes, () => closeAndSettle(fd, failure, resolve, reject));
+        };
+        if (error !== null || !sync) settle(error);
+        else fdatasync(fd, settle);
+      });
+    });
   },
   async writeNew(path, data, { sync }) {
-    const handle = await openRegularFile(path, 'createNew');
-    try {
-      await writeAll(handle, data);
-      if (sync) await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(path).catch(() => undefined); // ours (created exclusively); if this fails, its reader copes
-      throw error;
-    }
-    await handle.close();
+    const { fd } = await openRegularFd(path, 'createNew');
+    return new Promise((resolve, reject) => {
+      // a file this call created and could not fill is removed: ours (created exclusively); if that fails, its
+      // reader copes
+      const fail = (error: Error) =>
+        close(fd, () => {
+          unlink(path).then(
+            () => reject(error),
+            () => reject(error),
+          );
+        });
+      writeAllFd(fd, data, { bytes: 0 }, (error) => {
+        if (error !== null) fail(error);
+        else if (!sync) closeAndSettle(fd, null, resolve, reject);
+        else
+          fsync(fd, (syncError) =>
+            syncError !== null ? fail(syncError) : closeAndSettle(fd, null, resolve, reject),
+          );
+      });
+    });
   },
   rename,
   link,

@@ -3,7 +3,7 @@
 // folder swapped for a symlink after the check is never entered; each file is opened O_NOFOLLOW|O_NONBLOCK and
 // checked with fstat to be a regular file, so a FIFO or device named like a task file is refused at once, never
 // waited on. Used by the writer, the store and maintenance alike.
-import { constants, existsSync, type Stats } from 'node:fs';
+import { constants, existsSync, close as fsClose, open as fsOpen, fstat, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { quote, TaskLogsError } from './errors.ts';
@@ -103,13 +103,46 @@ async function openChecked(
   try {
     return await open(path, FLAGS[mode] | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, options.fileMode ?? 0o644);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw unsafe(label, 'a symbolic link', error);
-    if (code === 'EISDIR') throw unsafe(label, 'a directory', error);
-    // ENXIO: a FIFO with no reader, or a socket, opened for writing
-    if (code === 'ENXIO') throw unsafe(label, 'a FIFO or socket', error);
-    throw relabel(error, path, label);
+    throw openError(error, path, label);
   }
+}
+
+// an open(2) error said in the task-logs way: a link, directory, FIFO or socket is UNSAFE_PATH
+function openError(error: unknown, path: string, label: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return unsafe(label, 'a symbolic link', error);
+  if (code === 'EISDIR') return unsafe(label, 'a directory', error);
+  // ENXIO: a FIFO with no reader, or a socket, opened for writing
+  if (code === 'ENXIO') return unsafe(label, 'a FIFO or socket', error);
+  return relabel(error, path, label);
+}
+
+/**
+ * openRegularFile for the writer's hot path: the same flags and checks, on a raw descriptor through the callback API
+ * (no FileHandle object, one promise for open and check together). `size` is the file's size when it was opened
+ * (0 for a file this call created). The caller must close the descriptor.
+ */
+export function openRegularFd(path: string, mode: OpenMode): Promise<{ fd: number; size: number }> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, FLAGS[mode] | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0o644, (error, fd) => {
+      if (error !== null) {
+        reject(openError(error, path, path));
+        return;
+      }
+      if (CREATES.has(mode)) {
+        resolve({ fd, size: 0 });
+        return;
+      }
+      fstat(fd, (statError, stat) => {
+        const refusal = statError ?? (stat.isFile() ? null : unsafe(path, kindOf(stat)));
+        if (refusal === null) {
+          resolve({ fd, size: stat.size });
+          return;
+        }
+        fsClose(fd, () => reject(refusal));
+      });
+    });
+  });
 }
 
 /** A task folder held open: its files are reached through the handle, whatever happens to its path meanwhile. */

@@ -4,7 +4,9 @@
 // writes half its bytes and reports so, and the write that would continue it fails with ENOSPC (a disk that filled
 // up mid-write); a failed recursive rm removes one file first (a delete cut short). Named ESM imports of
 // node:fs/promises see the patched functions through syncBuiltinESMExports; FileHandle methods are patched on the
-// class's prototype, so streams made from a handle fail too. One process, one plan at a time.
+// class's prototype, so streams made from a handle fail too; node:fs's callback write (the writer's appends) is
+// patched as 'fd.write', counted only when a plan names it. One process, one plan at a time.
+import fsCallbacks from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
@@ -122,6 +124,34 @@ export async function installFsFaults(): Promise<FsFaults> {
       throw error(errnoFor(plan!.code), key);
     };
   }
+  // the writer's appends write raw descriptors with node:fs's callback write: counted only when a plan names
+  // 'fd.write' (other plans count what they did before), with the same short-write-then-disk-full behaviour
+  const callbackTable = fsCallbacks as unknown as Record<string, unknown>;
+  const originalWrite = callbackTable.write as (...args: unknown[]) => void;
+  const fullFds = new Set<number>();
+  callbackTable.write = function (this: unknown, fd: number, data: unknown, ...rest: unknown[]) {
+    const key = 'fd.write';
+    const callback = rest.at(-1) as (error: Error | null, written?: number) => void;
+    if (fullFds.delete(fd)) {
+      process.nextTick(callback, error('ENOSPC', key));
+      return;
+    }
+    if (plan?.only?.has(key) !== true || !due(key)) {
+      originalWrite.call(this, fd, data, ...rest);
+      return;
+    }
+    failed.push(key);
+    if (plan.code === 'SHORT_WRITE' && Buffer.isBuffer(data)) {
+      const offset = typeof rest[0] === 'number' ? rest[0] : 0;
+      const length = typeof rest[1] === 'number' ? rest[1] : data.length - offset;
+      if (length > 1) {
+        fullFds.add(fd);
+        originalWrite.call(this, fd, data, offset, length >> 1, null, callback);
+        return;
+      }
+    }
+    process.nextTick(callback, error(errnoFor(plan.code), key));
+  };
   syncBuiltinESMExports();
 
   installed = {
@@ -139,6 +169,7 @@ export async function installFsFaults(): Promise<FsFaults> {
       plan = undefined;
       for (const [name, fn] of originals) fsTable[name] = fn;
       for (const [name, fn] of handleOriginals) handleProto[name] = fn;
+      callbackTable.write = originalWrite;
       syncBuiltinESMExports();
       installed = undefined;
     },

@@ -29,13 +29,13 @@ describe('I/O faults in maintenance', () => {
     const lines = ['three', 'four', 'five'].map((c) => Buffer.from(`{"type":"text","content":"${c}"}\n`));
     const faults = await installFsFaults();
     try {
-      faults.arm(1, 'SHORT_WRITE', 'transient', ['handle.write']);
+      faults.arm(1, 'SHORT_WRITE', 'transient', ['fd.write']);
       await expect(
         nodeFileSystem.append(path, [Buffer.concat(lines)], { sync: false }),
       ).rejects.toMatchObject({
         code: 'ENOSPC',
       });
-      expect(faults.failed()).toEqual(['handle.write']);
+      expect(faults.failed()).toEqual(['fd.write']);
       expect(readFileSync(path, 'utf8')).toBe(old);
       faults.clear();
       await nodeFileSystem.append(path, [Buffer.concat(lines)], { sync: false });

@@ -53,7 +53,7 @@ function faultyFs(belowFs?: FsFaults): Faults {
       // temporary JSON file) stops half way and the one that would continue it finds the disk full, so what
       // nodeFileSystem does about a partial line or a partial file is what is tested
       if (code === 'SHORT_WRITE' && (name === 'append' || name === 'writeNew') && belowFs !== undefined) {
-        belowFs.arm(1, 'SHORT_WRITE', 'transient', ['handle.write']);
+        belowFs.arm(1, 'SHORT_WRITE', 'transient', ['handle.write', 'fd.write']);
         try {
           return await fn(...args);
         } finally {
