@@ -13,6 +13,7 @@ import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-
 import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import { listTaskFolders, summarize } from './task-folders.ts';
+import { cutTornTails } from './verify.ts';
 
 export interface InterruptedTask {
   task_id: string;
@@ -144,6 +145,9 @@ export async function endTasksOfGoneOwners(
   options: FindInterruptedOptions,
 ): Promise<InterruptedTask[]> {
   const found = await findInterruptedTasks(options);
+  // a writer killed inside an append leaves a torn last line; its owner is gone, so the line will never be finished:
+  // cut it, or the "interrupted" line appended next would be glued to it (and cut with it by a repair)
+  for (const task of found) await cutTornTails(options.root, task.task_id).catch(() => []);
   if (found.length > 0) await endInterruptedTasks(writer, found, options.now);
   return found;
 }

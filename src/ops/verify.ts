@@ -279,6 +279,36 @@ async function checkFolder(
   }
 }
 
+/**
+ * Cuts the torn last line off a task's JSONL files, whatever its status: for a task whose writer is known to be gone
+ * (the interrupted-task check), before anything is appended after it, so the next line starts whole. Returns the
+ * files cut.
+ */
+export async function cutTornTails(root: string, taskId: string): Promise<string[]> {
+  const cutFiles: string[] = [];
+  const folder = await openTaskFolder(root, taskId);
+  try {
+    for (const file of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput]) {
+      const read = await readTaskFile(folder, file, [], { forRepair: true, withGz: false });
+      if (read === undefined) continue;
+      try {
+        const { tornAt } = parseJsonl(read.bytes);
+        if (
+          tornAt !== undefined &&
+          read.cutHandle !== undefined &&
+          (await cut(read.cutHandle, read.bytes.length, tornAt))
+        )
+          cutFiles.push(file);
+      } finally {
+        await read.close();
+      }
+    }
+  } finally {
+    await folder.close();
+  }
+  return cutFiles;
+}
+
 // cuts the file back to `at` through the handle it was read with, only if nothing was appended since
 async function cut(handle: FileHandle, readBytes: number, at: number): Promise<boolean> {
   if ((await handle.stat()).size !== readBytes) return false;
