@@ -268,7 +268,12 @@ export class TaskFileWriter {
     const phase = this.#phase;
     if (phase.name === 'closing' || phase.name === 'closed') return phase.closed;
     if (phase.name === 'flushing') await phase.flush;
-    if (this.#queue.length > 0 || this.#retry.size > 0) await this.#startFlush();
+    // Another caller may have resumed first and started the next flush, which took the items queued before this
+    // call (the SDK flushes the span and log processors at once): wait for that one, not only for an empty queue.
+    const next = this.#phase;
+    if (next.name === 'closing' || next.name === 'closed') return next.closed;
+    if (next.name === 'flushing') await next.flush;
+    else if (this.#queue.length > 0 || this.#retry.size > 0) await this.#startFlush();
   }
 
   /** Writes what is queued, and what arrives meanwhile, then stops accepting items. Idempotent: the same promise. */

@@ -166,4 +166,22 @@ describe('the task file writer state machine', () => {
     await telemetry.forceFlush();
     expect(readTaskFolder(join(root, 'task-gone')).metadata?.status).toBe('completed');
   });
+
+  it('forceFlush resolves only once the items queued before it are written, when another forceFlush started that flush', async () => {
+    // found by the kill -9 torture: the SDK flushes the span and log processors at once, each calling forceFlush
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, flushMs: 5, report: () => {} });
+    writer.push(line('task-ff', 'first'));
+    const first = writer.forceFlush(); // a flush runs with "first"
+    writer.push(line('task-ff', 'second'));
+    // both wait for the running flush; the first to resume starts the next one, which takes "second"
+    const a = writer.forceFlush();
+    const b = writer.forceFlush();
+    await b;
+    expect(outputLines(root, 'task-ff')).toEqual(['first', 'second']);
+    await a;
+    expect(outputLines(root, 'task-ff')).toEqual(['first', 'second']);
+    await first;
+    await writer.shutdown();
+  });
 });
