@@ -11,12 +11,14 @@ export interface AtomicWriteOptions {
   onlyIfAbsent?: boolean;
 }
 
-// pid + a per-process counter is unique on this host; the random part keeps hosts sharing a folder apart, drawn once
-const PREFIX = `${process.pid}.${randomBytes(3).toString('hex')}`;
+// pid + a per-process counter is unique on this host; the random part keeps hosts sharing a folder apart. Drawn on
+// first use, not at import: a process started from a V8 startup snapshot must not carry the builder's pid.
+let prefix: string | undefined;
 let counter = 0;
 
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${PREFIX}.${(counter++).toString(36)}.tmp`);
+  prefix ??= `${process.pid}.${randomBytes(3).toString('hex')}`;
+  return join(dirname(path), `.${basename(path)}.${prefix}.${(counter++).toString(36)}.tmp`);
 }
 
 export async function writeJsonAtomic(

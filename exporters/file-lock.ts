@@ -2,7 +2,10 @@
 import { hostname } from 'node:os';
 import type { FileSystem } from './file-system.ts';
 
-const OWNER = `${hostname()} ${process.pid}\n`;
+// this process as a lock file names it; taken at first use, not at import (a process started from a V8 startup
+// snapshot must not name the snapshot's builder)
+let ownerLine: string | undefined;
+const ownLine = (): string => (ownerLine ??= `${hostname()} ${process.pid}\n`);
 
 export interface LockOptions {
   /** a lock older than this is left over from a killed process and is broken */
@@ -28,7 +31,7 @@ async function ownerIsGone(fs: FileSystem, lockPath: string, ageMs: number): Pro
   } catch {
     return false; // released meanwhile: the next attempt will take it
   }
-  if (owner === OWNER) return !held.has(lockPath);
+  if (owner === ownLine()) return !held.has(lockPath);
   if (!owner.endsWith('\n')) return ageMs > TORN_AFTER_MS;
   const [host, pidText] = owner.trim().split(' ');
   const pid = Number(pidText);
@@ -55,7 +58,7 @@ export async function withFileLock<T>(
   let wait = 1;
   for (;;) {
     try {
-      await fs.writeNew(lockPath, Buffer.from(OWNER), { sync: false });
+      await fs.writeNew(lockPath, Buffer.from(ownLine()), { sync: false });
       break;
     } catch (error) {
       if (!isCode(error, 'EEXIST')) throw error;

@@ -1,14 +1,19 @@
-// `npm run torture [-- KILLS [FAULT_ROUNDS]]`: the long versions of the reliability tests, with a summary. KILLS
-// (default 200) kill -9 rounds of a writing process; the I/O fault sweep; 4 processes x LINES appends to one task.
+// `npm run torture [-- KILLS] [--only kill|faults|append] [--parallel N] [--lines N]`: the long versions of the
+// reliability tests, with a summary. KILLS (default 200) kill -9 rounds of a writing process, N children at a time
+// (default 3); the I/O fault sweep; 4 processes x LINES appends to one task.
 import { parseArgs } from 'node:util';
 import { appendTorture } from './append-torture.ts';
 import { faultSweep } from './fault-sweep.ts';
-import { killTorture } from './kill-torture.ts';
+import { describeKillTorture, killTorture } from './kill-torture.ts';
 import { maintenanceFaultSweep } from './maintenance-fault-sweep.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { lines: { type: 'string', default: '50000' }, only: { type: 'string' } },
+  options: {
+    lines: { type: 'string', default: '50000' },
+    only: { type: 'string' },
+    parallel: { type: 'string', default: '3' },
+  },
 });
 const kills = Number(positionals[0] ?? 200);
 const only = values.only;
@@ -16,20 +21,16 @@ let failed = 0;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 if (only === undefined || only === 'kill') {
-  const started = Date.now();
   const summary = await killTorture({
     kills,
+    parallel: Number(values.parallel),
     onKill: (done, s) => {
-      if (done % 10 === 0 || done === kills)
+      if (done % 50 === 0 || done === kills)
         process.stderr.write(`\rkill -9: ${done}/${kills}, ${s.failures.length} failures`);
     },
   });
   process.stderr.write('\n');
-  say(
-    `kill -9 torture: ${summary.kills} kills, ${summary.tasks} tasks, ${summary.flushedLinesChecked} flushed lines ` +
-      `checked, ${summary.tornTailsFound} torn last lines found (all repaired), ${summary.interruptedEnded} ` +
-      `interrupted tasks ended, ${summary.failures.length} failures, ${Math.round((Date.now() - started) / 1000)} s`,
-  );
+  say(describeKillTorture(summary));
   for (const failure of summary.failures.slice(0, 20)) say(`  FAIL ${failure}`);
   failed += summary.failures.length;
 }
