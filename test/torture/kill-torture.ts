@@ -66,6 +66,8 @@ export async function killTorture(options: {
   /** children alive at once */
   parallel?: number;
   seed?: number;
+  /** start no new kill after this time (Date.now() ms): the summary then counts the kills done */
+  until?: number;
   onKill?: (done: number, summary: KillTortureSummary) => void;
 }): Promise<KillTortureSummary> {
   const started = Date.now();
@@ -87,7 +89,7 @@ export async function killTorture(options: {
   const lane = async () => {
     const launcher = new Launcher(command);
     try {
-      while (next < options.kills) {
+      while (next < options.kills && Date.now() < (options.until ?? Number.POSITIVE_INFINITY)) {
         const seed = firstSeed + next++;
         const root = await mkdtemp(join(tmpdir(), 'task-logs-torture-'));
         try {

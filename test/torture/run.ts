@@ -1,6 +1,7 @@
-// `npm run torture [-- KILLS] [--only kill|faults|append] [--parallel N] [--lines N]`: the long versions of the
-// reliability tests, with a summary. KILLS (default 200) kill -9 rounds of a writing process, N children at a time
-// (default 3); the I/O fault sweep; 4 processes x LINES appends to one task.
+// `npm run torture [-- KILLS] [--only kill|faults|append] [--parallel N] [--minutes M] [--lines N]`: the long
+// versions of the reliability tests, with a summary. KILLS (default 200) kill -9 rounds of a writing process, N
+// children at a time (default 3), no new one after M minutes; the I/O fault sweep; 4 processes x LINES appends to
+// one task.
 import { parseArgs } from 'node:util';
 import { appendTorture } from './append-torture.ts';
 import { faultSweep } from './fault-sweep.ts';
@@ -13,6 +14,7 @@ const { positionals, values } = parseArgs({
     lines: { type: 'string', default: '50000' },
     only: { type: 'string' },
     parallel: { type: 'string', default: '3' },
+    minutes: { type: 'string' },
   },
 });
 const kills = Number(positionals[0] ?? 200);
@@ -24,6 +26,7 @@ if (only === undefined || only === 'kill') {
   const summary = await killTorture({
     kills,
     parallel: Number(values.parallel),
+    ...(values.minutes === undefined ? {} : { until: Date.now() + Number(values.minutes) * 60_000 }),
     onKill: (done, s) => {
       if (done % 50 === 0 || done === kills)
         process.stderr.write(`\rkill -9: ${done}/${kills}, ${s.failures.length} failures`);
