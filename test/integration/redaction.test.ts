@@ -205,4 +205,22 @@ describe('the unit of redaction', () => {
     expect(texts.filter((t) => t.includes('[REDACTED:private-key]')).length).toBeGreaterThanOrEqual(2);
     expect(read.metadata?.redactions?.['private-key']).toBeGreaterThan(0);
   });
+
+  it('a BEGIN line followed by a long run of spaces that is not key material is written at once, not after minutes of backtracking', async () => {
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, {});
+    const run = telemetry.tasks.start({ taskId: 'task-spaces' }).startAgent({ name: 'brain' });
+    // agent output an attacker can shape: the key-line check once backtracked quadratically over this (400 KB: minutes)
+    const spaces = `${' '.repeat(400_000)}!`;
+    run.text('-----BEGIN RSA PRIVATE KEY-----');
+    run.text(spaces);
+    run.text(`MIIEpAIBAAKCAQEA${'\t'.repeat(400_000)}x`);
+    run.finish({ success: true, result: 'done' });
+    await telemetry.forceFlush();
+    const texts = readTaskFolder(join(dir, 'task-spaces'))
+      .agentOutput.filter((l) => l.type === 'text')
+      .map((l) => String(l.content));
+    // neither line is key material: the block ends at the first, and both are kept as they were
+    expect(texts).toEqual(['[REDACTED:private-key]', spaces, `MIIEpAIBAAKCAQEA${'\t'.repeat(400_000)}x`]);
+  });
 });

@@ -10,7 +10,11 @@ const RULE_ID = 'private-key';
 const MARKER = `[REDACTED:${RULE_ID}]`;
 const BEGIN = /-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----/;
 const END = /-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----/;
-const KEY_LINE = /^\s*(?:[A-Za-z0-9+/=]{1,100}|(?:Proc-Type|DEK-Info|Comment):[^\n]{0,200})?\s*$/;
+// tested on the trimmed line: a `\s*` on both sides of an optional middle backtracks quadratically over a long run of
+// spaces that does not end the line (200 KB of them took 100 s)
+const KEY_LINE = /^(?:[A-Za-z0-9+/=]{1,100}|(?:Proc-Type|DEK-Info|Comment):[^\n]{0,200})?$/;
+/** longer than any key line with its indentation: not key material, whatever it holds */
+const MAX_KEY_LINE = 1024;
 /** lines a block may run to: a 16384-bit RSA key in PKCS#8 is under 200 */
 const MAX_BLOCK_LINES = 256;
 /** streams remembered with an open block at once; the oldest is forgotten past this */
@@ -39,7 +43,7 @@ export class OpenKeyBlocks {
           markedHere = false;
           line = line.slice(end.index + end[0].length);
           if (line.trim() === '') continue;
-        } else if (KEY_LINE.test(line) && lines < MAX_BLOCK_LINES) {
+        } else if (isKeyLine(line) && lines < MAX_BLOCK_LINES) {
           if (!markedHere) {
             out.push(MARKER);
             if (counts !== undefined) counts[RULE_ID] = (counts[RULE_ID] ?? 0) + 1;
@@ -78,4 +82,8 @@ export class OpenKeyBlocks {
     } else if (before !== undefined) this.#open.delete(stream);
     return changed ? out.join('\n') : text;
   }
+}
+
+function isKeyLine(line: string): boolean {
+  return line.length <= MAX_KEY_LINE && KEY_LINE.test(line.trim());
 }
