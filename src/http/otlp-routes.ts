@@ -27,6 +27,9 @@ const RETRY_AFTER_SECONDS = '1';
 // one decoding worker per process, started on the first large body
 const pool = new DecodePool();
 
+/** the decode worker's heap, for the memory figures of the benchmark */
+export const decodeWorkerHeap = () => pool.heap();
+
 export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRouteOptions = {}): Router {
   const router = strictRouter('/v1');
   const maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
@@ -58,6 +61,15 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
       return answer(
         ctx,
         statusAnswer(503, encoding, RPC_CODE.unavailable, 'this server writes no task files'),
+      );
+    }
+    if (!ingest.hasRoom()) {
+      // the writer's queue (or the ingest's share of it) is full: turned away before the body is read or decoded
+      ctx.req.resume();
+      ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+      return answer(
+        ctx,
+        statusAnswer(503, encoding, RPC_CODE.unavailable, 'the task file writer is full; retry later'),
       );
     }
     if (inFlight >= maxRequests || bytesInFlight >= byteBudget) {

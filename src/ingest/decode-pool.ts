@@ -40,6 +40,18 @@ export class DecodePool {
     });
   }
 
+  /** the decode worker's V8 heap (used and total bytes), when it runs: its share of the process's memory */
+  async heap(): Promise<{ used: number; total: number } | undefined> {
+    const worker = this.#worker;
+    if (worker === undefined) return undefined;
+    try {
+      const stats = await worker.getHeapStatistics();
+      return { used: stats.used_heap_size, total: stats.total_heap_size };
+    } catch {
+      return undefined; // starting or stopping: no heap to report
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const worker = this.#worker;
@@ -51,7 +63,7 @@ export class DecodePool {
     if (this.#worker !== undefined) return this.#worker;
     // a bounded heap: garbage from one large body is collected before the next, instead of growing the process
     const worker = new Worker(moduleBeside(import.meta.url, 'decode-worker'), {
-      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 },
+      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 16 },
     });
     worker.unref();
     worker.on('message', (reply: Reply) => {

@@ -46,6 +46,11 @@ export class OtlpIngest {
     this.#seen = options.seen ?? new SeenItems();
   }
 
+  /** false when the ingest's share of the writer's queue, or the queue itself, is full (checked before decoding) */
+  hasRoom(): boolean {
+    return this.#unwritten < this.#share && this.#writer.stats().queued < this.#maxQueue;
+  }
+
   /**
    * Queues the items for the writer and answers at once, from the admission: what the queue refused is reported
    * now; what it took is then written or, if a write fails, counted in the writer's stats (write_failed) and logged

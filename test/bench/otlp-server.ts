@@ -1,6 +1,7 @@
 // Child process for the OTLP ingest benchmark: the real server; on each line on stdin it flushes the writer and
 // prints the writer's stats and the largest RSS seen (sampled every 50 ms).
 import { loadConfig } from '../../src/config.ts';
+import { decodeWorkerHeap } from '../../src/http/otlp-routes.ts';
 import { startServer } from '../../src/http/server.ts';
 import type { TaskQueue } from '../../src/queue/task-job.ts';
 
@@ -21,10 +22,19 @@ setInterval(() => {
   }
 }, 50).unref();
 const idle = process.memoryUsage();
+let workerHeap = 0;
+setInterval(async () => {
+  workerHeap = Math.max(workerHeap, (await decodeWorkerHeap())?.total ?? 0);
+}, 200).unref();
 process.on('SIGTERM', () => process.exit(0)); // exit normally, so a --cpu-prof profile is written
 process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
+// CPU time of the whole process (event loop, decode worker, libuv threads) since the last stats line: per item it
+// says what one core can take, whatever else runs on the machine
+let cpuFrom = process.cpuUsage();
 process.stdin.on('data', async () => {
   await running.telemetry.forceFlush();
+  const cpu = process.cpuUsage(cpuFrom);
+  cpuFrom = process.cpuUsage();
   const stats = running.telemetry.writer?.stats() ?? null;
   const mb = (n: number) => Math.round(n / (1024 * 1024));
   const breakdown = {
@@ -33,8 +43,11 @@ process.stdin.on('data', async () => {
     heapTotal: mb(peak.heapTotal),
     external: mb(peak.external),
     arrayBuffers: mb(peak.arrayBuffers),
+    decodeWorkerHeapMax: mb(workerHeap),
   };
-  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown })}\n`);
+  workerHeap = 0;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown, cpuMs })}\n`);
   peak = process.memoryUsage();
   maxRss = peak.rss;
 });

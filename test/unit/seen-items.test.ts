@@ -12,14 +12,15 @@ describe('SeenItems', () => {
   });
 
   it('stays within its budget, forgetting the tasks touched longest ago first', () => {
-    const seen = new SeenItems({ maxItems: 4 });
-    seen.add('task-old', 'a');
-    seen.add('task-old', 'b');
-    seen.add('task-new', 'a');
-    seen.add('task-old', 'c'); // task-old is now the most recently touched
-    seen.add('task-third', 'a'); // over budget: task-new (touched longest ago) goes
-    expect(seen.size).toBeLessThanOrEqual(4);
+    const seen = new SeenItems({ maxItems: 10 });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) seen.add('task-old', key);
+    for (const key of ['a', 'b', 'c']) seen.add('task-new', key);
+    seen.add('task-old', 'f'); // task-old is now the most recently touched (9 identities in all)
+    seen.add('task-third', 'a');
+    seen.add('task-third', 'b'); // over budget: task-new (touched longest ago) goes, and that is enough
+    expect(seen.size).toBe(8);
     expect(seen.add('task-old', 'a')).toBe(false);
+    expect(seen.add('task-third', 'a')).toBe(false);
     expect(seen.add('task-new', 'a')).toBe(true);
   });
 
