@@ -114,6 +114,9 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+// names people type out of habit from other tools
+const ALIASES: Record<string, string> = { list: 'ls', search: 'ls', cat: 'show', logs: 'tail' };
+
 function help(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   return [
@@ -133,8 +136,12 @@ async function main(argv: string[]): Promise<number> {
     out.line(help());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  const command = COMMANDS[ALIASES[name] ?? name];
+  if (command === undefined) {
+    const near = Object.keys(COMMANDS).filter((c) => c[0] === name[0]);
+    const hint = near.length > 0 ? `; did you mean ${near.join(' or ')}?` : '';
+    throw new UsageError(`unknown command ${JSON.stringify(name)}${hint}`);
+  }
   if (rest.includes('--help') || rest.includes('-h')) {
     out.line(`${command.summary}\n\nusage: ${command.usage}`);
     return 0;

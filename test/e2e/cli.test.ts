@@ -41,6 +41,11 @@ describe('tasklogs', () => {
       expect(own.out).toContain(`usage: tasklogs ${command}`);
     }
     expect(tasklogs(dir)).toMatchObject({ code: 2 });
+    expect(tasklogs(dir, 'list')).toMatchObject({ code: 0, out: expect.stringContaining('TASK  STATUS') });
+    expect(tasklogs(dir, 'stat')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('unknown command "stat"; did you mean serve or show or stats or scan?'),
+    });
     expect(tasklogs(dir, 'frobnicate')).toMatchObject({
       code: 2,
       err: expect.stringContaining('unknown command "frobnicate"'),
