@@ -9,6 +9,7 @@ import type { IntakeOutcome, IntakeTimings, Provider, WebhookIntake } from '../i
 import { parseJira } from '../intake/jira.ts';
 import { checkHubSignature, checkSlackSignature, type SignatureCheck } from '../intake/signatures.ts';
 import { parseSlack } from '../intake/slack.ts';
+import { BodyBudget } from './body-budget.ts';
 import { isClientGone } from './client-gone.ts';
 import { STATUS_BY_CODE } from './errors-as-json.ts';
 import { readRawBody } from './raw-body.ts';
@@ -24,6 +25,8 @@ const REASON_BY_CODE: Partial<Record<string, string>> = {
 export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
   const router = strictRouter('/webhooks');
   const limit = config.webhooks.maxBodyBytes;
+  // the receivers are public (the signature is checked once the body is in): bodies held at once stay within one limit
+  const budget = new BodyBudget(limit);
 
   /** Runs one provider's handler; anything refused is recorded with a reason before the error answer goes out. */
   const receive =
@@ -31,7 +34,7 @@ export function webhookRoutes(config: Config, intake: WebhookIntake): Router {
     async (ctx: Context) => {
       const receivedAt = Date.now();
       try {
-        const body = await readRawBody(ctx.req, limit);
+        const body = await readRawBody(ctx.req, limit, budget);
         const timings = {
           receivedAt,
           bodyReadAt: Date.now(),
