@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -222,5 +222,42 @@ describe('the unit of redaction', () => {
       .map((l) => String(l.content));
     // neither line is key material: the block ends at the first, and both are kept as they were
     expect(texts).toEqual(['[REDACTED:private-key]', spaces, `MIIEpAIBAAKCAQEA${'\t'.repeat(400_000)}x`]);
+  });
+});
+
+describe('keys that hold secrets', () => {
+  it('redacts thousands of token keys in one tool input without slowing down, and keeps a __proto__ key', async () => {
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, {});
+    const run = telemetry.tasks.start({ taskId: 'task-keys' }).startAgent({ name: 'brain' });
+    const token = () =>
+      `ghp_${randomBytes(40)
+        .toString('base64')
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 36)}`;
+    // agent-shaped input (parsed JSON): 12,000 tokens as keys all redact to one name (the suffix search was quadratic:
+    // minutes), and a __proto__ key written into a plain object set its prototype instead (the key was lost)
+    const tokens = Array.from({ length: 12_000 }, token);
+    const input = JSON.parse(
+      `{"__proto__":{"keep":"me"},"path":"a.ts",${tokens.map((t, i) => `${JSON.stringify(t)}:${i}`).join(',')}}`,
+    ) as Record<string, unknown>;
+    expect(Object.keys(input)[0]).toBe('__proto__');
+    run.toolCall({ name: 'configure', callId: 'c1', input });
+    run.finish({ success: true, result: 'done' });
+    await telemetry.forceFlush();
+    const raw = readFileSync(join(dir, 'task-keys', '03-agent-output.jsonl'), 'utf8');
+    for (const t of tokens.slice(0, 50)) expect(raw).not.toContain(t);
+    const call = readTaskFolder(join(dir, 'task-keys')).agentOutput.find((l) => l.type === 'tool_call');
+    const written = (call as { input?: Record<string, unknown> } | undefined)?.input ?? {};
+    const keys = Object.keys(written);
+    expect(keys.slice(0, 4)).toEqual([
+      '__proto__',
+      'path',
+      '[REDACTED:github-pat]',
+      '[REDACTED:github-pat]#2',
+    ]);
+    expect(keys.length).toBe(2 + tokens.length);
+    expect(written['[REDACTED:github-pat]#12000']).toBe(11_999);
+    expect(JSON.stringify(written.__proto__)).toBe('{"keep":"me"}');
   });
 });

@@ -134,22 +134,30 @@ export class Redactor {
   }
 
   // The record again, in the same order, with each key that holds a secret redacted (keys that then collide keep
-  // their values apart with a #2, #3 suffix). Keys `keep` names are left as they are.
+  // their values apart with a #2, #3 suffix). Keys `keep` names are left as they are. Linear in the keys: each
+  // redacted name remembers the next suffix to try (thousands of tokens as keys once took minutes), and the copy is
+  // built from entries, so a `__proto__` key stays a key instead of setting the copy's prototype.
   #withKeysRedacted(
     record: Record<string, unknown>,
     counts: RedactionCounts | undefined,
     keep: (key: string) => boolean,
   ): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+    const entries: [string, unknown][] = [];
+    const taken = new Set(Object.keys(record));
+    const nextSuffix = new Map<string, number>();
     for (const key in record) {
       let name = keep(key) || key.length < MIN_TEXT ? key : this.redact(key, counts);
-      if (name !== key) {
+      if (name !== key && taken.has(name)) {
         const base = name;
-        for (let n = 2; Object.hasOwn(out, name) || Object.hasOwn(record, name); n++) name = `${base}#${n}`;
+        let n = nextSuffix.get(base) ?? 2;
+        do name = `${base}#${n++}`;
+        while (taken.has(name));
+        nextSuffix.set(base, n);
       }
-      out[name] = record[key];
+      taken.add(name);
+      entries.push([name, record[key]]);
     }
-    return out;
+    return Object.fromEntries(entries);
   }
 
   #findIn(text: string, found: Finding[]): void {
