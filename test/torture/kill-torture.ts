@@ -215,7 +215,9 @@ async function oneKill(
   }
   clearTimeout(stuck);
   if (code === undefined) throw new Error(`the lane's shell ended: ${launcher.stderr.trim().slice(0, 500)}`);
-  if (!killed) fail(`the child exited by itself (code ${code}): ${launcher.stderr.trim().slice(0, 500)}`);
+  // 137: the shell's status for a child ended by SIGKILL; anything else, it ended on its own before the kill
+  if (!killed || code !== 137)
+    fail(`the child exited by itself (status ${code}): ${launcher.stderr.trim().slice(0, 500)}`);
 
   // what the kill left
   const left = scan(root);
