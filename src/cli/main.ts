@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // `tasklogs`: the command line for the task logs. Exit codes: 0 ok, 1 problems found (or no such task), 2 bad usage.
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.ts';
+import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
-import { compress, prune, reindex, verify } from './maintenance-commands.ts';
-import { type Flags, LS_OPTIONS, ls, notFoundExit, show, stats, tail } from './read-commands.ts';
+import { type Flags, LS_OPTIONS, notFoundExit } from './flags.ts';
 import { terminal } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -19,7 +18,7 @@ interface Command {
   usage: string;
   options: Options;
   args: number;
-  run: (config: ReturnType<typeof loadConfig>, args: string[], flags: Flags) => Promise<number>;
+  run: (config: Config, args: string[], flags: Flags) => Promise<number>;
 }
 
 // `tasklogs ls | head -1`: the reader has all it wants once the pipe closes; that is success, said nothing about
@@ -31,6 +30,9 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const out = terminal();
+// each command's code is loaded when it runs: help and bad usage answer at once
+const read = () => import('./read-commands.ts');
+const maintenance = () => import('./maintenance-commands.ts');
 const JSON_FLAG = { json: { type: 'boolean' as const } };
 
 const COMMANDS: Record<string, Command> = {
@@ -53,56 +55,56 @@ const COMMANDS: Record<string, Command> = {
       '             [--sort created_at|cost_usd|...] [--order asc|desc] [--limit N] [--cursor C] [--refresh] [--json]',
     options: { ...LS_OPTIONS, refresh: { type: 'boolean' }, ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => ls(config, flags, out),
+    run: async (config, _args, flags) => (await read()).ls(config, flags, out),
   },
   show: {
     summary: "one task's summary: status, stages with durations, cost, tokens, errors",
     usage: 'tasklogs show <task_id> [--json]',
     options: { ...JSON_FLAG },
     args: 1,
-    run: (config, args, flags) => show(config, args[0]!, flags, out),
+    run: async (config, args, flags) => (await read()).show(config, args[0]!, flags, out),
   },
   tail: {
     summary: "a task's agent output; -f follows it live until the task ends",
     usage: 'tasklogs tail [-f] [-n LINES] <task_id> [--json]',
     options: { follow: { type: 'boolean', short: 'f' }, lines: { type: 'string', short: 'n' }, ...JSON_FLAG },
     args: 1,
-    run: (config, args, flags) => tail(config, args[0]!, flags, out),
+    run: async (config, args, flags) => (await read()).tail(config, args[0]!, flags, out),
   },
   stats: {
     summary: 'counts, failure rate, cost, tokens, durations and disk use, per provider and per day',
     usage: 'tasklogs stats [--json]',
     options: { ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => stats(config, flags, out),
+    run: async (config, _args, flags) => (await read()).stats(config, flags, out),
   },
   prune: {
     summary: 'delete finished tasks past retention (and past TASK_LOGS_MAX_TOTAL_BYTES)',
     usage: 'tasklogs prune [--dry-run] [--days N] [--json]',
     options: { 'dry-run': { type: 'boolean' }, days: { type: 'string' }, ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => prune(config, flags, out),
+    run: async (config, _args, flags) => (await maintenance()).prune(config, flags, out),
   },
   compress: {
     summary: 'gzip the JSONL files of tasks finished more than TASK_LOGS_COMPRESS_AFTER_DAYS ago',
     usage: 'tasklogs compress [--dry-run] [--days N] [--json]',
     options: { 'dry-run': { type: 'boolean' }, days: { type: 'string' }, ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => compress(config, flags, out),
+    run: async (config, _args, flags) => (await maintenance()).compress(config, flags, out),
   },
   reindex: {
     summary: 'rebuild the search index from the task folders',
     usage: 'tasklogs reindex [--json]',
     options: { ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => reindex(config, flags, out),
+    run: async (config, _args, flags) => (await maintenance()).reindex(config, flags, out),
   },
   verify: {
     summary: 'check every task folder against the five-file contract (exit 1 if something is broken)',
     usage: 'tasklogs verify [--repair] [--json]',
     options: { repair: { type: 'boolean' }, ...JSON_FLAG },
     args: 0,
-    run: (config, _args, flags) => verify(config, flags, out),
+    run: async (config, _args, flags) => (await maintenance()).verify(config, flags, out),
   },
   scan: {
     summary: 'find secrets in stored tasks; --redact rewrites finished ones redacted (exit 1 if any found)',
@@ -157,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
       `${name} takes ${command.args === 0 ? 'no arguments' : `${command.args} argument`}, got ${parsed.positionals.length}`,
     );
   }
+  const { loadConfig } = await import('../config.ts');
   return command.run(loadConfig(), parsed.positionals, parsed.values as Flags);
 }
 

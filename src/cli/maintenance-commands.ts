@@ -6,7 +6,7 @@ import { pruneTasks } from '../ops/retention.ts';
 import { verifyTasks } from '../ops/verify.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
 import { TaskIndex } from '../store/task-index.ts';
-import type { Flags } from './read-commands.ts';
+import type { Flags } from './flags.ts';
 import { bytes, type Out, paint, progress, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 

@@ -1,7 +1,6 @@
 // The CLI's reading commands: ls (search), show (one task's summary), tail (its output, -f to follow), stats.
 
 import type { Config } from '../config.ts';
-import { TaskLogsError } from '../contract/errors.ts';
 import {
   type AgentOutputLine,
   type FinalResult,
@@ -17,33 +16,9 @@ import { refreshIndex } from '../store/index-refresh.ts';
 import type { Line } from '../store/line-reader.ts';
 import { TaskIndex } from '../store/task-index.ts';
 import { TaskStore } from '../store/task-store.ts';
+import { type Flags, SEARCH_FLAGS } from './flags.ts';
 import { bytes, type Out, paint, progress, statusColor, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
-
-export type Flags = Record<string, string | boolean | undefined>;
-
-const SEARCH_FLAGS = [
-  'status',
-  'provider',
-  'source',
-  'agent',
-  'agent-type',
-  'model',
-  'success',
-  'created-after',
-  'created-before',
-  'completed-after',
-  'completed-before',
-  'min-cost',
-  'max-cost',
-  'min-tokens',
-  'max-tokens',
-  'sort',
-  'order',
-  'limit',
-  'cursor',
-];
-export const LS_OPTIONS = Object.fromEntries(SEARCH_FLAGS.map((f) => [f, { type: 'string' as const }]));
 
 export async function ls(config: Config, flags: Flags, out: Out): Promise<number> {
   const raw = Object.fromEntries(
@@ -282,10 +257,4 @@ export async function stats(config: Config, flags: Flags, out: Out): Promise<num
       .map(([k, v]) => row(k, v)),
   );
   return 0;
-}
-
-export function notFoundExit(error: unknown): error is TaskLogsError {
-  return (
-    error instanceof TaskLogsError && (error.code === 'TASK_NOT_FOUND' || error.code === 'FILE_NOT_FOUND')
-  );
 }

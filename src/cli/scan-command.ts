@@ -2,7 +2,7 @@
 import type { Config } from '../config.ts';
 import { configuredRedactor } from '../instrumentation/redactor-for-config.ts';
 import { scanTasks } from '../ops/secret-scan.ts';
-import type { Flags } from './read-commands.ts';
+import type { Flags } from './flags.ts';
 import { type Out, paint, progress, table } from './terminal.ts';
 
 /** Exit 1 when any secret was found (redacted or not), 0 when none. */
