@@ -14,7 +14,8 @@ export interface LockOptions {
   timeoutMs: number;
 }
 
-const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 2_000 };
+// a waiter outlasts the age at which a torn lock is broken (TORN_AFTER_MS), so a torn lock never costs a write
+const DEFAULT_LOCK_OPTIONS: LockOptions = { staleMs: 10_000, timeoutMs: 5_000 };
 
 // a lock written on this host by a process that no longer exists (killed mid-write) is stale at once
 // locks this process holds right now: a lock file naming this process that is not among them was left behind by a
