@@ -49,14 +49,13 @@ describe('ClaudeRunner', () => {
   });
 
   it('ends a hung agent at the timeout and fails the task', async () => {
-    const started = Date.now();
+    // the fake agent never ends by itself: a result at all means the timeout ended it
     const files = await runWith(
       new ClaudeRunner({ argv: [process.execPath, FAKE_CLAUDE], timeoutSeconds: 1 }),
       {
         FAKE_CLAUDE_MODE: 'hang',
       },
     );
-    expect(Date.now() - started).toBeLessThan(8000);
     expect(files.finalResult).toMatchObject({ success: false, error: 'agent timed out after 1 s' });
   });
 
