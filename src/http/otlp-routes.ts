@@ -11,6 +11,7 @@ import { exportAnswer, type OtlpAnswer, RPC_CODE, statusAnswer } from '../ingest
 import { contentCoding } from '../ingest/otlp-body.ts';
 import type { Encoding, Signal } from '../ingest/otlp-decode.ts';
 import { OtlpIngest } from '../ingest/otlp-ingest.ts';
+import { BodyBudget } from './body-budget.ts';
 import { readRawBody } from './raw-body.ts';
 import { strictRouter } from './strict-router.ts';
 
@@ -41,6 +42,8 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
   const byteBudget = maxBodyBytes;
   let inFlight = 0;
   let bytesInFlight = 0;
+  // bodies still arriving: a slow sender holds what it sent so far, so those bytes share a budget of their own
+  const arriving = new BodyBudget(byteBudget);
 
   const handle = (signal: Signal) => async (ctx: Context) => {
     const encoding = encodingOf(ctx.get('Content-Type'));
@@ -90,10 +93,14 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
     try {
       let raw: Buffer;
       try {
-        raw = await readRawBody(ctx.req, maxBodyBytes);
+        raw = await readRawBody(ctx.req, maxBodyBytes, arriving);
       } catch (error) {
         if (error instanceof TaskLogsError && error.code === 'PAYLOAD_TOO_LARGE') {
           return answer(ctx, statusAnswer(413, encoding, RPC_CODE.invalidArgument, error.message));
+        }
+        if (error instanceof TaskLogsError && error.code === 'QUEUE_UNAVAILABLE') {
+          ctx.set('Retry-After', RETRY_AFTER_SECONDS);
+          return answer(ctx, statusAnswer(503, encoding, RPC_CODE.unavailable, error.message));
         }
         throw error;
       }

@@ -233,6 +233,46 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     expect(after.status).toBe(200);
   });
 
+  it('answers 503 with Retry-After to a body that does not fit beside the bodies still arriving', async () => {
+    const server = await testServer(await tempLogsDir(), {
+      TASK_LOGS_OTLP_MAX_BODY_BYTES: String(64 * 1024),
+    });
+    const { port } = new URL(server.url);
+    const send = () => {
+      const req = httpRequest({
+        port,
+        host: '127.0.0.1',
+        method: 'POST',
+        path: '/v1/logs',
+        headers: JSON_TYPE,
+      });
+      req.on('error', () => undefined);
+      const answered = new Promise<{ status: number; retryAfter: string | undefined }>((resolve) =>
+        req.on('response', (r) => {
+          r.resume();
+          resolve({ status: r.statusCode!, retryAfter: r.headers['retry-after'] as string | undefined });
+        }),
+      );
+      return { req, answered };
+    };
+    // a slow sender holds 40 KiB of its body and does not finish
+    const slow = send();
+    slow.req.write(`{"resourceLogs":[]${' '.repeat(40 * 1024)}`);
+    // polled until the slow body holds its share (a safety net of 30 s for a loaded machine, not a timing)
+    await expect
+      .poll(
+        async () => {
+          const other = send();
+          other.req.end(`{"resourceLogs":[]${' '.repeat(40 * 1024)}}`);
+          return other.answered;
+        },
+        { timeout: 30_000 },
+      )
+      .toEqual({ status: 503, retryAfter: '1' });
+    slow.req.end('}');
+    expect((await slow.answered).status).toBe(200);
+  });
+
   it('answers 503 with Retry-After when the writer has no room, and queues nothing of that request', async () => {
     const dir = await tempLogsDir();
     const server = await testServer(dir, { TASK_LOGS_MAX_QUEUE: '16' });
