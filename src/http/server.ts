@@ -1,6 +1,6 @@
 // The server process: telemetry and the task index, the Koa app on PORT, the index refresher, and a clean shutdown.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { createRunner } from '../agent/create-runner.ts';
@@ -25,6 +25,8 @@ import { answerClientError } from './client-error.ts';
 import { checkBind, checkIngestBind, webhookSecrets } from './network-policy.ts';
 import { otlpRoutes } from './otlp-routes.ts';
 
+const REQUEST_TIMEOUT_MS = 60_000;
+
 export interface RunningServer {
   url: string;
   server: Server;
@@ -46,6 +48,8 @@ export interface ServerOptions {
   logError?: (error: unknown) => void;
   /** replaces the queue the settings choose (embedding, benchmarks) */
   queue?: TaskQueue;
+  /** how long a request may take to arrive whole (60 s; tests shorten it) */
+  requestTimeoutMs?: number;
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
@@ -167,7 +171,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   const servers: Server[] = [];
   const listen = async (koa: ReturnType<typeof createApp>, port: number, host: string) => {
-    const server = koa.listen(port, host);
+    // a request must arrive whole within a minute (Node's default is five), checked every few seconds: a slow
+    // sender holds an OTLP slot or a share of a body budget for that long at most. Answers (a live follow) are not
+    // limited by this.
+    const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const server = createServer(
+      { requestTimeout, connectionsCheckingInterval: Math.min(5_000, requestTimeout) },
+      koa.callback(),
+    );
+    server.listen(port, host);
     servers.push(server);
     server.on('clientError', answerClientError);
     await once(server, 'listening');
