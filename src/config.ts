@@ -17,6 +17,12 @@ const whole = (min: number, max: number, what: string) =>
     .min(min, { error: `expected ${what}, at least ${min}` })
     .max(max, { error: `expected ${what}, at most ${max}` });
 
+// a token a client sends as `Authorization: Bearer <token>`: one word, so it can be sent at all
+const bearerToken = z
+  .string()
+  .min(16, { error: 'expected a token of at least 16 characters' })
+  .regex(/^\S+$/, { error: 'expected a token without spaces (it is sent as Authorization: Bearer <token>)' });
+
 const Env = z.object({
   TASK_LOGS_ENABLED: flag(true),
   TASK_LOGS_DIR: z.string().min(1, { error: 'expected a folder path' }).default('./data/logs/tasks'),
@@ -47,14 +53,14 @@ const Env = z.object({
   /** an operator's extra redaction rules and allow-list entries (JSON) */
   TASK_LOGS_REDACTION_FILE: z.string().min(1, { error: 'expected a file path' }).optional(),
   /** with it set every /api route needs "Authorization: Bearer <token>"; without it the server listens on loopback */
-  TASK_LOGS_API_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  TASK_LOGS_API_TOKEN: bearerToken.optional(),
   /** OTLP ingest (/v1/traces, /v1/logs): the largest body after decompression, and requests handled at once */
   TASK_LOGS_OTLP_MAX_BODY_BYTES: whole(1024, 1024 * 1024 * 1024, 'bytes').default(20 * 1024 * 1024),
   TASK_LOGS_OTLP_MAX_REQUESTS: whole(1, 1024, 'a number of requests').default(16),
   /** a second listener that serves only the OTLP ingest (the standard port is 4318), with its own token */
   OTLP_INGEST_PORT: whole(0, 65_535, 'a TCP port').optional(),
   OTLP_INGEST_HOST: z.string().min(1).optional(),
-  OTLP_INGEST_TOKEN: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional(),
+  OTLP_INGEST_TOKEN: bearerToken.optional(),
   PORT: whole(0, 65_535, 'a TCP port').default(8000),
   HOST: z.string().min(1).optional(),
   TASK_COMMANDS_FILE: z.string().min(1).optional(),

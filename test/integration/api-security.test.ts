@@ -112,4 +112,12 @@ describe('the API token', () => {
         TASK_LOGS_API_TOKEN=(hidden): expected a token of at least 16 characters]
     `);
   });
+
+  it('refuses a token with a space in it, which no Bearer header could carry, without printing it', async () => {
+    const { loadConfig } = await import('../../src/config.ts');
+    for (const name of ['TASK_LOGS_API_TOKEN', 'OTLP_INGEST_TOKEN']) {
+      const env = { [name]: 'correct horse battery staple', OTLP_INGEST_PORT: '4318' };
+      expect(() => loadConfig({ env })).toThrow(`${name}=(hidden): expected a token without spaces`);
+    }
+  });
 });
