@@ -258,6 +258,8 @@ describe('keys that hold secrets', () => {
     ]);
     expect(keys.length).toBe(2 + tokens.length);
     expect(written['[REDACTED:github-pat]#12000']).toBe(11_999);
-    expect(JSON.stringify(written.__proto__)).toBe('{"keep":"me"}');
+    expect(JSON.stringify(Object.getOwnPropertyDescriptor(written, '__proto__')?.value)).toBe(
+      '{"keep":"me"}',
+    );
   });
 });
