@@ -1,13 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { hubSignature } from '../../src/intake/signatures.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { recordUnhandledRejections } from '../helpers/unhandled-rejections.ts';
 import {
   fakeProviderEnv,
   githubComment,
@@ -312,14 +313,7 @@ const HOSTILE: [string, 'github' | 'slack' | 'jira', () => RequestInit][] = [
 ];
 
 // every test in this file runs with a handler that records promise rejections nobody handled; the last test checks it
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = recordUnhandledRejections();
 
 describe('hostile webhook requests', () => {
   it.each(HOSTILE)(

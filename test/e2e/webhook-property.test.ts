@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.ts';
 import { hubSignature, slackSignature } from '../../src/intake/signatures.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { recordUnhandledRejections } from '../helpers/unhandled-rejections.ts';
 import { githubComment, jiraComment, SECRETS, slackMention } from '../helpers/webhook-requests.ts';
 
 // header values fetch will send: visible ASCII
@@ -71,15 +72,7 @@ const webhook = fc.constantFrom('github' as const, 'slack' as const, 'jira' as c
 
 describe('generated webhook requests', () => {
   let server: RunningServer;
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-  beforeAll(() => {
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterAll(() => {
-    process.off('unhandledRejection', onUnhandled);
-  });
+  const unhandled = recordUnhandledRejections();
 
   it('always answer 2xx or 4xx JSON, never 5xx, and no promise rejection goes unhandled', async () => {
     server = await testServer(await tempLogsDir(), {

@@ -1,10 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { rawRequest } from '../helpers/raw-request.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { recordUnhandledRejections } from '../helpers/unhandled-rejections.ts';
 import { SECRETS } from '../helpers/webhook-requests.ts';
 
 const TOKEN = 'a-long-enough-test-token-123';
@@ -31,14 +32,7 @@ const LOG_LINE = JSON.stringify({
 });
 
 // every request in this file runs with a handler that records promise rejections nobody handled
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-});
+const unhandled = recordUnhandledRejections();
 
 describe('with a token set, no spelling of a private route answers without it', () => {
   const PRIVATE: [string, string][] = [
