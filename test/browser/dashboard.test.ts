@@ -138,6 +138,41 @@ describe('the task list', () => {
     await context.close();
   });
 
+  it('keeps what is typed in a filter while the list refreshes and the suggestions arrive', async () => {
+    const { context, page } = await openPage(browser);
+    await page.goto(server.url);
+    await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
+    // the list polls the API on its own: wait for two of its refreshes after the typing, with the focus still there
+    const refreshes = async () => {
+      for (let i = 0; i < 2; i++) await page.waitForResponse((r) => /\/api\/tasks\?/.test(r.url()));
+    };
+    const suggestions = page.waitForResponse((r) => r.url().includes('/api/tasks/aggregate'));
+    await page.getByRole('button', { name: 'More filters and sort' }).click();
+    await page.getByLabel('Cost at least ($)').fill('1');
+    await suggestions;
+    await refreshes();
+    expect(await page.getByLabel('Cost at least ($)').inputValue()).toBe('1');
+    expect(page.url()).not.toContain('min_cost=');
+    await page.getByLabel('Cost at least ($)').press('Tab'); // leaving the box commits it
+    await expect.poll(() => page.url(), { timeout: 60_000 }).toContain('min_cost=1');
+
+    await page.getByLabel('Provider').fill('jir');
+    await refreshes();
+    expect(await page.getByLabel('Provider').inputValue()).toBe('jir');
+    expect(await page.getByLabel('Cost at least ($)').inputValue()).toBe('1');
+    await page.getByLabel('Provider').press('End');
+    await page.getByLabel('Provider').pressSequentially('a');
+    await page.getByLabel('Provider').press('Enter'); // so does Enter
+    await expect.poll(() => decodeURIComponent(page.url()), { timeout: 60_000 }).toContain('provider=jira');
+    await expectRows(page, ['task-jira']);
+    // and a new value in the URL replaces the drafts
+    await page.getByRole('link', { name: 'Clear all filters' }).click();
+    await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
+    await expect.poll(() => page.getByLabel('Provider').inputValue()).toBe('');
+    await expect.poll(() => page.getByLabel('Cost at least ($)').inputValue()).toBe('');
+    await context.close();
+  });
+
   it('says how to get tasks when there are none', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'task-logs-empty-'));
     const other = await serve(empty);

@@ -137,14 +137,20 @@ function StatusFilter({ filters, counts, apply }) {
   </div>`;
 }
 
+// a filter box keeps what is being typed in it (the draft) until it is committed with Enter or by leaving the box: the
+// list re-renders every refresh and when the suggestions arrive, and each re-render would otherwise put the URL's
+// value back over the typing. A new value in the URL (Clear all filters, Back) replaces the draft.
 function Field({ name, label, type = 'text', value, apply, list, ...rest }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
   return html`<label class="field">
     <span>${label}</span>
     <input
       name=${name}
       type=${type}
-      value=${value}
+      value=${draft}
       list=${list}
+      onInput=${(event) => setDraft(event.currentTarget.value)}
       onChange=${(event) => apply({ [name]: event.currentTarget.value.trim() })}
       ...${rest}
     />
