@@ -35,6 +35,8 @@ export async function openPage(
     viewport: SIZES[size],
     colorScheme: options.colorScheme ?? (size === 'phone' ? 'dark' : 'light'),
   });
+  // every wait is for an event: its limit is only a safety net for a busy CI machine (Playwright's default is 30 s)
+  context.setDefaultTimeout(60_000);
   const page = await context.newPage();
   const problems: string[] = [];
   const dialogs: string[] = [];
