@@ -7,21 +7,28 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { PushOutcome, TaskFileWriter } from '../../exporters/task-file-writer.ts';
-import type { LogRecordLike, SpanLike } from '../../exporters/telemetry-item.ts';
+import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
 import { ATTR, OPERATION } from '../contract/attributes.ts';
 import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-files.ts';
 import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import { listTaskFolders, summarize } from './task-folders.ts';
+import { type UnrecordedTask, unrecordedTask } from './unrecorded-task.ts';
 import { cutTornTails } from './verify.ts';
 
 export interface InterruptedTask {
   task_id: string;
-  status: 'queued' | 'running';
-  /** the error written to 04-final-result.json */
+  /** undefined: a folder with no metadata.json (its writer died before the first metadata write) */
+  status: 'queued' | 'running' | undefined;
+  /** the error written to 04-final-result.json (or, for a run that had ended, how its metadata was recovered) */
   error: string;
   /** the task's trace, so the ending joins it */
   trace_id: string | undefined;
+  /** for a folder with no metadata.json: when it began and started, from its first lines */
+  created_at?: string;
+  started_at?: string;
+  /** for a folder with no metadata.json whose 04-final-result.json was written: the run's own ending, kept */
+  finished?: { success: boolean };
 }
 
 export interface FindInterruptedOptions {
@@ -54,7 +61,14 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
   };
   for (const id of ids) {
     const dir = join(options.root, id);
-    const { metadata } = await summarize({ id, dir }, { sizes: false });
+    const { metadata, readError } = await summarize({ id, dir }, { sizes: false });
+    if (metadata === undefined && readError === undefined) {
+      const unrecorded = await unrecordedTask(dir);
+      if (unrecorded === undefined || now.getTime() - unrecorded.lastWriteMs < options.staleMs) continue;
+      if (await queued(id)) continue;
+      found.push(endingOfUnrecorded(id, unrecorded, now));
+      continue;
+    }
     const status = metadata?.status;
     if (status !== 'queued' && status !== 'running') continue;
     const owner = isOwner(metadata?.owner) ? metadata.owner : undefined;
@@ -86,17 +100,79 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
   return found;
 }
 
+// a folder with no metadata.json, unwritten for the stale limit: its writer is gone (a live writer writes metadata in
+// the same flush as its first lines). A run that had ended keeps its own result; any other ends as interrupted.
+function endingOfUnrecorded(id: string, unrecorded: UnrecordedTask, now: Date): InterruptedTask {
+  const last = new Date(unrecorded.lastWriteMs).toISOString();
+  const base = {
+    task_id: id,
+    status: undefined,
+    created_at: unrecorded.createdAt,
+    ...(unrecorded.startedAt === undefined ? {} : { started_at: unrecorded.startedAt }),
+  };
+  const { result } = unrecorded;
+  if (result !== undefined) {
+    return {
+      ...base,
+      trace_id:
+        result.traceId !== undefined && /^[0-9a-f]{32}$/.test(result.traceId) ? result.traceId : undefined,
+      error: `recovered: ${TASK_FILES.metadata} was never written (last write ${last}); the status comes from ${TASK_FILES.finalResult}`,
+      finished: { success: result.success },
+    };
+  }
+  return {
+    ...base,
+    trace_id: undefined,
+    error:
+      `interrupted: its writer stopped before recording the task (no ${TASK_FILES.metadata}, no write since ` +
+      `${last}; found by ${describe(processOwner())} at ${now.toISOString()})`,
+  };
+}
+
 /** Ends each task as failed with its error: an error line in 03, 04-final-result.json, metadata failed. */
 function endInterruptedTasks(
   writer: TaskFileWriter,
   tasks: readonly InterruptedTask[],
   now = new Date(),
 ): Promise<PushOutcome> {
-  const items: (SpanLike | LogRecordLike)[] = [];
+  const items: TelemetryItem[] = [];
   const time = toHrTime(now);
   for (const task of tasks) {
     const traceId = task.trace_id ?? randomBytes(16).toString('hex');
     const spanContext = { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: 1 };
+    const created = task.created_at === undefined ? {} : { [ATTR.taskCreatedAt]: task.created_at };
+    if (task.finished !== undefined) {
+      // the run ended and its result is on disk: only the metadata it never wrote, with the status the result says
+      const start = toHrTime(new Date(task.started_at ?? task.created_at ?? now));
+      items.push({
+        started: {
+          name: `${OPERATION.invokeAgent} recovered`,
+          attributes: {
+            [ATTR.taskId]: task.task_id,
+            [ATTR.genAiOperationName]: OPERATION.invokeAgent,
+            ...created,
+          },
+          startTime: start,
+          endTime: start,
+          status: { code: SpanStatusCode.UNSET },
+          spanContext: () => spanContext,
+        },
+      });
+      items.push({
+        name: 'task recovered',
+        attributes: {
+          [ATTR.taskId]: task.task_id,
+          [ATTR.taskStatus]: task.finished.success ? 'completed' : 'failed',
+          ...created,
+        },
+        startTime: time,
+        endTime: time,
+        status: { code: SpanStatusCode.UNSET },
+        spanContext: () => spanContext,
+      });
+      continue;
+    }
+    const started = task.started_at === undefined ? time : toHrTime(new Date(task.started_at));
     items.push({
       hrTime: time,
       attributes: { [ATTR.taskId]: task.task_id, [ATTR.outputType]: 'error' },
@@ -110,8 +186,9 @@ function endInterruptedTasks(
         [ATTR.resultSuccess]: false,
         [ATTR.resultError]: task.error,
         [ATTR.durationSeconds]: 0,
+        ...created,
       },
-      startTime: time,
+      startTime: started,
       endTime: time,
       status: { code: SpanStatusCode.ERROR, message: task.error },
       spanContext: () => spanContext,
@@ -152,7 +229,7 @@ export async function endTasksOfGoneOwners(
   return found;
 }
 
-/** ids of the tasks the index has as queued or running, oldest first */
+/** ids of the tasks the index has as queued or running, oldest first, then the folders it knows no status of */
 export function activeTaskIds(index: TaskIndex): string[] {
   const ids: string[] = [];
   let cursor: string | undefined;
@@ -167,7 +244,7 @@ export function activeTaskIds(index: TaskIndex): string[] {
     for (const row of page.tasks) ids.push(row.task_id);
     cursor = page.next_cursor ?? undefined;
   } while (cursor !== undefined);
-  return ids;
+  return ids.concat(index.idsWithoutStatus());
 }
 
 function traceIdOf(metadata: Partial<TaskMetadata> | undefined): string | undefined {

@@ -198,6 +198,12 @@ export class TaskIndex {
     this.#db.exec('COMMIT');
   }
 
+  /** Folders indexed with no status (no metadata.json yet, or not readable): the interrupted-task check looks at them. */
+  idsWithoutStatus(): string[] {
+    const rows = this.#db.prepare('SELECT task_id FROM tasks WHERE status IS NULL ORDER BY task_id').all();
+    return rows.map((row) => (row as { task_id: string }).task_id);
+  }
+
   /** Every indexed task with the folder mtime it was indexed at, for the refresher. */
   folderMtimes(): Map<string, number | null> {
     const rows = this.#db.prepare('SELECT task_id, folder_mtime FROM tasks').all() as {
