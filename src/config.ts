@@ -61,6 +61,8 @@ const Env = z.object({
   OTLP_INGEST_PORT: whole(0, 65_535, 'a TCP port').optional(),
   OTLP_INGEST_HOST: z.string().min(1).optional(),
   OTLP_INGEST_TOKEN: bearerToken.optional(),
+  /** open connections each listener keeps at once (idle ones too); past it a new connection is closed at once */
+  TASK_LOGS_MAX_CONNECTIONS: whole(1, 1_000_000, 'a number of connections').default(1000),
   PORT: whole(0, 65_535, 'a TCP port').default(8000),
   HOST: z.string().min(1).optional(),
   TASK_COMMANDS_FILE: z.string().min(1).optional(),
@@ -130,6 +132,8 @@ export interface Config {
   readonly indexRefreshSeconds: number;
   readonly apiToken: string | undefined;
   readonly port: number;
+  /** open connections per listener (the API port, the OTLP ingest port); more are closed as they arrive */
+  readonly maxConnections: number;
   /** where the server listens: HOST if set, else all interfaces with a token and loopback without one */
   readonly host: string;
   readonly commandsFile: string | undefined;
@@ -231,6 +235,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     indexRefreshSeconds: e.TASK_LOGS_INDEX_REFRESH_SECONDS,
     apiToken: e.TASK_LOGS_API_TOKEN,
     port: e.PORT,
+    maxConnections: e.TASK_LOGS_MAX_CONNECTIONS,
     host: e.HOST ?? (e.TASK_LOGS_API_TOKEN === undefined ? '127.0.0.1' : '0.0.0.0'),
     commandsFile: e.TASK_COMMANDS_FILE,
     webhooks: deepFreeze({

@@ -179,6 +179,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       { requestTimeout, connectionsCheckingInterval: Math.min(5_000, requestTimeout) },
       koa.callback(),
     );
+    // idle connections cost a descriptor and a little memory each: past the bound a new one is closed as it arrives
+    // (the client sees a reset and may retry), so a client opening thousands cannot grow the process without end
+    server.maxConnections = config.maxConnections;
+    let dropped = 0;
+    let warnedAt = 0;
+    server.on('drop', () => {
+      dropped++;
+      if (Date.now() - warnedAt < 60_000) return;
+      warnedAt = Date.now();
+      log(
+        `port ${port === 0 ? (server.address() as AddressInfo).port : port}: ${dropped} connection(s) closed as ` +
+          `they arrived so far: TASK_LOGS_MAX_CONNECTIONS (${config.maxConnections}) are open`,
+      );
+    });
     server.listen(port, host);
     servers.push(server);
     server.on('clientError', answerClientError);
