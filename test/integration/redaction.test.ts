@@ -263,3 +263,38 @@ describe('keys that hold secrets', () => {
     );
   });
 });
+
+describe('values nested deeper than the walk goes', () => {
+  it('a secret 200 levels down in a tool input reaches neither the files nor the OTLP export', async () => {
+    const collector = await fakeCollector();
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    withEnv(env);
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, env);
+    const sample = secretSamples().find((s) => s.rule === 'github-pat')!;
+    const shallow = secretSamples().find((s) => s.rule === 'slack-bot-token')!;
+    let deep: Record<string, unknown> = { note: sample.text };
+    for (let i = 0; i < 200; i++) deep = { level: i, next: deep };
+    // a secret near the top too: the shallow walk changes the value, so it is written back from the walked copy
+    const input = { auth: shallow.text, tree: deep };
+    const run = telemetry.tasks.start({ taskId: 'task-deep' }).startAgent({ name: 'brain' });
+    run.toolCall({ name: 'configure', callId: 'c1', input });
+    run.finish({ success: true, result: 'done' });
+    await telemetry.forceFlush();
+
+    const files = readdirSync(join(dir, 'task-deep')).map((name) =>
+      readFileSync(join(dir, 'task-deep', name), 'utf8'),
+    );
+    const exported = collector.received.map((r) => r.body.toString());
+    expect(exported.length).toBeGreaterThan(0);
+    for (const text of [...files, ...exported]) {
+      expect(text).not.toContain(sample.secret);
+      expect(text).not.toContain(shallow.secret);
+    }
+    // the rest of the deep value is still there, only the secret is gone
+    const raw = readFileSync(join(dir, 'task-deep', '03-agent-output.jsonl'), 'utf8');
+    expect(raw).toContain('[REDACTED:github-pat]');
+    expect(exported.join('\n')).toContain('[REDACTED:github-pat]');
+    expect(exported.join('\n')).toContain('level');
+  });
+});

@@ -99,6 +99,35 @@ describe('Redactor', () => {
     expect(redactor.redactValue(plain)).toBe(plain);
   });
 
+  it('redacts a secret nested deeper than the walk goes (as JSON text), and marks what cannot be serialized', () => {
+    const [a] = secretSamples();
+    const nest = (inner: unknown, levels: number) => {
+      let value = inner;
+      for (let i = 0; i < levels; i++) value = i % 2 ? [value] : { at: i, next: value };
+      return value;
+    };
+    const deep = nest({ token: a!.text }, 100);
+    const counts: RedactionCounts = {};
+    const out = JSON.stringify(redactor.redactValue(deep, counts));
+    expect(out).not.toContain(a!.secret);
+    expect(out).toContain(`[REDACTED:${a!.rule}]`);
+    expect(counts[a!.rule]).toBe(1);
+    const plainDeep = nest({ ok: 'plain' }, 100);
+    expect(redactor.redactValue(plainDeep)).toBe(plainDeep); // nothing secret: the same value
+    // too deep for JSON.stringify (a stack overflow) or a cycle past the walk: a marker, counted
+    const overflow = nest({ token: a!.text }, 200_000);
+    const cycle: Record<string, unknown> = { token: a!.text };
+    cycle.self = cycle;
+    for (const value of [overflow, cycle]) {
+      const marked: RedactionCounts = {};
+      const text = JSON.stringify(redactor.redactValue(value, marked), (_key, v: unknown) =>
+        v === cycle ? undefined : v,
+      );
+      expect(text ?? '').not.toContain(a!.secret);
+      expect(marked['nested-too-deep']).toBe(1);
+    }
+  });
+
   it('redacts a secret used as an object key, keeping the order, the value and keys that collide apart', () => {
     const token = `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`;
     const other = `ghp_${'z9Y8x7W6v5'.repeat(3)}z9Y8x7`;

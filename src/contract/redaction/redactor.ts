@@ -16,6 +16,10 @@ export interface Finding {
 
 // no rule finds a secret in fewer characters than this
 const MIN_TEXT = 8;
+// how deep redactValue walks a value; what is nested deeper is redacted as its JSON text
+const MAX_DEPTH = 64;
+/** the marker's rule for a value nested too deep to be serialized and checked */
+export const TOO_DEEP_RULE = 'nested-too-deep';
 
 const MARKER = /\[REDACTED:[\w.-]+\]/g;
 
@@ -101,10 +105,15 @@ export class Redactor {
     return out + text.slice(at);
   }
 
-  /** Strings inside a JSON-like value redacted (a copy where anything changed, the same value otherwise). */
+  /**
+   * Strings inside a JSON-like value redacted (a copy where anything changed, the same value otherwise). Below
+   * MAX_DEPTH levels a subtree is redacted as its JSON text: unchanged when that holds no secret, else replaced by
+   * the redacted text (never left as it was: a secret nested deep is still a secret).
+   */
   redactValue<T>(value: T, counts?: RedactionCounts, depth = 0): T {
     if (typeof value === 'string') return this.redact(value, counts) as T;
-    if (value === null || typeof value !== 'object' || depth > 64) return value;
+    if (value === null || typeof value !== 'object') return value;
+    if (depth > MAX_DEPTH) return this.#redactTooDeep(value, counts) as T;
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
@@ -131,6 +140,21 @@ export class Redactor {
     }
     if (renamed) return this.#withKeysRedacted(copy ?? record, counts, () => false) as T;
     return (copy ?? value) as T;
+  }
+
+  #redactTooDeep(value: object, counts: RedactionCounts | undefined): unknown {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value); // iterative enough for the few levels past MAX_DEPTH a caller can build
+    } catch {
+      // nested beyond what JSON can write (a stack overflow), or a cycle: nothing downstream could write it either,
+      // and it cannot be checked, so it goes as a marker
+      if (counts !== undefined) counts[TOO_DEEP_RULE] = (counts[TOO_DEEP_RULE] ?? 0) + 1;
+      return redactedMarker(TOO_DEEP_RULE);
+    }
+    if (text === undefined) return value;
+    const redacted = this.redact(text, counts);
+    return redacted === text ? value : redacted;
   }
 
   // The record again, in the same order, with each key that holds a secret redacted (keys that then collide keep
