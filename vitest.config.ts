@@ -1,4 +1,26 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+// The files that take longest, longest first (seconds under load, from a full run). Vitest orders files by the
+// durations of its previous run, but a fresh clone (CI) has none, and then it orders them by size: the torture file
+// is small and ran last, alone on one of the two workers for two minutes while the other sat idle.
+const SLOW_FIRST = [
+  'test/integration/reliability-torture.test.ts', // ~120 s: 200 kill -9 rounds
+  'test/browser/dashboard.test.ts', // ~90 s: Chromium
+  'test/e2e/cli.test.ts', // ~70 s: many CLI processes
+  'test/e2e/package.test.ts', // ~30 s: npm pack and a build
+];
+
+class SlowFilesFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => {
+      const index = SLOW_FIRST.findIndex((path) => spec.moduleId.endsWith(path));
+      return index === -1 ? SLOW_FIRST.length : index;
+    };
+    // a stable sort: the other files keep vitest's order
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
@@ -10,5 +32,6 @@ export default defineConfig({
     pool: 'forks',
     // many tests wait on child processes, sockets and timers rather than the CPU: two files at a time on 2 cores
     maxWorkers: 2,
+    sequence: { sequencer: SlowFilesFirst },
   },
 });
