@@ -110,6 +110,10 @@ const Env = z.object({
   OTEL_TRACES_EXPORTER: z.string().optional(),
   OTEL_LOGS_EXPORTER: z.string().optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  // read by the OpenTelemetry SDK itself; here only so the credentials they carry are redacted like our own secrets
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_LOGS_HEADERS: z.string().optional(),
 });
 
 export interface Config {
@@ -195,6 +199,60 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** a dotenv file whose values apply where the environment has none; missing is fine */
   envFile?: string | undefined;
+}
+
+/** The settings with more secret values to redact (the development webhook secret, made after the settings are read). */
+export function withSecrets(config: Config, values: readonly (string | undefined)[]): Config {
+  const more = values.filter((v): v is string => v !== undefined && !config.redaction.secrets.includes(v));
+  if (more.length === 0) return config;
+  return Object.freeze({
+    ...config,
+    redaction: Object.freeze({
+      ...config.redaction,
+      secrets: Object.freeze([...config.redaction.secrets, ...more]),
+    }),
+  });
+}
+
+// the password (and a user name other than Redis' "default") in a URL, as written and decoded
+function urlCredentials(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  const raw = [url.password, url.username === 'default' ? '' : url.username].filter((v) => v !== '');
+  return raw.flatMap((v) => [v, decoded(v)]);
+}
+
+// OTEL_EXPORTER_OTLP_HEADERS is `name=value,name=value` (values percent-encoded): the values of the headers that carry
+// credentials (an API key, an Authorization header), not every header (a tenant name is not a secret)
+function credentialHeaderValues(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const pair of value.split(',')) {
+    const at = pair.indexOf('=');
+    if (at < 0) continue;
+    const name = pair.slice(0, at).trim();
+    const raw = pair.slice(at + 1).trim();
+    if (raw === '' || !/auth|key|token|secret|passw|signature|cookie|credential/i.test(name)) continue;
+    const plain = decoded(raw);
+    out.push(raw, plain);
+    // `Authorization=Bearer <token>`: the credential alone too (it also appears without its scheme)
+    const scheme = /^(?:bearer|basic|token|apikey|dd-api-key)\s+(\S+)$/i.exec(plain);
+    if (scheme) out.push(scheme[1]!);
+  }
+  return out;
+}
+
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 /** Reads settings once. Bad values stop start-up with one message naming every bad variable. */
@@ -312,6 +370,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         e.SLACK_BOT_TOKEN,
         e.JIRA_WEBHOOK_SECRET,
         e.JIRA_API_TOKEN,
+        ...urlCredentials(e.REDIS_URL),
+        ...credentialHeaderValues(e.OTEL_EXPORTER_OTLP_HEADERS),
+        ...credentialHeaderValues(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
+        ...credentialHeaderValues(e.OTEL_EXPORTER_OTLP_LOGS_HEADERS),
       ].filter((v): v is string => v !== undefined),
     }),
     otlp: Object.freeze({

@@ -1,10 +1,11 @@
 // `npm run worker`: a worker process of the split mode. Takes task jobs from the Redis queue (REDIS_URL), runs the
 // agent, and writes into the same task folders as the web process: one trace, one folder per task.
 import { createRunner } from './agent/create-runner.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, withSecrets } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
 import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
+import { existingDevSecret } from './intake/dev-secret.ts';
 import { activeTaskIds, endTaskIfActive, endTasksOfGoneOwners } from './ops/interrupted-tasks.ts';
 import { attemptOf, RedisQueue, startRedisWorker } from './queue/redis-queue.ts';
 import { TaskIndex } from './store/task-index.ts';
@@ -14,7 +15,9 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 let config: ReturnType<typeof loadConfig>;
 let runner: ReturnType<typeof createRunner>;
 try {
+  // a loopback web server's development webhook secret is redacted here too (an agent may read its file)
   config = loadConfig();
+  config = withSecrets(config, [existingDevSecret(config.logsDir)]);
   runner = createRunner(config);
   if (config.queue.redisUrl === undefined) {
     throw new TaskLogsError(

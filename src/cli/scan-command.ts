@@ -1,6 +1,7 @@
 // `tasklogs scan`: finds secrets in stored tasks (plain and compressed files), and with --redact rewrites them.
-import type { Config } from '../config.ts';
+import { type Config, withSecrets } from '../config.ts';
 import { configuredRedactor } from '../instrumentation/redactor-for-config.ts';
+import { existingDevSecret } from '../intake/dev-secret.ts';
 import { scanTasks } from '../ops/secret-scan.ts';
 import type { Flags } from './flags.ts';
 import { type Out, paint, progress, table } from './terminal.ts';
@@ -10,7 +11,8 @@ export async function scan(config: Config, flags: Flags, out: Out): Promise<numb
   const bar = progress('scanning tasks');
   const result = await scanTasks({
     root: config.logsDir,
-    redactor: configuredRedactor(config),
+    // the development webhook secret, when a loopback server made one, is looked for like the configured ones
+    redactor: configuredRedactor(withSecrets(config, [existingDevSecret(config.logsDir)])),
     redact: flags.redact === true,
     onProgress: bar.update,
   });

@@ -1,7 +1,7 @@
 // Fail closed on the network: without TASK_LOGS_API_TOKEN the server may listen on loopback only, and a webhook
 // receiver with no secret is on only then (with the development secret). Each receiver says how it is verified.
 import { isIPv4 } from 'node:net';
-import type { Config } from '../config.ts';
+import { type Config, withSecrets } from '../config.ts';
 import { quote, TaskLogsError } from '../contract/errors.ts';
 import { devSecret, devSecretPath } from '../intake/dev-secret.ts';
 
@@ -81,5 +81,6 @@ export function webhookSecrets(config: Config): { config: Config; lines: string[
     slack: { ...w.slack, ...(secrets.slack ? { signingSecret: secrets.slack } : {}) },
     jira: { ...w.jira, ...(secrets.jira ? { secret: secrets.jira } : {}) },
   };
-  return { config: { ...config, webhooks }, lines };
+  // the development secret is a secret like any configured one: redacted wherever it would appear
+  return { config: withSecrets({ ...config, webhooks }, [dev]), lines };
 }

@@ -52,14 +52,16 @@ export interface ServerOptions {
   requestTimeoutMs?: number;
 }
 
-export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(settings: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  // refusals first, before anything is opened: a refused start leaves nothing behind
+  checkBind(settings);
+  checkIngestBind(settings);
+  const receivers = webhookSecrets(settings);
+  // from here on the settings include the development webhook secret (when one is used), so it is redacted too
+  const config = receivers.config;
   // the server's own lines can quote task content (an error message, a failed runner's output): redacted first
   const log = redactingLog(config, options.log ?? ((line: string) => process.stdout.write(`${line}\n`)));
   const logError = redactingLog(config, (line: string) => process.stderr.write(`${line}\n`));
-  // refusals first, before anything is opened: a refused start leaves nothing behind
-  checkBind(config);
-  checkIngestBind(config);
-  const receivers = webhookSecrets(config);
   for (const line of receivers.lines) log(line);
   const index = new TaskIndex(config.indexPath);
   const telemetry = startTelemetry(config, { register: options.register ?? false, index });

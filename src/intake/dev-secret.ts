@@ -86,3 +86,12 @@ function unsafe(path: string, what: string): TaskLogsError {
     `the development webhook secret ${path} ${what}: delete it (a new one is made), or set each provider's webhook secret`,
   );
 }
+
+/** The development secret if one exists and is safe, for redaction by other processes (a worker, a scan); never throws. */
+export function existingDevSecret(logsDir: string): string | undefined {
+  try {
+    return readDevSecret(logsDir);
+  } catch {
+    return undefined; // unsafe: the server refuses it, so it verifies nothing
+  }
+}
