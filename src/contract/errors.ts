@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'QUEUE_MESSAGE_INVALID'
   | 'WRITER_CLOSED'
   | 'TELEMETRY_DROPPED'
+  /** a file the server must write cannot be written now (disk full, read-only, I/O error): try again later */
+  | 'STORAGE_UNAVAILABLE'
   /** a task folder or file that is a link, or not a real directory or regular file */
   | 'UNSAFE_PATH'
   | 'INTERNAL';

@@ -103,6 +103,10 @@ function newApp(logError: ((error: unknown) => void) | undefined): Koa {
       log(`response to ${ctx.method} ${ctx.path.slice(0, 200)} cut short: ${error.code}: ${error.message}`);
       return;
     }
+    if (ctx !== undefined && error instanceof TaskLogsError) {
+      log(`${ctx.method} ${ctx.path.slice(0, 200)} answered ${ctx.status}: ${error.code}: ${error.message}`);
+      return;
+    }
     log(error);
   });
   app.use(errorsAsJson);

@@ -23,6 +23,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   QUEUE_UNAVAILABLE: 503,
   WRITER_CLOSED: 503,
   TELEMETRY_DROPPED: 503,
+  STORAGE_UNAVAILABLE: 503,
   UNSAFE_PATH: 404,
   INTERNAL: 500,
 };
@@ -42,8 +43,9 @@ export async function errorsAsJson(ctx: Context, next: Next): Promise<void> {
       return;
     }
     const err = toTaskLogsError(thrown);
-    if (err === INTERNAL) ctx.app.emit('error', thrown, ctx);
     ctx.status = STATUS_BY_CODE[err.code];
+    // the operator must hear of a disk that refuses writes: one line in the log, not a stack
+    if (err === INTERNAL || err.code === 'STORAGE_UNAVAILABLE') ctx.app.emit('error', thrown, ctx);
     if (err.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="task-logs"');
     // the rest of an oversized body is not read: close the connection rather than drain it
     if (err.code === 'PAYLOAD_TOO_LARGE' && !ctx.req.complete) ctx.set('Connection', 'close');

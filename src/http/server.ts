@@ -154,7 +154,12 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   });
 
   const logUnexpected =
-    options.logError ?? ((error: unknown) => logError(`task-logs: unexpected error: ${inspect(error)}`));
+    options.logError ??
+    ((error: unknown) =>
+      // a line the app already wrote (a coded error: a full disk, a stream cut short) is printed as it is
+      logError(
+        typeof error === 'string' ? `task-logs: ${error}` : `task-logs: unexpected error: ${inspect(error)}`,
+      ));
   // one OTLP router for both listeners: one byte budget, one request count, one memory of items already taken
   const otlp = otlpRoutes(telemetry.writer, {
     maxBodyBytes: config.ingest.maxBodyBytes,

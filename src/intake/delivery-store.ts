@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { TaskLogsError } from '../contract/errors.ts';
 
 /** The deliveries database beside the task index. */
 export function deliveriesPathFor(indexPath: string): string {
@@ -111,6 +112,37 @@ export class DeliveryStore {
     }
   }
 
+  /**
+   * Claims a delivery id and, with a digest, its signed body for a new task, in one transaction: both are kept, or
+   * neither (a full disk midway must not leave a delivery id claimed by a task that never existed, or its
+   * redelivery would be answered as a duplicate of nothing). A SQLite failure (disk full, read-only, I/O) throws
+   * STORAGE_UNAVAILABLE, with nothing claimed.
+   */
+  claimNew(
+    provider: string,
+    deliveryId: string,
+    body: { digest: string; windowMs: number } | undefined,
+    taskId: string,
+  ): Claim {
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      const delivery = this.claim(provider, deliveryId, taskId);
+      const claim =
+        delivery.claimed && body !== undefined
+          ? this.claimBody(provider, body.digest, taskId, body.windowMs)
+          : delivery;
+      this.#db.exec(claim.claimed ? 'COMMIT' : 'ROLLBACK');
+      return claim;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw new TaskLogsError(
+        'STORAGE_UNAVAILABLE',
+        `the webhook deliveries database cannot be written (${sqliteReason(error)})`,
+        { cause: error },
+      );
+    }
+  }
+
   /** Claims a delivery for a new task, atomically: a second claim of the same delivery gets the first task's id. */
   claim(provider: string, deliveryId: string, taskId: string): Claim {
     const result = this.#insert.run(provider, deliveryId, taskId, new Date().toISOString());
@@ -129,4 +161,9 @@ export class DeliveryStore {
   close(): void {
     this.#db.close();
   }
+}
+
+function sqliteReason(error: unknown): string {
+  const errstr = (error as { errstr?: unknown }).errstr;
+  return typeof errstr === 'string' ? errstr : String((error as Error).message ?? error).slice(0, 200);
 }

@@ -11,7 +11,7 @@ import type { TaskRecorder } from '../instrumentation/task-recorder.ts';
 import { MAX_PROMPT_CHARS, type TaskQueue } from '../queue/task-job.ts';
 import type { CommandMatch, Commands } from './command-phrases.ts';
 import { conversationIdOf } from './conversation-id.ts';
-import type { DeliveryStore } from './delivery-store.ts';
+import type { Claim, DeliveryStore } from './delivery-store.ts';
 import type { RejectionLog } from './rejection-log.ts';
 
 export type Provider = 'github' | 'slack' | 'jira';
@@ -109,18 +109,25 @@ export class WebhookIntake {
       );
     }
     const taskId = newTaskId();
-    const claim = deliveries.claim(delivery.provider, delivery.deliveryId, taskId);
-    if (!claim.claimed) return { kind: 'duplicate', taskId: claim.taskId };
     const digest =
       signedBody === undefined ? undefined : createHash('sha256').update(signedBody).digest('hex');
-    if (digest !== undefined) {
-      const window = this.#deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
-      const body = deliveries.claimBody(delivery.provider, digest, taskId, window);
-      if (!body.claimed) {
-        deliveries.release(delivery.provider, delivery.deliveryId, taskId);
-        return { kind: 'duplicate', taskId: body.taskId };
-      }
+    const window = this.#deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+    let claim: Claim;
+    try {
+      claim = deliveries.claimNew(
+        delivery.provider,
+        delivery.deliveryId,
+        digest === undefined ? undefined : { digest, windowMs: window },
+        taskId,
+      );
+    } catch (error) {
+      // nothing was claimed: the provider's redelivery, once the disk has room, is processed as new
+      throw Object.assign(error as TaskLogsError, {
+        reason: 'storage_unavailable',
+        retryAfterSeconds: this.#deps.retryAfterSeconds ?? 30,
+      });
     }
+    if (!claim.claimed) return { kind: 'duplicate', taskId: claim.taskId };
     const release = () => {
       deliveries.release(delivery.provider, delivery.deliveryId, taskId); // a redelivery may try again
       if (digest !== undefined) deliveries.releaseBody(delivery.provider, digest, taskId);
