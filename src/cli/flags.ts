@@ -11,6 +11,7 @@ export const SEARCH_FLAGS = [
   'agent',
   'agent-type',
   'model',
+  'conversation',
   'success',
   'created-after',
   'created-before',

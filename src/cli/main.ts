@@ -50,9 +50,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'list and search tasks, newest first',
     usage:
       'tasklogs ls [--status failed] [--provider github,jira] [--source S] [--agent A] [--agent-type T] [--model M]\n' +
-      '             [--success true|false] [--created-after DATE] [--created-before DATE] [--completed-after DATE]\n' +
-      '             [--completed-before DATE] [--min-cost N] [--max-cost N] [--min-tokens N] [--max-tokens N]\n' +
-      '             [--sort created_at|cost_usd|...] [--order asc|desc] [--limit N] [--cursor C] [--refresh] [--json]',
+      '             [--conversation github:owner/repo#42] [--success true|false] [--created-after DATE]\n' +
+      '             [--created-before DATE] [--completed-after DATE] [--completed-before DATE] [--min-cost N]\n' +
+      '             [--max-cost N] [--min-tokens N] [--max-tokens N] [--sort created_at|cost_usd|...]\n' +
+      '             [--order asc|desc] [--limit N] [--cursor C] [--refresh] [--json]',
     options: { ...LS_OPTIONS, refresh: { type: 'boolean' }, ...JSON_FLAG },
     args: 0,
     run: async (config, _args, flags) => (await read()).ls(config, flags, out),

@@ -12,7 +12,11 @@ import { tempLogsDir } from '../helpers/temp-dir.ts';
 async function logsWithTasks() {
   const dir = await tempLogsDir();
   const telemetry = testTelemetry(dir);
-  await recordSampleTask(telemetry.tasks, { taskId: 'task-abc123', costUsd: 0.5 });
+  await recordSampleTask(telemetry.tasks, {
+    taskId: 'task-abc123',
+    costUsd: 0.5,
+    conversationId: 'github:owner/repo#42',
+  });
   await recordSampleTask(telemetry.tasks, { taskId: 'task-bad', fail: true, costUsd: 0.25 });
   await telemetry.forceFlush();
   return dir;
@@ -73,6 +77,9 @@ describe('tasklogs', () => {
     expect(list.out).toMatch(/task-abc123\s+completed\s+github/);
     const failed = JSON.parse(tasklogs(dir, 'ls', '--status', 'failed', '--json').out);
     expect(failed.tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-bad']);
+    const talk = tasklogs(dir, 'ls', '--conversation', 'github:owner/repo#42', '--json');
+    expect(talk.err).toBe('');
+    expect(JSON.parse(talk.out).tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-abc123']);
 
     const show = tasklogs(dir, 'show', 'task-abc123');
     expect(show.code).toBe(0);

@@ -19,6 +19,7 @@ export interface SampleOptions {
   /** extra text lines, to make a task bigger */
   lines?: number;
   costUsd?: number;
+  conversationId?: string;
 }
 
 export async function recordSampleTask(tasks: TaskRecorder, options: SampleOptions = {}) {
@@ -26,6 +27,7 @@ export async function recordSampleTask(tasks: TaskRecorder, options: SampleOptio
     ...(options.taskId === undefined ? {} : { taskId: options.taskId }),
     source: 'webhook',
     provider: 'github',
+    ...(options.conversationId === undefined ? {} : { conversationId: options.conversationId }),
     input: SAMPLE_INPUT,
   });
   task.recordStage('received', { event_type: 'issue_comment.created' });
