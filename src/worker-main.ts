@@ -41,8 +41,8 @@ const worker = startRedisWorker({
   stallSeconds: config.queue.stallSeconds,
   handler: taskJobHandler({ tasks: telemetry.tasks, runner }),
   onInvalid: (error) => process.stderr.write(`task-logs worker: ${error.message}\n`),
+  report: (message) => process.stderr.write(`task-logs worker: ${message}\n`),
 });
-worker.on('error', (error) => process.stderr.write(`task-logs worker: ${error.message}\n`));
 // the queue gave up on a job (its workers died more often than it runs a job again): the task ends here, not never
 worker.on('failed', (job, error) => {
   const taskId = (job?.data as { message?: { task_id?: unknown } } | undefined)?.message?.task_id;
@@ -70,7 +70,8 @@ try {
 const jobs = new RedisQueue({
   url: config.queue.redisUrl,
   name: config.queue.name,
-  report: (message) => process.stderr.write(`task-logs worker: ${message}\n`),
+  // Redis being down is said once by the worker above; this queue's own line is about webhooks, not run here
+  report: () => undefined,
 });
 let checking: Promise<void> | undefined;
 const checkOwners = () => {

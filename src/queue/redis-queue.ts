@@ -68,8 +68,10 @@ export function startRedisWorker(options: {
   stallSeconds?: number;
   handler: JobHandler;
   onInvalid: (error: Error) => void;
+  /** the worker's errors, one line each; Redis being down is said once a minute, not on every reconnect */
+  report?: (message: string) => void;
 }): Worker {
-  return new Worker(
+  const worker = new Worker(
     options.name,
     async (job) => {
       const parsed = TaskJobSchema.safeParse(job.data);
@@ -89,6 +91,31 @@ export function startRedisWorker(options: {
       lockDuration: (options.stallSeconds ?? 30) * 1000,
       stalledInterval: (options.stallSeconds ?? 30) * 1000,
     },
+  );
+  const report = options.report ?? ((message: string) => process.stderr.write(`${message}\n`));
+  let lastDown = 0;
+  worker.on('error', (error) => {
+    if (!isConnectionError(error)) return report(error.message);
+    if (Date.now() - lastDown < 60_000) return;
+    lastDown = Date.now();
+    report(`task queue: Redis unavailable (${error.message}); no task runs until it is back`);
+  });
+  return worker;
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+
+function isConnectionError(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    (typeof code === 'string' && CONNECTION_CODES.has(code)) || error.message === 'Connection is closed.'
   );
 }
 
