@@ -1,7 +1,7 @@
 // Start-up checks of the environment: the logs folder and the index must be usable before anything starts, so a bad
 // setting is one clear line naming it (and exit 2), not a stack trace later or a process spinning on /proc.
 import { constants } from 'node:fs';
-import { access, mkdir, open, realpath, unlink } from 'node:fs/promises';
+import { access, mkdir, open, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
@@ -26,7 +26,7 @@ async function checkFolder(setting: string, folder: string): Promise<void> {
   try {
     await mkdir(folder, { recursive: true });
   } catch (error) {
-    throw settingError(setting, folder, `cannot be created (${codeOf(error)})`);
+    throw settingError(setting, folder, await whyNotCreated(folder, where, error));
   }
   const probe = join(folder, `.probe~${process.pid}`);
   try {
@@ -66,6 +66,19 @@ async function realAncestor(path: string): Promise<string> {
       current = parent;
     }
   }
+}
+
+// mkdir's own code misleads (EEXIST for a file, ENOENT under a read-only mount): say what is in the way
+async function whyNotCreated(folder: string, existing: string, error: unknown): Promise<string> {
+  const it = existing === resolve(folder) ? 'it' : existing;
+  try {
+    if (!(await stat(existing)).isDirectory())
+      return `${it === 'it' ? 'is' : `cannot be created: ${it} is`} a file, not a folder`;
+    await access(existing, constants.W_OK);
+  } catch (blocked) {
+    return `cannot be created: ${it} is not writable (${codeOf(blocked)})`;
+  }
+  return `cannot be created (${codeOf(error)})`;
 }
 
 function settingError(setting: string, value: string, problem: string): TaskLogsError {
