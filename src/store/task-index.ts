@@ -170,7 +170,8 @@ export class TaskIndex {
       for (const [taskId, files] of entries) this.upsert(taskId, files);
       this.#db.exec('COMMIT');
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      // a COMMIT that failed (disk full) has rolled back already: a second ROLLBACK would hide the real error
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw error;
     }
   }
@@ -186,7 +187,8 @@ export class TaskIndex {
       }
       this.#db.exec('COMMIT');
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      // a COMMIT that failed (disk full) has rolled back already: a second ROLLBACK would hide the real error
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw error;
     }
   }
@@ -194,8 +196,13 @@ export class TaskIndex {
   remove(taskIds: Iterable<string>): void {
     const del = this.#db.prepare('DELETE FROM tasks WHERE task_id = ?');
     this.#db.exec('BEGIN');
-    for (const id of taskIds) del.run(id);
-    this.#db.exec('COMMIT');
+    try {
+      for (const id of taskIds) del.run(id);
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Folders indexed with no status (no metadata.json yet, or not readable): the interrupted-task check looks at them. */
