@@ -186,9 +186,9 @@ describe('tasklogs', () => {
 
   it('serve runs the server until SIGTERM', async () => {
     const dir = await tempLogsDir();
-    const port = 20_000 + Math.floor(Math.random() * 1000);
+    // port 0: the system picks a free one (a random fixed port could be taken by another process on the machine)
     const server = spawn(BIN, ['serve'], {
-      env: { ...process.env, PATH, TASK_LOGS_DIR: dir, PORT: String(port) },
+      env: { ...process.env, PATH, TASK_LOGS_DIR: dir, PORT: '0' },
     });
     let out = '';
     server.stdout.on('data', (chunk: Buffer) => {
@@ -196,8 +196,9 @@ describe('tasklogs', () => {
     });
     await expect
       .poll(() => out, { timeout: 60_000 })
-      .toContain(`task-logs listening on http://127.0.0.1:${port}`);
-    expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).toEqual({
+      .toMatch(/task-logs listening on http:\/\/127\.0\.0\.1:\d+ /);
+    const url = /task-logs listening on (http:\/\/\S+) /.exec(out)![1];
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({
       status: 'ok',
       logging: true,
     });
