@@ -37,7 +37,19 @@ export async function startStoppableRedis(
     );
     return undefined;
   }
-  port ??= await freePort();
+  if (port !== undefined) return spawnRedis(port);
+  // the free port is closed again before redis-server binds it: another process on the machine may take it in
+  // between, and then redis-server exits at once; a new port is tried
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnRedis(await freePort());
+    } catch (error) {
+      if (attempt === 5 || !(error as Error).message.includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function spawnRedis(port: number): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -54,7 +66,8 @@ export async function startStoppableRedis(
       out += chunk;
       if (out.includes('Ready to accept connections')) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)));
+    // 'close', not 'exit': its last output (why it stopped) is read by then
+    child.once('close', (code) => reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)));
   });
   return {
     url: `redis://127.0.0.1:${port}`,
