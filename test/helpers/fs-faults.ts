@@ -50,11 +50,32 @@ export interface FsFaults {
   ops(): number;
   /** the operations failed since arm(), by name (`rename`, `handle.write`, ...) */
   failed(): string[];
+  /** the same faults with their number (the error says `injected fault #N in <op>`) and the product function that
+   * made the call (`exporters/file-system.ts appendAll`): what a sweep needs to account for each fault */
+  faults(): InjectedFault[];
   /** puts Node's functions back */
   restore(): void;
 }
 
+export interface InjectedFault {
+  id: number;
+  op: string;
+  /** the first frame of src/ or exporters/ on the call's stack: `<file> <function>` ('?' when none is there) */
+  site: string;
+}
+
 let installed: FsFaults | undefined;
+let nextFaultId = 1;
+
+// the product's own frame that called the failing function (the wrappers are entered synchronously by the caller)
+function productSite(): string {
+  const frames: string[] = [];
+  for (const line of (new Error('site').stack ?? '').split('\n').slice(1)) {
+    const m = /at (?:async )?(?:(\S+) \()?.*?\/((?:src|exporters)\/[^:)]+):\d+/.exec(line);
+    if (m && !line.includes('/test/')) frames.push(`${m[2]} ${m[1] ?? '<anonymous>'}`);
+  }
+  return frames.join(' < ') || '?';
+}
 
 /** Patches node:fs/promises and FileHandle (once per process); the patches do nothing until armed. */
 export async function installFsFaults(): Promise<FsFaults> {
@@ -68,8 +89,17 @@ export async function installFsFaults(): Promise<FsFaults> {
   let plan: Plan | undefined;
   let count = 0;
   let failed: string[] = [];
+  let records: InjectedFault[] = [];
+  // a fault is recorded as it is injected; its error names it by number
+  const record = (name: string): number => {
+    const id = nextFaultId++;
+    failed.push(name);
+    records.push({ id, op: name, site: productSite() });
+    return id;
+  };
   // handles a short write left half-written: their next write fails with ENOSPC
-  const diskFull = new WeakSet<object>();
+  // (the ENOSPC that follows carries the short write's number: it is how that fault is reported)
+  const diskFull = new WeakMap<object, number>();
 
   const due = (name: string): boolean => {
     if (plan === undefined) return false;
@@ -77,8 +107,11 @@ export async function installFsFaults(): Promise<FsFaults> {
     count++;
     return plan.mode === 'transient' ? count === plan.at : count >= plan.at;
   };
-  const error = (code: string, name: string) =>
-    Object.assign(new Error(`${code}: injected fault in ${name}`), { code, syscall: name });
+  const error = (code: string, name: string, id?: number) =>
+    Object.assign(new Error(`${code}: injected fault${id === undefined ? '' : ` #${id}`} in ${name}`), {
+      code,
+      syscall: name,
+    });
   const errnoFor = (code: FaultCode) => (code === 'SHORT_WRITE' ? 'ENOSPC' : code);
 
   for (const name of FS_FUNCTIONS) {
@@ -86,10 +119,10 @@ export async function installFsFaults(): Promise<FsFaults> {
     originals.set(name, original);
     fsTable[name] = async (...args: unknown[]) => {
       if (!due(name)) return original(...args);
-      failed.push(name);
+      const id = record(name);
       const code = errnoFor(plan!.code);
       if (name === 'rm') await removeOneFile(args[0] as string, originals);
-      throw error(code, name);
+      throw error(code, name, id);
     };
   }
   for (const name of HANDLE_METHODS) {
@@ -97,16 +130,17 @@ export async function installFsFaults(): Promise<FsFaults> {
     handleOriginals.set(name, original);
     handleProto[name] = async function (this: FileHandle, ...args: unknown[]) {
       const key = `handle.${name}`;
-      if (name === 'write' && diskFull.has(this)) {
+      const fullAfter = name === 'write' ? diskFull.get(this) : undefined;
+      if (fullAfter !== undefined) {
         diskFull.delete(this);
-        throw error('ENOSPC', key);
+        throw error('ENOSPC', key, fullAfter);
       }
       if (!due(key)) return original.apply(this, args);
-      failed.push(key);
+      const id = record(key);
       if (name === 'close') {
         // close(2) frees the descriptor even when it reports an error
         await original.apply(this, args);
-        throw error(errnoFor(plan!.code), key);
+        throw error(errnoFor(plan!.code), key, id);
       }
       if (name === 'write' && plan!.code === 'SHORT_WRITE' && Buffer.isBuffer(args[0])) {
         const data = args[0];
@@ -117,40 +151,42 @@ export async function installFsFaults(): Promise<FsFaults> {
           const result = (await original.apply(this, [data, offset, half, ...args.slice(3)])) as {
             bytesWritten: number;
           };
-          diskFull.add(this);
+          diskFull.set(this, id);
           return result;
         }
       }
-      throw error(errnoFor(plan!.code), key);
+      throw error(errnoFor(plan!.code), key, id);
     };
   }
   // the writer's appends write raw descriptors with node:fs's callback write: counted only when a plan names
   // 'fd.write' (other plans count what they did before), with the same short-write-then-disk-full behaviour
   const callbackTable = fsCallbacks as unknown as Record<string, unknown>;
   const originalWrite = callbackTable.write as (...args: unknown[]) => void;
-  const fullFds = new Set<number>();
+  const fullFds = new Map<number, number>();
   callbackTable.write = function (this: unknown, fd: number, data: unknown, ...rest: unknown[]) {
     const key = 'fd.write';
     const callback = rest.at(-1) as (error: Error | null, written?: number) => void;
-    if (fullFds.delete(fd)) {
-      process.nextTick(callback, error('ENOSPC', key));
+    const fullAfter = fullFds.get(fd);
+    if (fullAfter !== undefined) {
+      fullFds.delete(fd);
+      process.nextTick(callback, error('ENOSPC', key, fullAfter));
       return;
     }
     if (plan?.only?.has(key) !== true || !due(key)) {
       originalWrite.call(this, fd, data, ...rest);
       return;
     }
-    failed.push(key);
+    const id = record(key);
     if (plan.code === 'SHORT_WRITE' && Buffer.isBuffer(data)) {
       const offset = typeof rest[0] === 'number' ? rest[0] : 0;
       const length = typeof rest[1] === 'number' ? rest[1] : data.length - offset;
       if (length > 1) {
-        fullFds.add(fd);
+        fullFds.set(fd, id);
         originalWrite.call(this, fd, data, offset, length >> 1, null, callback);
         return;
       }
     }
-    process.nextTick(callback, error(errnoFor(plan.code), key));
+    process.nextTick(callback, error(errnoFor(plan.code), key, id));
   };
   syncBuiltinESMExports();
 
@@ -158,6 +194,7 @@ export async function installFsFaults(): Promise<FsFaults> {
     arm(at, code, mode, only) {
       count = 0;
       failed = [];
+      records = [];
       plan = { at, code, mode, ...(only === undefined ? {} : { only: new Set(only) }) };
     },
     clear() {
@@ -165,6 +202,7 @@ export async function installFsFaults(): Promise<FsFaults> {
     },
     ops: () => count,
     failed: () => failed,
+    faults: () => records,
     restore() {
       plan = undefined;
       for (const [name, fn] of originals) fsTable[name] = fn;

@@ -49,8 +49,9 @@ if (only === undefined || only === 'faults') {
   const upkeep = await maintenanceFaultSweep();
   say(
     `I/O fault sweep of maintenance (compress, prune, verify --repair): ${upkeep.scenarios} scenarios ` +
-      `(${upkeep.faultsInjected} faults injected: ${upkeep.reported} reported as errors, ${upkeep.absorbed} absorbed ` +
-      `with nothing lost), ${upkeep.duplicatesUntilNextRun} left compressed lines readable twice until the next run, ` +
+      `(${upkeep.faultsInjected} faults injected = ${upkeep.reported} reported + ${upkeep.absorbed} absorbed by design ` +
+      `+ ${upkeep.afterReported} later failures of a persistent fault already reported), ` +
+      `${upkeep.duplicatesUntilNextRun} left compressed lines readable twice until the next run, ` +
       `${upkeep.failures.length} failures, ${Math.round((Date.now() - started) / 1000)} s`,
   );
   for (const failure of upkeep.failures.slice(0, 20)) say(`  FAIL ${failure}`);
