@@ -24,7 +24,9 @@ describe('npm start', () => {
     const port = (await portIsFree(8000)) ? 8000 : 18_000 + Math.floor(Math.random() * 1000);
     if (port !== 8000)
       console.warn(`port 8000 is busy on this machine: the curl commands use port ${port} instead`);
-    const server = spawn(process.execPath, ['src/main.ts'], {
+    // `npm start` itself, as the README says: a SIGTERM to npm (what a container or a process manager sends) must
+    // reach the server through npm's shell
+    const server = spawn('npm', ['start'], {
       cwd: ROOT,
       env: { ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
