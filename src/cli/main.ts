@@ -160,8 +160,19 @@ async function main(argv: string[]): Promise<number> {
       `${name} takes ${command.args === 0 ? 'no arguments' : `${command.args} argument`}, got ${parsed.positionals.length}`,
     );
   }
+  checkNodeVersion();
   const { loadConfig } = await import('../config.ts');
   return command.run(loadConfig(), parsed.positionals, parsed.values as Flags);
+}
+
+// the commands load node:sqlite (Node 22.16 and later): an older Node gets this line, not a loader's stack trace
+function checkNodeVersion(): void {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major > 22 || (major === 22 && minor >= 16)) return;
+  throw new TaskLogsError(
+    'CONFIG_INVALID',
+    `this command needs Node.js 22.16 or newer (for node:sqlite); this is Node.js ${process.version}`,
+  );
 }
 
 try {

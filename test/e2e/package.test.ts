@@ -310,5 +310,19 @@ describe('the packed package', () => {
     const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('usage: tasklogs <command> [options]');
+
+    // a Node older than the package's engines (a system Node 20) gets one line and exit 2, not a stack trace
+    const system = spawnSync('/usr/bin/node', ['-p', 'process.versions.node'], { encoding: 'utf8' });
+    const [major = 99, minor = 0] = (system.stdout ?? '').trim().split('.').map(Number);
+    if (system.status === 0 && (major < 22 || (major === 22 && minor < 16))) {
+      const old = spawnSync('/usr/bin/node', [bin, 'ls'], {
+        encoding: 'utf8',
+        env: { ...process.env, TASK_LOGS_DIR: join(installed, 'no-logs') },
+      });
+      expect({ status: old.status, stderr: old.stderr }).toEqual({
+        status: 2,
+        stderr: `tasklogs: this command needs Node.js 22.16 or newer (for node:sqlite); this is Node.js v${system.stdout.trim()}\n`,
+      });
+    }
   });
 });
