@@ -1,18 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-async function portIsFree(port: number): Promise<boolean> {
-  const probe = createServer();
-  return new Promise((done) => {
-    probe.once('error', () => done(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
-  });
+/** The port the server says it listens on (PORT=0: the system picked it). */
+async function listeningPort(output: () => string): Promise<number> {
+  const line = /task-logs listening on http:\/\/127\.0\.0\.1:(\d+) /;
+  await expect.poll(output, { timeout: 60_000 }).toMatch(line);
+  return Number(line.exec(output())![1]);
 }
 
 describe('npm start', () => {
@@ -20,15 +18,13 @@ describe('npm start', () => {
     const dir = await tempLogsDir();
     const env = { ...process.env, TASK_LOGS_DIR: dir };
     execFileSync(process.execPath, ['src/example.ts', '--task-id', 'task-abc123'], { cwd: ROOT, env });
-    // the seed's commands name port 8000; if something else holds it here, the same commands go to another port
-    const port = (await portIsFree(8000)) ? 8000 : 18_000 + Math.floor(Math.random() * 1000);
-    if (port !== 8000)
-      console.warn(`port 8000 is busy on this machine: the curl commands use port ${port} instead`);
+    // the seed's commands name port 8000; they go to the port the system picked instead (port 8000, or any fixed
+    // one, may be taken by another process on the machine between a check and the server's bind)
     // `npm start` itself, as the README says: a SIGTERM to npm (what a container or a process manager sends) must
     // reach the server through npm's shell
     const server = spawn('npm', ['start'], {
       cwd: ROOT,
-      env: { ...env, PORT: String(port) },
+      env: { ...env, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -39,7 +35,7 @@ describe('npm start', () => {
       out += chunk;
     });
     try {
-      await expect.poll(() => out, { timeout: 60_000 }).toContain('task-logs listening on');
+      const port = await listeningPort(() => out);
       expect(out).toContain(`task logs in ${dir}`);
       expect(out).toContain('listens on loopback only');
 
@@ -66,11 +62,10 @@ describe('npm start', () => {
 describe('npm run demo', () => {
   it('sends a signed GitHub webhook to the running server and waits for the task to complete', async () => {
     const dir = await tempLogsDir();
-    const port = 19_000 + Math.floor(Math.random() * 1000);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       TASK_LOGS_DIR: dir,
-      PORT: String(port),
+      PORT: '0',
       AGENT_RUNNER: 'replay',
       AGENT_REPLAY_DELAY_MS: '1',
     };
@@ -85,9 +80,13 @@ describe('npm run demo', () => {
       out += chunk;
     });
     try {
-      await expect.poll(() => out, { timeout: 60_000 }).toContain('task-logs listening on');
+      const port = await listeningPort(() => out);
       expect(out).toContain('a development secret is used');
-      const demo = execFileSync(process.execPath, ['src/demo.ts'], { cwd: ROOT, env, encoding: 'utf8' });
+      const demo = execFileSync(process.execPath, ['src/demo.ts'], {
+        cwd: ROOT,
+        env: { ...env, PORT: String(port) },
+        encoding: 'utf8',
+      });
       expect(demo).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/webhooks\/github \(delivery [\w-]+\) -> 202/);
       const taskId = /task (task-[0-9a-f]{16}) completed\. Read it with:/.exec(demo)?.[1];
       expect(taskId).toBeDefined();
