@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DeliveryStore, deliveriesPathFor } from '../../src/intake/delivery-store.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
@@ -11,6 +12,7 @@ import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-reques
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'src/cli/main.ts');
 const PATH = `${join(ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
+const execFileAsync = promisify(execFile);
 
 describe('tasklogs reindex', () => {
   it('on a live server, rebuilds the index in place and keeps the webhook deliveries: a redelivery is still one task', async () => {
@@ -30,7 +32,10 @@ describe('tasklogs reindex', () => {
     const indexPath = join(dir, '.index.sqlite');
     const inode = statSync(indexPath).ino;
 
-    const run = spawnSync(BIN, ['reindex'], {
+    // run without blocking this process: the server (here) and fetch's pooled connection must keep their timers. A
+    // spawnSync of more than ~5 s (a loaded machine) let the server's keep-alive timeout close the connection just
+    // as the next fetch reused it: ECONNRESET
+    const run = await execFileAsync(BIN, ['reindex'], {
       env: { ...process.env, PATH, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
       encoding: 'utf8',
       timeout: 60_000,
