@@ -44,7 +44,11 @@ if (running.ingest !== undefined && ingest !== undefined) {
     `OTLP ingest listening on ${running.ingest.url} (bound to ${ingest.host}:${new URL(running.ingest.url).port}): POST /v1/traces and /v1/logs only, with ${guard}`,
   );
 }
-say(`try: curl ${running.url}/api/tasks`);
+say(
+  config.apiToken === undefined
+    ? `try: curl ${running.url}/api/tasks`
+    : `try: curl -H "Authorization: Bearer $TASK_LOGS_API_TOKEN" ${running.url}/api/tasks`,
+);
 
 shutdownOnSignals({
   announce: (signal) => say(`${signal}: shutting down (flushing telemetry)`),

@@ -184,11 +184,19 @@ describe('tasklogs', () => {
     expect(tasklogs(dir, 'verify').code).toBe(0);
   });
 
-  it('serve runs the server until SIGTERM', async () => {
+  it('serve runs the server until SIGTERM, and its curl hint carries the token when the API needs one', async () => {
     const dir = await tempLogsDir();
     // port 0: the system picks a free one (a random fixed port could be taken by another process on the machine)
+    const token = 'serve-test-token-0123456789';
     const server = spawn(BIN, ['serve'], {
-      env: { ...process.env, PATH, TASK_LOGS_DIR: dir, PORT: '0' },
+      env: {
+        ...process.env,
+        PATH,
+        TASK_LOGS_DIR: dir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        TASK_LOGS_API_TOKEN: token,
+      },
     });
     let out = '';
     server.stdout.on('data', (chunk: Buffer) => {
@@ -202,6 +210,8 @@ describe('tasklogs', () => {
       status: 'ok',
       logging: true,
     });
+    await expect.poll(() => out).toContain('try: curl');
+    expect(out).toContain(`try: curl -H "Authorization: Bearer $TASK_LOGS_API_TOKEN" ${url}/api/tasks`);
     server.kill('SIGTERM');
     const [code] = await once(server, 'exit');
     expect(code).toBe(0);
