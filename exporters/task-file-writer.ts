@@ -1,23 +1,14 @@
 // TaskFileWriter: the bounded, batched writer behind every exporter. Callers only enqueue; a timer flushes each window's
 // telemetry as a few file operations per task. Write failures and drops are counted, never thrown at the caller.
-import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
-import { forEachLimited } from '../src/contract/for-each-limited.ts';
 import { OpenKeyBlocks } from '../src/contract/redaction/key-blocks.ts';
 import type { Redactor } from '../src/contract/redaction/redactor.ts';
-import {
-  type FinalResult,
-  TASK_FILES,
-  type TaskMetadata,
-  TOMBSTONE_DIR,
-} from '../src/contract/task-files.ts';
-import { writeJsonAtomic } from './atomic-json.ts';
-import { type FileSystem, nodeFileSystem, type OpenFolder } from './file-system.ts';
-import { JsonlAppender } from './jsonl-appender.ts';
-import { MetadataFile } from './metadata-file.ts';
+import type { FinalResult, TaskMetadata } from '../src/contract/task-files.ts';
+import { type FileSystem, nodeFileSystem } from './file-system.ts';
 import { mergeMetadata } from './metadata-merge.ts';
 import { ProblemReporter } from './problem-reporter.ts';
 import { emptyChanges, TaskChangeSet, type TaskChanges } from './task-changes.ts';
+import { type FolderWrites, inProcessFolders, taskDeletedError } from './task-folder-writer.ts';
 import { isLogRecord, type TelemetryItem } from './telemetry-item.ts';
 
 export interface TaskFileWriterOptions {
@@ -89,7 +80,6 @@ export interface WriterStats {
   lastError: string | undefined;
 }
 
-const KNOWN_LIMIT = 50_000;
 const RETRY_LIMIT = 10_000;
 // failed metadata and result files are tried again this often while nothing else is queued
 const RETRY_MS = 1000;
@@ -148,12 +138,9 @@ export class TaskFileWriter {
   #queue: TelemetryItem[] = [];
   #tickets: Ticket[] = [];
 
-  // task folders known to exist, and tasks whose metadata.json exists (then updates take the lock)
-  readonly #dirs = new Set<string>();
   // JSON state whose write failed, retried with the next flush until it lands
   readonly #retry = new Map<string, TaskChanges>();
-  readonly #metadata: MetadataFile;
-  readonly #lines: JsonlAppender;
+  readonly #folders: FolderWrites;
   readonly #problems: ProblemReporter;
 
   #emitted = 0;
@@ -187,16 +174,15 @@ export class TaskFileWriter {
       const s = this.stats();
       return `so far written=${s.written} dropped=${s.dropped} errors=${s.errors} (task logs in ${this.root})`;
     });
-    this.#lines = new JsonlAppender(this.#fs);
-    this.#metadata = new MetadataFile({
-      fs: this.#fs,
-      durable: this.#durable,
-      onUnreadable: (path) =>
-        this.#problems.problem(
-          'metadata_unreadable',
-          `${path} was not valid JSON; it is rewritten from the telemetry`,
-        ),
-    });
+    const onUnreadable = (path: string) =>
+      this.#problems.problem(
+        'metadata_unreadable',
+        `${path} was not valid JSON; it is rewritten from the telemetry`,
+      );
+    this.#folders = inProcessFolders(
+      { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
+      this.#concurrency,
+    );
   }
 
   /** the lifecycle phase: idle, armed, flushing, closing or closed */
@@ -426,11 +412,32 @@ export class TaskFileWriter {
     const tasks = [...changeSet.byTask.values()];
     const failed = new Map<string, Error>();
     const written: WrittenFiles[] = [];
-    await forEachLimited(tasks, this.#concurrency, async (changes) => {
-      const error = await this.#apply(changes, written);
-      if (error === undefined && retried.has(changes.taskId)) this.#recovered++;
-      if (error !== undefined) failed.set(changes.taskId, error);
-    });
+    const outcomes = await this.#folders.write(tasks);
+    for (let i = 0; i < tasks.length; i++) {
+      const changes = tasks[i]!;
+      const outcome = outcomes[i]!;
+      if (outcome.kind === 'written') {
+        this.#written += changes.items;
+        if (retried.has(changes.taskId)) this.#recovered++;
+        if (outcome.metadata !== undefined || changes.finalResult !== undefined)
+          written.push({
+            taskId: changes.taskId,
+            metadata: outcome.metadata,
+            finalResult: changes.finalResult,
+          });
+      } else if (outcome.kind === 'deleted') {
+        this.#drop('task_deleted', changes.items);
+        this.#problems.problem(
+          'task_deleted',
+          `telemetry for task ${changes.taskId}, which retention deleted, was dropped`,
+        );
+        failed.set(changes.taskId, taskDeletedError(changes.taskId));
+      } else {
+        this.#fail(changes, outcome.error, outcome.what);
+        if (outcome.keep) this.#keepForRetry(changes);
+        failed.set(changes.taskId, outcome.error);
+      }
+    }
     if (written.length > 0 && this.#onWritten !== undefined) {
       try {
         this.#onWritten(written);
@@ -452,134 +459,6 @@ export class TaskFileWriter {
     }
   }
 
-  /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
-  async #apply(changes: TaskChanges, written: WrittenFiles[]): Promise<Error | undefined> {
-    const path = join(this.root, changes.taskId);
-    let folder: OpenFolder | undefined;
-    let dir: 'created' | 'exists' | 'deleted';
-    try {
-      dir = await this.#ensureDir(changes, path);
-      if (dir === 'exists') {
-        try {
-          folder = await this.#fs.openFolder(path);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-          // the folder this writer knew was removed meanwhile (retention, or by hand): looked at afresh
-          this.#dirs.delete(changes.taskId);
-          dir = await this.#ensureDir(changes, path);
-        }
-      }
-      if (dir === 'deleted') {
-        this.#drop('task_deleted', changes.items);
-        this.#problems.problem(
-          'task_deleted',
-          `telemetry for task ${changes.taskId}, which retention deleted, was dropped`,
-        );
-        return new TaskLogsError('TELEMETRY_DROPPED', `task ${changes.taskId} was deleted`);
-      }
-      // a link or non-directory is refused here (UNSAFE_PATH), never followed
-      folder ??= await this.#fs.openFolder(path);
-    } catch (error) {
-      this.#fail(changes, error, 'folder');
-      this.#keepForRetry(changes);
-      return asError(error);
-    }
-    try {
-      return await this.#applyIn(folder, changes, written, dir === 'created');
-    } finally {
-      await folder.close().catch(() => undefined); // closing a directory handle has nothing left to report
-    }
-  }
-
-  // every path goes through the open folder (/proc/self/fd/N/...): a folder swapped for a link is never entered
-  async #applyIn(
-    folder: OpenFolder,
-    changes: TaskChanges,
-    written: WrittenFiles[],
-    fresh: boolean,
-  ): Promise<Error | undefined> {
-    const dir = folder.path;
-    const durable = this.#durable;
-    // creating a file is the costly step on many disks, so the independent files are written concurrently
-    const [lines, files] = await Promise.allSettled([
-      Promise.all([
-        this.#lines.append(join(dir, TASK_FILES.webhookFlow), changes.webhookLines, {
-          sync: durable && changes.ended,
-          key: join(folder.dir, TASK_FILES.webhookFlow),
-          fresh,
-        }),
-        this.#lines.append(join(dir, TASK_FILES.agentOutput), changes.outputLines, {
-          sync: durable && changes.ended,
-          key: join(folder.dir, TASK_FILES.agentOutput),
-          fresh,
-        }),
-      ]),
-      Promise.all([
-        changes.input && writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, { durable }),
-        changes.finalResult &&
-          writeJsonAtomic(this.#fs, join(dir, TASK_FILES.finalResult), changes.finalResult, { durable }),
-      ]),
-    ]);
-    let failure: unknown;
-    let metadata: TaskMetadata | undefined;
-    if (files.status === 'fulfilled') {
-      try {
-        if (changes.metadata !== undefined)
-          metadata = await this.#metadata.write(changes.taskId, dir, changes.metadata);
-        if (changes.ended && durable) await this.#fs.syncDir(dir);
-      } catch (error) {
-        failure = error;
-      }
-    } else {
-      failure = files.reason;
-    }
-    if (failure !== undefined) this.#keepForRetry(changes);
-    if (lines.status === 'rejected') failure ??= lines.reason;
-    if (failure !== undefined) {
-      failure = folder.explain(failure);
-      this.#fail(changes, failure, lines.status === 'rejected' ? 'lines' : 'files');
-      return asError(failure);
-    }
-    this.#written += changes.items;
-    if (metadata !== undefined || changes.finalResult !== undefined) {
-      written.push({ taskId: changes.taskId, metadata, finalResult: changes.finalResult });
-    }
-    return undefined;
-  }
-
-  /**
-   * Makes sure the task's folder exists. deleted: the folder is gone and retention left a tombstone for it, so this
-   * is late telemetry of a deleted task and must not bring the folder back. A batch that creates the task (its
-   * input or its queued status) is a task started again under the same id, and is written. created: this call made
-   * the folder, so its files are most likely new (they are then created without the checks an existing file needs).
-   */
-  async #ensureDir(changes: TaskChanges, dir: string): Promise<'created' | 'exists' | 'deleted'> {
-    if (this.#dirs.has(changes.taskId)) return 'exists';
-    const creates = changes.input !== undefined || changes.metadata?.status === 'queued';
-    const tombstoned = () => this.#exists(join(this.root, TOMBSTONE_DIR, changes.taskId));
-    if (!creates && !(await this.#exists(dir)) && (await tombstoned())) return 'deleted';
-    const created = (await this.#fs.mkdir(dir)) === true;
-    // retention may have deleted the task between the check above and the mkdir (it writes the tombstone before it
-    // moves the folder away): a folder this call made for a tombstoned task is taken back (if nothing is in it yet)
-    if (created && !creates && (await tombstoned())) {
-      await this.#fs.rmdir(dir).catch(() => undefined);
-      return 'deleted';
-    }
-    if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
-    this.#dirs.add(changes.taskId);
-    return created ? 'created' : 'exists';
-  }
-
-  async #exists(path: string): Promise<boolean> {
-    try {
-      await this.#fs.mtimeMs(path);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
-    }
-  }
-
   #keepForRetry(changes: TaskChanges): void {
     if (changes.metadata === undefined && changes.input === undefined && changes.finalResult === undefined)
       return;
@@ -590,8 +469,6 @@ export class TaskFileWriter {
     pending.finalResult = changes.finalResult;
     pending.ended = changes.ended;
     this.#retry.set(changes.taskId, pending);
-    // the folder may be gone or unwritable: check it again next time
-    this.#dirs.delete(changes.taskId);
   }
 
   #fail(changes: TaskChanges, error: unknown, what: string): void {
