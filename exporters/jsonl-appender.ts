@@ -53,6 +53,11 @@ export class JsonlAppender {
     this.#fs = fs;
   }
 
+  /** The next append to `key` starts on a fresh line: an append to it may have been cut short elsewhere. */
+  markTorn(key: string): void {
+    if (this.#torn.size < TORN_LIMIT) this.#torn.add(key);
+  }
+
   /** `fresh`: the file's folder was just created (see FileSystem.append). `key` names the file for the torn-line memory when `path` is not stable (a /proc/self/fd/N/... path). */
   async append(
     path: string,

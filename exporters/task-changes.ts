@@ -36,6 +36,8 @@ export interface TaskChanges {
   items: number;
   /** the task ended in this batch: with durable writes on, its files are synced */
   ended: boolean;
+  /** written again after a writer thread stopped in the middle of it: its files may end in a half line */
+  torn?: boolean;
 }
 
 /** invalid_item: the item could not be mapped (a time out of range, input nested too deep to serialize) */

@@ -8,6 +8,7 @@ import { type FileSystem, nodeFileSystem } from './file-system.ts';
 import { mergeMetadata } from './metadata-merge.ts';
 import { ProblemReporter } from './problem-reporter.ts';
 import { emptyChanges, TaskChangeSet, type TaskChanges } from './task-changes.ts';
+import { TaskFolderThread, type WriterThreadOptions } from './task-folder-thread.ts';
 import { type FolderWrites, inProcessFolders, taskDeletedError } from './task-folder-writer.ts';
 import { isLogRecord, type TelemetryItem } from './telemetry-item.ts';
 
@@ -25,7 +26,10 @@ export interface TaskFileWriterOptions {
   batchSize?: number;
   /** task folders written in parallel within one flush */
   concurrency?: number;
+  /** test and fault-injection seam; when given, the folder writes stay on this thread */
   fs?: FileSystem;
+  /** write the task folders in a worker thread with synchronous file calls (TASK_LOGS_WRITER_THREAD) */
+  thread?: WriterThreadOptions;
   /** where problems are reported; rate-limited by the writer */
   report?: (message: string) => void;
   /** redacts secrets from every line and file before it is written (TASK_LOGS_REDACTION) */
@@ -179,10 +183,16 @@ export class TaskFileWriter {
         'metadata_unreadable',
         `${path} was not valid JSON; it is rewritten from the telemetry`,
       );
-    this.#folders = inProcessFolders(
-      { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
-      this.#concurrency,
-    );
+    this.#folders =
+      options.thread !== undefined && options.fs === undefined
+        ? new TaskFolderThread({ root: this.root, durable: this.#durable }, options.thread, {
+            report: (key, message) => this.#problems.problem(key, message),
+            onUnreadable,
+          })
+        : inProcessFolders(
+            { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
+            this.#concurrency,
+          );
   }
 
   /** the lifecycle phase: idle, armed, flushing, closing or closed */
@@ -349,6 +359,7 @@ export class TaskFileWriter {
       ticket.error ??= this.#dropError('shut_down');
       this.#settle(ticket);
     }
+    await this.#folders.close();
     const phase = this.#phase;
     if (phase.name === 'closing') this.#to({ name: 'closed', closed: phase.closed });
   }

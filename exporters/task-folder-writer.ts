@@ -54,8 +54,12 @@ export class TaskFolderWriter {
   }
 
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
-  async apply(changes: TaskChanges): Promise<FolderOutcome> {
+  async apply(changes: TaskChanges, onLinesWritten?: () => void): Promise<FolderOutcome> {
     const path = join(this.#root, changes.taskId);
+    // a writer thread stopped while writing this task: its last lines may be half there, so ours start a new line
+    if (changes.torn === true)
+      for (const name of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput])
+        this.#lines.markTorn(join(path, name));
     let folder: OpenFolder | undefined;
     let dir: 'created' | 'exists' | 'deleted';
     try {
@@ -77,14 +81,19 @@ export class TaskFolderWriter {
       return this.#failed('folder', error, true, changes);
     }
     try {
-      return await this.#applyIn(folder, changes, dir === 'created');
+      return await this.#applyIn(folder, changes, dir === 'created', onLinesWritten);
     } finally {
       await folder.close().catch(() => undefined); // closing a directory handle has nothing left to report
     }
   }
 
   // every path goes through the open folder (/proc/self/fd/N/...): a folder swapped for a link is never entered
-  async #applyIn(folder: OpenFolder, changes: TaskChanges, fresh: boolean): Promise<FolderOutcome> {
+  async #applyIn(
+    folder: OpenFolder,
+    changes: TaskChanges,
+    fresh: boolean,
+    onLinesWritten: (() => void) | undefined,
+  ): Promise<FolderOutcome> {
     const dir = folder.path;
     const durable = this.#durable;
     // creating a file is the costly step on many disks, so the independent files are written concurrently
@@ -100,7 +109,7 @@ export class TaskFolderWriter {
           key: join(folder.dir, TASK_FILES.agentOutput),
           fresh,
         }),
-      ]),
+      ]).then(onLinesWritten),
       Promise.all([
         changes.input && writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, { durable }),
         changes.finalResult &&

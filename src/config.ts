@@ -28,6 +28,8 @@ const Env = z.object({
   TASK_LOGS_DIR: z.string().min(1, { error: 'expected a folder path' }).default('./data/logs/tasks'),
   TASK_LOGS_RETENTION_DAYS: whole(1, 36_500, 'a whole number of days').default(30),
   TASK_LOGS_DURABLE: flag(false),
+  /** task folders written by a worker thread with synchronous file calls, off the event loop */
+  TASK_LOGS_WRITER_THREAD: flag(false),
   TASK_LOGS_COMPRESS_AFTER_DAYS: whole(1, 36_500, 'a whole number of days').default(7),
   /** a cap on the logs folder's total size: past it the oldest finished tasks are deleted first */
   TASK_LOGS_MAX_TOTAL_BYTES: z
@@ -129,6 +131,7 @@ export interface Config {
   /** a queued/running task whose owner cannot be checked (another host) ends after this long without a write */
   readonly interruptedAfterMinutes: number;
   readonly durable: boolean;
+  readonly writerThread: boolean;
   readonly flushMs: number;
   readonly maxQueue: number;
   readonly serviceName: string;
@@ -340,6 +343,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     ownerCheckSeconds: e.TASK_LOGS_OWNER_CHECK_SECONDS,
     interruptedAfterMinutes: e.TASK_LOGS_INTERRUPTED_AFTER_MINUTES,
     durable: e.TASK_LOGS_DURABLE,
+    writerThread: e.TASK_LOGS_WRITER_THREAD,
     flushMs: e.TASK_LOGS_FLUSH_MS,
     maxQueue: e.TASK_LOGS_MAX_QUEUE,
     serviceName: e.OTEL_SERVICE_NAME ?? 'task-logs',

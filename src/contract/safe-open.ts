@@ -3,8 +3,19 @@
 // folder swapped for a symlink after the check is never entered; each file is opened O_NOFOLLOW|O_NONBLOCK and
 // checked with fstat to be a regular file, so a FIFO or device named like a task file is refused at once, never
 // waited on. Used by the writer, the store and maintenance alike.
-import { constants, existsSync, close as fsClose, open as fsOpen, fstat, type Stats } from 'node:fs';
-import { type FileHandle, lstat, open } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  close as fsClose,
+  open as fsOpen,
+  fstat,
+  fstatSync,
+  lstatSync,
+  openSync,
+  type Stats,
+} from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { quote, TaskLogsError } from './errors.ts';
 
@@ -145,18 +156,41 @@ export function openRegularFd(path: string, mode: OpenMode): Promise<{ fd: numbe
   });
 }
 
+/**
+ * openRegularFd with synchronous calls, for a writer thread that may block on its own file operations: the same
+ * flags, the same checks, the same errors.
+ */
+export function openRegularFdSync(path: string, mode: OpenMode): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, FLAGS[mode] | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0o644);
+  } catch (error) {
+    throw openError(error, path, path);
+  }
+  if (CREATES.has(mode)) return { fd, size: 0 };
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw unsafe(path, kindOf(stat));
+    return { fd, size: stat.size };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
 /** A task folder held open: its files are reached through the handle, whatever happens to its path meanwhile. */
 export class OpenFolder {
   /** the folder's path, for messages */
   readonly dir: string;
   /** a path that reaches the open folder itself (/proc/self/fd/N), or `dir` where there is no /proc */
   readonly path: string;
-  readonly #handle: FileHandle;
+  // a raw descriptor when the folder was opened synchronously (a writer thread)
+  readonly #handle: FileHandle | number;
 
-  constructor(dir: string, handle: FileHandle) {
+  constructor(dir: string, handle: FileHandle | number) {
     this.dir = dir;
     this.#handle = handle;
-    this.path = FD_PATHS ? `/proc/self/fd/${handle.fd}` : dir;
+    this.path = FD_PATHS ? `/proc/self/fd/${typeof handle === 'number' ? handle : handle.fd}` : dir;
   }
 
   /** The path of a file directly in this folder, through the open handle. */
@@ -184,7 +218,8 @@ export class OpenFolder {
 
   /** fstat of the open folder itself (its mtime changes whenever a file is renamed in) */
   stat(): Promise<Stats> {
-    return this.#handle.stat();
+    const handle = this.#handle;
+    return typeof handle === 'number' ? Promise.resolve().then(() => fstatSync(handle)) : handle.stat();
   }
 
   /** A regular file's bytes; undefined when it is absent, a link, or not a regular file (never opened blocking). */
@@ -216,7 +251,8 @@ export class OpenFolder {
   }
 
   close(): Promise<void> {
-    return this.#handle.close();
+    const handle = this.#handle;
+    return typeof handle === 'number' ? Promise.resolve().then(() => closeSync(handle)) : handle.close();
   }
 }
 
@@ -225,23 +261,37 @@ export class OpenFolder {
  * before it are the caller's own, trusted path). ENOENT passes through; a link or non-directory is UNSAFE_PATH.
  */
 export async function openFolder(dir: string): Promise<OpenFolder> {
-  let handle: FileHandle;
   try {
-    handle = await open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK);
+    return new OpenFolder(dir, await open(dir, FOLDER_FLAGS));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') throw unsafe(dir, 'a symbolic link', error);
-    if (code === 'ENOTDIR') {
-      // O_DIRECTORY|O_NOFOLLOW refuses a link with ENOTDIR too: say which, for the report
-      const link = await lstat(dir).then(
-        (s) => s.isSymbolicLink(),
-        () => false,
-      );
-      throw unsafe(dir, link ? 'a symbolic link' : 'not a directory', error);
-    }
-    throw error;
+    throw folderError(error, dir);
   }
-  return new OpenFolder(dir, handle);
+}
+
+/** openFolder with synchronous calls (see openRegularFdSync). */
+export function openFolderSync(dir: string): OpenFolder {
+  try {
+    return new OpenFolder(dir, openSync(dir, FOLDER_FLAGS));
+  } catch (error) {
+    throw folderError(error, dir);
+  }
+}
+
+const FOLDER_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK;
+
+// a folder open(2) error said in the task-logs way: a link or non-directory is UNSAFE_PATH, the rest passes through
+function folderError(error: unknown, dir: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return unsafe(dir, 'a symbolic link', error);
+  if (code !== 'ENOTDIR') return error;
+  // O_DIRECTORY|O_NOFOLLOW refuses a link with ENOTDIR too: say which, for the report (an lstat on this rare path)
+  let link = false;
+  try {
+    link = lstatSync(dir).isSymbolicLink();
+  } catch {
+    // gone meanwhile: said as not a directory
+  }
+  return unsafe(dir, link ? 'a symbolic link' : 'not a directory', error);
 }
 
 /** Opens the folder of a task directly under root (the id must already be a checked task id). */

@@ -11,6 +11,7 @@ export function taskFileWriterOptions(config: Config): TaskFileWriterOptions {
     root: config.logsDir,
     ...(redactor ? { redactor } : {}),
     durable: config.durable,
+    ...(config.writerThread ? { thread: {} } : {}),
     flushMs: config.flushMs,
     maxQueue: config.maxQueue,
   };

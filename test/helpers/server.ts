@@ -2,10 +2,11 @@
 import { onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
+import { writerThreadEnv } from './writer-thread-env.ts';
 
 export async function testServer(logsDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
   const config = loadConfig({
-    env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '10', PORT: '0', ...env },
+    env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '10', PORT: '0', ...writerThreadEnv(), ...env },
   });
   const running = await startServer(config, { followPollMs: 20, log: () => undefined });
   onTestFinished(() => running.close());

@@ -6,6 +6,7 @@ import {
   type Telemetry,
   type TelemetryOptions,
 } from '../../src/instrumentation/telemetry.ts';
+import { writerThreadEnv } from './writer-thread-env.ts';
 
 export function testTelemetry(
   logsDir: string,
@@ -13,7 +14,9 @@ export function testTelemetry(
   options: TelemetryOptions = {},
 ): Telemetry & { reports: string[] } {
   const reports: string[] = [];
-  const config = loadConfig({ env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '20', ...env } });
+  const config = loadConfig({
+    env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '20', ...writerThreadEnv(), ...env },
+  });
   const telemetry = startTelemetry(config, {
     register: false,
     report: (message) => reports.push(message),

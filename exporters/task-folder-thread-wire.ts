@@ -1,0 +1,54 @@
+// The messages between the writer and its writer thread, and the outcome codec (an Error loses its code when cloned).
+import { type ErrorCode, TaskLogsError } from '../src/contract/errors.ts';
+import type { TaskMetadata } from '../src/contract/task-files.ts';
+import type { TaskChanges } from './task-changes.ts';
+import type { FolderOutcome } from './task-folder-writer.ts';
+
+export interface ThreadSettings {
+  root: string;
+  durable: boolean;
+}
+
+/** one flush's tasks; `indexes` are their places in the flush (a retry after a stopped thread sends the rest only) */
+export interface ThreadRequest {
+  flush: number;
+  tasks: TaskChanges[];
+  indexes: number[];
+}
+
+export type WireOutcome =
+  | { kind: 'written'; metadata: TaskMetadata | undefined }
+  | { kind: 'deleted' }
+  | {
+      kind: 'failed';
+      what: 'folder' | 'lines' | 'files';
+      keep: boolean;
+      error: { name: string; message: string; code: string | undefined };
+    };
+
+export type ThreadReply =
+  | { flush: number; index: number; outcome: WireOutcome }
+  /** the task's lines are on disk (its JSON files may still be being written) */
+  | { flush: number; index: number; lines: true }
+  | { flush: number; done: true }
+  | { unreadable: string };
+
+export function encodeOutcome(outcome: FolderOutcome): WireOutcome {
+  if (outcome.kind !== 'failed') return outcome;
+  const { name, message } = outcome.error;
+  const code = (outcome.error as NodeJS.ErrnoException).code;
+  return { kind: 'failed', what: outcome.what, keep: outcome.keep, error: { name, message, code } };
+}
+
+export function decodeOutcome(wire: WireOutcome): FolderOutcome {
+  if (wire.kind !== 'failed') return wire;
+  const { name, message, code } = wire.error;
+  let error: Error;
+  if (name === 'TaskLogsError' && code !== undefined) error = new TaskLogsError(code as ErrorCode, message);
+  else {
+    error = new Error(message);
+    error.name = name;
+    if (code !== undefined) (error as NodeJS.ErrnoException).code = code;
+  }
+  return { kind: 'failed', what: wire.what, keep: wire.keep, error };
+}

@@ -1,0 +1,183 @@
+// TaskFolderThread: the folder writes of each flush done in a worker thread with synchronous file calls, off the
+// event loop that serves requests. The writer keeps its queue, tickets and counts; this only carries one flush at a
+// time across and its outcomes back. A thread that stops mid-flush (a crash, a kill) is replaced and the tasks it had
+// not finished are written by the new one; if that one stops too, they fail like a disk error (lines counted as lost,
+// JSON state kept for the next flush).
+import { Worker } from 'node:worker_threads';
+import { TaskLogsError } from '../src/contract/errors.ts';
+import { moduleBeside } from '../src/contract/package-files.ts';
+import type { TaskChanges } from './task-changes.ts';
+import {
+  decodeOutcome,
+  type ThreadReply,
+  type ThreadRequest,
+  type ThreadSettings,
+} from './task-folder-thread-wire.ts';
+import type { FolderOutcome, FolderWrites } from './task-folder-writer.ts';
+
+export interface WriterThreadOptions {
+  /** told of each thread started (the first, and each replacement): for tests and monitoring */
+  onStart?: (worker: Worker) => void;
+}
+
+interface Flush {
+  readonly id: number;
+  readonly tasks: readonly TaskChanges[];
+  readonly outcomes: (FolderOutcome | undefined)[];
+  /** tasks whose lines a thread has written: sent again without them */
+  readonly linesDone: boolean[];
+  readonly resolve: (outcomes: FolderOutcome[]) => void;
+  /** threads that stopped during this flush */
+  stops: number;
+}
+
+// a flush is tried on a second thread when the first stops in it; a third stop is a bug worth failing over
+const MAX_STOPS = 2;
+
+export class TaskFolderThread implements FolderWrites {
+  readonly #settings: ThreadSettings;
+  readonly #options: WriterThreadOptions;
+  readonly #report: (key: string, message: string) => void;
+  readonly #onUnreadable: (path: string) => void;
+  #worker: Worker | undefined;
+  #flush: Flush | undefined;
+  #flushes = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    settings: ThreadSettings,
+    options: WriterThreadOptions,
+    hooks: { report: (key: string, message: string) => void; onUnreadable: (path: string) => void },
+  ) {
+    this.#settings = settings;
+    this.#options = options;
+    this.#report = hooks.report;
+    this.#onUnreadable = hooks.onUnreadable;
+    // started now, not at the first flush: loading the thread's modules takes tens of milliseconds (hundreds on a
+    // loaded machine), which the first flush would otherwise add to the live bound
+    this.#thread();
+  }
+
+  write(tasks: readonly TaskChanges[]): Promise<FolderOutcome[]> {
+    if (tasks.length === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const flush: Flush = {
+        id: ++this.#flushes,
+        tasks,
+        outcomes: new Array(tasks.length),
+        linesDone: new Array(tasks.length).fill(false),
+        resolve,
+        stops: 0,
+      };
+      this.#flush = flush;
+      this.#send(flush, false);
+      // a flush in flight keeps the process alive, as pending file operations on this thread would
+      this.#worker?.ref();
+    });
+  }
+
+  /** Stops the thread; the writer calls it after its last flush has answered. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const worker = this.#worker;
+      this.#worker = undefined;
+      if (worker !== undefined) await worker.terminate();
+    })();
+    return this.#closing;
+  }
+
+  // posts the flush's tasks that have no outcome yet, without the lines already written (a line is written once);
+  // `stopped`: a thread stopped in the first of them, so the lines it was appending may end in a half line
+  #send(flush: Flush, stopped: boolean): void {
+    const indexes: number[] = [];
+    const tasks: TaskChanges[] = [];
+    for (let i = 0; i < flush.tasks.length; i++) {
+      if (flush.outcomes[i] !== undefined) continue;
+      const changes = flush.tasks[i]!;
+      if (flush.linesDone[i]) tasks.push({ ...changes, webhookLines: [], outputLines: [] });
+      else tasks.push(stopped && indexes.length === 0 ? { ...changes, torn: true } : changes);
+      indexes.push(i);
+    }
+    if (tasks.length === 0) {
+      this.#finish(flush);
+      return;
+    }
+    const request: ThreadRequest = { flush: flush.id, tasks, indexes };
+    try {
+      this.#thread().postMessage(request);
+    } catch (error) {
+      // a thread that cannot be started or sent to: this flush fails like a disk error, the next tries again
+      this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #thread(): Worker {
+    if (this.#worker !== undefined) return this.#worker;
+    const worker = new Worker(moduleBeside(import.meta.url, 'task-folder-thread-worker'), {
+      workerData: this.#settings,
+    });
+    worker.unref();
+    let crash: Error | undefined;
+    worker.on('message', (reply: ThreadReply) => this.#onReply(reply));
+    worker.on('error', (error) => {
+      crash = error;
+    });
+    worker.on('exit', (code) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      const flush = this.#flush;
+      if (flush === undefined || this.#closing !== undefined) return;
+      flush.stops++;
+      const why = crash === undefined ? `exit code ${code}` : crash.message;
+      let left = 0;
+      for (let i = 0; i < flush.tasks.length; i++) if (flush.outcomes[i] === undefined) left++;
+      if (flush.stops < MAX_STOPS) {
+        this.#report(
+          'writer_thread',
+          `the task writer thread stopped (${why}) with ${left} task folders of a flush left to write: a new thread writes them`,
+        );
+        this.#send(flush, true);
+        this.#worker?.ref();
+      } else {
+        this.#failRest(flush, new TaskLogsError('INTERNAL', `the task writer thread stopped (${why})`));
+      }
+    });
+    this.#worker = worker;
+    this.#options.onStart?.(worker);
+    return worker;
+  }
+
+  #onReply(reply: ThreadReply): void {
+    if ('unreadable' in reply) {
+      this.#onUnreadable(reply.unreadable);
+      return;
+    }
+    const flush = this.#flush;
+    if (flush === undefined || flush.id !== reply.flush) return;
+    if ('done' in reply) {
+      this.#finish(flush);
+      return;
+    }
+    if ('lines' in reply) {
+      flush.linesDone[reply.index] = true;
+      return;
+    }
+    flush.outcomes[reply.index] = decodeOutcome(reply.outcome);
+  }
+
+  #failRest(flush: Flush, error: Error): void {
+    for (let i = 0; i < flush.outcomes.length; i++)
+      flush.outcomes[i] ??= { kind: 'failed', what: 'files', error, keep: true };
+    this.#finish(flush);
+  }
+
+  #finish(flush: Flush): void {
+    if (this.#flush !== flush) return;
+    // a task whose outcome never came (a reply lost with a stopped thread) is failed, never left hanging
+    const missing = new TaskLogsError('INTERNAL', 'the task writer thread gave no outcome for this task');
+    this.#flush = undefined;
+    this.#worker?.unref();
+    flush.resolve(
+      flush.outcomes.map((o) => o ?? { kind: 'failed', what: 'files', error: missing, keep: true }),
+    );
+  }
+}

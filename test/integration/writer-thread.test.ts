@@ -1,0 +1,206 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { type PushOutcome, TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import type { LogRecordLike, SpanLike } from '../../exporters/telemetry-item.ts';
+import { ATTR } from '../../src/contract/attributes.ts';
+import { checksumTree, plantCanary } from '../helpers/canary.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+function line(taskId: string, content: string): LogRecordLike {
+  return {
+    hrTime: [1_700_000_000, 0],
+    attributes: { [ATTR.taskId]: taskId, [ATTR.outputType]: 'text' },
+    body: content,
+  };
+}
+
+// a span that sets the task's status: metadata.json is written (under its lock when the file is there already)
+function status(taskId: string, value: string): SpanLike {
+  return {
+    name: 'status',
+    attributes: { [ATTR.taskId]: taskId, [ATTR.taskStatus]: value },
+    startTime: [1_700_000_000, 0],
+    endTime: [1_700_000_001, 0],
+    status: { code: 0 },
+    spanContext: () => ({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 }),
+  };
+}
+
+function outputLines(root: string, taskId: string): string[] {
+  const path = join(root, taskId, '03-agent-output.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l).content);
+}
+
+function pushAll(writer: TaskFileWriter, items: (LogRecordLike | SpanLike)[]): Promise<PushOutcome> {
+  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
+}
+
+// A task whose metadata.json exists and whose lock is held by another live process (pid 1): the thread's metadata
+// update waits on it (up to 5 s), which holds the thread in the middle of a flush until the test lets go.
+function lockedTask(root: string, taskId: string): () => void {
+  mkdirSync(join(root, taskId));
+  writeFileSync(
+    join(root, taskId, 'metadata.json'),
+    `${JSON.stringify({ task_id: taskId, status: 'queued' })}\n`,
+  );
+  const lock = join(root, taskId, 'metadata.json.lock');
+  writeFileSync(lock, `${hostname()} 1\n`);
+  return () => rmSync(lock, { force: true });
+}
+
+function threads() {
+  const started: Worker[] = [];
+  const waiters: (() => void)[] = [];
+  return {
+    started,
+    options: {
+      onStart: (worker: Worker) => {
+        started.push(worker);
+        for (const wake of waiters.splice(0)) wake();
+      },
+    },
+    /** resolves once `n` threads have been started */
+    count: (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (started.length >= n ? resolve() : waiters.push(check));
+        check();
+      }),
+  };
+}
+
+// the thread has answered the flush's first task (task-a): the next one (task-b) is being written
+const firstTaskDone = (worker: Worker) =>
+  new Promise<void>((resolve) => {
+    const listen = (reply: { index?: number; outcome?: unknown }) => {
+      if (reply.index !== 0 || reply.outcome === undefined) return;
+      worker.off('message', listen);
+      resolve();
+    };
+    worker.on('message', listen);
+  });
+
+describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
+  it('writes the rest of a flush with a new thread when its thread is terminated in the middle, losing no line', async () => {
+    const root = await tempLogsDir();
+    const reports: string[] = [];
+    const t = threads();
+    const writer = new TaskFileWriter({
+      root,
+      flushMs: 5,
+      thread: t.options,
+      report: (m) => reports.push(m),
+    });
+    const release = lockedTask(root, 'task-b');
+    const items = [
+      line('task-a', 'a1'),
+      line('task-a', 'a2'),
+      line('task-b', 'b1'),
+      status('task-b', 'running'),
+      line('task-c', 'c1'),
+    ];
+    const done = pushAll(writer, items);
+    await t.count(1);
+    await firstTaskDone(t.started[0]!); // task-a written; task-b waits for its lock
+    await t.started[0]!.terminate();
+    await t.count(2);
+    release();
+    const outcome = await done;
+    await writer.shutdown();
+    expect(outcome).toEqual({ accepted: 5, rejected: 0, error: undefined });
+    expect(outputLines(root, 'task-a')).toEqual(['a1', 'a2']);
+    expect(outputLines(root, 'task-b')).toEqual(['b1']);
+    expect(outputLines(root, 'task-c')).toEqual(['c1']);
+    expect(JSON.parse(readFileSync(join(root, 'task-b', 'metadata.json'), 'utf8')).status).toBe('running');
+    expect(reports.join('\n')).toMatch(
+      /task writer thread stopped \(exit code 1\) with 2 task folders of a flush left to write: a new thread writes them/,
+    );
+    expect(writer.stats()).toMatchObject({ written: 5, dropped: 0, errors: 0 });
+  });
+
+  it('fails a flush whose second thread stops too, keeps its status for the next flush and writes it then', async () => {
+    const root = await tempLogsDir();
+    const reports: string[] = [];
+    const t = threads();
+    const writer = new TaskFileWriter({
+      root,
+      flushMs: 5,
+      thread: t.options,
+      report: (m) => reports.push(m),
+    });
+    const release = lockedTask(root, 'task-b');
+    const done = pushAll(writer, [line('task-a', 'a1'), line('task-b', 'b1'), status('task-b', 'running')]);
+    await t.count(1);
+    await firstTaskDone(t.started[0]!);
+    await t.started[0]!.terminate();
+    await t.count(2);
+    await t.started[1]!.terminate(); // still waiting for task-b's lock
+    const outcome = await done;
+    expect(outcome.rejected).toBe(2);
+    expect(outcome.error?.message).toMatch(/task writer thread stopped/);
+    expect(writer.stats().dropReasons.write_failed).toBe(2);
+    release();
+    await writer.forceFlush(); // the kept status is written by a third thread
+    await writer.shutdown();
+    expect(t.started.length).toBe(3);
+    expect(JSON.parse(readFileSync(join(root, 'task-b', 'metadata.json'), 'utf8')).status).toBe('running');
+    expect(outputLines(root, 'task-a')).toEqual(['a1']);
+  });
+
+  it('shutdown waits for a flush in flight in the thread, writes it whole and then ends the thread', async () => {
+    const root = await tempLogsDir();
+    const t = threads();
+    const writer = new TaskFileWriter({ root, flushMs: 5, thread: t.options, report: () => {} });
+    const release = lockedTask(root, 'task-b');
+    const done = pushAll(writer, [line('task-a', 'a1'), line('task-b', 'b1'), status('task-b', 'completed')]);
+    await t.count(1);
+    await firstTaskDone(t.started[0]!);
+    const exited = new Promise((resolve) => t.started[0]!.once('exit', resolve));
+    let closed = false;
+    const shutdown = writer.shutdown().then(() => {
+      closed = true;
+    });
+    expect(writer.phase).toBe('closing');
+    release();
+    await shutdown;
+    expect(closed).toBe(true);
+    expect(await done).toEqual({ accepted: 3, rejected: 0, error: undefined });
+    expect(outputLines(root, 'task-b')).toEqual(['b1']);
+    expect(JSON.parse(readFileSync(join(root, 'task-b', 'metadata.json'), 'utf8')).status).toBe('completed');
+    await exited;
+    expect(t.started.length).toBe(1);
+  });
+
+  it('refuses a link planted where a task file or a task folder goes, and writes nothing outside the logs folder', async () => {
+    const root = await tempLogsDir();
+    const outside = plantCanary(join(await tempLogsDir('task-logs-outside-'), 'canary'));
+    const before = checksumTree(outside);
+    const reports: string[] = [];
+    const writer = new TaskFileWriter({ root, flushMs: 5, thread: {}, report: (m) => reports.push(m) });
+    mkdirSync(join(root, 'task-file-link'));
+    symlinkSync(
+      join(outside, '03-agent-output.jsonl'),
+      join(root, 'task-file-link', '03-agent-output.jsonl'),
+    );
+    symlinkSync(outside, join(root, 'task-folder-link'));
+    const outcome = await pushAll(writer, [
+      line('task-file-link', 'through a file link'),
+      line('task-folder-link', 'through a folder link'),
+      line('task-fine', 'fine'),
+    ]);
+    await writer.shutdown();
+    expect(outcome.rejected).toBe(2);
+    expect(outcome.error).toMatchObject({ code: 'UNSAFE_PATH' });
+    expect(checksumTree(outside)).toBe(before);
+    expect(outputLines(root, 'task-fine')).toEqual(['fine']);
+    expect(writer.stats()).toMatchObject({ errors: 2, written: 1 });
+    // the second refusal is folded into the first report by the rate limit; both are counted
+    expect(reports.join('\n')).toMatch(/03-agent-output\.jsonl" is a symbolic link: skipped/);
+  });
+});
