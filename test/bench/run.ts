@@ -4,11 +4,41 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 const here = import.meta.dirname;
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const only = args.find((arg) => !arg.startsWith('--'));
+const BENCHES = readdirSync(here)
+  .filter((name) => name.endsWith('.bench.ts'))
+  .sort();
+const USAGE = `usage: npm run bench [-- --quick] [NAME]   (NAME: part of one of ${BENCHES.map((b) => b.replace('.bench.ts', '')).join(', ')})`;
+let parsed: ReturnType<
+  typeof parseArgs<{
+    options: { quick: { type: 'boolean' }; help: { type: 'boolean' } };
+    allowPositionals: true;
+  }>
+>;
+try {
+  parsed = parseArgs({
+    options: { quick: { type: 'boolean' }, help: { type: 'boolean' } },
+    allowPositionals: true,
+  });
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const quick = parsed.values.quick === true;
+const only = parsed.positionals[0];
+// a mistyped name would otherwise run nothing and report "0 targets" as if all were well
+if (parsed.positionals.length > 1 || (only !== undefined && !BENCHES.some((file) => file.includes(only)))) {
+  process.stderr.write(
+    `bench: no benchmark named ${JSON.stringify(parsed.positionals.join(' '))}\n${USAGE}\n`,
+  );
+  process.exit(2);
+}
 // "one core" targets run pinned to one CPU where taskset exists
 const PINNED = new Set(['lifecycles.bench.ts', 'caller-cost.bench.ts', 'pipeline.bench.ts']);
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -18,9 +48,7 @@ let failed = 0;
 let pass = 0;
 let miss = 0;
 const started = performance.now();
-for (const file of readdirSync(here)
-  .filter((name) => name.endsWith('.bench.ts'))
-  .sort()) {
+for (const file of BENCHES) {
   if (only && !file.includes(only)) continue;
   const nodeArgs = ['--expose-gc', join(here, file)];
   const pinned = PINNED.has(file) && hasTaskset;

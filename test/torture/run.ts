@@ -8,17 +8,40 @@ import { faultSweep } from './fault-sweep.ts';
 import { describeKillTorture, killTorture } from './kill-torture.ts';
 import { maintenanceFaultSweep } from './maintenance-fault-sweep.ts';
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    lines: { type: 'string', default: '50000' },
-    only: { type: 'string' },
-    parallel: { type: 'string', default: '3' },
-    minutes: { type: 'string' },
-  },
-});
+const USAGE =
+  'usage: npm run torture [-- KILLS] [--only kill|faults|append] [--parallel N] [--minutes M] [--lines N]';
+const usageError = (message: string): never => {
+  process.stderr.write(`torture: ${message}\n${USAGE}\n`);
+  process.exit(2);
+};
+let parsed: ReturnType<typeof parseOptions>;
+const parseOptions = () =>
+  parseArgs({
+    allowPositionals: true,
+    options: {
+      lines: { type: 'string', default: '50000' },
+      only: { type: 'string' },
+      parallel: { type: 'string', default: '3' },
+      minutes: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+try {
+  parsed = parseOptions();
+} catch (error) {
+  parsed = usageError((error as Error).message);
+}
+const { positionals, values } = parsed;
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const kills = Number(positionals[0] ?? 200);
 const only = values.only;
+if (!Number.isInteger(kills) || kills < 0 || positionals.length > 1)
+  usageError(`KILLS must be one whole number`);
+if (only !== undefined && !['kill', 'faults', 'append'].includes(only))
+  usageError(`--only takes kill, faults or append`);
 let failed = 0;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
