@@ -109,7 +109,7 @@ describe('redaction end to end', () => {
     expect(answer.status).toBe(202);
     const { task_id: taskId } = (await answer.json()) as { task_id: string };
     await expect
-      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 30_000, interval: 50 })
+      .poll(() => readTaskFolder(join(dir, taskId)).metadata?.status, { timeout: 60_000, interval: 50 })
       .toBe('completed');
     await server.close();
     closed = true;

@@ -8,13 +8,13 @@ import { mountTmpfs, remount } from '../helpers/tmpfs.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-// a server that starts by mistake is stopped after 30 s, so the test fails rather than hangs
+// a server that starts by mistake is stopped after 60 s, so the test fails rather than hangs
 function start(env: Record<string, string>) {
   const result = spawnSync(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: 60_000,
     killSignal: 'SIGKILL',
   });
   return { status: result.status, stderr: result.stderr.trim() };

@@ -58,7 +58,7 @@ describe('a worker killed with SIGKILL mid-task', () => {
     const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
     const { task_id } = (await response.json()) as { task_id: string };
     const output = () => readTaskFolder(join(dir, task_id)).agentOutput.map((line) => line.content);
-    await expect.poll(() => output().find((c) => c.startsWith('first ')), { timeout: 30_000 }).toBeDefined();
+    await expect.poll(() => output().find((c) => c.startsWith('first ')), { timeout: 60_000 }).toBeDefined();
     const agentPid = Number(
       output()
         .find((c) => c.startsWith('first '))!

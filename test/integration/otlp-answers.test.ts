@@ -217,14 +217,14 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     held.on('error', () => undefined);
     held.write('{"resourceLogs":');
     const answered = new Promise<number>((resolve) => held.on('response', (r) => resolve(r.statusCode!)));
-    // polled until the held request has its slot (a safety net of 30 s for a loaded machine, not a timing)
+    // polled until the held request has its slot (a safety net of 60 s for a loaded machine, not a timing)
     await expect
       .poll(
         async () => {
           const answer = await post(server.url, '/v1/logs', JSON.stringify(logs()), JSON_TYPE);
           return { status: answer.status, retryAfter: answer.headers.get('retry-after') };
         },
-        { timeout: 30_000 },
+        { timeout: 60_000 },
       )
       .toEqual({ status: 429, retryAfter: '1' });
     held.end(' '.repeat(1000 - 16));
@@ -258,7 +258,7 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     // a slow sender holds 40 KiB of its body and does not finish
     const slow = send();
     slow.req.write(`{"resourceLogs":[]${' '.repeat(40 * 1024)}`);
-    // polled until the slow body holds its share (a safety net of 30 s for a loaded machine, not a timing)
+    // polled until the slow body holds its share (a safety net of 60 s for a loaded machine, not a timing)
     await expect
       .poll(
         async () => {
@@ -266,7 +266,7 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
           other.req.end(`{"resourceLogs":[]${' '.repeat(40 * 1024)}}`);
           return other.answered;
         },
-        { timeout: 30_000 },
+        { timeout: 60_000 },
       )
       .toEqual({ status: 503, retryAfter: '1' });
     slow.req.end('}');

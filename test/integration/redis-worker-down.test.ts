@@ -24,7 +24,7 @@ describe('a worker whose Redis is down', () => {
     onTestFinished(() => worker.close(true));
     let attempts = 0;
     worker.on('error', () => attempts++);
-    await expect.poll(() => attempts, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => attempts, { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
     expect(reported).toEqual([
       expect.stringMatching(
         /^task queue: Redis unavailable \(.*ECONNREFUSED.*\); no task runs until it is back$/,

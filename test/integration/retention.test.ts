@@ -90,7 +90,7 @@ describe('retention', () => {
     // killed once it has begun deleting (a task renamed to trash), whatever the machine's speed
     await expect
       .poll(() => readdirSync(root).filter((name) => name.startsWith('task-')).length, {
-        timeout: 30_000,
+        timeout: 60_000,
         interval: 1,
       })
       .toBeLessThan(300);
