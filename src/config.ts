@@ -267,7 +267,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      const shown = /TOKEN|SECRET|KEY|PASSWORD/.test(name) ? '(hidden)' : quote(env[name]);
+      // the message is printed: no secret in it, nor the password of a URL (REDIS_URL=http://:pass@host)
+      const shown = /TOKEN|SECRET|KEY|PASSWORD|HEADERS/.test(name)
+        ? '(hidden)'
+        : quote(env[name]?.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1***@'));
       return `  ${name}=${shown}: ${issue.message}`;
     });
     throw new TaskLogsError('CONFIG_INVALID', `invalid settings:\n${lines.join('\n')}`);

@@ -108,6 +108,23 @@ describe("this server's own secrets", () => {
     expect(redactor.redact('tenant tenant-production is busy')).toBe('tenant tenant-production is busy');
   });
 
+  it("a refused setting's message, printed at start-up, shows no URL password", () => {
+    let message = '';
+    try {
+      loadConfig({
+        env: {
+          REDIS_URL: 'http://:s3cret-redis-pass@redis:6379',
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://u:s3cret-otlp@x',
+        },
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('REDIS_URL="http://***@redis:6379"');
+    expect(message).toContain('OTEL_EXPORTER_OTLP_ENDPOINT="ftp://***@x"');
+    expect(message).not.toMatch(/s3cret/);
+  });
+
   it('`tasklogs scan` looks for the development webhook secret in stored tasks too', async () => {
     const dir = await tempLogsDir();
     const dev = devSecret(dir);
