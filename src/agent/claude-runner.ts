@@ -20,7 +20,8 @@ export class ClaudeRunner implements AgentRunner {
   }
 
   async run(run: AgentRun, job: AgentJob): Promise<void> {
-    const parser = new StreamJsonParser(run);
+    // the result ends the run once the process has ended: its stderr (another pipe) may arrive after stdout's result
+    const parser = new StreamJsonParser(run, { deferFinish: true });
     const stderr: string[] = [];
     const result = await runChild({
       argv: this.#argv,
@@ -35,6 +36,7 @@ export class ClaudeRunner implements AgentRunner {
         run.system(`[stderr] ${line}`, { stream: 'stderr' });
       },
     });
+    parser.finishPending();
     if (run.finished) return;
     const tail = stderr.length ? `: ${stderr.slice(-3).join(' | ')}` : '';
     const why = describeChildEnd(result, {

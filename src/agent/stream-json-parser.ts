@@ -45,9 +45,21 @@ export class StreamJsonParser {
   #lines = 0;
   #unparsable = 0;
   #finished = false;
+  readonly #deferFinish: boolean;
+  #pending: Parameters<AgentRun['finish']>[0] | undefined;
 
-  constructor(run: AgentRun) {
+  /** deferFinish: the result is held until finishPending() (a runner calls it once the agent's process has ended,
+   * so its stderr, a separate pipe that may arrive after stdout's result, is recorded before the run ends) */
+  constructor(run: AgentRun, options: { deferFinish?: boolean } = {}) {
     this.#run = run;
+    this.#deferFinish = options.deferFinish ?? false;
+  }
+
+  /** Finishes the run with the result that was held (deferFinish), if one was seen. */
+  finishPending(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending !== undefined && !this.#run.finished) this.#run.finish(pending);
   }
 
   get outcome(): ParseOutcome {
@@ -128,14 +140,16 @@ export class StreamJsonParser {
     const errors = errorText(message);
     if (resultText) this.#run.final(resultText);
     if (failed) this.#run.error(errors ?? resultText ?? `agent ended with ${message.subtype ?? 'an error'}`);
-    this.#run.finish({
+    const ending: Parameters<AgentRun['finish']>[0] = {
       success: !failed,
       result: resultText,
       error: failed ? (errors ?? resultText ?? message.subtype ?? 'agent error') : null,
       ...(typeof message.total_cost_usd === 'number' ? { costUsd: message.total_cost_usd } : {}),
       ...(typeof message.duration_ms === 'number' ? { durationSeconds: message.duration_ms / 1000 } : {}),
       ...usageOf(message),
-    });
+    };
+    if (this.#deferFinish) this.#pending = ending;
+    else this.#run.finish(ending);
     this.#finished = true;
   }
 }

@@ -35,6 +35,18 @@ describe('ClaudeRunner', () => {
     );
   });
 
+  it('records stderr the agent writes after its result: the run ends when the process has ended', async () => {
+    const files = await runWith(
+      new ClaudeRunner({ argv: [process.execPath, FAKE_CLAUDE], timeoutSeconds: 30 }),
+      { FAKE_CLAUDE_MODE: 'late-stderr' },
+    );
+    expect(files.metadata?.status).toBe('completed');
+    expect(files.agentOutput.filter((l) => l.stream === 'stderr').map((l) => l.content)).toEqual([
+      '[stderr] fake claude got a prompt of 20 characters',
+      '[stderr] warning: written after the result',
+    ]);
+  });
+
   it('fails the task with the error when the agent crashes', async () => {
     const files = await runWith(
       new ClaudeRunner({ argv: [process.execPath, FAKE_CLAUDE], timeoutSeconds: 30 }),
