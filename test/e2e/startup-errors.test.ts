@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -8,22 +9,32 @@ import { mountTmpfs, remount } from '../helpers/tmpfs.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-// a server that starts by mistake is stopped after 60 s, so the test fails rather than hangs
-function start(env: Record<string, string>) {
-  const result = spawnSync(process.execPath, ['src/main.ts'], {
+// npm start with the environment; a server that starts by mistake (it says where it listens) is killed, so the test
+// fails rather than hangs. No time limit: on a loaded machine (load 20 on 2 cores) a start took 20-30 s, and a
+// spawnSync timeout of 30 s killed starts that were about to print the expected line.
+async function start(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-    killSignal: 'SIGKILL',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { status: result.status, stderr: result.stderr.trim() };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+    if (stdout.includes(' listening on ')) child.kill('SIGKILL');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  const [status] = (await once(child, 'close')) as [number | null];
+  return { status, stderr: stderr.trim() };
 }
 
 // each case starts a Node process (seconds on a loaded machine)
-describe('npm start with a bad environment', { timeout: 120_000 }, () => {
-  it('refuses a TASK_LOGS_DIR under /proc with one line and exit 2', () => {
-    const result = start({ TASK_LOGS_DIR: '/proc/x' });
+describe('npm start with a bad environment', { timeout: 240_000 }, () => {
+  it('refuses a TASK_LOGS_DIR under /proc with one line and exit 2', async () => {
+    const result = await start({ TASK_LOGS_DIR: '/proc/x' });
     expect(result).toEqual({
       status: 2,
       stderr: 'task-logs: TASK_LOGS_DIR=/proc/x is under /proc, a kernel file system',
@@ -36,7 +47,7 @@ describe('npm start with a bad environment', { timeout: 120_000 }, () => {
     await new Promise<void>((done) => busy.listen(0, '127.0.0.1', done));
     onTestFinished(() => new Promise<void>((done) => busy.close(() => done())));
     const { port } = busy.address() as { port: number };
-    const result = start({ TASK_LOGS_DIR: dir, PORT: String(port), HOST: '127.0.0.1' });
+    const result = await start({ TASK_LOGS_DIR: dir, PORT: String(port), HOST: '127.0.0.1' });
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
       `task-logs: PORT=${port} is already in use on 127.0.0.1: stop the other server or set PORT (0 picks a free port)`,
@@ -49,7 +60,7 @@ describe('npm start with a bad environment', { timeout: 120_000 }, () => {
     await new Promise<void>((done) => busy.listen(0, '127.0.0.1', done));
     onTestFinished(() => new Promise<void>((done) => busy.close(() => done())));
     const { port } = busy.address() as { port: number };
-    const result = start({ TASK_LOGS_DIR: dir, HOST: '127.0.0.1', OTLP_INGEST_PORT: String(port) });
+    const result = await start({ TASK_LOGS_DIR: dir, HOST: '127.0.0.1', OTLP_INGEST_PORT: String(port) });
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
       `task-logs: OTLP_INGEST_PORT=${port} is already in use on 127.0.0.1: stop the other server or set OTLP_INGEST_PORT (0 picks a free port)`,
@@ -64,7 +75,7 @@ describe('npm start with a bad environment', { timeout: 120_000 }, () => {
     }
     await mkdir(join(mounted, 'tasks'));
     remount(mounted, 'ro');
-    const dir = start({ TASK_LOGS_DIR: join(mounted, 'tasks') });
+    const dir = await start({ TASK_LOGS_DIR: join(mounted, 'tasks') });
     expect(dir.status).toBe(2);
     expect(dir.stderr).toBe(
       `task-logs: TASK_LOGS_DIR=${join(mounted, 'tasks')} is not writable by this user (EROFS)`,
@@ -74,7 +85,7 @@ describe('npm start with a bad environment', { timeout: 120_000 }, () => {
     remount(mounted, 'rw');
     await writeFile(join(mounted, 'index.sqlite'), '');
     remount(mounted, 'ro');
-    const index = start({ TASK_LOGS_DIR: logs, TASK_LOGS_INDEX_PATH: join(mounted, 'index.sqlite') });
+    const index = await start({ TASK_LOGS_DIR: logs, TASK_LOGS_INDEX_PATH: join(mounted, 'index.sqlite') });
     expect(index.status).toBe(2);
     expect(index.stderr).toMatch(
       /^task-logs: TASK_LOGS_INDEX_PATH=\S+ is not (writable by this user|readable and writable) \(EROFS\)$/,
