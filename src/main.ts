@@ -2,7 +2,7 @@
 import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
 import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
-import { startServer } from './http/server.ts';
+import type { startServer } from './http/server.ts';
 import { checkEnvironment } from './ops/preflight.ts';
 
 let config: ReturnType<typeof loadConfig>;
@@ -10,6 +10,9 @@ let running: Awaited<ReturnType<typeof startServer>>;
 try {
   config = loadConfig();
   await checkEnvironment(config);
+  // the server's code (the OpenTelemetry SDK, Koa, the store) is loaded once the environment passed its checks: a
+  // bad setting is answered in a third of the CPU
+  const { startServer } = await import('./http/server.ts');
   running = await startServer(config, { register: true });
 } catch (error) {
   // a setting that cannot work (a network bind without a token, an unusable folder, a busy port): one line, exit 2
