@@ -55,7 +55,11 @@ export class TaskFolderThread implements FolderWrites {
     this.#onUnreadable = hooks.onUnreadable;
     // started now, not at the first flush: loading the thread's modules takes tens of milliseconds (hundreds on a
     // loaded machine), which the first flush would otherwise add to the live bound
-    this.#thread();
+    try {
+      this.#thread();
+    } catch {
+      // a thread that cannot start now is started again by the first flush, which reports why if it still cannot
+    }
   }
 
   write(tasks: readonly TaskChanges[]): Promise<FolderOutcome[]> {
