@@ -57,5 +57,17 @@ export function aggregateTasks(db: DatabaseSync, by: AggregateGroup, filters: Ta
       LIMIT 1000`,
     )
     .all(...params) as unknown as TaskAggregate[];
-  return rows.map((row) => ({ ...row, completed: row.completed ?? 0, failed: row.failed ?? 0 }));
+  return rows.map((row) => ({
+    ...row,
+    completed: row.completed ?? 0,
+    failed: row.failed ?? 0,
+    cost_usd: withoutFloatNoise(row.cost_usd),
+    duration_seconds: withoutFloatNoise(row.duration_seconds),
+  }));
+}
+
+// a sum of decimal amounts carries binary rounding noise (0.0734 + 0.0234 = 0.09680000000000001): 12 significant
+// digits keep every real digit of a cost or a duration and drop the noise
+function withoutFloatNoise(sum: number): number {
+  return Number(sum.toPrecision(12));
 }

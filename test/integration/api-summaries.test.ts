@@ -6,8 +6,9 @@ import { tempLogsDir } from '../helpers/temp-dir.ts';
 async function serverWithTasks() {
   const server = await testServer(await tempLogsDir());
   const { tasks } = server.telemetry;
-  await recordSampleTask(tasks, { taskId: 'task-a', costUsd: 1 });
-  await recordSampleTask(tasks, { taskId: 'task-b', costUsd: 2 });
+  // 0.0734 + 0.0234 is 0.09680000000000001 in floating point: sums must not show that noise
+  await recordSampleTask(tasks, { taskId: 'task-a', costUsd: 0.0734 });
+  await recordSampleTask(tasks, { taskId: 'task-b', costUsd: 0.0234 });
   await recordSampleTask(tasks, { taskId: 'task-c', fail: true, costUsd: 0.5 });
   await server.telemetry.forceFlush();
   return server;
@@ -22,8 +23,8 @@ describe('GET /api/tasks/counts', () => {
       counts: { queued: 0, running: 0, completed: 2, failed: 1, rejected: 0 },
       total: 3,
     });
-    const cheap = await getJson(`${server.url}/api/tasks/counts?max_cost=1`);
-    expect(cheap.body).toMatchObject({ counts: { completed: 1, failed: 1 }, total: 2 });
+    const cheap = await getJson(`${server.url}/api/tasks/counts?max_cost=0.05`);
+    expect(cheap.body).toMatchObject({ counts: { completed: 1, failed: 0 }, total: 1 });
   });
 
   it('answers a bad filter with a 400 that names it', async () => {
@@ -46,7 +47,7 @@ describe('GET /api/tasks/aggregate', () => {
           tasks: 3,
           completed: 2,
           failed: 1,
-          cost_usd: 3.5,
+          cost_usd: 0.5968,
           input_tokens: 3000,
           output_tokens: 1600,
           duration_seconds: expect.any(Number),
@@ -56,7 +57,7 @@ describe('GET /api/tasks/aggregate', () => {
     const byDay = await getJson(`${server.url}/api/tasks/aggregate?by=day&success=true`);
     const groups = (byDay.body as { groups: { key: string; tasks: number }[] }).groups;
     expect(groups).toEqual([
-      expect.objectContaining({ key: new Date().toISOString().slice(0, 10), tasks: 2 }),
+      expect.objectContaining({ key: new Date().toISOString().slice(0, 10), tasks: 2, cost_usd: 0.0968 }),
     ]);
   });
 
