@@ -12,11 +12,22 @@ import { startTelemetry } from './instrumentation/telemetry.ts';
 const FILES = ['src/server.ts', 'src/queue.ts', 'src/worker.ts', 'src/config.ts', 'src/webhooks/github.ts'];
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runExample(argv: string[]): Promise<{ taskId: string; folder: string }> {
-  const { values } = parseArgs({
+export const EXAMPLE_USAGE = 'usage: npm run example [-- --task-id ID] [--fail]';
+
+const parseExampleArgs = (argv: string[]) =>
+  parseArgs({
     args: argv,
     options: { 'task-id': { type: 'string' }, fail: { type: 'boolean', default: false } },
   });
+
+export async function runExample(argv: string[]): Promise<{ taskId: string; folder: string }> {
+  let parsed: ReturnType<typeof parseExampleArgs>;
+  try {
+    parsed = parseExampleArgs(argv);
+  } catch (error) {
+    throw new TaskLogsError('REQUEST_INVALID', `${(error as Error).message}\n${EXAMPLE_USAGE}`);
+  }
+  const { values } = parsed;
   const config = loadConfig();
   if (values['task-id'] !== undefined) await claimFolder(config.logsDir, parseTaskId(values['task-id']));
   const telemetry = startTelemetry(config);
@@ -126,6 +137,10 @@ async function claimFolder(logsDir: string, taskId: string): Promise<void> {
 }
 
 if (import.meta.main) {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`${EXAMPLE_USAGE}\n`);
+    process.exit(0);
+  }
   try {
     const { taskId, folder } = await runExample(process.argv.slice(2));
     process.stdout.write(`task ${taskId} written to ${folder}\n`);

@@ -47,6 +47,16 @@ describe('npm run example', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('example: task id "../escape" is not 1-128 characters');
     expect(existsSync(join(dir, 'escape'))).toBe(false);
+
+    // a mistyped option: the usage, not a parser stack trace
+    const bogus = spawnSync(process.execPath, ['src/example.ts', '--task', 'x'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect({ status: bogus.status, stderr: bogus.stderr }).toEqual({
+      status: 2,
+      stderr: "example: Unknown option '--task'\nusage: npm run example [-- --task-id ID] [--fail]\n",
+    });
   });
 
   it('refuses a --task-id that already exists, leaving the first task as it was', async () => {
