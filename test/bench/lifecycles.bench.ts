@@ -8,58 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
-import { usageFromAnthropic } from '../../src/instrumentation/agent-usage.ts';
 import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
-import {
-  atLeast,
-  benchDir,
-  fmt,
-  median,
-  progress,
-  progressDone,
-  report,
-  scaled,
-  yieldToLoop,
-} from './bench-kit.ts';
-
-const TASKS = scaled(2000, 200);
-const PER_TURN = 20;
-const LINE = 'Analyzing the code: the retry loop in src/queue.ts uses a fixed delay.';
-const INPUT = {
-  message: '@agent review',
-  source_metadata: {
-    provider: 'github',
-    event_type: 'issue_comment.created',
-    webhook_id: 'wh',
-    repo: 'o/r',
-    issue_number: 1,
-  },
-};
+import { atLeast, benchDir, fmt, median, progress, progressDone, report, yieldToLoop } from './bench-kit.ts';
+import { INPUT, LINE, PER_TURN, recordLifecycle, TASKS, waitForWriter } from './recorded-lifecycle.ts';
 
 async function ours(dir: string): Promise<number> {
   const telemetry = startTelemetry(loadConfig({ env: { TASK_LOGS_DIR: dir } }), { register: false });
   const started = performance.now();
   for (let i = 0; i < TASKS; i += PER_TURN) {
-    for (let j = i; j < i + PER_TURN; j++) {
-      const task = telemetry.tasks.start({
-        taskId: `task-${j}`,
-        source: 'webhook',
-        provider: 'github',
-        input: INPUT,
-      });
-      for (const stage of WEBHOOK_STAGES)
-        task.recordStage(stage, stage === 'task_created' ? { assigned_agent: 'brain' } : undefined);
-      const run = task.startAgent({ name: 'brain', type: 'planning', model: 'claude' });
-      for (let k = 0; k < 100; k++) run.text(LINE);
-      run.finish({
-        result: 'done',
-        costUsd: 0.01,
-        usage: usageFromAnthropic({ input_tokens: 10, output_tokens: 10 }),
-      });
-    }
+    for (let j = i; j < i + PER_TURN; j++) recordLifecycle(telemetry, `task-${j}`);
     await yieldToLoop();
-    // tasks arrive only as fast as they are written: a sustained rate, not a burst into the bounded queue
-    while (telemetry.writer!.stats().queued > 16_384) await new Promise((resolve) => setTimeout(resolve, 1));
+    await waitForWriter(telemetry);
   }
   await telemetry.forceFlush();
   const elapsed = performance.now() - started;

@@ -9,8 +9,6 @@ import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { LogRecordLike } from '../../exporters/telemetry-item.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
-import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
-import { usageFromAnthropic } from '../../src/instrumentation/agent-usage.ts';
 import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import {
   atLeast,
@@ -24,20 +22,8 @@ import {
   scaled,
   yieldToLoop,
 } from './bench-kit.ts';
+import { LINE, PER_TURN, recordLifecycle, TASKS, waitForWriter } from './recorded-lifecycle.ts';
 
-const TASKS = scaled(2000, 200);
-const PER_TURN = 20;
-const LINE = 'Analyzing the code: the retry loop in src/queue.ts uses a fixed delay.';
-const INPUT = {
-  message: '@agent review',
-  source_metadata: {
-    provider: 'github',
-    event_type: 'issue_comment.created',
-    webhook_id: 'wh',
-    repo: 'o/r',
-    issue_number: 1,
-  },
-};
 // ingest-like: RUNNING tasks, each flush LINES_PER_TASK more lines for each of them, ROUNDS flushes
 const RUNNING = 200;
 const LINES_PER_TASK = 10;
@@ -67,31 +53,17 @@ function measureCpu<T>(units: number, run: () => Promise<T>): Promise<Sample> {
   });
 }
 
-function lifecycle(telemetry: ReturnType<typeof startTelemetry>, taskId: string): void {
-  const task = telemetry.tasks.start({ taskId, source: 'webhook', provider: 'github', input: INPUT });
-  for (const stage of WEBHOOK_STAGES)
-    task.recordStage(stage, stage === 'task_created' ? { assigned_agent: 'brain' } : undefined);
-  const run = task.startAgent({ name: 'brain', type: 'planning', model: 'claude' });
-  for (let k = 0; k < 100; k++) run.text(LINE);
-  run.finish({
-    result: 'done',
-    costUsd: 0.01,
-    usage: usageFromAnthropic({ input_tokens: 10, output_tokens: 10 }),
-  });
-}
-
 async function lifecycles(dir: string, mode: Mode): Promise<Sample> {
   const env = { TASK_LOGS_DIR: dir, TASK_LOGS_WRITER_THREAD: String(mode === 'thread') };
   const telemetry = startTelemetry(loadConfig({ env }), { register: false });
   // one task first, outside the timing: the thread's start-up (loading its modules) is paid once per process
-  lifecycle(telemetry, 'warm-up');
+  recordLifecycle(telemetry, 'warm-up');
   await telemetry.forceFlush();
   const sample = await measureCpu(TASKS, async () => {
     for (let i = 0; i < TASKS; i += PER_TURN) {
-      for (let j = i; j < i + PER_TURN; j++) lifecycle(telemetry, `task-${j}`);
+      for (let j = i; j < i + PER_TURN; j++) recordLifecycle(telemetry, `task-${j}`);
       await yieldToLoop();
-      while (telemetry.writer!.stats().queued > 16_384)
-        await new Promise((resolve) => setTimeout(resolve, 1));
+      await waitForWriter(telemetry);
     }
     await telemetry.forceFlush();
   });
