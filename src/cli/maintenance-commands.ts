@@ -1,6 +1,7 @@
 // The CLI's maintenance commands: prune (retention and the size cap), compress, reindex, verify.
 import type { Config } from '../config.ts';
 import { compressTasks } from '../ops/compression.ts';
+import { tasksCount } from '../ops/count-words.ts';
 import type { MaintenanceError } from '../ops/maintenance-error.ts';
 import { pruneTasks } from '../ops/retention.ts';
 import { verifyTasks } from '../ops/verify.ts';
@@ -44,7 +45,7 @@ export async function prune(config: Config, flags: Flags, out: Out): Promise<num
       );
     }
     out.line(
-      `${verb} ${result.deleted.length} of ${result.scanned} tasks (${bytes(result.deleted.reduce((s, d) => s + d.bytes, 0))}); ` +
+      `${verb} ${result.deleted.length} of ${tasksCount(result.scanned)} (${bytes(result.deleted.reduce((s, d) => s + d.bytes, 0))}); ` +
         `${result.kept_running} still queued or running are kept`,
     );
     if (result.over_cap)
@@ -70,7 +71,7 @@ export async function compress(config: Config, flags: Flags, out: Out): Promise<
   }
   const verb = result.dry_run ? 'would compress' : 'compressed';
   out.line(
-    `${verb} ${result.compressed.length} of ${result.scanned} tasks` +
+    `${verb} ${result.compressed.length} of ${tasksCount(result.scanned)}` +
       (result.dry_run ? '' : `: ${bytes(result.bytes_before)} -> ${bytes(result.bytes_after)}`),
   );
   return printErrors(out, result.errors);
@@ -99,7 +100,9 @@ export async function reindex(config: Config, flags: Flags, out: Out): Promise<n
     bar.done();
     if (flags.json) out.json({ indexed: result.updated, ms: Math.round(result.ms), index: config.indexPath });
     else
-      out.line(`indexed ${result.updated} tasks in ${(result.ms / 1000).toFixed(2)} s (${config.indexPath})`);
+      out.line(
+        `indexed ${tasksCount(result.updated)} in ${(result.ms / 1000).toFixed(2)} s (${config.indexPath})`,
+      );
     return 0;
   } finally {
     index.close();
@@ -122,7 +125,7 @@ export async function verify(config: Config, flags: Flags, out: Out): Promise<nu
       for (const fix of task.repaired)
         out.line(`${task.task_id}: ${paint(out, 'green', `repaired: ${fix}`)}`);
     }
-    out.line(`${result.scanned} tasks checked, ${unrepaired.length} with problems`);
+    out.line(`${tasksCount(result.scanned)} checked, ${unrepaired.length} with problems`);
   }
   return unrepaired.length > 0 ? 1 : 0;
 }

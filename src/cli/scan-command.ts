@@ -2,6 +2,7 @@
 import { type Config, withSecrets } from '../config.ts';
 import { configuredRedactor } from '../instrumentation/redactor-for-config.ts';
 import { existingDevSecret } from '../intake/dev-secret.ts';
+import { tasksCount } from '../ops/count-words.ts';
 import { scanTasks } from '../ops/secret-scan.ts';
 import type { Flags } from './flags.ts';
 import { type Out, paint, progress, table } from './terminal.ts';
@@ -42,12 +43,12 @@ export async function scan(config: Config, flags: Flags, out: Out): Promise<numb
     .map(([rule, n]) => `${rule} ${n}`)
     .join(', ');
   out.line(
-    `scanned ${result.scanned} tasks: ${result.tasks.length} with secrets` +
+    `scanned ${tasksCount(result.scanned)}: ${result.tasks.length} with secrets` +
       (result.secrets > 0 ? ` (${result.secrets}: ${rules})` : ''),
   );
   if (flags.redact) {
     const rewritten = result.tasks.filter((t) => t.redacted).length;
-    out.line(`rewrote ${rewritten} tasks redacted`);
+    out.line(`rewrote ${tasksCount(rewritten)} redacted`);
     for (const skipped of result.skipped) {
       const why = skipped.reason === 'running' ? 'not finished yet' : 'a writer is updating it';
       out.line(paint(out, 'yellow', `left ${skipped.task_id} as it is: ${why}; scan again later`));

@@ -3,6 +3,7 @@
 import type { Config } from '../config.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import { compressTasks } from './compression.ts';
+import { tasksCount } from './count-words.ts';
 import { pruneTasks } from './retention.ts';
 
 export async function runMaintenance(
@@ -19,7 +20,7 @@ export async function runMaintenance(
   const expired = pruned.deleted.filter((d) => d.reason === 'expired');
   const capped = pruned.deleted.filter((d) => d.reason === 'over_size_cap');
   if (expired.length > 0)
-    log(`retention: deleted ${expired.length} tasks finished over ${config.retentionDays} days ago`);
+    log(`retention: deleted ${tasksCount(expired.length)} finished over ${config.retentionDays} days ago`);
   if (capped.length > 0) {
     log(
       `WARNING: task logs over TASK_LOGS_MAX_TOTAL_BYTES (${config.maxTotalBytes} bytes): deleted the ${capped.length} ` +
@@ -35,7 +36,7 @@ export async function runMaintenance(
     log(`compression: ${e.task_id ?? 'logs folder'}: ${e.error} (tried again next run)`);
   if (compressed.compressed.length > 0) {
     log(
-      `compression: ${compressed.compressed.length} tasks, ${compressed.bytes_before} -> ${compressed.bytes_after} bytes`,
+      `compression: ${tasksCount(compressed.compressed.length)}, ${compressed.bytes_before} -> ${compressed.bytes_after} bytes`,
     );
   }
 }

@@ -20,13 +20,13 @@ describe("the server's scheduled maintenance", () => {
     const log: string[] = [];
     await runMaintenance(config, index, (line) => log.push(line));
     index.close();
-    expect(log[0]).toBe('retention: deleted 1 tasks finished over 30 days ago');
+    expect(log[0]).toBe('retention: deleted 1 task finished over 30 days ago');
     expect(log[1]).toMatch(
       /^WARNING: task logs over TASK_LOGS_MAX_TOTAL_BYTES \(204800 bytes\): deleted the 1 oldest finished tasks/,
     );
     expect(existsSync(join(dir, 'task-old'))).toBe(false);
     expect(existsSync(join(dir, 'task-new'))).toBe(true);
-    expect(log[2]).toMatch(/^compression: 1 tasks, \d+ -> \d+ bytes$/);
+    expect(log[2]).toMatch(/^compression: 1 task, \d+ -> \d+ bytes$/);
     expect(existsSync(join(dir, 'task-mid', '03-agent-output.jsonl.gz'))).toBe(true);
   });
 });

@@ -41,7 +41,7 @@ describe('tasklogs reindex', () => {
       timeout: 60_000,
     });
     expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(/^indexed 1 tasks/);
+    expect(run.stdout).toMatch(/^indexed 1 task /);
     expect(statSync(indexPath).ino).toBe(inode); // the file the server holds open is the one rebuilt
 
     const again = await fetch(

@@ -106,6 +106,6 @@ describe('tasklogs scan', () => {
     await telemetry.forceFlush();
     const scan = tasklogs(dir, 'scan');
     expect(scan.code).toBe(0);
-    expect(scan.out).toContain('scanned 1 tasks: 0 with secrets');
+    expect(scan.out).toContain('scanned 1 task: 0 with secrets');
   });
 });
