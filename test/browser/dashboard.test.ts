@@ -217,7 +217,7 @@ describe('the task page', () => {
     await context.close();
   });
 
-  it('puts each waterfall duration beside its bar, never over a short one', async () => {
+  it('puts each waterfall duration just after its bar, never over one, even at the right edge', async () => {
     // a task folder written by hand, so the times are exact: short tool calls near the end of a long agent run
     const at = (ms: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, 5) + ms).toISOString();
     const folder = join(dir, 'task-waterfall');
@@ -257,11 +257,16 @@ describe('the task page', () => {
       all.map((row) => {
         const bar = row.querySelector('.wf-bar')!.getBoundingClientRect();
         const time = row.querySelector('.wf-time')!.getBoundingClientRect();
+        const track = row.querySelector('.wf-track')!.getBoundingClientRect();
         const overlap = Math.max(0, Math.min(bar.right, time.right) - Math.max(bar.left, time.left));
-        return { label: row.querySelector('.wf-label')!.textContent, bar: bar.width, overlap };
+        return { label: row.querySelector('.wf-label')!.textContent, overlap, outside: time.right - track.right };
       }),
     );
-    for (const box of boxes) expect(box.overlap, box.label ?? '').toBeLessThanOrEqual(box.bar / 2);
+    // no duration covers any part of a bar (the agent's bar ends at the last moment), and none leaves the track
+    for (const box of boxes) {
+      expect(box.overlap, `${box.label} covers its bar`).toBeLessThanOrEqual(0.5);
+      expect(box.outside, `${box.label} leaves the track`).toBeLessThanOrEqual(0.5);
+    }
     await screenshot(page, 'task-waterfall');
     await context.close();
   });

@@ -58,7 +58,7 @@ export function Waterfall({ bars, more }) {
     <div class="wf-row wf-axis" role="row">
       <span class="wf-label" role="columnheader">Step</span>
       <span class="wf-track" role="columnheader">
-        ${ticks.map((t) => html`<span class="wf-tick" style=${{ left: `${t * 100}%` }}>${fmt.millis(t * span)}</span>`)}
+        ${ticks.map((t) => html`<span class="wf-tick" style=${{ left: at(t * 100) }}>${fmt.millis(t * span)}</span>`)}
       </span>
     </div>
     ${bars.map((bar) => {
@@ -67,8 +67,8 @@ export function Waterfall({ bars, more }) {
       return html`<div class="wf-row" role="row">
         <span class=${`wf-label depth-${Math.min(bar.depth, 4)}`} role="cell">${bar.label}</span>
         <span class="wf-track" role="cell">
-          <span class=${`wf-bar wf-${bar.kind}`} style=${{ left: `${Math.min(left, 99.6)}%`, width: `${Math.min(width, 100 - Math.min(left, 99.6))}%` }}></span>
-          <span class=${`wf-time${timeClass(left, width)}`} style=${timeStyle(left, width)}>
+          <span class=${`wf-bar wf-${bar.kind}`} style=${{ left: at(Math.min(left, 99.6)), width: at(Math.min(width, 100 - Math.min(left, 99.6))) }}></span>
+          <span class="wf-time" style=${{ left: at(Math.min(left + width, 100)) }}>
             ${fmt.millis(bar.end - bar.start)}
           </span>
         </span>
@@ -78,14 +78,11 @@ export function Waterfall({ bars, more }) {
   </div>`;
 }
 
-// A bar's duration goes after the bar; near the right edge it goes inside the end of a wide bar, or before a narrow
-// one (inside a narrow bar the label would hide it).
-function timeClass(left, width) {
-  if (left + width <= 80) return '';
-  return width > 15 ? ' wf-time-inside' : ' wf-time-before';
-}
+// The time axis takes the track's width less room for one duration label (TIME_ROOM), so every bar's duration fits
+// just after its bar, even for a bar that ends at the last moment: a label never covers a bar.
+const TIME_ROOM = '4.5rem';
 
-function timeStyle(left, width) {
-  if (left + width <= 80) return { left: `${left + width}%` };
-  return width > 15 ? { right: `${Math.max(0, 100 - left - width)}%` } : { right: `${100 - left}%` };
+/** a position or a length on the time axis, from a percentage of it */
+function at(percent) {
+  return `calc((100% - ${TIME_ROOM}) * ${(percent / 100).toFixed(5)})`;
 }
