@@ -259,7 +259,11 @@ describe('the task page', () => {
         const time = row.querySelector('.wf-time')!.getBoundingClientRect();
         const track = row.querySelector('.wf-track')!.getBoundingClientRect();
         const overlap = Math.max(0, Math.min(bar.right, time.right) - Math.max(bar.left, time.left));
-        return { label: row.querySelector('.wf-label')!.textContent, overlap, outside: time.right - track.right };
+        return {
+          label: row.querySelector('.wf-label')!.textContent,
+          overlap,
+          outside: time.right - track.right,
+        };
       }),
     );
     // no duration covers any part of a bar (the agent's bar ends at the last moment), and none leaves the track
