@@ -277,8 +277,15 @@ describe('the packed package', () => {
   it('finds its data files from dist (commands, replay, .proto, gitleaks rules, dashboard), and its bin runs', () => {
     const installed = join(service, 'node_modules/task-logs');
     const module = (path: string) => JSON.stringify(pathToFileURL(join(installed, 'dist/src', path)).href);
-    // the OTLP decoder's worker thread starts from dist too: a body over 64 KiB is decoded there
+    const exporter = (path: string) =>
+      JSON.stringify(pathToFileURL(join(installed, 'dist/exporters', path)).href);
+    // the OTLP decoder's worker thread starts from dist too: a body over 64 KiB is decoded there; and so does the
+    // writer thread (TASK_LOGS_WRITER_THREAD): one line written through it
     const script = `import { DEFAULT_COMMANDS_FILE, loadCommands } from ${module('intake/command-phrases.js')};
+      import { TaskFileWriter } from ${exporter('task-file-writer.js')};
+      import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+      import { tmpdir } from 'node:os';
+      import { join } from 'node:path';
       import { BUNDLED_TRANSCRIPT } from ${module('agent/replay-runner.js')};
       import { packageFile } from ${module('contract/package-files.js')};
       import { gitleaksRules } from ${module('contract/redaction/rule-set.js')};
@@ -288,7 +295,17 @@ describe('the packed package', () => {
       const body = new TextEncoder().encode('{"resourceSpans": []}' + ' '.repeat(70_000));
       const decoded = await pool.decode({ signal: 'traces', encoding: 'json', coding: 'identity', body, limit: 1e6 });
       await pool.close();
+      const root = mkdtempSync(join(tmpdir(), 'task-logs-installed-thread-'));
+      let threads = 0;
+      const writer = new TaskFileWriter({ root, thread: { onStart: () => threads++ }, report: (message) => console.error(message) });
+      const record = { hrTime: [1700000000, 0], attributes: { 'task.id': 'task-thread', 'task.output.type': 'text' }, body: 'via the thread' };
+      await new Promise((resolve) => writer.pushAll([record], resolve));
+      await writer.shutdown();
+      const threadLine = JSON.parse(readFileSync(join(root, 'task-thread', '03-agent-output.jsonl'), 'utf8')).content;
+      rmSync(root, { recursive: true, force: true });
       console.log(JSON.stringify({
+        threadLine,
+        threads,
         files: [DEFAULT_COMMANDS_FILE, BUNDLED_TRANSCRIPT, packageFile('src', 'dashboard', 'static', 'index.html')],
         rules: gitleaksRules().rules.length,
         decoded: decoded.ok,
@@ -296,7 +313,9 @@ describe('the packed package', () => {
     writeFileSync(join(service, 'data-files.mjs'), script);
     const found = JSON.parse(
       execFileSync(process.execPath, ['data-files.mjs'], { cwd: service, encoding: 'utf8' }),
-    ) as { files: string[]; rules: number; decoded: boolean };
+    ) as { files: string[]; rules: number; decoded: boolean; threadLine: string; threads: number };
+    expect(found.threadLine).toBe('via the thread');
+    expect(found.threads).toBe(1);
     expect(found.files).toEqual([
       join(installed, 'config/commands.json'),
       join(installed, 'assets/replay/review-transcript.jsonl'),
