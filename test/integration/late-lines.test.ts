@@ -5,25 +5,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../exporters/file-system.ts';
-import { type PushOutcome, TaskFileWriter } from '../../exporters/task-file-writer.ts';
-import type { LogRecordLike } from '../../exporters/telemetry-item.ts';
-import { ATTR } from '../../src/contract/attributes.ts';
+import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { pruneTasks } from '../../src/ops/retention.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-function line(taskId: string, content: string): LogRecordLike {
-  return {
-    hrTime: [1_700_000_000, 0],
-    attributes: { [ATTR.taskId]: taskId, [ATTR.outputType]: 'text' },
-    body: content,
-  };
-}
-
-function pushAll(writer: TaskFileWriter, items: LogRecordLike[]): Promise<PushOutcome> {
-  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
-}
+import { line, pushAll } from '../helpers/writer-items.ts';
 
 const prune = (root: string) =>
   pruneTasks({ root, retentionDays: 1, now: new Date(Date.now() + 3 * 86_400_000) });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,27 +12,11 @@ import { recordSampleTask } from '../helpers/sample-task.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-function line(taskId: string, content: string, hrTime: [number, number] = [1_700_000_000, 0]): LogRecordLike {
-  return { hrTime, attributes: { [ATTR.taskId]: taskId, [ATTR.outputType]: 'text' }, body: content };
-}
-
-function outputLines(root: string, taskId: string): string[] {
-  const path = join(root, taskId, '03-agent-output.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l).content);
-}
+import { line, outputLines, pushAll } from '../helpers/writer-items.ts';
 
 function expectBalanced(stats: WriterStats) {
   expect(stats.queued).toBe(0);
   expect(stats.written + stats.dropped + stats.ignored).toBe(stats.emitted);
-}
-
-function pushAll(writer: TaskFileWriter, items: LogRecordLike[]): Promise<PushOutcome> {
-  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
 }
 
 // any unhandled rejection during these tests is a failure, wherever it comes from

@@ -1,21 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { type PushOutcome, TaskFileWriter } from '../../exporters/task-file-writer.ts';
-import type { LogRecordLike, SpanLike } from '../../exporters/telemetry-item.ts';
+import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import type { SpanLike } from '../../exporters/telemetry-item.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-function line(taskId: string, content: string): LogRecordLike {
-  return {
-    hrTime: [1_700_000_000, 0],
-    attributes: { [ATTR.taskId]: taskId, [ATTR.outputType]: 'text' },
-    body: content,
-  };
-}
+import { line, outputLines, pushAll } from '../helpers/writer-items.ts';
 
 // a span that sets the task's status: metadata.json is written (under its lock when the file is there already)
 function status(taskId: string, value: string): SpanLike {
@@ -27,19 +20,6 @@ function status(taskId: string, value: string): SpanLike {
     status: { code: 0 },
     spanContext: () => ({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 }),
   };
-}
-
-function outputLines(root: string, taskId: string): string[] {
-  const path = join(root, taskId, '03-agent-output.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l).content);
-}
-
-function pushAll(writer: TaskFileWriter, items: (LogRecordLike | SpanLike)[]): Promise<PushOutcome> {
-  return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
 }
 
 // A task whose metadata.json exists and whose lock is held by another live process (pid 1): the thread's metadata
