@@ -74,13 +74,16 @@ const jobs = new RedisQueue({
   report: () => undefined,
 });
 let checking: Promise<void> | undefined;
+// a shutdown stops the check between two tasks instead of waiting for a long backlog to be read
+const stopCheck = new AbortController();
 const checkOwners = () => {
   const writer = telemetry.writer;
   if (writer === undefined) return;
   const source = index;
   checking ??= endTasksOfGoneOwners(writer, {
     root: config.logsDir,
-    ...(source ? { candidates: () => activeTaskIds(source) } : {}),
+    ...(source ? { candidates: () => activeTaskIds(source, stopCheck.signal) } : {}),
+    signal: stopCheck.signal,
     staleMs: config.interruptedAfterMinutes * 60_000,
     queueRunsAgain: true,
     stillQueued: (taskId) => jobs.holdsJob(taskId),
@@ -109,6 +112,7 @@ shutdownOnSignals({
   announce: (signal) => say(`${signal}: finishing running tasks, then stopping`),
   stop: async () => {
     clearInterval(ownerTimer);
+    stopCheck.abort();
     await worker.close();
     await checking;
     await jobs.close();

@@ -67,9 +67,12 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   const telemetry = startTelemetry(config, { register: options.register ?? false, index });
   const store = new TaskStore(config.logsDir);
 
+  // a shutdown stops the background scans (index refresh, interrupted tasks) between two folders, instead of waiting
+  // for a large logs folder or a long backlog to be read
+  const stopScans = new AbortController();
   // an empty index is built from the files before the first request; otherwise it catches up in the background
   const refresh = () =>
-    refreshIndex(index, config.logsDir).catch((error: unknown) =>
+    refreshIndex(index, config.logsDir, undefined, { signal: stopScans.signal }).catch((error: unknown) =>
       log(`task index refresh failed: ${String(error)}`),
     );
   if (index.count() === 0) {
@@ -125,7 +128,8 @@ export async function startServer(settings: Config, options: ServerOptions = {})
     if (writer === undefined || index.closed) return;
     checkingOwners ??= endTasksOfGoneOwners(writer, {
       root: config.logsDir,
-      candidates: () => activeTaskIds(index),
+      candidates: () => activeTaskIds(index, stopScans.signal),
+      signal: stopScans.signal,
       staleMs: config.interruptedAfterMinutes * 60_000,
       queueRunsAgain: config.queue.redisUrl !== undefined && options.queue === undefined,
       // a task whose job the queue still holds (a backlog longer than the limit) is the queue's, not interrupted
@@ -262,6 +266,7 @@ export async function startServer(settings: Config, options: ServerOptions = {})
         clearInterval(timer);
         clearInterval(maintenance);
         clearInterval(ownerTimer);
+        stopScans.abort();
         await stopListening();
         await queue.close(); // in-process: lets running agents finish and write their results
         await refreshing;

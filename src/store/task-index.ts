@@ -211,13 +211,13 @@ export class TaskIndex {
     return rows.map((row) => (row as { task_id: string }).task_id);
   }
 
-  /** Every indexed task with the folder mtime it was indexed at, for the refresher. */
-  folderMtimes(): Map<string, number | null> {
-    const rows = this.#db.prepare('SELECT task_id, folder_mtime FROM tasks').all() as {
-      task_id: string;
-      folder_mtime: number | null;
-    }[];
-    return new Map(rows.map((row) => [row.task_id, row.folder_mtime]));
+  /** A page of the indexed tasks after `after` (in task id order) with the folder mtime each was indexed at, for the
+   *  refresher. */
+  folderMtimesAfter(after: string, limit: number): [string, number | null][] {
+    const rows = this.#db
+      .prepare('SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?')
+      .all(after, limit) as { task_id: string; folder_mtime: number | null }[];
+    return rows.map((row) => [row.task_id, row.folder_mtime]);
   }
 
   get(taskId: string): TaskRow | undefined {

@@ -1,0 +1,127 @@
+// The server's background scans (the check for interrupted tasks, the index refresh) share the event loop with the
+// HTTP requests. With a long backlog they must read a page at a time and let requests in between, and a shutdown
+// must be able to stop them between two folders instead of waiting for the whole scan.
+import { spawnSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import { TASK_FILES } from '../../src/contract/task-files.ts';
+import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
+import { refreshIndex } from '../../src/store/index-refresh.ts';
+import { TaskIndex } from '../../src/store/task-index.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+const id = (prefix: string, n: number) => `task-${prefix}${String(n).padStart(5, '0')}`;
+
+function backlog(index: TaskIndex, queued: number, running: number): void {
+  const rows: [string, { metadata: { status: string; created_at: string } }][] = [];
+  // created in reverse id order, so "oldest first" is not the id order
+  const at = (n: number) => new Date(Date.UTC(2026, 0, 1) + (queued + running - n) * 1000).toISOString();
+  for (let n = 0; n < queued; n++)
+    rows.push([id('q', n), { metadata: { status: 'queued', created_at: at(n) } }]);
+  for (let n = 0; n < running; n++)
+    rows.push([id('r', n), { metadata: { status: 'running', created_at: at(queued + n) } }]);
+  for (let n = 0; n < 40; n++)
+    rows.push([id('c', n), { metadata: { status: 'completed', created_at: at(0) } }]);
+  index.upsertMany(rows);
+  index.upsert('task-nostatus', { metadata: { status: undefined } });
+}
+
+/** counts the turns of the event loop (setImmediate callbacks) until stopped */
+function turnCounter(): { stop: () => number } {
+  let turns = 0;
+  let running = true;
+  const turn = () => {
+    if (!running) return;
+    turns++;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  return {
+    stop: () => {
+      running = false;
+      return turns;
+    },
+  };
+}
+
+it('lists a backlog of queued and running tasks a page at a time, letting the event loop turn between pages', async () => {
+  const index = new TaskIndex(':memory:');
+  backlog(index, 2_500, 1_100);
+  const turns = turnCounter();
+  const ids = await activeTaskIds(index);
+  // 3 pages of queued tasks, 2 of running ones: the loop turned after each (one synchronous read of them all, before)
+  expect(turns.stop()).toBeGreaterThanOrEqual(5);
+  expect(ids).toHaveLength(2_500 + 1_100 + 1);
+  // each status oldest first, then the folder with no status
+  expect(ids.slice(0, 3)).toEqual([id('q', 2_499), id('q', 2_498), id('q', 2_497)]);
+  expect(ids[2_500]).toBe(id('r', 1_099));
+  expect(ids.at(-1)).toBe('task-nostatus');
+  expect(new Set(ids).size).toBe(ids.length);
+  expect(ids.some((task) => task.startsWith('task-c'))).toBe(false);
+  index.close();
+});
+
+it('stops listing at once when the shutdown signal is aborted', async () => {
+  const index = new TaskIndex(':memory:');
+  backlog(index, 2_500, 0);
+  const stop = new AbortController();
+  const listing = activeTaskIds(index, stop.signal);
+  stop.abort();
+  expect((await listing).length).toBeLessThanOrEqual(1_000);
+  index.close();
+});
+
+it('a stopped check for interrupted tasks ends none; the same check not stopped ends the task of a gone owner', async () => {
+  const root = await tempLogsDir();
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid; // a process that has exited: its tasks are interrupted
+  const now = new Date().toISOString();
+  await mkdir(join(root, 'task-gone1'));
+  await writeFile(
+    join(root, 'task-gone1', TASK_FILES.metadata),
+    JSON.stringify({
+      task_id: 'task-gone1',
+      created_at: now,
+      status: 'running',
+      owner: { host: hostname(), pid: gone, start_ticks: null, started_at: now },
+    }),
+  );
+  const writer = new TaskFileWriter({ root, report: () => {} });
+  const stop = new AbortController();
+  stop.abort();
+  expect(await endTasksOfGoneOwners(writer, { root, staleMs: 3_600_000, signal: stop.signal })).toEqual([]);
+  const ended = await endTasksOfGoneOwners(writer, { root, staleMs: 3_600_000 });
+  expect(ended.map((task) => task.task_id)).toEqual(['task-gone1']);
+  await writer.shutdown();
+});
+
+it('an index refresh stopped part way forgets nothing; a whole one forgets the folders that are gone', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  for (const task of ['task-keep1', 'task-gone1']) {
+    await mkdir(join(root, task));
+    await writeFile(
+      join(root, task, TASK_FILES.metadata),
+      JSON.stringify({ task_id: task, status: 'completed' }),
+    );
+  }
+  expect((await refreshIndex(index, root)).updated).toBe(2);
+  await rm(join(root, 'task-gone1'), { recursive: true });
+  // a changed folder is read again: its status is updated (the unchanged one is not reread)
+  await writeFile(join(root, 'task-keep1', TASK_FILES.metadata), JSON.stringify({ status: 'failed' }));
+  await writeFile(join(root, 'task-keep1', 'touch'), ''); // a new entry: the folder's mtime changes
+  const stop = new AbortController();
+  stop.abort();
+  const stopped = await refreshIndex(index, root, undefined, { signal: stop.signal });
+  expect(stopped.removed).toBe(0);
+  expect(index.get('task-gone1')).toBeDefined();
+  const whole = await refreshIndex(index, root);
+  expect(whole).toMatchObject({ scanned: 1, updated: 1, removed: 1 });
+  expect(index.get('task-gone1')).toBeUndefined();
+  expect(index.get('task-keep1')?.status).toBe('failed');
+  // nothing changed since: no folder is read again
+  expect((await refreshIndex(index, root)).updated).toBe(0);
+  index.close();
+});
