@@ -53,6 +53,17 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
         'send OTLP as application/x-protobuf or application/json',
       );
     }
+    if (encoding === 'json' && !isUtf8(ctx.get('Content-Type'))) {
+      return answer(
+        ctx,
+        statusAnswer(
+          415,
+          encoding,
+          RPC_CODE.invalidArgument,
+          'OTLP/JSON is UTF-8: send it without a charset or with charset=utf-8',
+        ),
+      );
+    }
     const coding = contentCoding(ctx.get('Content-Encoding'));
     if (coding === undefined) {
       return answer(
@@ -152,6 +163,17 @@ function encodingOf(header: string): Encoding | undefined {
   if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
   if (type === 'application/json') return 'json';
   return undefined;
+}
+
+// JSON is UTF-8 (RFC 8259); a charset parameter naming anything else would be decoded wrongly, so it is refused
+function isUtf8(header: string): boolean {
+  for (const param of header.split(';').slice(1)) {
+    const [name, value] = param.split('=', 2).map((part) => part.trim().toLowerCase());
+    if (name !== 'charset') continue;
+    const charset = value?.replace(/^"(.*)"$/, '$1');
+    if (charset !== 'utf-8' && charset !== 'utf8') return false;
+  }
+  return true;
 }
 
 function answer(ctx: Context, reply: OtlpAnswer): void {

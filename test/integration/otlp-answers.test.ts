@@ -201,6 +201,24 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     const brotli = await post(server.url, '/v1/logs', 'x', { ...PROTO_TYPE, 'content-encoding': 'br' });
     expect(brotli.status).toBe(415);
     expect(protoStatus(brotli.body)).toEqual({ code: 3, message: 'unsupported Content-Encoding' });
+    // OTLP/JSON is UTF-8 (RFC 8259): a body said to be another charset is refused, not read as UTF-8
+    const utf16 = Buffer.from('\ufeff{"resourceLogs":[]}', 'utf16le');
+    for (const charset of ['utf-16', '"UTF-16LE"', 'latin1']) {
+      const other = await post(server.url, '/v1/logs', utf16, {
+        'content-type': `application/json; charset=${charset}`,
+      });
+      expect(other.status).toBe(415);
+      expect(JSON.parse(other.body.toString())).toEqual({
+        code: 3,
+        message: 'OTLP/JSON is UTF-8: send it without a charset or with charset=utf-8',
+      });
+    }
+    for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8']) {
+      const utf8 = await post(server.url, '/v1/logs', '{"resourceLogs":[]}', {
+        'content-type': `application/json; charset=${charset}`,
+      });
+      expect(utf8.status).toBe(200);
+    }
   });
 
   it('answers 429 with Retry-After when too many requests are in flight', async () => {
