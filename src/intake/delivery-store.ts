@@ -6,8 +6,9 @@
 // the same task.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
+import { openDatabase } from '../store/sqlite.ts';
 
 /** The deliveries database beside the task index. */
 export function deliveriesPathFor(indexPath: string): string {
@@ -31,7 +32,7 @@ export class DeliveryStore {
   /** `migrateFrom`: the task index file, which held the deliveries table before it had a file of its own. */
   constructor(path: string, options: { migrateFrom?: string } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path, { timeout: 2000 });
+    this.#db = openDatabase(path, { timeout: 2000 });
     // WAL with synchronous NORMAL: no fsync per delivery on the request path; a power cut can at worst forget the
     // last claims, and a redelivery then makes a second task
     this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;

@@ -2,8 +2,9 @@
 // the source of truth: writers keep the index current as they write, and it is rebuilt from the files when missing.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
+import { openDatabase } from './sqlite.ts';
 import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate } from './task-aggregates.ts';
 import { filterSql, type TaskFilters } from './task-filters.ts';
 
@@ -73,7 +74,7 @@ export class TaskIndex {
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 1000 });
+    this.#db = openDatabase(path, { timeout: options.busyTimeoutMs ?? 1000 });
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
     const version = (this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
     if (version !== SCHEMA_VERSION) {

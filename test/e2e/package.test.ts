@@ -342,6 +342,24 @@ describe('the packed package', () => {
         status: 2,
         stderr: `tasklogs: this command needs Node.js 22.16 or newer (for node:sqlite); this is Node.js v${system.stdout.trim()}\n`,
       });
+      // the library still loads there (node:sqlite is opened with the index, not at import): the task is written,
+      // and the index it cannot keep is one warning naming the Node it needs
+      const logs = join(installed, 'old-node-logs');
+      const script = `
+        const { startTelemetry, loadConfig } = await import(${JSON.stringify(join(installed, 'dist/src/index.js'))});
+        const telemetry = startTelemetry(loadConfig({ env: { TASK_LOGS_DIR: ${JSON.stringify(logs)} } }), { register: false });
+        const run = telemetry.tasks.start({ taskId: 'task-oldnode1', source: 'api', input: { message: 'hi' } })
+          .startAgent({ name: 'brain', type: 'planning', model: 'claude' });
+        run.text('hello');
+        run.finish({ result: 'done' });
+        await telemetry.shutdown();
+        console.log('recorded');`;
+      const library = spawnSync('/usr/bin/node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(library.stdout).toBe('recorded\n');
+      expect(library.stderr).toContain(
+        `the task index needs Node.js 22.16 or newer (for node:sqlite); this is Node.js v${system.stdout.trim()}`,
+      );
+      expect(readFileSync(join(logs, 'task-oldnode1', 'metadata.json'), 'utf8')).toContain('"completed"');
     }
   });
 });

@@ -10,13 +10,13 @@ import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
-import { TaskIndex } from '../../src/store/task-index.ts';
+import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 const id = (prefix: string, n: number) => `task-${prefix}${String(n).padStart(5, '0')}`;
 
 function backlog(index: TaskIndex, queued: number, running: number): void {
-  const rows: [string, { metadata: { status: string; created_at: string } }][] = [];
+  const rows: [string, IndexedFiles][] = [];
   // created in reverse id order, so "oldest first" is not the id order
   const at = (n: number) => new Date(Date.UTC(2026, 0, 1) + (queued + running - n) * 1000).toISOString();
   for (let n = 0; n < queued; n++)
