@@ -6,6 +6,7 @@ const MAX_CHUNK = 1 << 20;
 const TORN_LIMIT = 10_000;
 // a UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2 units; a lone one: 3)
 const MAX_BYTES_PER_UNIT = 3;
+const NEWLINE = Buffer.from('\n');
 
 /**
  * The lines, each followed by a newline (and a newline first when `torn`), as UTF-8 in chunks of at most 1 MiB (a
@@ -44,6 +45,50 @@ export function encodeLines(lines: readonly string[], torn: boolean): Buffer[] {
   return chunks;
 }
 
+/**
+ * The lines of several files encoded for another thread: each list's lines, each followed by a newline, as chunks of
+ * whole lines of at most 1 MiB (a longer line is a chunk of its own), like encodeLines; the chunks are views into a
+ * few buffers of their own (not Buffer's shared pool), listed in `buffers` so they can be transferred, not copied.
+ */
+export function encodeLineLists(lists: readonly (readonly string[])[]): {
+  chunks: Uint8Array[][];
+  buffers: ArrayBuffer[];
+} {
+  let bound = 0;
+  for (const lines of lists) for (const line of lines) bound += line.length * MAX_BYTES_PER_UNIT + 1;
+  const buffers: ArrayBuffer[] = [];
+  const chunks: Uint8Array[][] = [];
+  let buffer: Buffer | undefined;
+  let used = 0;
+  for (const lines of lists) {
+    const own: Uint8Array[] = [];
+    let start = used;
+    for (const line of lines) {
+      const most = line.length * MAX_BYTES_PER_UNIT + 1;
+      if (buffer === undefined || used + most > buffer.length) {
+        if (buffer !== undefined && used > start) own.push(buffer.subarray(start, used));
+        buffer = Buffer.allocUnsafeSlow(Math.max(most, Math.min(bound, MAX_CHUNK)));
+        buffers.push(buffer.buffer as ArrayBuffer);
+        used = 0;
+        start = 0;
+      }
+      used += buffer.write(line, used);
+      buffer[used++] = 0x0a;
+      bound -= most;
+      if (most > MAX_CHUNK) {
+        // a line longer than a chunk is written alone: nothing else goes into its buffer
+        own.push(buffer.subarray(start, used));
+        buffer = undefined;
+        used = 0;
+        start = 0;
+      }
+    }
+    if (buffer !== undefined && used > start) own.push(buffer.subarray(start, used));
+    chunks.push(own);
+  }
+  return { chunks, buffers };
+}
+
 export class JsonlAppender {
   readonly #fs: FileSystem;
   // files whose last append may have stopped mid-line: the next append starts with a newline
@@ -66,7 +111,28 @@ export class JsonlAppender {
   ): Promise<void> {
     if (lines.length === 0) return;
     const key = options.key ?? path;
-    const chunks = encodeLines(lines, this.#torn.has(key));
+    await this.#write(path, key, encodeLines(lines, this.#torn.has(key)), options);
+  }
+
+  /** The same as append, for lines already encoded (encodeLineLists). */
+  async appendEncoded(
+    path: string,
+    encoded: readonly Uint8Array[],
+    options: { sync: boolean; key?: string; fresh?: boolean },
+  ): Promise<void> {
+    if (encoded.length === 0) return;
+    const key = options.key ?? path;
+    const chunks = encoded.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    if (this.#torn.has(key)) chunks[0] = Buffer.concat([NEWLINE, chunks[0]!]);
+    await this.#write(path, key, chunks, options);
+  }
+
+  async #write(
+    path: string,
+    key: string,
+    chunks: Buffer[],
+    options: { sync: boolean; fresh?: boolean },
+  ): Promise<void> {
     try {
       await this.#fs.append(path, chunks, { sync: options.sync, fresh: options.fresh === true });
     } catch (error) {

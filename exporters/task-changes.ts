@@ -38,6 +38,8 @@ export interface TaskChanges {
   ended: boolean;
   /** written again after a writer thread stopped in the middle of it: its files may end in a half line */
   torn?: boolean;
+  /** the lines already encoded (encodeLineLists), as sent to a writer thread: written instead of the strings */
+  encoded?: { webhook: Uint8Array[]; output: Uint8Array[] };
 }
 
 /** invalid_item: the item could not be mapped (a time out of range, input nested too deep to serialize) */

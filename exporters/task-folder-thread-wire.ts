@@ -14,7 +14,15 @@ export interface ThreadRequest {
   flush: number;
   tasks: TaskChanges[];
   indexes: number[];
+  /** an Int32Array over it, one entry per task of the flush (by index): PROGRESS_* flags the thread sets as it goes */
+  progress: SharedArrayBuffer;
 }
+
+// Progress flags, set by the thread in shared memory the moment each step is done: they outlive a thread that is
+// stopped before it could send its outcomes, and cost no message. LINES: the task's lines are on disk (a retry must
+// not append them again). FINISHED: the thread is done with the task (its outcome is in a reply sent or pending).
+export const PROGRESS_LINES = 1;
+export const PROGRESS_FINISHED = 2;
 
 export type WireOutcome =
   | { kind: 'written'; metadata: TaskMetadata | undefined }
@@ -26,11 +34,10 @@ export type WireOutcome =
       error: { name: string; message: string; code: string | undefined };
     };
 
+/** outcomes as [flush index, outcome] pairs; one reply at the end of a flush (`done`), and one before the thread waits
+ * on anything (a metadata lock) with what it finished so far */
 export type ThreadReply =
-  | { flush: number; index: number; outcome: WireOutcome }
-  /** the task's lines are on disk (its JSON files may still be being written) */
-  | { flush: number; index: number; lines: true }
-  | { flush: number; done: true }
+  | { flush: number; outcomes: [number, WireOutcome][]; done: boolean }
   | { unreadable: string };
 
 export function encodeOutcome(outcome: FolderOutcome): WireOutcome {

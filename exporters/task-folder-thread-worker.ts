@@ -1,14 +1,18 @@
 // The writer thread's side: a TaskFolderWriter over the synchronous FileSystem. It takes one flush's task changes at
-// a time and says, for each task, when its lines are on disk and what became of it, as soon as each is known (so a
-// thread that dies mid-flush leaves a record of what it finished), then `done`.
+// a time, marks each task's progress in shared memory as it goes (so a thread that dies mid-flush leaves a record of
+// what it finished, at no cost in messages), and answers the outcomes in one reply at the end of the flush, or
+// earlier when it waits on something (a metadata lock held by another process).
 import { parentPort, workerData } from 'node:worker_threads';
 import { syncFileSystem } from './sync-file-system.ts';
 import type { TaskChanges } from './task-changes.ts';
 import {
   encodeOutcome,
+  PROGRESS_FINISHED,
+  PROGRESS_LINES,
   type ThreadReply,
   type ThreadRequest,
   type ThreadSettings,
+  type WireOutcome,
 } from './task-folder-thread-wire.ts';
 import { TaskFolderWriter } from './task-folder-writer.ts';
 
@@ -24,13 +28,31 @@ const folders = new TaskFolderWriter({
 });
 
 port.on('message', async (request: ThreadRequest) => {
+  const progress = new Int32Array(request.progress);
+  let pending: [number, WireOutcome][] = [];
+  // The file calls are synchronous, so a flush runs to its end without returning to this thread's event loop unless
+  // it waits (a lock's retry timer): an immediate queued with the first pending outcome runs only then, and sends
+  // what is finished so far, so the writer is not left without news while the thread waits.
+  let early = false;
+  const sendEarly = () => {
+    early = false;
+    if (pending.length === 0) return;
+    post({ flush: request.flush, outcomes: pending, done: false });
+    pending = [];
+  };
   // one task at a time: the calls are synchronous, so running several at once would only interleave their awaits
   for (let i = 0; i < request.tasks.length; i++) {
     const index = request.indexes[i]!;
     const outcome = await folders.apply(request.tasks[i] as TaskChanges, () =>
-      post({ flush: request.flush, index, lines: true }),
+      Atomics.or(progress, index, PROGRESS_LINES),
     );
-    post({ flush: request.flush, index, outcome: encodeOutcome(outcome) });
+    Atomics.or(progress, index, PROGRESS_FINISHED);
+    pending.push([index, encodeOutcome(outcome)]);
+    if (!early) {
+      early = true;
+      setImmediate(sendEarly);
+    }
   }
-  post({ flush: request.flush, done: true });
+  post({ flush: request.flush, outcomes: pending, done: true });
+  pending = [];
 });

@@ -6,9 +6,12 @@
 import { Worker } from 'node:worker_threads';
 import { TaskLogsError } from '../src/contract/errors.ts';
 import { moduleBeside } from '../src/contract/package-files.ts';
+import { encodeLineLists } from './jsonl-appender.ts';
 import type { TaskChanges } from './task-changes.ts';
 import {
   decodeOutcome,
+  PROGRESS_FINISHED,
+  PROGRESS_LINES,
   type ThreadReply,
   type ThreadRequest,
   type ThreadSettings,
@@ -24,8 +27,8 @@ interface Flush {
   readonly id: number;
   readonly tasks: readonly TaskChanges[];
   readonly outcomes: (FolderOutcome | undefined)[];
-  /** tasks whose lines a thread has written: sent again without them */
-  readonly linesDone: boolean[];
+  /** PROGRESS_* flags per task, set by the thread: a task whose lines are on disk is sent again without them */
+  readonly progress: Int32Array;
   readonly resolve: (outcomes: FolderOutcome[]) => void;
   /** threads that stopped during this flush */
   stops: number;
@@ -69,7 +72,7 @@ export class TaskFolderThread implements FolderWrites {
         id: ++this.#flushes,
         tasks,
         outcomes: new Array(tasks.length),
-        linesDone: new Array(tasks.length).fill(false),
+        progress: new Int32Array(new SharedArrayBuffer(tasks.length * Int32Array.BYTES_PER_ELEMENT)),
         resolve,
         stops: 0,
       };
@@ -91,24 +94,47 @@ export class TaskFolderThread implements FolderWrites {
   }
 
   // posts the flush's tasks that have no outcome yet, without the lines already written (a line is written once);
-  // `stopped`: a thread stopped in the first of them, so the lines it was appending may end in a half line
+  // `stopped`: a thread stopped during the flush, so a task it had begun and whose lines are not known to be on disk
+  // may end in a half line: its next append starts on a fresh line. A task the thread finished but whose outcome it
+  // could not send is written again without its lines (its JSON files are rewritten with the same content).
   #send(flush: Flush, stopped: boolean): void {
     const indexes: number[] = [];
     const tasks: TaskChanges[] = [];
+    // tasks go in order: after a stop, the first one not finished is the one the thread was in; the rest were not begun
+    let inThread = stopped;
     for (let i = 0; i < flush.tasks.length; i++) {
       if (flush.outcomes[i] !== undefined) continue;
       const changes = flush.tasks[i]!;
-      if (flush.linesDone[i]) tasks.push({ ...changes, webhookLines: [], outputLines: [] });
-      else tasks.push(stopped && indexes.length === 0 ? { ...changes, torn: true } : changes);
+      const progress = Atomics.load(flush.progress, i);
+      const finished = (progress & PROGRESS_FINISHED) !== 0;
+      if ((progress & PROGRESS_LINES) !== 0) tasks.push({ ...changes, webhookLines: [], outputLines: [] });
+      else if (finished || inThread) tasks.push({ ...changes, torn: true });
+      else tasks.push(changes);
+      if (!finished) inThread = false;
       indexes.push(i);
     }
     if (tasks.length === 0) {
       this.#finish(flush);
       return;
     }
-    const request: ThreadRequest = { flush: flush.id, tasks, indexes };
+    // the lines go encoded, in buffers moved to the thread rather than copied (the strings stay here, for a resend)
+    const lists: string[][] = [];
+    for (const changes of tasks) lists.push(changes.webhookLines, changes.outputLines);
+    const { chunks, buffers } = encodeLineLists(lists);
+    const sent = tasks.map((changes, i) => ({
+      ...changes,
+      webhookLines: [],
+      outputLines: [],
+      encoded: { webhook: chunks[2 * i]!, output: chunks[2 * i + 1]! },
+    }));
+    const request: ThreadRequest = {
+      flush: flush.id,
+      tasks: sent,
+      indexes,
+      progress: flush.progress.buffer as SharedArrayBuffer,
+    };
     try {
-      this.#thread().postMessage(request);
+      this.#thread().postMessage(request, buffers);
     } catch (error) {
       // a thread that cannot be started or sent to: this flush fails like a disk error, the next tries again
       this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
@@ -157,15 +183,8 @@ export class TaskFolderThread implements FolderWrites {
     }
     const flush = this.#flush;
     if (flush === undefined || flush.id !== reply.flush) return;
-    if ('done' in reply) {
-      this.#finish(flush);
-      return;
-    }
-    if ('lines' in reply) {
-      flush.linesDone[reply.index] = true;
-      return;
-    }
-    flush.outcomes[reply.index] = decodeOutcome(reply.outcome);
+    for (const [index, outcome] of reply.outcomes) flush.outcomes[index] = decodeOutcome(outcome);
+    if (reply.done) this.#finish(flush);
   }
 
   #failRest(flush: Flush, error: Error): void {

@@ -97,19 +97,31 @@ export class TaskFolderWriter {
     const dir = folder.path;
     const durable = this.#durable;
     // creating a file is the costly step on many disks, so the independent files are written concurrently
+    const webhookFlow = join(dir, TASK_FILES.webhookFlow);
+    const agentOutput = join(dir, TASK_FILES.agentOutput);
+    const webhookOptions = {
+      sync: durable && changes.ended,
+      key: join(folder.dir, TASK_FILES.webhookFlow),
+      fresh,
+    };
+    const outputOptions = {
+      sync: durable && changes.ended,
+      key: join(folder.dir, TASK_FILES.agentOutput),
+      fresh,
+    };
+    const encoded = changes.encoded;
     const [lines, files] = await Promise.allSettled([
-      Promise.all([
-        this.#lines.append(join(dir, TASK_FILES.webhookFlow), changes.webhookLines, {
-          sync: durable && changes.ended,
-          key: join(folder.dir, TASK_FILES.webhookFlow),
-          fresh,
-        }),
-        this.#lines.append(join(dir, TASK_FILES.agentOutput), changes.outputLines, {
-          sync: durable && changes.ended,
-          key: join(folder.dir, TASK_FILES.agentOutput),
-          fresh,
-        }),
-      ]).then(onLinesWritten),
+      Promise.all(
+        encoded === undefined
+          ? [
+              this.#lines.append(webhookFlow, changes.webhookLines, webhookOptions),
+              this.#lines.append(agentOutput, changes.outputLines, outputOptions),
+            ]
+          : [
+              this.#lines.appendEncoded(webhookFlow, encoded.webhook, webhookOptions),
+              this.#lines.appendEncoded(agentOutput, encoded.output, outputOptions),
+            ],
+      ).then(onLinesWritten),
       Promise.all([
         changes.input && writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, { durable }),
         changes.finalResult &&

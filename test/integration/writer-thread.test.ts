@@ -55,11 +55,12 @@ function threads() {
   };
 }
 
-// the thread has answered the flush's first task (task-a): the next one (task-b) is being written
+// the thread has answered the flush's first task (task-a): the next one (task-b) is being written (the thread sends
+// what it finished before it waits on task-b's lock)
 const firstTaskDone = (worker: Worker) =>
   new Promise<void>((resolve) => {
-    const listen = (reply: { index?: number; outcome?: unknown }) => {
-      if (reply.index !== 0 || reply.outcome === undefined) return;
+    const listen = (reply: { outcomes?: [number, unknown][] }) => {
+      if (!reply.outcomes?.some(([index]) => index === 0)) return;
       worker.off('message', listen);
       resolve();
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeLines } from '../../exporters/jsonl-appender.ts';
+import { encodeLineLists, encodeLines } from '../../exporters/jsonl-appender.ts';
 
 const MiB = 1 << 20;
 const plain = (lines: readonly string[], torn: boolean) =>
@@ -50,5 +50,26 @@ describe('JSONL lines encoded for append', () => {
       if (chunk.length > MiB) expect(chunk.toString()).toBe(`${huge}\n`);
     }
     expect(chunks.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('encoded for a writer thread: each list gets the same bytes, in whole-line chunks of at most 1 MiB over buffers of their own', () => {
+    const line = 'x'.repeat(1000);
+    const many = Array.from({ length: 1500 }, (_, i) => `${line}${i}`);
+    const huge = 'é'.repeat(MiB); // 2 MiB of UTF-8
+    const lists = [['a', '😀\uD800'], [], many, [huge, 'after huge'], ['last']];
+    const { chunks, buffers } = encodeLineLists(lists);
+    expect(chunks.length).toBe(lists.length);
+    for (let i = 0; i < lists.length; i++) {
+      expect(Buffer.concat(chunks[i]!).equals(plain(lists[i]!, false))).toBe(true);
+      for (const chunk of chunks[i]!) {
+        expect(chunk.at(-1)).toBe(0x0a);
+        expect(buffers).toContain(chunk.buffer); // a view into a listed buffer: transferable
+        if (chunk.length > MiB) expect(Buffer.from(chunk).toString()).toBe(`${huge}\n`);
+      }
+    }
+    expect(chunks[1]).toEqual([]);
+    // no buffer from Buffer's shared pool: transferring one would take other buffers' bytes with it
+    for (const buffer of buffers) expect(buffer.byteLength).toBeLessThanOrEqual(3 * 2 * MiB + 1);
+    expect(new Set(buffers).size).toBe(buffers.length);
   });
 });
