@@ -67,6 +67,7 @@ export class TaskIndex {
   readonly #db: DatabaseSync;
   readonly #upsertMetadata: StatementSync;
   readonly #upsertResult: StatementSync;
+  readonly #upsertBoth: StatementSync;
   readonly #setMtime: StatementSync;
   #closed = false;
 
@@ -96,6 +97,18 @@ export class TaskIndex {
       ON CONFLICT (task_id) DO UPDATE SET success = excluded.success, cost_usd = excluded.cost_usd,
         input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
         duration_seconds = excluded.duration_seconds, completed_at = coalesce(tasks.completed_at, excluded.completed_at)`);
+    // both at once (a task whose metadata and result land in one flush, as most short tasks do): one row write, where
+    // the two statements above in turn would write the new row and then update it, touching every index it changes
+    // twice. The same values as the two in turn: completed_at is the metadata's, else the row's, else the result's.
+    this.#upsertBoth = this.#db.prepare(`
+      INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
+        completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16)
+      ON CONFLICT (task_id) DO UPDATE SET status = ?2, source = ?3, provider = ?4, assigned_agent = ?5,
+        agent_type = ?6, model = ?7, created_at = ?8, started_at = ?9,
+        completed_at = coalesce(?10, tasks.completed_at, ?17),
+        conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
+        input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16`);
     this.#setMtime = this.#db.prepare('UPDATE tasks SET folder_mtime = ? WHERE task_id = ?');
   }
 
@@ -134,7 +147,28 @@ export class TaskIndex {
   /** Records what was just written for one task. */
   upsert(taskId: string, files: IndexedFiles): void {
     const m = files.metadata;
-    if (m !== undefined) {
+    const r = files.finalResult;
+    if (m !== undefined && r !== undefined) {
+      this.#upsertBoth.run(
+        taskId,
+        m.status ?? null,
+        m.source ?? null,
+        m.provider ?? null,
+        m.assigned_agent ?? null,
+        m.agent_type ?? null,
+        m.model ?? null,
+        m.created_at ?? null,
+        m.started_at ?? null,
+        m.completed_at ?? null,
+        typeof m.conversation_id === 'string' ? m.conversation_id : null,
+        typeof r.success === 'boolean' ? Number(r.success) : null,
+        numberOrNull(r.metrics?.cost_usd),
+        numberOrNull(r.metrics?.input_tokens),
+        numberOrNull(r.metrics?.output_tokens),
+        numberOrNull(r.metrics?.duration_seconds),
+        r.completed_at ?? null,
+      );
+    } else if (m !== undefined) {
       this.#upsertMetadata.run(
         taskId,
         m.status ?? null,
@@ -148,9 +182,7 @@ export class TaskIndex {
         m.completed_at ?? null,
         typeof m.conversation_id === 'string' ? m.conversation_id : null,
       );
-    }
-    const r = files.finalResult;
-    if (r !== undefined) {
+    } else if (r !== undefined) {
       this.#upsertResult.run(
         taskId,
         typeof r.success === 'boolean' ? Number(r.success) : null,
