@@ -11,6 +11,9 @@ export interface ThreadSettings {
 
 /** one flush's tasks; `indexes` are their places in the flush (a retry after a stopped thread sends the rest only) */
 export interface ThreadRequest {
+  /** the writer sending it: a thread kept from an earlier writer starts with fresh state for a new one */
+  writer: number;
+  settings: ThreadSettings;
   flush: number;
   tasks: TaskChanges[];
   indexes: number[];

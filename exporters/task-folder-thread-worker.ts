@@ -2,7 +2,7 @@
 // a time, marks each task's progress in shared memory as it goes (so a thread that dies mid-flush leaves a record of
 // what it finished, at no cost in messages), and answers the outcomes in one reply at the end of the flush, or
 // earlier when it waits on something (a metadata lock held by another process).
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { syncFileSystem } from './sync-file-system.ts';
 import type { TaskChanges } from './task-changes.ts';
 import {
@@ -18,16 +18,27 @@ import { TaskFolderWriter } from './task-folder-writer.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('task-folder-thread-worker.ts runs only as a worker thread');
-const settings = workerData as ThreadSettings;
 const post = (reply: ThreadReply) => port.postMessage(reply);
-const folders = new TaskFolderWriter({
-  root: settings.root,
-  fs: syncFileSystem,
-  durable: settings.durable,
-  onUnreadable: (path) => post({ unreadable: path }),
-});
+// the writer this thread works for, and its folder state (known folders, torn files, metadata files made); a thread
+// kept after its writer shut down and taken by another starts afresh for the new one, as a new thread would
+let writer = 0;
+let folders: TaskFolderWriter | undefined;
+
+function foldersFor(id: number, settings: ThreadSettings): TaskFolderWriter {
+  if (folders === undefined || writer !== id) {
+    writer = id;
+    folders = new TaskFolderWriter({
+      root: settings.root,
+      fs: syncFileSystem,
+      durable: settings.durable,
+      onUnreadable: (path) => post({ unreadable: path }),
+    });
+  }
+  return folders;
+}
 
 port.on('message', async (request: ThreadRequest) => {
+  const folders = foldersFor(request.writer, request.settings);
   const progress = new Int32Array(request.progress);
   let pending: [number, WireOutcome][] = [];
   // The file calls are synchronous, so a flush runs to its end without returning to this thread's event loop unless

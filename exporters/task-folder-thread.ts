@@ -37,12 +37,43 @@ interface Flush {
 // a flush is tried on a second thread when the first stops in it; a third stop is a bug worth failing over
 const MAX_STOPS = 2;
 
+// Starting a thread costs a few hundred milliseconds of CPU (a new isolate, and Node's TypeScript stripping loaded
+// again in it), as much as writing a few hundred task folders. So the thread of a writer that shuts down is kept,
+// idle and unref'd (it does not keep the process alive), and the next writer of this process takes it instead of
+// starting one: one start per process, not one per writer. A writer with its own onStart hook (tests that stop
+// threads on purpose) always starts and ends its own.
+let spare: { worker: Worker; onExit: () => void } | undefined;
+let writers = 0;
+
+function takeSpare(): Worker | undefined {
+  const kept = spare;
+  if (kept === undefined) return undefined;
+  spare = undefined;
+  kept.worker.off('exit', kept.onExit);
+  return kept.worker;
+}
+
+function keepSpare(worker: Worker): boolean {
+  if (spare !== undefined) return false;
+  const onExit = () => {
+    if (spare?.worker === worker) spare = undefined;
+  };
+  worker.on('exit', onExit);
+  worker.unref();
+  spare = { worker, onExit };
+  return true;
+}
+
 export class TaskFolderThread implements FolderWrites {
   readonly #settings: ThreadSettings;
   readonly #options: WriterThreadOptions;
   readonly #report: (key: string, message: string) => void;
   readonly #onUnreadable: (path: string) => void;
+  /** this writer's id in the thread: a thread taken over from another writer starts afresh for it */
+  readonly #writer = ++writers;
+  readonly #own: boolean;
   #worker: Worker | undefined;
+  #detach: (() => void) | undefined;
   #flush: Flush | undefined;
   #flushes = 0;
   #closing: Promise<void> | undefined;
@@ -56,6 +87,7 @@ export class TaskFolderThread implements FolderWrites {
     this.#options = options;
     this.#report = hooks.report;
     this.#onUnreadable = hooks.onUnreadable;
+    this.#own = options.onStart !== undefined;
     // started now, not at the first flush: loading the thread's modules takes tens of milliseconds (hundreds on a
     // loaded machine), which the first flush would otherwise add to the live bound
     try {
@@ -83,12 +115,15 @@ export class TaskFolderThread implements FolderWrites {
     });
   }
 
-  /** Stops the thread; the writer calls it after its last flush has answered. */
+  /** Lets go of the thread (kept for the next writer, or stopped); the writer calls it after its last flush answered. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const worker = this.#worker;
       this.#worker = undefined;
-      if (worker !== undefined) await worker.terminate();
+      if (worker === undefined) return;
+      this.#detach?.();
+      if (!this.#own && this.#flush === undefined && keepSpare(worker)) return;
+      await worker.terminate();
     })();
     return this.#closing;
   }
@@ -128,6 +163,8 @@ export class TaskFolderThread implements FolderWrites {
       encoded: { webhook: chunks[2 * i]!, output: chunks[2 * i + 1]! },
     }));
     const request: ThreadRequest = {
+      writer: this.#writer,
+      settings: this.#settings,
       flush: flush.id,
       tasks: sent,
       indexes,
@@ -143,16 +180,15 @@ export class TaskFolderThread implements FolderWrites {
 
   #thread(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(moduleBeside(import.meta.url, 'task-folder-thread-worker'), {
-      workerData: this.#settings,
-    });
+    const kept = this.#own ? undefined : takeSpare();
+    const worker = kept ?? new Worker(moduleBeside(import.meta.url, 'task-folder-thread-worker'));
     worker.unref();
     let crash: Error | undefined;
-    worker.on('message', (reply: ThreadReply) => this.#onReply(reply));
-    worker.on('error', (error) => {
+    const onMessage = (reply: ThreadReply) => this.#onReply(reply);
+    const onError = (error: Error) => {
       crash = error;
-    });
-    worker.on('exit', (code) => {
+    };
+    const onExit = (code: number) => {
       if (this.#worker === worker) this.#worker = undefined;
       const flush = this.#flush;
       if (flush === undefined || this.#closing !== undefined) return;
@@ -170,9 +206,17 @@ export class TaskFolderThread implements FolderWrites {
       } else {
         this.#failRest(flush, new TaskLogsError('INTERNAL', `the task writer thread stopped (${why})`));
       }
-    });
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    this.#detach = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
     this.#worker = worker;
-    this.#options.onStart?.(worker);
+    if (kept === undefined) this.#options.onStart?.(worker);
     return worker;
   }
 

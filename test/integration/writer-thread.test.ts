@@ -185,3 +185,29 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
     expect(reports.join('\n')).toMatch(/03-agent-output\.jsonl" is a symbolic link: skipped/);
   });
 });
+
+describe('the writer thread kept after its writer shuts down', () => {
+  it('writes the next writer of the process into that writer own folder, from a fresh start', async () => {
+    const first = await tempLogsDir();
+    const second = await tempLogsDir();
+    const a = new TaskFileWriter({ root: first, flushMs: 5, thread: {}, report: () => {} });
+    expect(await pushAll(a, [line('task-a', 'a1'), status('task-a', 'running')])).toMatchObject({
+      rejected: 0,
+    });
+    await a.shutdown();
+    // the same task id under another root: nothing of the first writer's state (known folders, metadata files made)
+    // may carry over to it
+    const b = new TaskFileWriter({ root: second, flushMs: 5, thread: {}, report: () => {} });
+    expect(await pushAll(b, [line('task-a', 'b1'), status('task-a', 'completed')])).toMatchObject({
+      rejected: 0,
+    });
+    await b.shutdown();
+    expect(outputLines(first, 'task-a')).toEqual(['a1']);
+    expect(outputLines(second, 'task-a')).toEqual(['b1']);
+    expect(JSON.parse(readFileSync(join(first, 'task-a', 'metadata.json'), 'utf8')).status).toBe('running');
+    expect(JSON.parse(readFileSync(join(second, 'task-a', 'metadata.json'), 'utf8')).status).toBe(
+      'completed',
+    );
+    expect(b.stats()).toMatchObject({ written: 2, dropped: 0, errors: 0 });
+  });
+});
