@@ -17,7 +17,7 @@ import { runMaintenance } from '../ops/maintenance.ts';
 import { MemoryQueue } from '../queue/memory-queue.ts';
 import type { TaskQueue } from '../queue/task-job.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
-import { TaskIndex } from '../store/task-index.ts';
+import { corruptIndexLine, TaskIndex } from '../store/task-index.ts';
 import { TaskStore } from '../store/task-store.ts';
 import { taskJobHandler } from '../worker/run-task-job.ts';
 import { createApp, createIngestApp } from './app.ts';
@@ -64,6 +64,7 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   const logError = redactingLog(config, (line: string) => process.stderr.write(`${line}\n`));
   for (const line of receivers.lines) log(line);
   const index = new TaskIndex(config.indexPath);
+  if (index.setAside !== undefined) log(corruptIndexLine(index));
   const telemetry = startTelemetry(config, { register: options.register ?? false, index });
   const store = new TaskStore(config.logsDir);
 

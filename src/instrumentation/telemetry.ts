@@ -21,7 +21,7 @@ import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
 import { withTimeout } from '../contract/with-timeout.ts';
-import { TaskIndex } from '../store/task-index.ts';
+import { corruptIndexLine, TaskIndex } from '../store/task-index.ts';
 import { redactorFor } from './redactor-for-config.ts';
 import { taskFileWriterOptions } from './task-file-writer-options.ts';
 import { TaskRecorder } from './task-recorder.ts';
@@ -166,7 +166,9 @@ const giveUp = () => undefined;
 // rebuilds it from them.
 function openIndex(config: Config, report: (message: string) => void): TaskIndex | undefined {
   try {
-    return new TaskIndex(config.indexPath, { busyTimeoutMs: 100 });
+    const index = new TaskIndex(config.indexPath, { busyTimeoutMs: 100 });
+    if (index.setAside !== undefined) report(corruptIndexLine(index));
+    return index;
   } catch (error) {
     report(
       `task index ${config.indexPath} could not be opened, so it is not kept current here: ${String(error)}`,
