@@ -64,6 +64,10 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   const logError = redactingLog(config, (line: string) => process.stderr.write(`${line}\n`));
   for (const line of receivers.lines) log(line);
   const index = new TaskIndex(config.indexPath);
+  // which webhook deliveries became tasks (redeliveries are answered with the same task)
+  const deliveries = new DeliveryStore(deliveriesPathFor(config.indexPath), {
+    migrateFrom: config.indexPath,
+  });
   if (index.setAside !== undefined) log(corruptIndexLine(index));
   const telemetry = startTelemetry(config, { register: options.register ?? false, index });
   const store = new TaskStore(config.logsDir);
@@ -86,6 +90,13 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   let maintaining: Promise<void> | undefined;
   const maintain = () => {
     maintaining ??= runMaintenance(config, index, log)
+      .then(() => {
+        // a delivery's claim outlives its task by no more than retention: it would otherwise be kept forever
+        if (index.closed) return; // a refused start closed the stores
+        const forgotten = deliveries.forgetBefore(new Date(Date.now() - config.retentionDays * 86_400_000));
+        if (forgotten > 0)
+          log(`retention: forgot ${forgotten} webhook deliveries over ${config.retentionDays} days old`);
+      })
       .catch((error: unknown) => log(`maintenance failed: ${String(error)}`))
       .finally(() => {
         maintaining = undefined;
@@ -104,9 +115,6 @@ export async function startServer(settings: Config, options: ServerOptions = {})
 
   // webhooks -> commands -> queue -> worker: in this process, or through Redis to `npm run worker` processes
   const commands = loadCommands(config.commandsFile);
-  const deliveries = new DeliveryStore(deliveriesPathFor(config.indexPath), {
-    migrateFrom: config.indexPath,
-  });
   const queue: TaskQueue =
     options.queue ??
     (config.queue.redisUrl !== undefined

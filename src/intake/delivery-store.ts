@@ -159,6 +159,12 @@ export class DeliveryStore {
     this.#release.run(provider, deliveryId, taskId);
   }
 
+  /** Forgets the deliveries claimed before `cutoff` (their tasks are past retention); returns how many. */
+  forgetBefore(cutoff: Date): number {
+    const result = this.#db.prepare('DELETE FROM deliveries WHERE created_at < ?').run(cutoff.toISOString());
+    return Number(result.changes);
+  }
+
   close(): void {
     this.#db.close();
   }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DeliveryStore, deliveriesPathFor } from '../../src/intake/delivery-store.ts';
@@ -73,5 +74,55 @@ describe('DeliveryStore', () => {
     const reopened = new DeliveryStore(deliveriesPathFor(indexPath), { migrateFrom: indexPath });
     expect(reopened.claim('github', 'd-2', 'task-three')).toEqual({ claimed: true });
     reopened.close();
+  });
+
+  it("forgets the deliveries whose tasks are past retention, at the server's maintenance: the old id makes a task again", async () => {
+    const dir = await tempLogsDir();
+    const path = deliveriesPathFor(join(dir, '.index.sqlite'));
+    const store = new DeliveryStore(path);
+    expect(store.claim('github', 'd-old', 'task-old')).toEqual({ claimed: true });
+    expect(store.claim('github', 'd-recent', 'task-recent')).toEqual({ claimed: true });
+    // the cut-off is a time: claims before it are forgotten, the others kept
+    expect(store.forgetBefore(new Date('2000-01-01'))).toBe(0);
+    store.close();
+    const db = new DatabaseSync(path);
+    db.prepare(
+      "UPDATE deliveries SET created_at = '2020-01-01T00:00:00.000Z' WHERE delivery_id = 'd-old'",
+    ).run();
+    db.close();
+
+    const provider = await fakeProvider();
+    const server = await testServer(dir, {
+      ...SECRETS,
+      AGENT_RUNNER: 'replay',
+      AGENT_REPLAY_DELAY_MS: '0',
+      GITHUB_API_URL: provider.url,
+      GITHUB_TOKEN: 'gh-token',
+      TASK_LOGS_RETENTION_DAYS: '30',
+    });
+    // the maintenance at start forgets d-old (over 30 days old) and keeps d-recent
+    const kept = () => {
+      const view = new DatabaseSync(path, { readOnly: true });
+      try {
+        return (
+          view.prepare('SELECT delivery_id FROM deliveries ORDER BY delivery_id').all() as {
+            delivery_id: string;
+          }[]
+        ).map((row) => row.delivery_id);
+      } finally {
+        view.close();
+      }
+    };
+    await expect.poll(kept).toEqual(['d-recent']);
+    const again = await fetch(
+      `${server.url}/webhooks/github`,
+      githubRequest(githubComment(), { delivery: 'd-old' }),
+    );
+    expect(again.status).toBe(202);
+    const duplicate = await fetch(
+      `${server.url}/webhooks/github`,
+      githubRequest(githubComment('@agent review again'), { delivery: 'd-recent' }),
+    );
+    expect(await duplicate.json()).toMatchObject({ task_id: 'task-recent', status: 'duplicate' });
   });
 });
