@@ -68,6 +68,12 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   const deliveries = new DeliveryStore(deliveriesPathFor(config.indexPath), {
     migrateFrom: config.indexPath,
   });
+  if (deliveries.setAside !== undefined) {
+    log(
+      `webhook deliveries ${deliveriesPathFor(config.indexPath)} were corrupt: moved to ${deliveries.setAside}; ` +
+        'redeliveries of earlier deliveries will make new tasks',
+    );
+  }
   if (index.setAside !== undefined) log(corruptIndexLine(index));
   const telemetry = startTelemetry(config, { register: options.register ?? false, index });
   const store = new TaskStore(config.logsDir);

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
-import { openDatabase } from '../store/sqlite.ts';
+import { openUnsynced } from '../store/sqlite.ts';
 
 /** The deliveries database beside the task index. */
 export function deliveriesPathFor(indexPath: string): string {
@@ -28,22 +28,27 @@ export class DeliveryStore {
   readonly #releaseBody: StatementSync;
   readonly #pruneBodies: StatementSync;
   #claimsSincePrune = 0;
+  /** set when the file was corrupt at open: where it was moved */
+  readonly setAside: string | undefined;
 
   /** `migrateFrom`: the task index file, which held the deliveries table before it had a file of its own. */
   constructor(path: string, options: { migrateFrom?: string } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = openDatabase(path, { timeout: 2000 });
-    // WAL with synchronous NORMAL: no fsync per delivery on the request path; a power cut can at worst forget the
-    // last claims, and a redelivery then makes a second task
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS deliveries (
-        provider TEXT NOT NULL, delivery_id TEXT NOT NULL, task_id TEXT NOT NULL, created_at TEXT NOT NULL,
-        PRIMARY KEY (provider, delivery_id)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS body_digests (
-        provider TEXT NOT NULL, digest TEXT NOT NULL, task_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
-        PRIMARY KEY (provider, digest)
-      ) WITHOUT ROWID;`);
+    // written without fsync (see sqlite.ts): a power cut can at worst forget recent claims (as NORMAL could), or leave
+    // the file corrupt, when it is moved aside and the claims start over; a redelivery then makes a second task
+    const opened = openUnsynced(path, { timeout: 2000 }, (db) =>
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS deliveries (
+          provider TEXT NOT NULL, delivery_id TEXT NOT NULL, task_id TEXT NOT NULL, created_at TEXT NOT NULL,
+          PRIMARY KEY (provider, delivery_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS body_digests (
+          provider TEXT NOT NULL, digest TEXT NOT NULL, task_id TEXT NOT NULL, created_ms INTEGER NOT NULL,
+          PRIMARY KEY (provider, digest)
+        ) WITHOUT ROWID;`),
+    );
+    this.#db = opened.db;
+    this.setAside = opened.setAside;
     if (options.migrateFrom !== undefined) this.#migrate(options.migrateFrom);
     this.#insert = this.#db.prepare(
       'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',

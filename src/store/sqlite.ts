@@ -1,10 +1,12 @@
-// node:sqlite, loaded when a database is opened rather than when the package is imported: on a Node.js without it
-// (before 22.16), `import 'task-logs'` still loads (the exporters and the instrumentation need no database), and
-// opening the task index or the deliveries store says what is missing instead of a loader error naming a module.
+// The SQLite files (the task index, the webhook deliveries). node:sqlite is loaded when a database is opened rather
+// than when the package is imported: on a Node.js without it (before 22.16), `import 'task-logs'` still loads (the
+// exporters and the instrumentation need no database), and opening one says what is missing instead of a loader
+// error naming a module.
+import { existsSync, renameSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
 
-export function openDatabase(path: string, options: { timeout: number }): DatabaseSync {
+function openDatabase(path: string, options: { timeout: number }): DatabaseSync {
   const sqlite = process.getBuiltinModule?.('node:sqlite') as typeof import('node:sqlite') | undefined;
   if (sqlite === undefined) {
     throw new TaskLogsError(
@@ -13,4 +15,78 @@ export function openDatabase(path: string, options: { timeout: number }): Databa
     );
   }
   return new sqlite.DatabaseSync(path, options);
+}
+
+/** a database opened by openUnsynced, and where a corrupt file found at open was moved */
+export interface OpenedUnsynced {
+  db: DatabaseSync;
+  setAside: string | undefined;
+}
+
+/**
+ * Opens a WAL database that is never fsynced (synchronous=OFF), for what can be rebuilt or forgotten: the task index
+ * (a cache of the task folders) and the webhook deliveries (a memory of recent claims). With NORMAL, every WAL
+ * checkpoint (each 1,000 pages, run by the connection that commits) waited for two fsyncs on the event loop, inside a
+ * writer's flush or a webhook's claim: on a disk, index writes p99 9 to 12 ms and claims p99.9 8 to 13 ms, against
+ * 0.9 ms and 0.5 to 1.4 ms with OFF (tmpfs: the same either way). A process that dies (kill -9) loses nothing either
+ * way; an OS crash or power cut can lose the last writes (NORMAL could too) or leave the file corrupt. So a file that
+ * is not a database, or that a process left open (its log is still there) and fails quick_check, is moved aside
+ * (`<name>.corrupt-<time>`) and a new one made; `init` (tables, schema version) runs on each opened database.
+ */
+export function openUnsynced(
+  path: string,
+  options: { timeout: number },
+  init: (db: DatabaseSync) => void,
+): OpenedUnsynced {
+  try {
+    return { db: openChecked(path, options, init), setAside: undefined };
+  } catch (error) {
+    if (!isCorrupt(error)) throw error;
+    const aside = setAside(path);
+    return { db: openChecked(path, options, init), setAside: aside };
+  }
+}
+
+function openChecked(
+  path: string,
+  options: { timeout: number },
+  init: (db: DatabaseSync) => void,
+): DatabaseSync {
+  // a log left beside the file means the last process to use it did not close it: checked before it is trusted
+  const unclean = path !== ':memory:' && existsSync(`${path}-wal`);
+  const db = openDatabase(path, options);
+  try {
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;');
+    if (unclean) {
+      const check = db.prepare('PRAGMA quick_check(1)').get() as { quick_check?: string } | undefined;
+      if (check?.quick_check !== 'ok') throw new CorruptDatabase(check?.quick_check ?? 'no answer');
+    }
+    init(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+class CorruptDatabase extends Error {}
+
+// SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with their extended codes; or what quick_check found
+function isCorrupt(error: unknown): boolean {
+  if (error instanceof CorruptDatabase) return true;
+  const code = (error as { errcode?: unknown }).errcode;
+  return typeof code === 'number' && ((code & 0xff) === 11 || (code & 0xff) === 26);
+}
+
+/** Moves a corrupt database (and its log) aside, for a look later; returns where. */
+function setAside(path: string): string {
+  const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    try {
+      renameSync(`${path}${suffix}`, `${aside}${suffix}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return aside;
 }

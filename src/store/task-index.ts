@@ -1,10 +1,10 @@
 // TaskIndex: a SQLite index (node:sqlite) of every task's metadata and result, for listing and search. The files stay
 // the source of truth: writers keep the index current as they write, and it is rebuilt from the files when missing.
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
-import { openDatabase } from './sqlite.ts';
+import { openUnsynced } from './sqlite.ts';
 import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate } from './task-aggregates.ts';
 import { filterSql, type TaskFilters } from './task-filters.ts';
 
@@ -78,16 +78,10 @@ export class TaskIndex {
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     this.path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const timeout = options.busyTimeoutMs ?? 1000;
-    let db: DatabaseSync;
-    try {
-      db = openIndexDatabase(path, timeout);
-    } catch (error) {
-      if (!isCorrupt(error)) throw error;
-      this.setAside = setAside(path);
-      db = openIndexDatabase(path, timeout);
-    }
-    this.#db = db;
+    // written without fsync: it is a cache of the task folders (see sqlite.ts)
+    const opened = openUnsynced(path, { timeout: options.busyTimeoutMs ?? 1000 }, checkSchema);
+    this.#db = opened.db;
+    this.setAside = opened.setAside;
     this.#upsertMetadata = this.#db.prepare(`
       INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
         completed_at, conversation_id)
@@ -331,58 +325,18 @@ export function decodeCursor(cursor: string): [string | number | null, string] {
   return [parsed[0], parsed[1]];
 }
 
-// synchronous=OFF: the index is never fsynced. With NORMAL, every WAL checkpoint (each 1,000 pages, run by the
-// connection that commits) waited for two fsyncs on the event loop, inside a writer's flush: index writes p99 9 to 12 ms
-// on a disk, against 0.9 ms with OFF (tmpfs: 0.7 ms either way). The index is a cache of the files: an OS crash or
-// power cut can at worst lose its last writes (the refresh reads those folders again) or corrupt it, and a corrupt
-// index is set aside and rebuilt from the files. A process that dies (kill -9) loses nothing either way.
-function openIndexDatabase(path: string, timeout: number): DatabaseSync {
-  // a log left beside the file means the last process to use it did not close it: checked before it is trusted
-  const unclean = path !== ':memory:' && existsSync(`${path}-wal`);
-  const db = openDatabase(path, { timeout });
-  try {
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;');
-    if (unclean) {
-      const check = db.prepare('PRAGMA quick_check(1)').get() as { quick_check?: string } | undefined;
-      if (check?.quick_check !== 'ok') throw new CorruptIndex(check?.quick_check ?? 'no answer');
-    }
-    const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    if (version !== SCHEMA_VERSION) {
-      db.exec('DROP TABLE IF EXISTS tasks');
-      createSchema(db);
-    }
-    return db;
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
-class CorruptIndex extends Error {}
-
 /** the line a process prints when it found the index corrupt and started a new one */
 export function corruptIndexLine(index: TaskIndex): string {
   return `task index ${index.path} was corrupt (an OS crash or power cut while it was written?): moved to ${index.setAside}; a new one is built from the task folders`;
 }
 
-// SQLITE_CORRUPT (11) and SQLITE_NOTADB (26), with their extended codes; or what quick_check found
-function isCorrupt(error: unknown): boolean {
-  if (error instanceof CorruptIndex) return true;
-  const code = (error as { errcode?: unknown }).errcode;
-  return typeof code === 'number' && ((code & 0xff) === 11 || (code & 0xff) === 26);
-}
-
-/** Moves a corrupt index (and its log) aside, for a look later; returns where. */
-function setAside(path: string): string {
-  const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  for (const suffix of ['', '-wal', '-shm']) {
-    try {
-      renameSync(`${path}${suffix}`, `${aside}${suffix}`);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+// the schema is made anew when its version is not this one (the rows come back from the files)
+function checkSchema(db: DatabaseSync): void {
+  const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+  if (version !== SCHEMA_VERSION) {
+    db.exec('DROP TABLE IF EXISTS tasks');
+    createSchema(db);
   }
-  return aside;
 }
 
 function createSchema(db: DatabaseSync): void {

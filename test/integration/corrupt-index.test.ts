@@ -1,5 +1,6 @@
-// The index is written without fsync (it is a cache of the task folders): an OS crash or a power cut may leave it
-// corrupt. A corrupt index is moved aside, said in one line, and a new one is built from the files; the server starts.
+// The index and the webhook deliveries are written without fsync (a cache of the task folders, a memory of recent
+// claims): an OS crash or a power cut may leave them corrupt. A corrupt file is moved aside, said in one line, and a
+// new one made (the index from the files); the server starts.
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,8 +9,10 @@ import { loadConfig } from '../../src/config.ts';
 import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { startServer } from '../../src/http/server.ts';
 import { TaskIndex } from '../../src/store/task-index.ts';
+import { fakeProvider } from '../helpers/fake-provider.ts';
 import { getJson } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
 
 async function taskFolder(root: string, id: string): Promise<void> {
   await mkdir(join(root, id));
@@ -19,17 +22,26 @@ async function taskFolder(root: string, id: string): Promise<void> {
   );
 }
 
-it('a server whose index file is not a database moves it aside, says so, and serves the tasks from the files', async () => {
+it('a server whose index and deliveries files are not databases moves them aside, says so, and works', async () => {
   const root = await tempLogsDir();
   await taskFolder(root, 'task-kept1');
   const garbage = Buffer.from(
     'not a database: what a crash in the middle of a write could leave '.repeat(100),
   );
   writeFileSync(join(root, '.index.sqlite'), garbage);
+  writeFileSync(join(root, '.deliveries.sqlite'), garbage);
+  const provider = await fakeProvider();
   const lines: string[] = [];
-  const server = await startServer(loadConfig({ env: { TASK_LOGS_DIR: root, PORT: '0' } }), {
-    log: (line) => lines.push(line),
-  });
+  const env = {
+    TASK_LOGS_DIR: root,
+    PORT: '0',
+    ...SECRETS,
+    AGENT_RUNNER: 'replay',
+    AGENT_REPLAY_DELAY_MS: '0',
+    GITHUB_API_URL: provider.url,
+    GITHUB_TOKEN: 'gh-token',
+  };
+  const server = await startServer(loadConfig({ env }), { log: (line) => lines.push(line) });
   onTestFinished(() => server.close());
   const aside = server.index.setAside!;
   expect(lines).toContain(
@@ -41,6 +53,20 @@ it('a server whose index file is not a database moves it aside, says so, and ser
   expect((list.body as { tasks: { task_id: string }[] }).tasks.map((task) => task.task_id)).toEqual([
     'task-kept1',
   ]);
+  const deliveries = join(root, '.deliveries.sqlite');
+  const said = lines.filter((line) => line.startsWith('webhook deliveries '));
+  expect(said).toHaveLength(1);
+  const moved = `${deliveries}.corrupt-${/\.corrupt-(\S+);/.exec(said[0]!)?.[1]}`;
+  expect(said[0]).toBe(
+    `webhook deliveries ${deliveries} were corrupt: moved to ${moved}; redeliveries of earlier deliveries will make new tasks`,
+  );
+  expect(readFileSync(moved)).toEqual(garbage);
+  // webhooks are claimed in the new file: a redelivery is still one task
+  const request = githubRequest(githubComment());
+  const first = await fetch(`${server.url}/webhooks/github`, request);
+  expect(first.status).toBe(202);
+  const again = await fetch(`${server.url}/webhooks/github`, request);
+  expect(await again.json()).toMatchObject({ status: 'duplicate' });
 });
 
 it('an index left open by a process that died is checked first: damaged pages are found and the index rebuilt', async () => {
