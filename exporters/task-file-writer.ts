@@ -188,6 +188,10 @@ export class TaskFileWriter {
         ? new TaskFolderThread({ root: this.root, durable: this.#durable }, options.thread, {
             report: (key, message) => this.#problems.problem(key, message),
             onUnreadable,
+            early: inProcessFolders(
+              { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
+              this.#concurrency,
+            ),
           })
         : inProcessFolders(
             { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },

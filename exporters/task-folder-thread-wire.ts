@@ -41,7 +41,9 @@ export type WireOutcome =
  * on anything (a metadata lock) with what it finished so far */
 export type ThreadReply =
   | { flush: number; outcomes: [number, WireOutcome][]; done: boolean }
-  | { unreadable: string };
+  | { unreadable: string }
+  /** the thread has loaded its modules and takes flushes from now on */
+  | { ready: true };
 
 export function encodeOutcome(outcome: FolderOutcome): WireOutcome {
   if (outcome.kind !== 'failed') return outcome;

@@ -67,3 +67,4 @@ port.on('message', async (request: ThreadRequest) => {
   post({ flush: request.flush, outcomes: pending, done: true });
   pending = [];
 });
+post({ ready: true });

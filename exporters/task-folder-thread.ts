@@ -36,6 +36,7 @@ interface Flush {
 
 // a flush is tried on a second thread when the first stops in it; a third stop is a bug worth failing over
 const MAX_STOPS = 2;
+const TORN_LIMIT = 10_000;
 
 // Starting a thread costs a few hundred milliseconds of CPU (a new isolate, and Node's TypeScript stripping loaded
 // again in it), as much as writing a few hundred task folders. So the thread of a writer that shuts down is kept,
@@ -77,16 +78,29 @@ export class TaskFolderThread implements FolderWrites {
   #flush: Flush | undefined;
   #flushes = 0;
   #closing: Promise<void> | undefined;
+  // A new thread needs a few hundred milliseconds of CPU to load before it can write; on a busy or single core a
+  // producer can fill the bounded queue meanwhile (200,000 lines emitted right at start-up lost 1,464 to queue_full).
+  // Until the thread says it is ready, flushes are written on the event loop, as without the thread.
+  #ready = false;
+  readonly #early: FolderWrites;
+  // tasks whose lines the event loop failed to append: the thread's first append to them starts on a fresh line
+  readonly #torn = new Set<string>();
 
   constructor(
     settings: ThreadSettings,
     options: WriterThreadOptions,
-    hooks: { report: (key: string, message: string) => void; onUnreadable: (path: string) => void },
+    hooks: {
+      report: (key: string, message: string) => void;
+      onUnreadable: (path: string) => void;
+      /** where flushes are written while the thread starts: the event loop */
+      early: FolderWrites;
+    },
   ) {
     this.#settings = settings;
     this.#options = options;
     this.#report = hooks.report;
     this.#onUnreadable = hooks.onUnreadable;
+    this.#early = hooks.early;
     this.#own = options.onStart !== undefined;
     // started now, not at the first flush: loading the thread's modules takes tens of milliseconds (hundreds on a
     // loaded machine), which the first flush would otherwise add to the live bound
@@ -99,6 +113,7 @@ export class TaskFolderThread implements FolderWrites {
 
   write(tasks: readonly TaskChanges[]): Promise<FolderOutcome[]> {
     if (tasks.length === 0) return Promise.resolve([]);
+    if (!this.#ready && this.#worker !== undefined) return this.#writeEarly(tasks);
     return new Promise((resolve) => {
       const flush: Flush = {
         id: ++this.#flushes,
@@ -113,6 +128,16 @@ export class TaskFolderThread implements FolderWrites {
       // a flush in flight keeps the process alive, as pending file operations on this thread would
       this.#worker?.ref();
     });
+  }
+
+  async #writeEarly(tasks: readonly TaskChanges[]): Promise<FolderOutcome[]> {
+    const outcomes = await this.#early.write(tasks);
+    for (let i = 0; i < tasks.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.kind === 'failed' && outcome.what === 'lines' && this.#torn.size < TORN_LIMIT)
+        this.#torn.add(tasks[i]!.taskId);
+    }
+    return outcomes;
   }
 
   /** Lets go of the thread (kept for the next writer, or stopped); the writer calls it after its last flush answered. */
@@ -143,7 +168,8 @@ export class TaskFolderThread implements FolderWrites {
       const progress = Atomics.load(flush.progress, i);
       const finished = (progress & PROGRESS_FINISHED) !== 0;
       if ((progress & PROGRESS_LINES) !== 0) tasks.push({ ...changes, webhookLines: [], outputLines: [] });
-      else if (finished || inThread) tasks.push({ ...changes, torn: true });
+      else if (finished || inThread || this.#torn.delete(changes.taskId))
+        tasks.push({ ...changes, torn: true });
       else tasks.push(changes);
       if (!finished) inThread = false;
       indexes.push(i);
@@ -216,11 +242,17 @@ export class TaskFolderThread implements FolderWrites {
       worker.off('exit', onExit);
     };
     this.#worker = worker;
+    // a kept thread is loaded; a new one says when it is
+    this.#ready = kept !== undefined;
     if (kept === undefined) this.#options.onStart?.(worker);
     return worker;
   }
 
   #onReply(reply: ThreadReply): void {
+    if ('ready' in reply) {
+      this.#ready = true;
+      return;
+    }
     if ('unreadable' in reply) {
       this.#onUnreadable(reply.unreadable);
       return;

@@ -37,15 +37,28 @@ function lockedTask(root: string, taskId: string): () => void {
 
 function threads() {
   const started: Worker[] = [];
+  const loaded: Promise<void>[] = [];
   const waiters: (() => void)[] = [];
   return {
     started,
     options: {
       onStart: (worker: Worker) => {
         started.push(worker);
+        loaded.push(
+          new Promise<void>((resolve) => {
+            const listen = (message: { ready?: boolean }) => {
+              if (message.ready !== true) return;
+              worker.off('message', listen);
+              resolve();
+            };
+            worker.on('message', listen);
+          }),
+        );
         for (const wake of waiters.splice(0)) wake();
       },
     },
+    /** resolves once the first thread has loaded: flushes before that are written on the event loop */
+    loaded: () => loaded[0]!,
     /** resolves once `n` threads have been started */
     count: (n: number) =>
       new Promise<void>((resolve) => {
@@ -79,6 +92,7 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
       report: (m) => reports.push(m),
     });
     const release = lockedTask(root, 'task-b');
+    await t.loaded();
     const items = [
       line('task-a', 'a1'),
       line('task-a', 'a2'),
@@ -116,6 +130,7 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
       report: (m) => reports.push(m),
     });
     const release = lockedTask(root, 'task-b');
+    await t.loaded();
     const done = pushAll(writer, [line('task-a', 'a1'), line('task-b', 'b1'), status('task-b', 'running')]);
     await t.count(1);
     await firstTaskDone(t.started[0]!);
@@ -139,6 +154,7 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
     const t = threads();
     const writer = new TaskFileWriter({ root, flushMs: 5, thread: t.options, report: () => {} });
     const release = lockedTask(root, 'task-b');
+    await t.loaded();
     const done = pushAll(writer, [line('task-a', 'a1'), line('task-b', 'b1'), status('task-b', 'completed')]);
     await t.count(1);
     await firstTaskDone(t.started[0]!);
@@ -156,6 +172,30 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
     expect(JSON.parse(readFileSync(join(root, 'task-b', 'metadata.json'), 'utf8')).status).toBe('completed');
     await exited;
     expect(t.started.length).toBe(1);
+  });
+
+  it('writes a flush that comes before its thread has loaded on the event loop, and the later ones in the thread', async () => {
+    const root = await tempLogsDir();
+    const t = threads();
+    const writer = new TaskFileWriter({ root, flushMs: 5, thread: t.options, report: () => {} });
+    const answered: number[] = [];
+    t.started[0]!.on('message', (reply: { outcomes?: [number, unknown][] }) => {
+      if (reply.outcomes !== undefined) answered.push(reply.outcomes.length);
+    });
+    const first = pushAll(writer, [line('task-a', 'a1'), status('task-a', 'running')]);
+    // in the turn that made the writer: the thread's "loaded" message cannot have been taken yet
+    await writer.forceFlush();
+    expect(await first).toEqual({ accepted: 2, rejected: 0, error: undefined });
+    expect(answered).toEqual([]);
+    await t.loaded();
+    const second = pushAll(writer, [line('task-a', 'a2'), status('task-a', 'completed')]);
+    await writer.forceFlush();
+    expect(await second).toEqual({ accepted: 2, rejected: 0, error: undefined });
+    expect(answered).toEqual([1]);
+    await writer.shutdown();
+    expect(outputLines(root, 'task-a')).toEqual(['a1', 'a2']);
+    expect(JSON.parse(readFileSync(join(root, 'task-a', 'metadata.json'), 'utf8')).status).toBe('completed');
+    expect(writer.stats()).toMatchObject({ written: 4, dropped: 0, errors: 0 });
   });
 
   it('refuses a link planted where a task file or a task folder goes, and writes nothing outside the logs folder', async () => {
