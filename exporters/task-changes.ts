@@ -84,6 +84,9 @@ export class TaskChangeSet {
     ended: false,
   };
   #marked = false;
+  // redaction counts are only filled where something was redacted (the text then changes): one empty object serves
+  // every line that had nothing to redact, and is handed on (and replaced) only when it was filled
+  #counts: RedactionCounts = {};
   #lastError: string | undefined;
   // the last task.id attribute seen and the id it parsed to (only a valid one is kept)
   #lastRawId: unknown;
@@ -193,10 +196,15 @@ export class TaskChangeSet {
   // a private key printed over several output lines of a task (see OpenKeyBlocks)
   #keyBlocksIn(changes: TaskChanges, content: string): string {
     if (this.#keyBlocks === undefined) return content;
-    const counts: RedactionCounts = {};
-    const clean = this.#keyBlocks.apply(changes.taskId, content, counts);
-    if (clean !== content) this.#patch(changes, { redactions: counts });
+    const clean = this.#keyBlocks.apply(changes.taskId, content, this.#counts);
+    if (clean !== content) this.#patch(changes, { redactions: this.#takeCounts() });
     return clean;
+  }
+
+  #takeCounts(): RedactionCounts {
+    const counts = this.#counts;
+    this.#counts = {};
+    return counts;
   }
 
   #addLog(record: LogRecordLike): MapOutcome {
@@ -253,11 +261,10 @@ export class TaskChangeSet {
     let content = this.#keyBlocksIn(changes, contentOf(record.body));
     const redactor = this.#redactor;
     if (redactor !== undefined) {
-      const counts: RedactionCounts = {};
-      const clean = redactor.redact(content, counts);
+      const clean = redactor.redact(content, this.#counts);
       if (clean !== content) {
         content = clean;
-        this.#patch(changes, { redactions: counts });
+        this.#patch(changes, { redactions: this.#takeCounts() });
       }
     }
     const context = record.spanContext;
