@@ -6,7 +6,7 @@ import type { MaintenanceError } from '../ops/maintenance-error.ts';
 import { pruneTasks } from '../ops/retention.ts';
 import { verifyTasks } from '../ops/verify.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
-import { TaskIndex } from '../store/task-index.ts';
+import { openCliIndex } from './cli-index.ts';
 import type { Flags } from './flags.ts';
 import { bytes, type Out, paint, progress, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
@@ -21,7 +21,7 @@ function days(flag: string | boolean | undefined, fallback: number, name: string
 
 export async function prune(config: Config, flags: Flags, out: Out): Promise<number> {
   const bar = progress('reading tasks');
-  const index = flags['dry-run'] ? undefined : new TaskIndex(config.indexPath);
+  const index = flags['dry-run'] ? undefined : openCliIndex(config);
   try {
     const result = await pruneTasks({
       root: config.logsDir,
@@ -93,7 +93,7 @@ function printErrors(out: Out, errors: readonly MaintenanceError[]): number {
 export async function reindex(config: Config, flags: Flags, out: Out): Promise<number> {
   // a rebuild from the files, which are the truth, in place: never unlinks the database a running server holds open,
   // and the webhook deliveries live in a file of their own (.deliveries.sqlite), so redeliveries stay recognised
-  const index = new TaskIndex(config.indexPath);
+  const index = openCliIndex(config);
   const bar = progress('indexing');
   try {
     const result = await refreshIndex(index, config.logsDir, bar.update, { full: true });

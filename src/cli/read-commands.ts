@@ -14,8 +14,8 @@ import { ownerIsGone } from '../ops/owner-gone.ts';
 import { type Totals, taskStats } from '../ops/stats.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
 import type { Line } from '../store/line-reader.ts';
-import { TaskIndex } from '../store/task-index.ts';
 import { TaskStore } from '../store/task-store.ts';
+import { openCliIndex } from './cli-index.ts';
 import { type Flags, SEARCH_FLAGS } from './flags.ts';
 import { bytes, type Out, paint, progress, statusColor, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
@@ -30,7 +30,7 @@ export async function ls(config: Config, flags: Flags, out: Out): Promise<number
       parsed.error.issues.map((i) => `--${String(i.path[0]).replaceAll('_', '-')}: ${i.message}`).join('; '),
     );
   }
-  const index = new TaskIndex(config.indexPath);
+  const index = openCliIndex(config);
   try {
     if (index.count() === 0 || flags.refresh) await refreshIndex(index, config.logsDir);
     const page = index.search(parsed.data);

@@ -11,6 +11,7 @@ import { startServer } from '../../src/http/server.ts';
 import { TaskIndex } from '../../src/store/task-index.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { getJson } from '../helpers/server.ts';
+import { tasklogs } from '../helpers/tasklogs-cli.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
 
@@ -100,4 +101,16 @@ it('an index left open by a process that died is checked first: damaged pages ar
   const clean = new TaskIndex(path);
   expect(clean.setAside).toBeUndefined();
   clean.close();
+});
+
+it('tasklogs finds the index corrupt too: one line on stderr, the listing comes from the files', async () => {
+  const root = await tempLogsDir();
+  await taskFolder(root, 'task-cli1');
+  writeFileSync(join(root, '.index.sqlite'), 'garbage');
+  const listed = tasklogs(root, 'ls');
+  expect(listed.code).toBe(0);
+  expect(listed.out).toContain('task-cli1');
+  expect(listed.err).toMatch(
+    /^tasklogs: task index \S+\.index\.sqlite was corrupt \(an OS crash or power cut while it was written\?\): moved to \S+\.index\.sqlite\.corrupt-\S+; a new one is built from the task folders\n$/,
+  );
 });
