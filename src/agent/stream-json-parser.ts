@@ -46,13 +46,16 @@ export class StreamJsonParser {
   #unparsable = 0;
   #finished = false;
   readonly #deferFinish: boolean;
+  readonly #recordedDuration: boolean;
   #pending: Parameters<AgentRun['finish']>[0] | undefined;
 
   /** deferFinish: the result is held until finishPending() (a runner calls it once the agent's process has ended,
    * so its stderr, a separate pipe that may arrive after stdout's result, is recorded before the run ends) */
-  constructor(run: AgentRun, options: { deferFinish?: boolean } = {}) {
+  /** recordedDuration false: the result's duration_ms is not taken (a replay: the run's own time is what happened) */
+  constructor(run: AgentRun, options: { deferFinish?: boolean; recordedDuration?: boolean } = {}) {
     this.#run = run;
     this.#deferFinish = options.deferFinish ?? false;
+    this.#recordedDuration = options.recordedDuration ?? true;
   }
 
   /** Finishes the run with the result that was held (deferFinish), if one was seen. */
@@ -145,7 +148,9 @@ export class StreamJsonParser {
       result: resultText,
       error: failed ? (errors ?? resultText ?? message.subtype ?? 'agent error') : null,
       ...(typeof message.total_cost_usd === 'number' ? { costUsd: message.total_cost_usd } : {}),
-      ...(typeof message.duration_ms === 'number' ? { durationSeconds: message.duration_ms / 1000 } : {}),
+      ...(typeof message.duration_ms === 'number' && this.#recordedDuration
+        ? { durationSeconds: message.duration_ms / 1000 }
+        : {}),
       ...usageOf(message),
     };
     if (this.#deferFinish) this.#pending = ending;

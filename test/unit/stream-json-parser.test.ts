@@ -137,6 +137,13 @@ describe('ReplayRunner', () => {
     const files = readTaskFolder(join(dir, 'task-replay'));
     expect(files.agentOutput[0]!.content).toMatch(/^\[REPLAY\] This is a replay/);
     expect(files.finalResult?.success).toBe(true);
+    // the recorded run's cost is kept, but the duration is this replay's own (its span), not the recording's 38.45 s
+    const metrics = files.finalResult!.metrics;
+    expect(metrics.cost_usd).toBe(0.0734);
+    const started = Date.parse(files.metadata!.started_at!);
+    const completed = Date.parse(files.metadata!.completed_at!);
+    expect(metrics.duration_seconds).toBeGreaterThanOrEqual((completed - started) / 1000 - 0.002);
+    expect(metrics.duration_seconds).toBeLessThanOrEqual((completed - started) / 1000 + 0.002);
   });
 
   it('fails the run when the transcript file is missing', async () => {
