@@ -70,7 +70,7 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   });
   if (deliveries.setAside !== undefined) {
     log(
-      `webhook deliveries ${deliveriesPathFor(config.indexPath)} were corrupt: moved to ${deliveries.setAside}; ` +
+      `webhook deliveries ${deliveriesPathFor(config.indexPath)} were ${deliveries.setAsideWhy}: moved to ${deliveries.setAside}; ` +
         'redeliveries of earlier deliveries will make new tasks',
     );
   }

@@ -30,6 +30,8 @@ export class DeliveryStore {
   #claimsSincePrune = 0;
   /** set when the file was corrupt at open: where it was moved */
   readonly setAside: string | undefined;
+  /** what was wrong with it then */
+  readonly setAsideWhy: string | undefined;
 
   /** `migrateFrom`: the task index file, which held the deliveries table before it had a file of its own. */
   constructor(path: string, options: { migrateFrom?: string } = {}) {
@@ -49,6 +51,7 @@ export class DeliveryStore {
     );
     this.#db = opened.db;
     this.setAside = opened.setAside;
+    this.setAsideWhy = opened.why;
     if (options.migrateFrom !== undefined) this.#migrate(options.migrateFrom);
     this.#insert = this.#db.prepare(
       'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',

@@ -2,7 +2,7 @@
 // than when the package is imported: on a Node.js without it (before 22.16), `import 'task-logs'` still loads (the
 // exporters and the instrumentation need no database), and opening one says what is missing instead of a loader
 // error naming a module.
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, renameSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
 
@@ -17,10 +17,12 @@ function openDatabase(path: string, options: { timeout: number }): DatabaseSync 
   return new sqlite.DatabaseSync(path, options);
 }
 
-/** a database opened by openUnsynced, and where a corrupt file found at open was moved */
+/** a database opened by openUnsynced, and where a corrupt file found at open was moved, and why */
 export interface OpenedUnsynced {
   db: DatabaseSync;
   setAside: string | undefined;
+  /** what was wrong with the file, after "was": `corrupt (...)` or `not a file of its own (...)` */
+  why: string | undefined;
 }
 
 /**
@@ -32,19 +34,53 @@ export interface OpenedUnsynced {
  * way; an OS crash or power cut can lose the last writes (NORMAL could too) or leave the file corrupt. So a file that
  * is not a database, or that a process left open (its log is still there) and fails quick_check, is moved aside
  * (`<name>.corrupt-<time>`) and a new one made; `init` (tables, schema version) runs on each opened database.
+ * Both files are in the logs folder by default, where links and FIFOs may appear: a link (symbolic or hard) or
+ * anything but a plain file at the file's path or its -wal/-shm is moved aside the same way, never opened (SQLite
+ * would follow a symbolic link at the file, and write outside the folder, and refuses one at the log with an error
+ * that kept the server from starting).
  */
 export function openUnsynced(
   path: string,
   options: { timeout: number },
   init: (db: DatabaseSync) => void,
 ): OpenedUnsynced {
+  const stray = strayAt(path);
+  if (stray !== undefined) {
+    const aside = setAside(path);
+    return { db: openChecked(path, options, init), setAside: aside, why: `not a file of its own (${stray})` };
+  }
   try {
-    return { db: openChecked(path, options, init), setAside: undefined };
+    return { db: openChecked(path, options, init), setAside: undefined, why: undefined };
   } catch (error) {
     if (!isCorrupt(error)) throw error;
     const aside = setAside(path);
-    return { db: openChecked(path, options, init), setAside: aside };
+    return {
+      db: openChecked(path, options, init),
+      setAside: aside,
+      why: 'corrupt (an OS crash or power cut while it was written?)',
+    };
   }
+}
+
+const SUFFIXES = ['', '-wal', '-shm'];
+
+// what is wrong with what lies at the database's path or its log's, if anything (nothing there is fine)
+function strayAt(path: string): string | undefined {
+  if (path === ':memory:') return undefined;
+  for (const suffix of SUFFIXES) {
+    const file = `${path}${suffix}`;
+    let stats: ReturnType<typeof lstatSync>;
+    try {
+      stats = lstatSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    if (stats.isSymbolicLink()) return `${file} is a symbolic link, not followed`;
+    if (!stats.isFile()) return `${file} is not a regular file`;
+    if (stats.nlink > 1) return `${file} has other hard links`;
+  }
+  return undefined;
 }
 
 function openChecked(
@@ -81,7 +117,7 @@ function isCorrupt(error: unknown): boolean {
 /** Moves a corrupt database (and its log) aside, for a look later; returns where. */
 function setAside(path: string): string {
   const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  for (const suffix of ['', '-wal', '-shm']) {
+  for (const suffix of SUFFIXES) {
     try {
       renameSync(`${path}${suffix}`, `${aside}${suffix}`);
     } catch (error) {

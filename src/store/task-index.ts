@@ -73,6 +73,8 @@ export class TaskIndex {
 
   /** set when the index file was corrupt at open: where it was moved (the new, empty one is rebuilt from the files) */
   readonly setAside: string | undefined;
+  /** what was wrong with it then */
+  readonly setAsideWhy: string | undefined;
 
   /** Opens (creating if needed) the index. busyTimeoutMs: how long a write waits for another process's lock. */
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
@@ -82,6 +84,7 @@ export class TaskIndex {
     const opened = openUnsynced(path, { timeout: options.busyTimeoutMs ?? 1000 }, checkSchema);
     this.#db = opened.db;
     this.setAside = opened.setAside;
+    this.setAsideWhy = opened.why;
     this.#upsertMetadata = this.#db.prepare(`
       INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
         completed_at, conversation_id)
@@ -325,9 +328,9 @@ export function decodeCursor(cursor: string): [string | number | null, string] {
   return [parsed[0], parsed[1]];
 }
 
-/** the line a process prints when it found the index corrupt and started a new one */
+/** the line a process prints when it found the index corrupt (or not a file of its own) and started a new one */
 export function corruptIndexLine(index: TaskIndex): string {
-  return `task index ${index.path} was corrupt (an OS crash or power cut while it was written?): moved to ${index.setAside}; a new one is built from the task folders`;
+  return `task index ${index.path} was ${index.setAsideWhy}: moved to ${index.setAside}; a new one is built from the task folders`;
 }
 
 // the schema is made anew when its version is not this one (the rows come back from the files)

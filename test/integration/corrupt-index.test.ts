@@ -59,7 +59,7 @@ it('a server whose index and deliveries files are not databases moves them aside
   expect(said).toHaveLength(1);
   const moved = `${deliveries}.corrupt-${/\.corrupt-(\S+);/.exec(said[0]!)?.[1]}`;
   expect(said[0]).toBe(
-    `webhook deliveries ${deliveries} were corrupt: moved to ${moved}; redeliveries of earlier deliveries will make new tasks`,
+    `webhook deliveries ${deliveries} were corrupt (an OS crash or power cut while it was written?): moved to ${moved}; redeliveries of earlier deliveries will make new tasks`,
   );
   expect(readFileSync(moved)).toEqual(garbage);
   // webhooks are claimed in the new file: a redelivery is still one task
