@@ -240,11 +240,13 @@ export async function endTasksOfGoneOwners(
  * every page. Stops early (what was read so far) when `signal` is aborted or the index is closed.
  */
 export async function activeTaskIds(index: TaskIndex, signal?: AbortSignal): Promise<string[]> {
-  const ids: string[] = [];
+  // a set: a task that moves from queued to running between two pages is read in both lists (ended twice, it had two
+  // endings)
+  const ids = new Set<string>();
   for (const status of ['queued', 'running']) {
     let cursor: string | undefined;
     do {
-      if (index.closed || signal?.aborted) return ids;
+      if (index.closed || signal?.aborted) return [...ids];
       const page = index.search({
         status: [status],
         sort: 'created_at',
@@ -252,13 +254,14 @@ export async function activeTaskIds(index: TaskIndex, signal?: AbortSignal): Pro
         limit: ACTIVE_PAGE,
         ...(cursor === undefined ? {} : { cursor }),
       });
-      for (const row of page.tasks) ids.push(row.task_id);
+      for (const row of page.tasks) ids.add(row.task_id);
       cursor = page.next_cursor ?? undefined;
       await setImmediate();
     } while (cursor !== undefined);
   }
-  if (index.closed || signal?.aborted) return ids;
-  return ids.concat(index.idsWithoutStatus());
+  if (index.closed || signal?.aborted) return [...ids];
+  for (const id of index.idsWithoutStatus()) ids.add(id);
+  return [...ids];
 }
 
 const ACTIVE_PAGE = 1000;
