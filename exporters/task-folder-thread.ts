@@ -43,7 +43,7 @@ const TORN_LIMIT = 10_000;
 // idle and unref'd (it does not keep the process alive), and the next writer of this process takes it instead of
 // starting one: one start per process, not one per writer. A writer with its own onStart hook (tests that stop
 // threads on purpose) always starts and ends its own.
-let spare: { worker: Worker; onExit: () => void } | undefined;
+let spare: { worker: Worker; onExit: () => void; onError: () => void } | undefined;
 let writers = 0;
 
 function takeSpare(): Worker | undefined {
@@ -51,6 +51,7 @@ function takeSpare(): Worker | undefined {
   if (kept === undefined) return undefined;
   spare = undefined;
   kept.worker.off('exit', kept.onExit);
+  kept.worker.off('error', kept.onError);
   return kept.worker;
 }
 
@@ -59,9 +60,12 @@ function keepSpare(worker: Worker): boolean {
   const onExit = () => {
     if (spare?.worker === worker) spare = undefined;
   };
+  // an 'error' event with no listener would be thrown in this thread: a kept thread that fails just ends (onExit)
+  const onError = () => undefined;
   worker.on('exit', onExit);
+  worker.on('error', onError);
   worker.unref();
-  spare = { worker, onExit };
+  spare = { worker, onExit, onError };
   return true;
 }
 
