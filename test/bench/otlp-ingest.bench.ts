@@ -49,6 +49,7 @@ async function startServer(dir: string) {
         maxRss: number;
         breakdown: Record<string, number>;
         cpuMs: number;
+        threadCpuMs: Record<string, number>;
       };
     },
   };
@@ -196,7 +197,7 @@ async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'jso
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  const { stats, maxRss, breakdown, cpuMs } = await server.stats();
+  const { stats, maxRss, breakdown, cpuMs, threadCpuMs } = await server.stats();
   server.stop();
   cleanup();
   const rate = taken / seconds;
@@ -205,9 +206,13 @@ async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'jso
   const memory = Object.entries(breakdown)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+  const byThread = Object.entries(threadCpuMs)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${fmt((ms * 1000) / taken, 1)}`)
+    .join(', ');
   const what = signal === 'traces' ? 'spans' : 'log records';
   report(
-    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}); by the server's CPU time ${fmt(cpuRate)}/s (${fmt((cpuMs * 1000) / taken, 1)} µs each), RSS max ${fmt(maxRss / MB)} MB (MB at the peak: ${memory}), dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 answers (sent again) ${busy}`,
+    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}); by the server's CPU time ${fmt(cpuRate)}/s (${fmt((cpuMs * 1000) / taken, 1)} µs each${byThread === '' ? '' : `; µs by thread: ${byThread}`}), RSS max ${fmt(maxRss / MB)} MB (MB at the peak: ${memory}), dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 answers (sent again) ${busy}`,
     atLeast(`${what}/s`, rate, signal === 'traces' ? 10_000 : 50_000, '', 0),
     atMost('RSS MB', maxRss / MB, 256, '', 0),
     atMost('dropped', stats.dropped + refusedAnswers, 0, '', 0),

@@ -279,7 +279,7 @@ describe('the packed package', () => {
     const module = (path: string) => JSON.stringify(pathToFileURL(join(installed, 'dist/src', path)).href);
     const exporter = (path: string) =>
       JSON.stringify(pathToFileURL(join(installed, 'dist/exporters', path)).href);
-    // the OTLP decoder's worker thread starts from dist too: a body over 64 KiB is decoded there; and so does the
+    // the OTLP decoder's worker thread starts from dist too: a body over 1 MiB is decoded there; and so does the
     // writer thread (TASK_LOGS_WRITER_THREAD): one line written through it
     const script = `import { DEFAULT_COMMANDS_FILE, loadCommands } from ${module('intake/command-phrases.js')};
       import { TaskFileWriter } from ${exporter('task-file-writer.js')};
@@ -292,8 +292,8 @@ describe('the packed package', () => {
       import { DecodePool } from ${module('ingest/decode-pool.js')};
       loadCommands();
       const pool = new DecodePool();
-      const body = new TextEncoder().encode('{"resourceSpans": []}' + ' '.repeat(70_000));
-      const decoded = await pool.decode({ signal: 'traces', encoding: 'json', coding: 'identity', body, limit: 1e6 });
+      const body = new TextEncoder().encode('{"resourceSpans": []}' + ' '.repeat(1_100_000));
+      const decoded = await pool.decode({ signal: 'traces', encoding: 'json', coding: 'identity', body, limit: 2e6 });
       await pool.close();
       const root = mkdtempSync(join(tmpdir(), 'task-logs-installed-thread-'));
       let threads = 0;

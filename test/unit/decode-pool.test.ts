@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DecodePool } from '../../src/ingest/decode-pool.ts';
+import { DecodePool, INLINE_BYTES } from '../../src/ingest/decode-pool.ts';
 
 const logsBody = (padding: number) => new TextEncoder().encode(`{"resourceLogs": []}${' '.repeat(padding)}`);
 
@@ -8,11 +8,11 @@ describe('DecodePool', () => {
   it('tells the decompressed size before parsing, and parses nothing it is told to turn away', async () => {
     const pool = new DecodePool();
     try {
-      for (const padding of [10, 200_000]) {
+      for (const padding of [10, INLINE_BYTES + 10]) {
         // small bodies decode on the event loop, large ones in the worker: both ask first
         const sizes: number[] = [];
         const refused = await pool.decode(
-          { signal: 'logs', encoding: 'json', coding: 'identity', body: logsBody(padding), limit: 1e6 },
+          { signal: 'logs', encoding: 'json', coding: 'identity', body: logsBody(padding), limit: 2e6 },
           (size) => {
             sizes.push(size);
             return false;
@@ -20,6 +20,8 @@ describe('DecodePool', () => {
         );
         expect(refused).toMatchObject({ ok: false, busy: true });
         expect(sizes).toEqual([20 + padding]);
+        // the worker starts for the large body only
+        expect(await pool.heap()).toEqual(padding > INLINE_BYTES ? expect.anything() : undefined);
       }
       const gzipped = gzipSync(logsBody(500_000));
       const admitted = await pool.decode(
@@ -27,6 +29,25 @@ describe('DecodePool', () => {
         () => true,
       );
       expect(admitted).toMatchObject({ ok: true, size: 500_020, logs: [] });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('sends a small compressed body that expands past the inline size to the worker', async () => {
+    const pool = new DecodePool();
+    try {
+      const gzipped = gzipSync(logsBody(INLINE_BYTES * 2));
+      expect(gzipped.byteLength).toBeLessThan(INLINE_BYTES / 8);
+      const outcome = await pool.decode({
+        signal: 'logs',
+        encoding: 'json',
+        coding: 'gzip',
+        body: gzipped,
+        limit: 4e6,
+      });
+      expect(outcome).toMatchObject({ ok: true, size: INLINE_BYTES * 2 + 20, logs: [] });
+      expect(await pool.heap()).toBeDefined(); // the worker decoded it
     } finally {
       await pool.close();
     }
