@@ -346,8 +346,11 @@ function checkedLog(raw: RawLogRecord): PlainLogRecord {
     traceId: raw.traceId,
     spanId: raw.spanId,
     // OTLP gives a log record no id: its time to the nanosecond, span, sequence number, type and body stand in,
-    // kept as 22 characters of their SHA-256 (the dedupe memory holds up to 200,000 of them)
-    key: `l${hash('sha256', `${nanos}:${raw.traceId ?? ''}${raw.spanId ?? ''}:${facts}:${body}`, 'base64').slice(0, 22)}`,
+    // kept as the first 11 bytes (88 bits) of their SHA-256, one character per byte: with the prefix a 12-character
+    // string, which V8 stores flat in 32 bytes (13 or more characters cut from a longer one would keep the whole
+    // digest alive behind a slice). The dedupe memory holds up to 200,000 of them: 10 MB, where 22 characters of
+    // base64 took 28 MB.
+    key: `l${hash('sha256', `${nanos}:${raw.traceId ?? ''}${raw.spanId ?? ''}:${facts}:${body}`, 'binary').slice(0, 11)}`,
     taskId,
   };
 }
