@@ -91,6 +91,12 @@ const RETRY_MS = 1000;
 // keep it open); whatever arrives later is counted as shut_down
 const CLOSE_ROUNDS = 4;
 
+// A flush's items are mapped (and redacted) in slices with a turn of the event loop between them: at most SLICE_MS
+// of work, or SLICE_ITEMS items, at a time. Mapped in one go, the flush of one large OTLP request (2,000 log records of
+// 10 KB) held the event loop, and every request waiting on it, for 35 ms of CPU (367 ms on a loaded machine).
+const SLICE_MS = 4;
+const SLICE_ITEMS = 2048;
+
 // The writer's lifecycle, one field. idle: nothing scheduled. armed: a flush is scheduled (timer or next turn).
 // flushing: a flush runs; items pushed meanwhile wait for the next one. closing: shutdown's last flushes run; items
 // pushed meanwhile are still written. closed: every push is dropped and counted.
@@ -388,7 +394,12 @@ export class TaskFileWriter {
   async #write(items: TelemetryItem[], tickets: Ticket[]): Promise<void> {
     const changeSet = new TaskChangeSet(this.#redactor, this.#keyBlocks);
     let t = 0;
+    let sliceEnd = performance.now() + SLICE_MS;
     for (let i = 0; i < items.length; i++) {
+      if (i > 0 && (i % SLICE_ITEMS === 0 || ((i & 31) === 0 && performance.now() > sliceEnd))) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceEnd = performance.now() + SLICE_MS;
+      }
       while (t < tickets.length && tickets[t]!.to <= i) t++;
       const ticket = t < tickets.length && tickets[t]!.from <= i ? tickets[t] : undefined;
       const outcome = changeSet.add(items[i]!);

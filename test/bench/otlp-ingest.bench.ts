@@ -256,7 +256,7 @@ async function flood() {
   const p99 = percentile(latencies, 99);
   report(
     `OTLP flood: 16 concurrent gzip requests of ${fmt(payload.length / 1024)} KB expanding to ${fmt(inflated / MB)} MB, ${rounds} rounds (answers ${JSON.stringify(statuses)}): /healthz p99 ${fmt(p99, 1)} ms over ${latencies.length} probes, max ${fmt(Math.max(...latencies), 1)} ms, RSS max ${fmt(maxRss / MB)} MB`,
-    atMost('/healthz p99', p99, 100, ' ms', 1),
+    atMost('/healthz p99', p99, 50, ' ms', 1), // #12: under 50 ms p99 during a flood of large requests
   );
 }
 

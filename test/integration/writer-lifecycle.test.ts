@@ -56,6 +56,34 @@ describe('the task file writer state machine', () => {
     expectBalanced(writer.stats());
   });
 
+  it('maps a large flush in slices, letting the event loop turn between them; every line is written in order', async () => {
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, flushMs: 1000, report: () => {} });
+    const seen: string[] = [];
+    const items = Array.from({ length: 5000 }, (_, n) => {
+      const item = line('task-slices', `line ${n}`);
+      // the mapping reads each item's type: that read is logged, as is a turn of the event loop
+      const attributes = item.attributes as Record<string, unknown>;
+      Object.defineProperty(attributes, ATTR.outputType, {
+        get: () => {
+          seen.push('map');
+          return 'text';
+        },
+      });
+      return item;
+    });
+    writer.pushAll(items, () => {});
+    setImmediate(() => seen.push('turn'));
+    await writer.forceFlush();
+    // one turn came between the first item mapped and the last (in one go, it came after them all)
+    const turn = seen.indexOf('turn');
+    expect(turn).toBeGreaterThan(0);
+    expect(seen.lastIndexOf('map')).toBeGreaterThan(turn);
+    await writer.shutdown();
+    expect(outputLines(root, 'task-slices')).toEqual(items.map((_, n) => `line ${n}`));
+    expectBalanced(writer.stats());
+  });
+
   it('after shutdown, drops and counts every push and answers the waiter with WRITER_CLOSED', async () => {
     const root = await tempLogsDir();
     const writer = new TaskFileWriter({ root, report: () => {} });
