@@ -2,7 +2,7 @@
 // than when the package is imported: on a Node.js without it (before 22.16), `import 'task-logs'` still loads (the
 // exporters and the instrumentation need no database), and opening one says what is missing instead of a loader
 // error naming a module.
-import { existsSync, lstatSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, renameSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
 
@@ -44,7 +44,12 @@ export function openUnsynced(
   options: { timeout: number },
   init: (db: DatabaseSync) => void,
 ): OpenedUnsynced {
-  const stray = strayAt(path);
+  // another process has it open (a server, while a command or a service starts): the file is that process's, as good
+  // as it has found it; it is not read whole to be checked (about 0.35 s at 100,000 tasks, for every command), nor
+  // moved away under it (its writes would go on into the moved file, unseen by everyone else), whatever else has a
+  // name for it (a backup's hard link)
+  const inUse = openElsewhere(path);
+  const stray = inUse ? undefined : strayAt(path);
   if (stray !== undefined) {
     const aside = setAside(path);
     return {
@@ -53,10 +58,6 @@ export function openUnsynced(
       why: `not a file of its own (${stray})`,
     };
   }
-  // another process has it open (a server, while a command or a service starts): the file is that process's, as good
-  // as it has found it; it is not read whole to be checked (about 0.35 s at 100,000 tasks, for every command), nor
-  // moved away under it (its writes would go on into the moved file, unseen by everyone else)
-  const inUse = openElsewhere(path);
   try {
     return { db: openChecked(path, options, init, !inUse), setAside: undefined, why: undefined };
   } catch (error) {
@@ -134,8 +135,9 @@ function openElsewhere(path: string): boolean {
   const files: string[] = [];
   try {
     for (const suffix of ['', '-shm']) {
-      const stats = statSync(`${path}${suffix}`, { throwIfNoEntry: false });
-      if (stats !== undefined) files.push(`${deviceOf(stats.dev)}:${stats.ino}`);
+      // lstat: a link is never taken for the file it names (a link to another program's open database is moved aside)
+      const stats = lstatSync(`${path}${suffix}`, { throwIfNoEntry: false });
+      if (stats?.isFile()) files.push(`${deviceOf(stats.dev)}:${stats.ino}`);
     }
     if (files.length === 0) return false;
     locks = readFileSync('/proc/locks', 'latin1');

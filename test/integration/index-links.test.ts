@@ -63,3 +63,18 @@ it('a link at the log beside the deliveries, or a FIFO in place of the file, doe
   fromFifo.close();
   expect(lstatSync(fromFifo.setAside!).isFIFO()).toBe(true);
 });
+
+it('a link to a database that another process has open is still a link: moved aside, not followed', async () => {
+  const root = await tempLogsDir();
+  const outside = await tempLogsDir('outside-');
+  const held = new TaskIndex(join(outside, 'in-use.sqlite'));
+  held.upsert('task-theirs', { metadata });
+  symlinkSync(join(outside, 'in-use.sqlite'), join(root, '.index.sqlite'));
+  const index = new TaskIndex(join(root, '.index.sqlite'));
+  index.upsert('task-ours', { metadata });
+  expect(index.setAside).toBeDefined();
+  expect(index.get('task-theirs')).toBeUndefined();
+  expect(held.get('task-ours')).toBeUndefined();
+  index.close();
+  held.close();
+});
