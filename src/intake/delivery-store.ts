@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
-import { openUnsynced } from '../store/sqlite.ts';
+import { closeSynced, openUnsynced } from '../store/sqlite.ts';
 
 /** The deliveries database beside the task index. */
 export function deliveriesPathFor(indexPath: string): string {
@@ -174,7 +174,7 @@ export class DeliveryStore {
   }
 
   close(): void {
-    this.#db.close();
+    closeSynced(this.#db);
   }
 }
 

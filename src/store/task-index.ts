@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
-import { openUnsynced } from './sqlite.ts';
+import { closeSynced, openUnsynced } from './sqlite.ts';
 import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate } from './task-aggregates.ts';
 import { filterSql, type TaskFilters } from './task-filters.ts';
 
@@ -298,7 +298,7 @@ export class TaskIndex {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
+    closeSynced(this.#db);
   }
 }
 
