@@ -29,7 +29,7 @@ const Env = z.object({
   TASK_LOGS_RETENTION_DAYS: whole(1, 36_500, 'a whole number of days').default(30),
   TASK_LOGS_DURABLE: flag(false),
   /** task folders written by a worker thread with synchronous file calls, off the event loop */
-  TASK_LOGS_WRITER_THREAD: flag(false),
+  TASK_LOGS_WRITER_THREAD: flag(true),
   TASK_LOGS_COMPRESS_AFTER_DAYS: whole(1, 36_500, 'a whole number of days').default(7),
   /** a cap on the logs folder's total size: past it the oldest finished tasks are deleted first */
   TASK_LOGS_MAX_TOTAL_BYTES: z
