@@ -5,7 +5,7 @@ import { close, constants, fdatasync, fstat, fsync, ftruncate, write } from 'nod
 import { link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import {
   type OpenFolder,
-  openFolder,
+  openFolderFd,
   openRegularFd,
   openRegularFile,
   readAll,
@@ -177,7 +177,7 @@ export const nodeFileSystem: FileSystem = {
   async rmdir(path) {
     await rmdir(path);
   },
-  openFolder,
+  openFolder: openFolderFd,
   async readFile(path) {
     const handle = await openRegularFile(path, 'read');
     try {
