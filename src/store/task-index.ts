@@ -128,49 +128,11 @@ export class TaskIndex {
     const m = files.metadata;
     const r = files.finalResult;
     if (m !== undefined && r !== undefined) {
-      this.#upsertBoth.run(
-        taskId,
-        m.status ?? null,
-        m.source ?? null,
-        m.provider ?? null,
-        m.assigned_agent ?? null,
-        m.agent_type ?? null,
-        m.model ?? null,
-        m.created_at ?? null,
-        m.started_at ?? null,
-        m.completed_at ?? null,
-        typeof m.conversation_id === 'string' ? m.conversation_id : null,
-        typeof r.success === 'boolean' ? Number(r.success) : null,
-        numberOrNull(r.metrics?.cost_usd),
-        numberOrNull(r.metrics?.input_tokens),
-        numberOrNull(r.metrics?.output_tokens),
-        numberOrNull(r.metrics?.duration_seconds),
-        r.completed_at ?? null,
-      );
+      this.#upsertBoth.run(taskId, ...metadataValues(m), ...resultValues(r));
     } else if (m !== undefined) {
-      this.#upsertMetadata.run(
-        taskId,
-        m.status ?? null,
-        m.source ?? null,
-        m.provider ?? null,
-        m.assigned_agent ?? null,
-        m.agent_type ?? null,
-        m.model ?? null,
-        m.created_at ?? null,
-        m.started_at ?? null,
-        m.completed_at ?? null,
-        typeof m.conversation_id === 'string' ? m.conversation_id : null,
-      );
+      this.#upsertMetadata.run(taskId, ...metadataValues(m));
     } else if (r !== undefined) {
-      this.#upsertResult.run(
-        taskId,
-        typeof r.success === 'boolean' ? Number(r.success) : null,
-        numberOrNull(r.metrics?.cost_usd),
-        numberOrNull(r.metrics?.input_tokens),
-        numberOrNull(r.metrics?.output_tokens),
-        numberOrNull(r.metrics?.duration_seconds),
-        r.completed_at ?? null,
-      );
+      this.#upsertResult.run(taskId, ...resultValues(r));
     }
     if (files.folderMtimeMs !== undefined) this.#setMtime.run(files.folderMtimeMs, taskId);
   }
@@ -300,6 +262,33 @@ export class TaskIndex {
     this.#closed = true;
     closeSynced(this.#db);
   }
+}
+
+// the columns each statement takes after the task id, in the order of their placeholders
+function metadataValues(m: Partial<TaskMetadata>): SQLInputValue[] {
+  return [
+    m.status ?? null,
+    m.source ?? null,
+    m.provider ?? null,
+    m.assigned_agent ?? null,
+    m.agent_type ?? null,
+    m.model ?? null,
+    m.created_at ?? null,
+    m.started_at ?? null,
+    m.completed_at ?? null,
+    typeof m.conversation_id === 'string' ? m.conversation_id : null,
+  ];
+}
+
+function resultValues(r: Partial<FinalResult>): SQLInputValue[] {
+  return [
+    typeof r.success === 'boolean' ? Number(r.success) : null,
+    numberOrNull(r.metrics?.cost_usd),
+    numberOrNull(r.metrics?.input_tokens),
+    numberOrNull(r.metrics?.output_tokens),
+    numberOrNull(r.metrics?.duration_seconds),
+    r.completed_at ?? null,
+  ];
 }
 
 function toRow(raw: Record<string, unknown>): TaskRow {

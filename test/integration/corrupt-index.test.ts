@@ -13,7 +13,7 @@ import { fakeProvider } from '../helpers/fake-provider.ts';
 import { getJson } from '../helpers/server.ts';
 import { tasklogs } from '../helpers/tasklogs-cli.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
+import { fakeProviderEnv, githubComment, githubRequest } from '../helpers/webhook-requests.ts';
 
 async function taskFolder(root: string, id: string): Promise<void> {
   await mkdir(join(root, id));
@@ -33,15 +33,7 @@ it('a server whose index and deliveries files are not databases moves them aside
   writeFileSync(join(root, '.deliveries.sqlite'), garbage);
   const provider = await fakeProvider();
   const lines: string[] = [];
-  const env = {
-    TASK_LOGS_DIR: root,
-    PORT: '0',
-    ...SECRETS,
-    AGENT_RUNNER: 'replay',
-    AGENT_REPLAY_DELAY_MS: '0',
-    GITHUB_API_URL: provider.url,
-    GITHUB_TOKEN: 'gh-token',
-  };
+  const env = { TASK_LOGS_DIR: root, PORT: '0', ...fakeProviderEnv(provider.url) };
   const server = await startServer(loadConfig({ env }), { log: (line) => lines.push(line) });
   onTestFinished(() => server.close());
   const aside = server.index.setAside!;

@@ -8,7 +8,7 @@ import { DeliveryStore, deliveriesPathFor } from '../../src/intake/delivery-stor
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
+import { fakeProviderEnv, githubComment, githubRequest } from '../helpers/webhook-requests.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'src/cli/main.ts');
@@ -20,11 +20,7 @@ describe('tasklogs reindex', () => {
     const dir = await tempLogsDir();
     const provider = await fakeProvider();
     const server = await testServer(dir, {
-      ...SECRETS,
-      AGENT_RUNNER: 'replay',
-      AGENT_REPLAY_DELAY_MS: '0',
-      GITHUB_API_URL: provider.url,
-      GITHUB_TOKEN: 'gh-token',
+      ...fakeProviderEnv(provider.url),
     });
     const request = githubRequest(githubComment());
     const first = await fetch(`${server.url}/webhooks/github`, request);
@@ -93,11 +89,7 @@ describe('DeliveryStore', () => {
 
     const provider = await fakeProvider();
     const server = await testServer(dir, {
-      ...SECRETS,
-      AGENT_RUNNER: 'replay',
-      AGENT_REPLAY_DELAY_MS: '0',
-      GITHUB_API_URL: provider.url,
-      GITHUB_TOKEN: 'gh-token',
+      ...fakeProviderEnv(provider.url),
       TASK_LOGS_RETENTION_DAYS: '30',
     });
     // the maintenance at start forgets d-old (over 30 days old) and keeps d-recent
