@@ -14,6 +14,7 @@ import { WebhookIntake } from '../intake/intake.ts';
 import { RejectionLog } from '../intake/rejection-log.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../ops/interrupted-tasks.ts';
 import { runMaintenance } from '../ops/maintenance.ts';
+import { OwnActiveTasks } from '../ops/own-active-tasks.ts';
 import { MemoryQueue } from '../queue/memory-queue.ts';
 import type { TaskQueue } from '../queue/task-job.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
@@ -75,7 +76,13 @@ export async function startServer(settings: Config, options: ServerOptions = {})
     );
   }
   if (index.setAside !== undefined) log(corruptIndexLine(index));
-  const telemetry = startTelemetry(config, { register: options.register ?? false, index });
+  // the queued and running tasks this process holds: the check for interrupted tasks does not read their files
+  const ownTasks = new OwnActiveTasks();
+  const telemetry = startTelemetry(config, {
+    register: options.register ?? false,
+    index,
+    onWritten: (written) => ownTasks.record(written),
+  });
   const store = new TaskStore(config.logsDir);
 
   // a shutdown stops the background scans (index refresh, interrupted tasks) between two folders, instead of waiting
@@ -143,7 +150,8 @@ export async function startServer(settings: Config, options: ServerOptions = {})
     if (writer === undefined || index.closed) return;
     checkingOwners ??= endTasksOfGoneOwners(writer, {
       root: config.logsDir,
-      candidates: () => activeTaskIds(index, stopScans.signal),
+      candidates: async () =>
+        (await activeTaskIds(index, stopScans.signal)).filter((taskId) => !ownTasks.has(taskId)),
       signal: stopScans.signal,
       staleMs: config.interruptedAfterMinutes * 60_000,
       queueRunsAgain: config.queue.redisUrl !== undefined && options.queue === undefined,

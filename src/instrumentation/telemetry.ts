@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { FileSystem } from '../../exporters/file-system.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from '../../exporters/redacting-exporter.ts';
-import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
@@ -42,6 +42,8 @@ export interface TelemetryOptions {
    * every process writing the same folder); false for none
    */
   index?: TaskIndex | false;
+  /** told what each flush wrote, after the index (the server keeps the tasks it holds from it) */
+  onWritten?: (written: WrittenFiles[]) => void;
 }
 
 export interface Telemetry {
@@ -73,7 +75,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     ...taskFileWriterOptions(config),
     report,
     ...(options.fs ? { fs: options.fs } : {}),
-    ...(index ? { onWritten: (written) => index.upsertMany(written.map((w) => [w.taskId, w])) } : {}),
+    onWritten: (written) => {
+      try {
+        index?.upsertMany(written.map((w) => [w.taskId, w]));
+      } finally {
+        options.onWritten?.(written);
+      }
+    },
   });
   const closeIndex = () => ownIndex?.close();
   const spanProcessors: SpanProcessor[] = [new TaskFilesSpanProcessor({ writer })];
