@@ -98,9 +98,13 @@ async function readFolder(
 ): Promise<IndexedFiles | undefined> {
   // Most folders have not changed since the last refresh: one lstat (it never follows a link, and reads no file)
   // says so, where opening the folder safely and reading its mtime took three calls. Anything else is opened as before.
-  if (typeof knownMtime === 'number') {
+  // A row a writer has just written (null: writers do not know the folder's mtime) is what the files say: only the
+  // mtime is recorded, not the files read again (after a burst of webhooks, the first refresh reread every new task's
+  // files, seconds of work on the event loop with 20,000 of them).
+  if (knownMtime !== undefined) {
     try {
       const stats = await lstat(join(root, id));
+      if (stats.isDirectory() && knownMtime === null) return { folderMtimeMs: stats.mtimeMs };
       if (stats.isDirectory() && stats.mtimeMs === knownMtime) return undefined;
     } catch {
       return undefined; // removed while scanning: the next refresh forgets it

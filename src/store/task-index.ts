@@ -134,7 +134,8 @@ export class TaskIndex {
     } else if (r !== undefined) {
       this.#upsertResult.run(taskId, ...resultValues(r));
     }
-    if (files.folderMtimeMs !== undefined) this.#setMtime.run(files.folderMtimeMs, taskId);
+    // a writer does not know the folder's mtime: null says the row is what the writer just wrote (see index-refresh.ts)
+    this.#setMtime.run(files.folderMtimeMs ?? null, taskId);
   }
 
   /** Several upserts in one transaction (one fsync of the WAL instead of many). */

@@ -125,3 +125,20 @@ it('an index refresh stopped part way forgets nothing; a whole one forgets the f
   expect((await refreshIndex(index, root)).updated).toBe(0);
   index.close();
 });
+
+it('the refresh does not read again a folder whose row a writer has just written; it reads it once it changes', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  await mkdir(join(root, 'task-fresh1'));
+  await writeFile(join(root, 'task-fresh1', TASK_FILES.metadata), JSON.stringify({ status: 'failed' }));
+  // what a writer records as it writes: the row, without the folder's mtime (the file says otherwise, so a reread
+  // would show)
+  index.upsert('task-fresh1', { metadata: { status: 'running' } });
+  await refreshIndex(index, root);
+  expect(index.get('task-fresh1')?.status).toBe('running');
+  // the folder changes (a file renamed in by another process): now it is read
+  await writeFile(join(root, 'task-fresh1', 'touch'), '');
+  expect((await refreshIndex(index, root)).updated).toBe(1);
+  expect(index.get('task-fresh1')?.status).toBe('failed');
+  index.close();
+});
