@@ -93,13 +93,14 @@ export class TaskIndex {
         provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
         model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
         completed_at = coalesce(excluded.completed_at, tasks.completed_at),
-        conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id)`);
+        conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id), folder_mtime = NULL`);
     this.#upsertResult = this.#db.prepare(`
       INSERT INTO tasks (task_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, completed_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (task_id) DO UPDATE SET success = excluded.success, cost_usd = excluded.cost_usd,
         input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-        duration_seconds = excluded.duration_seconds, completed_at = coalesce(tasks.completed_at, excluded.completed_at)`);
+        duration_seconds = excluded.duration_seconds, completed_at = coalesce(tasks.completed_at, excluded.completed_at),
+        folder_mtime = NULL`);
     // both at once (a task whose metadata and result land in one flush, as most short tasks do): one row write, where
     // the two statements above in turn would write the new row and then update it, touching every index it changes
     // twice. The same values as the two in turn: completed_at is the metadata's, else the row's, else the result's.
@@ -111,7 +112,7 @@ export class TaskIndex {
         agent_type = ?6, model = ?7, created_at = ?8, started_at = ?9,
         completed_at = coalesce(?10, tasks.completed_at, ?17),
         conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
-        input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16`);
+        input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = NULL`);
     this.#setMtime = this.#db.prepare('UPDATE tasks SET folder_mtime = ? WHERE task_id = ?');
   }
 
@@ -134,8 +135,9 @@ export class TaskIndex {
     } else if (r !== undefined) {
       this.#upsertResult.run(taskId, ...resultValues(r));
     }
-    // a writer does not know the folder's mtime: null says the row is what the writer just wrote (see index-refresh.ts)
-    this.#setMtime.run(files.folderMtimeMs ?? null, taskId);
+    // a writer does not know the folder's mtime: the statements above set it null, which says the row is what the
+    // writer just wrote (see index-refresh.ts); the refresh, which read it, records it
+    if (files.folderMtimeMs !== undefined) this.#setMtime.run(files.folderMtimeMs, taskId);
   }
 
   /** Several upserts in one transaction (one fsync of the WAL instead of many). */
