@@ -78,6 +78,7 @@ export async function startServer(settings: Config, options: ServerOptions = {})
   if (index.setAside !== undefined) log(corruptIndexLine(index));
   // the queued and running tasks this process holds: the check for interrupted tasks does not read their files
   const ownTasks = new OwnActiveTasks();
+  const runsOwnTasks = config.queue.redisUrl === undefined || options.queue !== undefined;
   const telemetry = startTelemetry(config, {
     register: options.register ?? false,
     index,
@@ -150,11 +151,15 @@ export async function startServer(settings: Config, options: ServerOptions = {})
     if (writer === undefined || index.closed) return;
     checkingOwners ??= endTasksOfGoneOwners(writer, {
       root: config.logsDir,
-      candidates: async () =>
-        (await activeTaskIds(index, stopScans.signal)).filter((taskId) => !ownTasks.has(taskId)),
+      // the tasks this process holds are skipped only while it runs them itself: with Redis a worker takes them
+      // over, in another process, whose writes this one never sees
+      candidates: async () => {
+        const ids = await activeTaskIds(index, stopScans.signal);
+        return runsOwnTasks ? ids.filter((taskId) => !ownTasks.has(taskId)) : ids;
+      },
       signal: stopScans.signal,
       staleMs: config.interruptedAfterMinutes * 60_000,
-      queueRunsAgain: config.queue.redisUrl !== undefined && options.queue === undefined,
+      queueRunsAgain: !runsOwnTasks,
       // a task whose job the queue still holds (a backlog longer than the limit) is the queue's, not interrupted
       ...(queue.holdsJob ? { stillQueued: (taskId: string) => queue.holdsJob!(taskId) } : {}),
     })
