@@ -83,8 +83,18 @@ async function floor(dir: string): Promise<number> {
   return (TASKS / (performance.now() - started)) * 1000;
 }
 
+/** CPU per task of the whole process (every thread), split into user and kernel time: on a disk whose inode
+ *  allocations are expensive the kernel time is most of the floor, and the same for every writer of the contract. */
+interface CpuPerTask {
+  user: number;
+  kernel: number;
+}
+
+const cpuText = (cpu: CpuPerTask) => `${fmt(cpu.user + cpu.kernel)} µs (kernel ${fmt(cpu.kernel)})`;
+
 async function measure(parent: string, label: string) {
   const rates = { ours: [] as number[], naive: [] as number[], floor: [] as number[] };
+  const cpu = { ours: [] as CpuPerTask[], naive: [] as CpuPerTask[], floor: [] as CpuPerTask[] };
   for (let round = -1; round < 3; round++) {
     for (const [name, fn] of [
       ['ours', ours],
@@ -94,28 +104,42 @@ async function measure(parent: string, label: string) {
       progress(`lifecycles on ${label}: round ${round + 2} of 4, ${name}`);
       const { dir, cleanup } = benchDir(name, parent);
       try {
+        const before = process.cpuUsage();
         const rate = await fn(dir);
-        if (round >= 0) rates[name].push(rate);
+        const used = process.cpuUsage(before);
+        if (round >= 0) {
+          rates[name].push(rate);
+          cpu[name].push({ user: used.user / TASKS, kernel: used.system / TASKS });
+        }
       } finally {
         cleanup();
       }
     }
   }
   progressDone();
-  return { ours: median(rates.ours), naive: median(rates.naive), floor: median(rates.floor) };
+  const medianCpu = (runs: CpuPerTask[]) => ({
+    user: median(runs.map((r) => r.user)),
+    kernel: median(runs.map((r) => r.kernel)),
+  });
+  return {
+    ours: median(rates.ours),
+    naive: median(rates.naive),
+    floor: median(rates.floor),
+    cpu: `CPU per task: ours ${cpuText(medianCpu(cpu.ours))}, naive ${cpuText(medianCpu(cpu.naive))}, floor ${cpuText(medianCpu(cpu.floor))}`,
+  };
 }
 
 const disk = await measure(tmpdir(), 'disk');
 report(
   `task lifecycles on disk (${tmpdir()})  ours ${fmt(disk.ours)} tasks/s  naive file ops ${fmt(disk.naive)} tasks/s  ` +
-    `floor (mkdir + 5 empty file creates) ${fmt(disk.floor)} tasks/s`,
+    `floor (mkdir + 5 empty file creates) ${fmt(disk.floor)} tasks/s\n    ${disk.cpu}`,
   atLeast('ours/floor', disk.ours / disk.floor, 0.9, 'x'),
 );
 if (existsSync('/dev/shm')) {
   const shm = await measure('/dev/shm', 'tmpfs');
   report(
     `task lifecycles on tmpfs (/dev/shm)  ours ${fmt(shm.ours)} tasks/s  naive file ops ${fmt(shm.naive)} tasks/s  ` +
-      `floor ${fmt(shm.floor)} tasks/s`,
+      `floor ${fmt(shm.floor)} tasks/s\n    ${shm.cpu}`,
     atLeast('ours/naive', shm.ours / shm.naive, 1.0, 'x'),
     atLeast('ours', shm.ours, 2500, ' tasks/s', 0),
   );
