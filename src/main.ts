@@ -3,7 +3,10 @@ import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
 import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
 import type { startServer } from './http/server.ts';
+import { limitHeapGrowth } from './ops/heap-growth.ts';
 import { checkEnvironment } from './ops/preflight.ts';
+
+limitHeapGrowth();
 
 let config: ReturnType<typeof loadConfig>;
 let running: Awaited<ReturnType<typeof startServer>>;

@@ -23,6 +23,8 @@ async function startServer(dir: string) {
   const args = [
     // as `npm start` runs it: a young generation of 8 MB semi-spaces (V8's default grows to 128 MB under load)
     '--max-semi-space-size=8',
+    // more Node flags for an A/B of the server alone (for example BENCH_NODE_FLAGS=--heap-growing-percent=100)
+    ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []),
     ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/otlp-prof'] : []),
     join(import.meta.dirname, 'otlp-server.ts'),
   ];
@@ -263,7 +265,9 @@ async function flood() {
 const only = process.env.BENCH_OTLP_ONLY;
 if (!only || only === 'spans') await throughput('traces', 'protobuf');
 if (!only || only === 'spans') await throughput('traces', 'json');
-if (!only || only === 'logs') await throughput('logs', 'protobuf');
-if (!only || only === 'logs') await throughput('logs', 'json');
+// BENCH_OTLP_ONLY=spans|logs|flood and BENCH_OTLP_ENCODING=protobuf|json run a part alone
+const enc = process.env.BENCH_OTLP_ENCODING;
+if ((!only || only === 'logs') && enc !== 'json') await throughput('logs', 'protobuf');
+if ((!only || only === 'logs') && enc !== 'protobuf') await throughput('logs', 'json');
 if (!only || only === 'flood') await flood();
 agent.destroy();

@@ -1,25 +1,45 @@
 // Child process for the OTLP ingest benchmark: the real server; on each line on stdin it flushes the writer and
 // prints the writer's stats and the largest RSS seen (sampled every 50 ms).
 import { readdirSync, readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../../src/config.ts';
 import { decodeWorkerHeap } from '../../src/http/otlp-routes.ts';
 import { startServer } from '../../src/http/server.ts';
+import { limitHeapGrowth } from '../../src/ops/heap-growth.ts';
 import type { TaskQueue } from '../../src/queue/task-job.ts';
+
+limitHeapGrowth(); // as src/main.ts (npm start) does
 
 const sink: TaskQueue = { kind: 'memory', push: async () => undefined, close: async () => undefined };
 const running = await startServer(loadConfig({ env: { ...process.env, PORT: '0' } }), {
   queue: sink,
   log: () => undefined,
 });
-// the largest RSS, with what made it up at that moment (the main thread's heap, buffers; the rest is code, the
-// decode worker's heap and the allocator's slack)
+// the largest RSS, with what made it up at that moment (the main thread's heap, buffers; its heap spaces over 1 MB;
+// anonymous and file-backed RSS: the rest of the anonymous part is the worker threads' heaps and the allocator's)
 let peak = process.memoryUsage();
 let maxRss = peak.rss;
+let peakSpaces: Record<string, number> = {};
+const spaces = () => {
+  const out: Record<string, number> = {};
+  for (const space of getHeapSpaceStatistics())
+    if (space.space_size > 1024 * 1024)
+      out[space.space_name.replace('_space', '')] = Math.round(space.space_size / (1024 * 1024));
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    out.rssAnon = Math.round(Number(/RssAnon:\s+(\d+)/.exec(status)?.[1]) / 1024);
+    out.rssFile = Math.round(Number(/RssFile:\s+(\d+)/.exec(status)?.[1]) / 1024);
+  } catch {
+    // no /proc
+  }
+  return out;
+};
 setInterval(() => {
   const now = process.memoryUsage();
   if (now.rss > maxRss) {
     maxRss = now.rss;
     peak = now;
+    peakSpaces = spaces();
   }
 }, 50).unref();
 const idle = process.memoryUsage();
@@ -63,6 +83,7 @@ process.stdin.on('data', async () => {
     external: mb(peak.external),
     arrayBuffers: mb(peak.arrayBuffers),
     decodeWorkerHeapMax: mb(workerHeap),
+    ...peakSpaces,
   };
   workerHeap = 0;
   const cpuMs = (cpu.user + cpu.system) / 1000;
@@ -76,4 +97,5 @@ process.stdin.on('data', async () => {
   process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown, cpuMs, threadCpuMs })}\n`);
   peak = process.memoryUsage();
   maxRss = peak.rss;
+  peakSpaces = spaces();
 });
