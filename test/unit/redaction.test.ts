@@ -156,6 +156,65 @@ describe('Redactor', () => {
   });
 });
 
+describe("vault-service-token's keywords", () => {
+  const full = buildRuleSet();
+  const vault = full.rules.find((rule) => rule.id === 'vault-service-token')!;
+  // the rule's regex, counting its runs
+  class CountingRegExp extends RegExp {
+    runs = 0;
+    override exec(text: string): RegExpExecArray | null {
+      this.runs++;
+      return super.exec(text);
+    }
+  }
+  const alone = (wordStart: boolean) => {
+    const regex = new CountingRegExp(vault.regex.source, vault.regex.flags);
+    const rule = { ...vault, regex, wordStartKeywords: wordStart ? vault.wordStartKeywords : [] };
+    return { redactor: new Redactor({ ...full, rules: [rule], values: [] }), regex };
+  };
+  const token = 's.Zx8Qw2Er6Ty1Ui9Op3As7DfG';
+
+  it('does not run the rule on prose where `s.` ends a word', () => {
+    const { redactor, regex } = alone(true);
+    for (const text of [
+      'Analyzing src/queue.ts: the retry loop uses a fixed delay of one second between attempts.',
+      'I ran its tests. All of them pass, as do the linters.',
+    ])
+      expect(redactor.redact(text)).toBe(text);
+    expect(regex.runs).toBe(0);
+  });
+
+  it('still redacts its tokens where `s.` starts a word: at the start, after a quote, behind a JSON escape', () => {
+    const { redactor } = alone(true);
+    for (const text of [
+      `${token} is the token`,
+      `export VAULT_TOKEN="${token}"`,
+      `{"log":"login done\\n${token}\\n"}`,
+      `token: ${token};`,
+    ]) {
+      const out = redactor.redact(text);
+      expect(out, text).not.toContain(token.slice(2));
+      expect(out, text).toContain('[REDACTED:vault-service-token]');
+    }
+  });
+
+  it('finds the same secrets as the rule woken by every `s.`', () => {
+    const everywhere = alone(false).redactor;
+    const atWordStart = alone(true).redactor;
+    const part = fc.oneof(
+      fc.constantFrom(token, 'hvs.', 's.', 'S.', 'its.', '\\n', '\\"', '"', ' ', '_', 'é', 'x'),
+      fc.string({ unit: fc.constantFrom(...'sS.hv019aZ_ "\\n'), maxLength: 30 }),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 8 }), (parts) => {
+        const text = parts.join('');
+        expect(atWordStart.find(text)).toEqual(everywhere.find(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('re2ToJs', () => {
   it('turns a leading (?i) into the i flag', () => {
     expect(re2ToJs('(?i)abc[a-z]')).toEqual({ source: 'abc[a-z]', flags: 'i' });
@@ -195,9 +254,16 @@ describe('KeywordScan', () => {
         ),
         fc.string({ unit: fc.constantFrom(...'abcABC_-.: é') }),
         (keywords, text) => {
-          const found = new Set(new KeywordScan(keywords).scan(text).map((id) => keywords[id]));
+          const scan = new KeywordScan(keywords);
+          const hits = scan.scan(text);
+          const found = new Set(hits.map((id) => keywords[id]));
           const expected = new Set(keywords.filter((k) => text.toLowerCase().includes(k)));
           expect(found).toEqual(expected);
+          // each hit says where it ends
+          hits.forEach((id, h) => {
+            const keyword = keywords[id]!;
+            expect(text.slice(scan.ends[h]! - keyword.length, scan.ends[h]).toLowerCase()).toBe(keyword);
+          });
         },
       ),
       { numRuns: 300 },

@@ -16,6 +16,7 @@ export class KeywordScan {
   /** per row offset, the ids of the keywords that end in that state (through failure links too) */
   readonly #found: Map<number, readonly number[]>;
   readonly #hits: number[] = [];
+  readonly #ends: number[] = [];
 
   constructor(keywords: readonly string[]) {
     this.keywords = keywords;
@@ -93,16 +94,26 @@ export class KeywordScan {
     const delta = this.#delta;
     const found = this.#found;
     const hits = this.#hits;
+    const ends = this.#ends;
     hits.length = 0;
+    ends.length = 0;
     let row = 0;
     for (let i = 0; i < text.length; i++) {
       const next = delta[row + alphabet[text.charCodeAt(i)]!]!;
       row = next & OFFSET;
       if (next & ENDS) {
         const ids = found.get(row)!;
-        for (let k = 0; k < ids.length; k++) hits.push(ids[k]!);
+        for (let k = 0; k < ids.length; k++) {
+          hits.push(ids[k]!);
+          ends.push(i + 1);
+        }
       }
     }
     return hits;
+  }
+
+  /** Where each hit of the last scan ends (the index after its last character), in the order of its ids. */
+  get ends(): readonly number[] {
+    return this.#ends;
   }
 }

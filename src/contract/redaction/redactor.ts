@@ -57,6 +57,10 @@ export class Redactor {
   readonly #keywordScan: KeywordScan;
   /** per keyword id, the indexes (in #rules) of the rules it wakes */
   readonly #rulesByKeyword: number[][];
+  /** per keyword id, the rules it wakes only where it starts a word (see Rule.wordStartKeywords) */
+  readonly #rulesAtWordStart: number[][];
+  /** per keyword id, its length */
+  readonly #keywordLengths: number[];
   readonly #rules: readonly Rule[];
   readonly #alwaysRun: readonly number[];
   readonly #values: readonly string[];
@@ -71,6 +75,7 @@ export class Redactor {
     this.#rules = ruleSet.rules;
     const keywordIds = new Map<string, number>();
     const byKeyword: number[][] = [];
+    const atWordStart: number[][] = [];
     const always: number[] = [];
     ruleSet.rules.forEach((rule, index) => {
       if (rule.keywords.length === 0) always.push(index);
@@ -80,11 +85,15 @@ export class Redactor {
           id = byKeyword.length;
           keywordIds.set(keyword, id);
           byKeyword.push([]);
+          atWordStart.push([]);
         }
-        if (!byKeyword[id]!.includes(index)) byKeyword[id]!.push(index);
+        const list = rule.wordStartKeywords?.includes(keyword) === true ? atWordStart[id]! : byKeyword[id]!;
+        if (!list.includes(index)) list.push(index);
       }
     });
     this.#rulesByKeyword = byKeyword;
+    this.#rulesAtWordStart = atWordStart;
+    this.#keywordLengths = [...keywordIds.keys()].map((keyword) => keyword.length);
     this.#alwaysRun = always;
     this.#keywordScan = new KeywordScan([...keywordIds.keys()]);
     this.#marks = new Uint32Array(ruleSet.rules.length);
@@ -278,16 +287,14 @@ export class Redactor {
     const generation = this.#generation;
     const marks = this.#marks;
     const byKeyword = this.#rulesByKeyword;
-    const hits = this.#keywordScan.scan(text);
+    const scan = this.#keywordScan;
+    const hits = scan.scan(text);
     for (let h = 0; h < hits.length; h++) {
-      const rules = byKeyword[hits[h]!]!;
-      for (let k = 0; k < rules.length; k++) {
-        const index = rules[k]!;
-        if (marks[index] !== generation) {
-          marks[index] = generation;
-          woken.push(index);
-        }
-      }
+      const id = hits[h]!;
+      wakeRules(byKeyword[id]!, marks, generation, woken);
+      const atWordStart = this.#rulesAtWordStart[id]!;
+      if (atWordStart.length > 0 && startsWord(text, scan.ends[h]! - this.#keywordLengths[id]!))
+        wakeRules(atWordStart, marks, generation, woken);
     }
     for (const index of this.#alwaysRun) woken.push(index);
     return woken;
@@ -354,6 +361,25 @@ export class Redactor {
     for (const list of rule.allowlists) if (allowed(list, secret, whole, text, at)) return false;
     return true;
   }
+}
+
+// adds the rules not yet woken for this text (marked with its generation) to `woken`
+function wakeRules(rules: readonly number[], marks: Uint32Array, generation: number, woken: number[]): void {
+  for (let k = 0; k < rules.length; k++) {
+    const index = rules[k]!;
+    if (marks[index] !== generation) {
+      marks[index] = generation;
+      woken.push(index);
+    }
+  }
+}
+
+// whether text[at] starts a word, as a regex's \b sees it: nothing before it, or a character that is not an ASCII
+// letter, digit or underscore (anything else counts as a boundary, which can only wake a rule more often)
+function startsWord(text: string, at: number): boolean {
+  if (at === 0) return true;
+  const c = text.charCodeAt(at - 1);
+  return !((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95);
 }
 
 function secretOf(match: RegExpExecArray, group: number): string {

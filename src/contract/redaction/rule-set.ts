@@ -22,6 +22,9 @@ export interface Rule {
   readonly regex: RegExp;
   /** lower case; the regex runs only on text that contains one of them (none: always) */
   readonly keywords: readonly string[];
+  /** those of the keywords that wake the rule only where they start a word (the regex has a `\b` right before
+   * them, so an occurrence inside a word cannot be part of a match) */
+  readonly wordStartKeywords?: readonly string[];
   /** which capture group is the secret; 0: the first non-empty group, or the whole match without groups */
   readonly secretGroup: number;
   /** the secret's Shannon entropy must be above this (0: no check) */
@@ -98,6 +101,20 @@ const OWN_RULES: { id: string; regex: string; keywords: string[]; secretGroup?: 
   },
 ];
 
+// Keywords of gitleaks' rules that can only be part of a match where they start a word: the rule's regex opens with
+// `\b` and each of its alternatives begins with one of them. vault-service-token's `s.` otherwise woke the rule (and
+// ran its regex) on most prose: "attempts.", "its.", "tests.". Taken only while the vendored regex still opens as
+// written here.
+const WORD_START_KEYWORDS: Readonly<Record<string, { opens: string; keywords: readonly string[] }>> = {
+  'vault-service-token': { opens: String.raw`\b((?:hvs\.[\w-]{90,120}|s\.`, keywords: ['hvs.', 's.'] },
+};
+
+function wordStartKeywords(id: string, pattern: string, keywords: readonly string[]): string[] {
+  const known = WORD_START_KEYWORDS[id];
+  if (known === undefined || !pattern.startsWith(known.opens)) return [];
+  return known.keywords.filter((k) => keywords.includes(k));
+}
+
 interface TomlAllowlist {
   regexes?: string[];
   stopwords?: string[];
@@ -141,11 +158,13 @@ export function gitleaksRules(): NonNullable<typeof gitleaks> {
     try {
       const lists = [...(raw.allowlists ?? []), ...(raw.allowlist ? [raw.allowlist] : [])];
       const { pattern, reachBack } = withoutIdentifierPrefix(raw.regex);
+      const keywords = (raw.keywords ?? []).map((k) => k.toLowerCase());
       rules.push({
         id: raw.id,
         regex: compileRe2(pattern, 'g'),
         reachBack,
-        keywords: (raw.keywords ?? []).map((k) => k.toLowerCase()),
+        keywords,
+        wordStartKeywords: wordStartKeywords(raw.id, pattern, keywords),
         secretGroup: raw.secretGroup ?? 0,
         entropy: raw.entropy ?? 0,
         allowlists: lists.flatMap((list) => toAllowlist(list) ?? []),
