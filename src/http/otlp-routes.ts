@@ -79,7 +79,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
     }
     if (!ingest.hasRoom()) {
       // the writer's queue (or the ingest's share of it) is full: turned away before the body is read or decoded
-      ctx.req.resume();
+      leaveUnread(ctx, maxBodyBytes);
       ctx.set('Retry-After', RETRY_AFTER_SECONDS);
       return answer(
         ctx,
@@ -87,7 +87,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
       );
     }
     if (inFlight >= maxRequests || bytesInFlight >= byteBudget) {
-      ctx.req.resume(); // the body is not wanted: let it drain
+      leaveUnread(ctx, maxBodyBytes);
       ctx.set('Retry-After', RETRY_AFTER_SECONDS);
       return answer(
         ctx,
@@ -107,6 +107,8 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
         raw = await readRawBody(ctx.req, maxBodyBytes, arriving);
       } catch (error) {
         if (error instanceof TaskLogsError && error.code === 'PAYLOAD_TOO_LARGE') {
+          // declared too large even to throw away: the rest is not read, so the connection ends with the answer
+          if (!ctx.req.complete) ctx.set('Connection', 'close');
           return answer(ctx, statusAnswer(413, encoding, RPC_CODE.invalidArgument, error.message));
         }
         if (error instanceof TaskLogsError && error.code === 'QUEUE_UNAVAILABLE') {
@@ -156,6 +158,17 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
   router.post('/traces', handle('traces'));
   router.post('/logs', handle('logs'));
   return router;
+}
+
+// A body turned away unread (429, 503): one declared within the body limit is drained, so the connection serves the
+// client's next request; one declared larger, or of unknown length (chunked), is not worth reading: the answer says
+// Connection: close and the server closes the connection after it. Either way the next request on the connection is
+// framed as the client meant it, and the server never drains more than the limit for nothing.
+function leaveUnread(ctx: Context, maxBodyBytes: number): void {
+  if (ctx.req.complete) return;
+  const declared = ctx.req.headers['content-length'];
+  if (declared !== undefined && Number(declared) <= maxBodyBytes) ctx.req.resume();
+  else ctx.set('Connection', 'close');
 }
 
 function encodingOf(header: string): Encoding | undefined {

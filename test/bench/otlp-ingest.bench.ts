@@ -142,20 +142,49 @@ function body(signal: 'traces' | 'logs', encoding: 'protobuf' | 'json', items: u
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+// /healthz is probed on connections of its own, as a load balancer does
+const probeAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+// a request left unanswered this long fails the benchmark, rather than hanging it
+const ANSWER_TIMEOUT_MS = 60_000;
 
-function post(url: string, path: string, payload: Buffer, headers: Record<string, string>) {
-  return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      { method: 'POST', agent, headers: { ...headers, 'content-length': String(payload.length) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
+function post(
+  url: string,
+  path: string,
+  payload: Buffer,
+  headers: Record<string, string>,
+  method = 'POST',
+  via = agent,
+) {
+  const attempt = () =>
+    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      const req = request(
+        `${url}${path}`,
+        { method, agent: via, headers: { ...headers, 'content-length': String(payload.length) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+          // an answer cut off mid-body ends in 'close' without 'end' (and no 'error' without a listener)
+          res.on('close', () => {
+            if (!res.complete) reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
+          });
+        },
+      );
+      req.setTimeout(ANSWER_TIMEOUT_MS, () =>
+        req.destroy(new Error(`no answer to ${method} ${path} within ${ANSWER_TIMEOUT_MS} ms`)),
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // a kept-alive connection the server closed as the request went out (its idle timeout): sent again once,
+        // as Node's documentation advises and as the Collector's HTTP client does
+        reject(
+          req.reusedSocket && error.code === 'ECONNRESET' ? Object.assign(error, { retry: true }) : error,
+        );
+      });
+      req.end(payload);
+    });
+  return attempt().catch((error: { retry?: boolean }) => {
+    if (error.retry) return attempt();
+    throw error;
   });
 }
 
@@ -232,7 +261,7 @@ async function flood() {
   const probe = (async () => {
     while (!stop) {
       const t0 = performance.now();
-      await post(server.url, '/healthz', Buffer.alloc(0), {}).catch(() => undefined);
+      await post(server.url, '/healthz', Buffer.alloc(0), {}, 'GET', probeAgent);
       latencies.push(performance.now() - t0);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -271,3 +300,4 @@ if ((!only || only === 'logs') && enc !== 'json') await throughput('logs', 'prot
 if ((!only || only === 'logs') && enc !== 'protobuf') await throughput('logs', 'json');
 if (!only || only === 'flood') await flood();
 agent.destroy();
+probeAgent.destroy();
