@@ -40,6 +40,17 @@ export function decompress(coding: ContentCoding, raw: Uint8Array, limit: number
   }
 }
 
+/**
+ * The size a gzip body says it has once inflated: its last four bytes (ISIZE, RFC 1952), which count the last member
+ * only and modulo 2^32, and which the sender may get wrong. Good for deciding where and whether to inflate a body,
+ * never for a limit (inflating is bounded by its own limit). undefined: not gzip.
+ */
+export function gzipClaimedSize(raw: Uint8Array): number | undefined {
+  if (raw.length < 18 || raw[0] !== 0x1f || raw[1] !== 0x8b) return undefined;
+  const end = raw.length;
+  return (raw[end - 4]! | (raw[end - 3]! << 8) | (raw[end - 2]! << 16) | (raw[end - 1]! << 24)) >>> 0;
+}
+
 function looksLikeZlib(raw: Uint8Array): boolean {
   return raw.length >= 2 && (raw[0]! & 0x0f) === 8 && ((raw[0]! << 8) | raw[1]!) % 31 === 0;
 }

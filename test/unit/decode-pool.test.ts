@@ -73,4 +73,48 @@ describe('DecodePool', () => {
       await pool.close();
     }
   });
+
+  it('turns a gzip body away by the size its trailer claims, before inflating it anywhere', async () => {
+    const pool = new DecodePool();
+    try {
+      const gzipped = gzipSync(logsBody(INLINE_BYTES * 2));
+      const sizes: number[] = [];
+      const outcome = await pool.decode(
+        { signal: 'logs', encoding: 'json', coding: 'gzip', body: gzipped, limit: 4e6 },
+        (size) => {
+          sizes.push(size);
+          return false;
+        },
+      );
+      expect(outcome).toMatchObject({ ok: false, busy: true });
+      expect(sizes).toEqual([INLINE_BYTES * 2 + 20]);
+      expect(await pool.heap()).toBeUndefined(); // no worker was needed to inflate it
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('takes a wrong size claim for what it is: zlib checks it, and the limit holds whatever it says', async () => {
+    const pool = new DecodePool();
+    try {
+      // claims 10 bytes, expands to 2 MiB: inflating finds the trailer wrong, as any changed byte, and refuses it
+      const understated = gzipSync(logsBody(INLINE_BYTES * 2));
+      understated.writeUInt32LE(10, understated.length - 4);
+      const wrong = await pool.decode(
+        { signal: 'logs', encoding: 'json', coding: 'gzip', body: understated, limit: 4e6 },
+        () => true,
+      );
+      expect(wrong).toEqual({ ok: false, message: 'the gzip body cannot be decompressed' });
+      // a bomb that understates its size is stopped at the limit all the same
+      const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 32));
+      bomb.writeUInt32LE(100, bomb.length - 4);
+      const stopped = await pool.decode(
+        { signal: 'logs', encoding: 'json', coding: 'gzip', body: bomb, limit: 1e6 },
+        () => true,
+      );
+      expect(stopped).toMatchObject({ ok: false, tooLarge: true });
+    } finally {
+      await pool.close();
+    }
+  });
 });
