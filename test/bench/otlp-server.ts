@@ -1,6 +1,7 @@
 // Child process for the OTLP ingest benchmark: the real server; on each line on stdin it flushes the writer and
 // prints the writer's stats and the largest RSS seen (sampled every 50 ms).
 import { readdirSync, readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../../src/config.ts';
 import { decodeWorkerHeap } from '../../src/http/otlp-routes.ts';
@@ -43,6 +44,14 @@ setInterval(() => {
   }
 }, 50).unref();
 const idle = process.memoryUsage();
+// the event loop's garbage collection pauses since the last stats line: the longest, and how many passed 20 ms
+const gc = { maxMs: 0, over20ms: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    if (entry.duration > 20) gc.over20ms++;
+  }
+}).observe({ entryTypes: ['gc'] });
 let workerHeap = 0;
 setInterval(async () => {
   workerHeap = Math.max(workerHeap, (await decodeWorkerHeap())?.total ?? 0);
@@ -94,7 +103,9 @@ process.stdin.on('data', async () => {
     if (spent > 0) threadCpuMs[name] = spent;
   }
   threadsFrom = threadsNow;
-  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown, cpuMs, threadCpuMs })}\n`);
+  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown, cpuMs, threadCpuMs, gc })}\n`);
+  gc.maxMs = 0;
+  gc.over20ms = 0;
   peak = process.memoryUsage();
   maxRss = peak.rss;
   peakSpaces = spaces();
