@@ -1,6 +1,9 @@
 // Webhooks per second end to end (a signed GitHub issue_comment through every stage to queue_push) with logging on,
 // against the same server with TASK_LOGS_ENABLED=false, each in its own process, rounds interleaved; then the latency
-// each adds at a steady 100 signed webhooks/s (p99 with logging on minus p99 with it off).
+// each adds at a steady 100 signed webhooks/s (p99 with logging on minus p99 with it off). The saturation rounds send
+// prebuilt requests over raw keep-alive sockets (raw-http-client.ts): the client shares the server's two cores, and
+// node:http's client used as much CPU per webhook as the server's whole request path. Each round's CPU per webhook is
+// printed by thread, for both servers and for the client.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
@@ -19,6 +22,7 @@ import {
   QUICK,
   report,
 } from './bench-kit.ts';
+import { RawConnection, rawPost } from './raw-http-client.ts';
 
 const SECRET = 'bench-secret-0123456789';
 const SECONDS = QUICK ? 1 : 3;
@@ -42,9 +46,13 @@ async function startServer(dir: string, enabled: boolean) {
   return {
     child,
     url,
+    /** flushes the writer; the writer's stats and the ms of CPU each thread used since the last call */
     stats: async () => {
       child.stdin!.write('\n');
-      return ((await next()) as { stats: unknown }).stats;
+      return (await next()) as {
+        stats: { written: number; dropped: number } | null;
+        threadCpuMs: Record<string, number>;
+      };
     },
   };
 }
@@ -107,31 +115,72 @@ async function steadyLatencies(url: string): Promise<Float64Array> {
   return laps;
 }
 
+interface Round {
+  answering: number;
+  sustained: number;
+  /** µs of client CPU per webhook (this process, while sending) */
+  clientUs: number;
+  done: number;
+}
+
 /** Requests per second while answering, and sustained: with `drain` (the logging server's flush to disk) counted in. */
-async function rate(
-  url: string,
-  drain?: () => Promise<unknown>,
-): Promise<{ answering: number; sustained: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const deliveries = Array.from({ length: 60_000 }, signedDelivery); // signed up front: the client is not measured
+async function rate(url: string, drain?: () => Promise<unknown>): Promise<Round> {
+  // signed and built up front: the client is not measured
+  const requests = Array.from({ length: 60_000 }, () => {
+    const { body, headers } = signedDelivery();
+    return rawPost(url, '/webhooks/github', body, headers);
+  });
+  const connections = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawConnection.open(url)));
   let next = 0;
   let done = 0;
+  const cpu = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
   await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < end && next < deliveries.length) {
-        const { body, headers } = deliveries[next++]!;
-        const status = await post(url, agent, body, headers);
+    connections.map(async (connection) => {
+      while (performance.now() < end && next < requests.length) {
+        const status = await connection.send(requests[next++]!);
         if (status !== 202) throw new Error(`webhook answered ${status}`);
         done++;
       }
     }),
   );
-  agent.destroy();
+  const used = process.cpuUsage(cpu);
+  for (const connection of connections) connection.close();
   const t0 = performance.now();
   await drain?.();
-  return { answering: done / SECONDS, sustained: done / (SECONDS + (performance.now() - t0) / 1000) };
+  return {
+    answering: done / SECONDS,
+    sustained: done / (SECONDS + (performance.now() - t0) / 1000),
+    clientUs: (used.user + used.system) / done,
+    done,
+  };
 }
+
+/** µs of CPU per webhook by thread group, from a server's per-thread ms over `done` webhooks. */
+function perWebhook(threadCpuMs: Record<string, number>, done: number): Record<string, number> {
+  const us: Record<string, number> = { main: 0, writer: 0, v8: 0, other: 0 };
+  for (const [name, ms] of Object.entries(threadCpuMs)) {
+    const group =
+      name === 'MainThread'
+        ? 'main'
+        : name === 'WorkerThread'
+          ? 'writer'
+          : name.startsWith('V8')
+            ? 'v8'
+            : 'other';
+    us[group]! += (ms * 1000) / done;
+  }
+  us.total = us.main! + us.writer! + us.v8! + us.other!;
+  return us;
+}
+
+const cpuLine = (rounds: Record<string, number>[], client: number[]) =>
+  ['main', 'writer', 'v8', 'other', 'total']
+    .map(
+      (k) =>
+        `${k === 'v8' ? 'V8 helpers' : k === 'writer' ? 'writer thread' : k} ${fmt(median(rounds.map((r) => r[k]!)))}`,
+    )
+    .join(', ') + `; client ${fmt(median(client))}`;
 
 const on = benchDir('webhooks-on');
 const off = benchDir('webhooks-off');
@@ -140,22 +189,46 @@ const withoutLogs = await startServer(off.dir, false);
 try {
   await rate(withLogs.url, withLogs.stats); // warm-up
   await rate(withoutLogs.url);
-  const a: { answering: number; sustained: number }[] = [];
-  const b: number[] = [];
+  await withoutLogs.stats(); // the CPU counts start here
+  const a: Round[] = [];
+  const b: Round[] = [];
+  const cpuOn: Record<string, number>[] = [];
+  const cpuOff: Record<string, number>[] = [];
+  let lastOn: Awaited<ReturnType<typeof withLogs.stats>> | undefined;
   for (let round = 0; round < 5; round++) {
     progress(`webhooks at saturation: round ${round + 1} of 5`);
-    a.push(await rate(withLogs.url, withLogs.stats));
-    b.push((await rate(withoutLogs.url)).answering);
+    const on = await rate(withLogs.url, async () => {
+      lastOn = await withLogs.stats();
+    });
+    a.push(on);
+    cpuOn.push(perWebhook(lastOn!.threadCpuMs, on.done));
+    const off = await rate(withoutLogs.url);
+    b.push(off);
+    cpuOff.push(perWebhook((await withoutLogs.stats()).threadCpuMs, off.done));
   }
-  const stats = (await withLogs.stats()) as { written: number; dropped: number } | null;
+  const stats = lastOn?.stats ?? null;
   const answering = median(a.map((r) => r.answering));
   const sustained = median(a.map((r) => r.sustained));
-  const offRate = median(b);
+  const offRate = median(b.map((r) => r.answering));
   report(
     `webhooks end to end at saturation (signed request to queue_push)  logging on ${fmt(answering)}/s  off ${fmt(offRate)}/s  ` +
       `[sustained with every task folder written: ${fmt(sustained)}/s; ` +
       `written ${fmt(stats?.written ?? 0)}, dropped ${fmt(stats?.dropped ?? 0)}]`,
     atLeast('on/off', answering / offRate, 0.8, 'x'),
+  );
+  // the same rounds by CPU time, which other load on the machine does not move: the request path is the main thread
+  const mainOn = median(cpuOn.map((r) => r.main!));
+  const mainOff = median(cpuOff.map((r) => r.main!));
+  report(
+    `webhooks at saturation, CPU µs per webhook (median of 5 rounds)  logging on: ${cpuLine(
+      cpuOn,
+      a.map((r) => r.clientUs),
+    )}  ` +
+      `off: ${cpuLine(
+        cpuOff,
+        b.map((r) => r.clientUs),
+      )}  ` +
+      `[request path (main thread) off/on ${fmt(mainOff / mainOn, 2)}x: the on/off rate with a free core for the writer thread and the client]`,
   );
   progress(`webhooks at ${STEADY_RATE}/s: logging on`);
   const steadyOn = await steadyLatencies(withLogs.url);
