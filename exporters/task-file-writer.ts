@@ -34,8 +34,11 @@ export interface TaskFileWriterOptions {
   report?: (message: string) => void;
   /** redacts secrets from every line and file before it is written (TASK_LOGS_REDACTION) */
   redactor?: Redactor;
-  /** told, after each flush, which metadata and results reached the disk (an index keeps itself current this way) */
-  onWritten?: (written: WrittenFiles[]) => void;
+  /**
+   * told, after each flush, which metadata and results reached the disk (an index keeps itself current this way); a
+   * promise it returns is awaited before the next flush
+   */
+  onWritten?: (written: WrittenFiles[]) => void | Promise<void>;
 }
 
 export interface WrittenFiles {
@@ -142,7 +145,7 @@ export class TaskFileWriter {
   readonly #batchSize: number;
   readonly #concurrency: number;
   readonly #report: (message: string) => void;
-  readonly #onWritten: ((written: WrittenFiles[]) => void) | undefined;
+  readonly #onWritten: ((written: WrittenFiles[]) => void | Promise<void>) | undefined;
   readonly #redactor: Redactor | undefined;
   readonly #keyBlocks = new OpenKeyBlocks();
 
@@ -472,7 +475,7 @@ export class TaskFileWriter {
     }
     if (written.length > 0 && this.#onWritten !== undefined) {
       try {
-        this.#onWritten(written);
+        await this.#onWritten(written);
       } catch (error) {
         this.#problems.problem(
           'on_written',
