@@ -17,6 +17,7 @@ import { routeFallback } from './route-fallback.ts';
 import { isStrictRouter, strictRouter } from './strict-router.ts';
 import { summaryRoutes } from './summary-routes.ts';
 import { taskRoutes } from './task-routes.ts';
+import { closeUnreadBodies } from './unread-body.ts';
 import { webhookRoutes } from './webhook-routes.ts';
 
 export interface AppOptions {
@@ -109,6 +110,7 @@ function newApp(logError: ((error: unknown) => void) | undefined): Koa {
     }
     log(error);
   });
+  app.use(closeUnreadBodies); // wraps the error middleware: sees every answer, errors too
   app.use(errorsAsJson);
   return app;
 }

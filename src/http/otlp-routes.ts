@@ -14,6 +14,7 @@ import { OtlpIngest } from '../ingest/otlp-ingest.ts';
 import { BodyBudget } from './body-budget.ts';
 import { readRawBody } from './raw-body.ts';
 import { strictRouter } from './strict-router.ts';
+import { leaveUnread } from './unread-body.ts';
 
 export interface OtlpRouteOptions {
   /** body bytes allowed after decompression */
@@ -72,6 +73,7 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
       );
     }
     if (ingest === undefined) {
+      leaveUnread(ctx, maxBodyBytes);
       return answer(
         ctx,
         statusAnswer(503, encoding, RPC_CODE.unavailable, 'this server writes no task files'),
@@ -158,17 +160,6 @@ export function otlpRoutes(writer: TaskFileWriter | undefined, options: OtlpRout
   router.post('/traces', handle('traces'));
   router.post('/logs', handle('logs'));
   return router;
-}
-
-// A body turned away unread (429, 503): one declared within the body limit is drained, so the connection serves the
-// client's next request; one declared larger, or of unknown length (chunked), is not worth reading: the answer says
-// Connection: close and the server closes the connection after it. Either way the next request on the connection is
-// framed as the client meant it, and the server never drains more than the limit for nothing.
-function leaveUnread(ctx: Context, maxBodyBytes: number): void {
-  if (ctx.req.complete) return;
-  const declared = ctx.req.headers['content-length'];
-  if (declared !== undefined && Number(declared) <= maxBodyBytes) ctx.req.resume();
-  else ctx.set('Connection', 'close');
 }
 
 function encodingOf(header: string): Encoding | undefined {

@@ -103,3 +103,48 @@ async function holdTheOnlySlot(base: string) {
     if (answer!.status === 429) return held;
   }
 }
+
+describe('any answer given before the body is read', () => {
+  const post = (path: string, type: string, length: number, extra = '') =>
+    `POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${extra}\r\n`;
+
+  it('a body past the limit that nobody reads (401, 415, 404) closes the connection instead of draining it', async () => {
+    const server = await testServer(await tempLogsDir(), {
+      TASK_LOGS_API_TOKEN: 'a-token-of-sixteen-chars-or-more',
+      TASK_LOGS_OTLP_MAX_BODY_BYTES: String(LIMIT),
+    });
+    const auth = 'Authorization: Bearer a-token-of-sixteen-chars-or-more\r\n';
+    for (const [request, status] of [
+      [post('/v1/logs', 'application/json', 200 * 1024 * 1024), 401],
+      [post('/v1/logs', 'text/plain', 200 * 1024 * 1024, auth), 415],
+      [post('/v1/logs', 'application/json; charset=latin1', 200 * 1024 * 1024, auth), 415],
+      [post('/nowhere', 'application/json', 200 * 1024 * 1024, auth), 404],
+    ] as const) {
+      const conn = await openConnection(server.url);
+      conn.socket.write(request);
+      const [answer] = await conn.answers(1);
+      expect(answer!.status, request).toBe(status);
+      expect(answer!.headers, request).toContain('connection: close');
+      await conn.closed; // without a byte of the body sent
+    }
+  });
+
+  it('a small body that nobody reads is drained and the connection serves the next request', async () => {
+    const server = await testServer(await tempLogsDir(), {
+      TASK_LOGS_API_TOKEN: 'a-token-of-sixteen-chars-or-more',
+    });
+    const conn = await openConnection(server.url);
+    const body = `{"resourceLogs":[]}${' '.repeat(1000)}`;
+    conn.socket.write(`${post('/v1/logs', 'application/json', body.length)}${body.slice(0, 10)}`);
+    const [first] = await conn.answers(1);
+    expect(first!.status).toBe(401);
+    expect(first!.headers).not.toContain('connection: close');
+    const auth = 'Authorization: Bearer a-token-of-sixteen-chars-or-more\r\n';
+    const read = '{"resourceLogs":[]}';
+    conn.socket.write(`${body.slice(10)}${post('/v1/logs', 'application/json', read.length, auth)}${read}`);
+    conn.socket.write('GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n');
+    const answers = await conn.answers(3);
+    expect(answers.map((a) => a.status)).toEqual([401, 200, 200]);
+    for (const answer of answers) expect(answer.headers).not.toContain('connection: close');
+  });
+});
