@@ -88,15 +88,18 @@ export class KeywordScan {
     this.#delta = delta;
   }
 
-  /** The ids of the keywords that occur in the text (an id may repeat), in a list reused by the next call. */
-  scan(text: string): readonly number[] {
+  /**
+   * Scans the text; returns how many keyword occurrences it holds. The first that many entries of `ids` and `ends`
+   * say which keyword each is (an id may repeat) and where it ends (the index after its last character). The lists
+   * are reused by the next scan and never shortened: emptied and refilled, they were allocated again on every line.
+   */
+  scan(text: string): number {
     const alphabet = this.#alphabet;
     const delta = this.#delta;
     const found = this.#found;
     const hits = this.#hits;
     const ends = this.#ends;
-    hits.length = 0;
-    ends.length = 0;
+    let n = 0;
     let row = 0;
     for (let i = 0; i < text.length; i++) {
       const next = delta[row + alphabet[text.charCodeAt(i)]!]!;
@@ -104,15 +107,21 @@ export class KeywordScan {
       if (next & ENDS) {
         const ids = found.get(row)!;
         for (let k = 0; k < ids.length; k++) {
-          hits.push(ids[k]!);
-          ends.push(i + 1);
+          hits[n] = ids[k]!;
+          ends[n] = i + 1;
+          n++;
         }
       }
     }
-    return hits;
+    return n;
   }
 
-  /** Where each hit of the last scan ends (the index after its last character), in the order of its ids. */
+  /** The keyword ids of the last scan's occurrences (the first `scan()` entries are valid). */
+  get ids(): readonly number[] {
+    return this.#hits;
+  }
+
+  /** Where each of the last scan's occurrences ends (the first `scan()` entries are valid). */
   get ends(): readonly number[] {
     return this.#ends;
   }

@@ -64,7 +64,8 @@ export class Redactor {
   readonly #rules: readonly Rule[];
   readonly #alwaysRun: readonly number[];
   readonly #values: readonly string[];
-  // which rules the current text woke: a rule is woken when its mark equals the current generation
+  // which rules the current text woke: a rule is woken when its mark equals the current generation; #woken lists
+  // them (its first #wake() entries: the list is reused, never shortened)
   readonly #marks: Uint32Array;
   #generation = 0;
   readonly #woken: number[] = [];
@@ -194,8 +195,12 @@ export class Redactor {
   }
 
   #findIn(text: string, found: Finding[]): void {
-    for (const index of this.#wake(text)) this.#runRule(this.#rules[index]!, text, found);
-    for (const value of this.#values) {
+    const wokenCount = this.#wake(text);
+    const woken = this.#woken;
+    for (let w = 0; w < wokenCount; w++) this.#runRule(this.#rules[woken[w]!]!, text, found);
+    const values = this.#values;
+    for (let v = 0; v < values.length; v++) {
+      const value = values[v]!;
       let at = text.indexOf(value);
       while (at !== -1) {
         found.push({ ruleId: CONFIGURED_SECRET_RULE, start: at, end: at + value.length });
@@ -276,10 +281,10 @@ export class Redactor {
     return merged;
   }
 
-  // the indexes of the rules to run on this text: those whose keyword occurs, and those without keywords
-  #wake(text: string): readonly number[] {
+  // the indexes of the rules to run on this text (the first returned-count entries of #woken): those whose keyword
+  // occurs, and those without keywords
+  #wake(text: string): number {
     const woken = this.#woken;
-    woken.length = 0;
     if (++this.#generation === 0xffffffff) {
       this.#marks.fill(0);
       this.#generation = 1;
@@ -289,15 +294,18 @@ export class Redactor {
     const byKeyword = this.#rulesByKeyword;
     const scan = this.#keywordScan;
     const hits = scan.scan(text);
-    for (let h = 0; h < hits.length; h++) {
-      const id = hits[h]!;
-      wakeRules(byKeyword[id]!, marks, generation, woken);
+    const ids = scan.ids;
+    let n = 0;
+    for (let h = 0; h < hits; h++) {
+      const id = ids[h]!;
+      n = wakeRules(byKeyword[id]!, marks, generation, woken, n);
       const atWordStart = this.#rulesAtWordStart[id]!;
       if (atWordStart.length > 0 && startsWord(text, scan.ends[h]! - this.#keywordLengths[id]!))
-        wakeRules(atWordStart, marks, generation, woken);
+        n = wakeRules(atWordStart, marks, generation, woken, n);
     }
-    for (const index of this.#alwaysRun) woken.push(index);
-    return woken;
+    const always = this.#alwaysRun;
+    for (let a = 0; a < always.length; a++) woken[n++] = always[a]!;
+    return n;
   }
 
   #runRule(rule: Rule, text: string, found: Finding[]): void {
@@ -363,15 +371,23 @@ export class Redactor {
   }
 }
 
-// adds the rules not yet woken for this text (marked with its generation) to `woken`
-function wakeRules(rules: readonly number[], marks: Uint32Array, generation: number, woken: number[]): void {
+// puts the rules not yet woken for this text (marked with its generation) into `woken` from entry n on; the new count
+function wakeRules(
+  rules: readonly number[],
+  marks: Uint32Array,
+  generation: number,
+  woken: number[],
+  n: number,
+): number {
+  let count = n;
   for (let k = 0; k < rules.length; k++) {
     const index = rules[k]!;
     if (marks[index] !== generation) {
       marks[index] = generation;
-      woken.push(index);
+      woken[count++] = index;
     }
   }
+  return count;
 }
 
 // whether text[at] starts a word, as a regex's \b sees it: nothing before it, or a character that is not an ASCII
