@@ -15,6 +15,8 @@ describe('timestamps in the files', () => {
   it('stay right when consecutive calls cross a second, go back in time, or repeat', () => {
     const times = [
       1_700_000_000_999, 1_700_000_001_000, 1_699_999_999_001, 1_700_000_001_000, 0, 999, 253_402_300_799_999,
+      // the same millisecond again (its string is kept), a fraction of it, the next one, and back
+      1_700_000_000_500, 1_700_000_000_500, 1_700_000_000_500.9, 1_700_000_000_501, 1_700_000_000_500,
     ];
     for (const ms of times) expect(msToIso(ms)).toBe(new Date(ms).toISOString());
   });
