@@ -54,16 +54,22 @@ export function encodeLineLists(lists: readonly (readonly string[])[]): {
   chunks: Uint8Array[][];
   buffers: ArrayBuffer[];
 } {
+  // indexed loops: for-of here allocated an iterator result per line (the sampling heap profile's `next`)
   let bound = 0;
-  for (const lines of lists) for (const line of lines) bound += line.length * MAX_BYTES_PER_UNIT + 1;
+  for (let l = 0; l < lists.length; l++) {
+    const lines = lists[l]!;
+    for (let i = 0; i < lines.length; i++) bound += lines[i]!.length * MAX_BYTES_PER_UNIT + 1;
+  }
   const buffers: ArrayBuffer[] = [];
   const chunks: Uint8Array[][] = [];
   let buffer: Buffer | undefined;
   let used = 0;
-  for (const lines of lists) {
+  for (let l = 0; l < lists.length; l++) {
+    const lines = lists[l]!;
     const own: Uint8Array[] = [];
     let start = used;
-    for (const line of lines) {
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
       const most = line.length * MAX_BYTES_PER_UNIT + 1;
       if (buffer === undefined || used + most > buffer.length) {
         if (buffer !== undefined && used > start) own.push(buffer.subarray(start, used));
