@@ -271,4 +271,21 @@ describe('KeywordScan', () => {
       { numRuns: 300 },
     );
   });
+
+  it('reports a keyword once per text, and a word-start one again at its first word start', () => {
+    const scan = new KeywordScan(['s.', 'key'], { atWordStart: [true, false] });
+    // ids.s.s.: `s.` first inside a word (at 1), then at a word start (after the `.` at 3)
+    const hits = scan.scan(`ids.s.s.${' key'.repeat(5)}`);
+    expect(scan.ids.slice(0, hits)).toEqual([0, 0, 1]);
+    expect(scan.ends.slice(0, hits)).toEqual([4, 6, 12]);
+    // a word start first: nothing more to say about `s.`
+    expect(scan.ids.slice(0, scan.scan('s. its. s.'))).toEqual([0]);
+  });
+
+  it('keeps nothing of the size of a text dense with keywords (an 18 MiB line of `s.s.s.` kept 150 MB)', () => {
+    const scan = new KeywordScan(['s.', 'hvs.'], { atWordStart: [true, true] });
+    expect(scan.scan('hvs.s.'.repeat(100_000))).toBe(3);
+    expect(scan.ids.length).toBeLessThanOrEqual(4);
+    expect(scan.ends.length).toBeLessThanOrEqual(4);
+  });
 });

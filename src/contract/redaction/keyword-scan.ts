@@ -17,9 +17,21 @@ export class KeywordScan {
   readonly #found: Map<number, readonly number[]>;
   readonly #hits: number[] = [];
   readonly #ends: number[] = [];
+  /** per keyword id: whether an occurrence at a word start is worth a report of its own */
+  readonly #atWordStart: Uint8Array;
+  readonly #lengths: Uint32Array;
+  // per keyword id, the scan that reported it (any occurrence, an occurrence at a word start): each keyword is
+  // reported at most twice a scan, so the lists stay as short as the keyword list whatever the text
+  readonly #seen: Uint32Array;
+  readonly #seenAtWordStart: Uint32Array;
+  #generation = 0;
 
-  constructor(keywords: readonly string[]) {
+  constructor(keywords: readonly string[], options: KeywordScanOptions = {}) {
     this.keywords = keywords;
+    this.#atWordStart = Uint8Array.from(keywords, (_, id) => (options.atWordStart?.[id] === true ? 1 : 0));
+    this.#lengths = Uint32Array.from(keywords, (keyword) => keyword.length);
+    this.#seen = new Uint32Array(keywords.length);
+    this.#seenAtWordStart = new Uint32Array(keywords.length);
     // characters that occur in some keyword get a class of their own; everything else is class 0
     this.#alphabet = new Uint8Array(65_536);
     let width = 1;
@@ -89,9 +101,11 @@ export class KeywordScan {
   }
 
   /**
-   * Scans the text; returns how many keyword occurrences it holds. The first that many entries of `ids` and `ends`
-   * say which keyword each is (an id may repeat) and where it ends (the index after its last character). The lists
-   * are reused by the next scan and never shortened: emptied and refilled, they were allocated again on every line.
+   * Scans the text; returns how many reports it made. The first that many entries of `ids` and `ends` say which
+   * keyword each is and where that occurrence ends (the index after its last character). A keyword is reported at
+   * its first occurrence only, and a keyword marked atWordStart once more at its first occurrence that starts a word
+   * (when the first did not): a text of 18 MiB of `s.s.s.` listed 9 million occurrences, took seconds and kept the
+   * lists' 150 MB. The lists are reused by the next scan (emptied and refilled, they were allocated on every line).
    */
   scan(text: string): number {
     const alphabet = this.#alphabet;
@@ -99,6 +113,15 @@ export class KeywordScan {
     const found = this.#found;
     const hits = this.#hits;
     const ends = this.#ends;
+    const seen = this.#seen;
+    const seenAtWordStart = this.#seenAtWordStart;
+    const atWordStart = this.#atWordStart;
+    if (++this.#generation === 0xffffffff) {
+      seen.fill(0);
+      seenAtWordStart.fill(0);
+      this.#generation = 1;
+    }
+    const generation = this.#generation;
     let n = 0;
     let row = 0;
     for (let i = 0; i < text.length; i++) {
@@ -107,7 +130,14 @@ export class KeywordScan {
       if (next & ENDS) {
         const ids = found.get(row)!;
         for (let k = 0; k < ids.length; k++) {
-          hits[n] = ids[k]!;
+          const id = ids[k]!;
+          const first = seen[id] !== generation;
+          if (!first && (atWordStart[id] === 0 || seenAtWordStart[id] === generation)) continue;
+          const wordStart = atWordStart[id] === 1 && startsWord(text, i + 1 - this.#lengths[id]!);
+          if (!first && !wordStart) continue;
+          seen[id] = generation;
+          if (wordStart) seenAtWordStart[id] = generation;
+          hits[n] = id;
           ends[n] = i + 1;
           n++;
         }
@@ -125,4 +155,19 @@ export class KeywordScan {
   get ends(): readonly number[] {
     return this.#ends;
   }
+}
+
+export interface KeywordScanOptions {
+  /** per keyword id: also report its first occurrence that starts a word (see startsWord) */
+  atWordStart?: readonly boolean[];
+}
+
+/**
+ * Whether text[at] starts a word, as a regex's \b sees it: nothing before it, or a character that is not an ASCII
+ * letter, digit or underscore (anything else counts as a boundary, which can only wake a rule more often).
+ */
+export function startsWord(text: string, at: number): boolean {
+  if (at === 0) return true;
+  const c = text.charCodeAt(at - 1);
+  return !((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95);
 }

@@ -1,6 +1,6 @@
 // Redactor: finds secrets in text with a rule set and replaces each with `[REDACTED:<rule id>]`, counting per rule.
 // One pass over the text finds the rules' keywords; only the rules whose keyword is present run their regex.
-import { KeywordScan } from './keyword-scan.ts';
+import { KeywordScan, startsWord } from './keyword-scan.ts';
 import { type Allowlist, CONFIGURED_SECRET_RULE, type Rule, type RuleSet } from './rule-set.ts';
 
 /** Redactions per rule id, added up as text is redacted. */
@@ -96,7 +96,9 @@ export class Redactor {
     this.#rulesAtWordStart = atWordStart;
     this.#keywordLengths = [...keywordIds.keys()].map((keyword) => keyword.length);
     this.#alwaysRun = always;
-    this.#keywordScan = new KeywordScan([...keywordIds.keys()]);
+    this.#keywordScan = new KeywordScan([...keywordIds.keys()], {
+      atWordStart: atWordStart.map((rules) => rules.length > 0),
+    });
     this.#marks = new Uint32Array(ruleSet.rules.length);
   }
 
@@ -388,14 +390,6 @@ function wakeRules(
     }
   }
   return count;
-}
-
-// whether text[at] starts a word, as a regex's \b sees it: nothing before it, or a character that is not an ASCII
-// letter, digit or underscore (anything else counts as a boundary, which can only wake a rule more often)
-function startsWord(text: string, at: number): boolean {
-  if (at === 0) return true;
-  const c = text.charCodeAt(at - 1);
-  return !((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95);
 }
 
 function secretOf(match: RegExpExecArray, group: number): string {
