@@ -17,11 +17,13 @@ const NEWLINE = Buffer.from('\n');
 export function encodeLines(lines: readonly string[], torn: boolean): Buffer[] {
   const chunks: Buffer[] = [];
   let bound = torn ? 1 : 0;
-  for (const line of lines) bound += line.length * MAX_BYTES_PER_UNIT + 1;
+  for (let i = 0; i < lines.length; i++) bound += lines[i]!.length * MAX_BYTES_PER_UNIT + 1;
   let chunk = Buffer.allocUnsafe(Math.min(bound, MAX_CHUNK));
   let used = 0;
   if (torn) chunk[used++] = 0x0a;
-  for (const line of lines) {
+  // indexed loops, as in encodeLineLists (for-of allocated an iterator result per line)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
     const most = line.length * MAX_BYTES_PER_UNIT + 1;
     if (used + most > chunk.length) {
       if (used > 0) chunks.push(chunk.subarray(0, used));
