@@ -156,6 +156,25 @@ describe('Redactor', () => {
   });
 });
 
+describe("gitleaks' global allow-list", () => {
+  // its `(?i)^true|false|null$` means `^true` or `false` or `null$`: any secret holding "false" in any case, or ending
+  // in "null", was allowed, so about 2 in a million random GitHub tokens were written unredacted
+  it('allows a secret that is only true, false or null, not one that holds those words', () => {
+    const holding = [
+      'ghp_rny5fAlSEi6H36Vt8guwMOpZK4f78cZSzGiu', // found by the redaction test's random tokens
+      'ghp_0123456789abcdefghijklmnopqrstuvNULL',
+      'ghp_FALSE3456789abcdefghijklmnopqrstuvwx',
+    ];
+    for (const token of holding) {
+      expect(redactor.redact(`token ${token} here`)).toBe('token [REDACTED:github-pat] here');
+    }
+    const { allow } = buildRuleSet();
+    const allowed = (secret: string) => allow.regexes.some((regex) => regex.test(secret));
+    for (const word of ['true', 'false', 'null', 'FALSE', 'Null']) expect(allowed(word), word).toBe(true);
+    for (const secret of holding) expect(allowed(secret), secret).toBe(false);
+  });
+});
+
 describe("vault-service-token's keywords", () => {
   const full = buildRuleSet();
   const vault = full.rules.find((rule) => rule.id === 'vault-service-token')!;

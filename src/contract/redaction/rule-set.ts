@@ -202,6 +202,29 @@ function withoutIdentifierPrefix(pattern: string): { pattern: string; reachBack:
   return { pattern: rest, reachBack };
 }
 
+// gitleaks' global allow-list has `(?i)^true|false|null$`, meant as "the secret is only true, false or null"; as
+// written the anchors bind to the first and last alternatives only, so it allowed any secret holding "false" in any
+// case or ending in "null" (about 2 in a million random GitHub tokens). An allow-list pattern anchored at both ends
+// with alternatives outside any group is read as meant: the anchors around all of them.
+function anchorAlternatives(pattern: string): string {
+  const flags = /^\(\?[a-zA-Z]+\)/.exec(pattern)?.[0] ?? '';
+  const body = pattern.slice(flags.length);
+  if (!body.startsWith('^') || !body.endsWith('$') || body.endsWith('\\$')) return pattern;
+  let depth = 0;
+  let inClass = false;
+  let alternatives = false;
+  for (let i = 1; i < body.length - 1; i++) {
+    const c = body[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) alternatives = true;
+  }
+  return alternatives ? `${flags}^(?:${body.slice(1, -1)})$` : pattern;
+}
+
 // An allow-list that needs a path or commit can never hold for text that has neither: it is left out.
 function toAllowlist(raw: TomlAllowlist): Allowlist | undefined {
   const condition = raw.condition === 'AND' ? 'AND' : 'OR';
@@ -210,7 +233,7 @@ function toAllowlist(raw: TomlAllowlist): Allowlist | undefined {
   const regexes: RegExp[] = [];
   for (const pattern of raw.regexes ?? []) {
     try {
-      regexes.push(compileRe2(pattern));
+      regexes.push(compileRe2(anchorAlternatives(pattern)));
     } catch {
       // an allow-list entry that cannot compile allows nothing: the stricter outcome
     }
