@@ -12,7 +12,7 @@ import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
 import { ATTR, OPERATION } from '../contract/attributes.ts';
 import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-files.ts';
 import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
-import type { TaskIndex } from '../store/task-index.ts';
+import type { IdsPosition, TaskIndex } from '../store/task-index.ts';
 import { listTaskFolders, summarize } from './task-folders.ts';
 import { type UnrecordedTask, unrecordedTask } from './unrecorded-task.ts';
 import { cutTornTails } from './verify.ts';
@@ -244,20 +244,14 @@ export async function activeTaskIds(index: TaskIndex, signal?: AbortSignal): Pro
   // endings)
   const ids = new Set<string>();
   for (const status of ['queued', 'running']) {
-    let cursor: string | undefined;
+    let after: IdsPosition | undefined;
     do {
       if (index.closed || signal?.aborted) return [...ids];
-      const page = index.search({
-        status: [status],
-        sort: 'created_at',
-        order: 'asc',
-        limit: ACTIVE_PAGE,
-        ...(cursor === undefined ? {} : { cursor }),
-      });
-      for (const row of page.tasks) ids.add(row.task_id);
-      cursor = page.next_cursor ?? undefined;
+      const page = index.idsWithStatus(status, after, ACTIVE_PAGE);
+      for (const id of page.ids) ids.add(id);
+      after = page.next;
       await setImmediate();
-    } while (cursor !== undefined);
+    } while (after !== undefined);
   }
   if (index.closed || signal?.aborted) return [...ids];
   for (const id of index.idsWithoutStatus()) ids.add(id);
