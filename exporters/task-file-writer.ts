@@ -36,7 +36,8 @@ export interface TaskFileWriterOptions {
   redactor?: Redactor;
   /**
    * told, after each flush, which metadata and results reached the disk (an index keeps itself current this way); a
-   * promise it returns is awaited before the next flush
+   * promise it returns is awaited before the next flush, so it must settle: while it is pending nothing more is
+   * written (the queue fills, then drops and counts) and shutdown waits for it until its time limit
    */
   onWritten?: (written: WrittenFiles[]) => void | Promise<void>;
 }
