@@ -1,8 +1,33 @@
 // TaskFilesSpanProcessor: the span hooks. onStart makes a task "running" while it runs; onEnd records stages and results.
-import type { Context } from '@opentelemetry/api';
+import type { Attributes, Context, HrTime, SpanContext, SpanStatus } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ATTR, OPERATION } from '../src/contract/attributes.ts';
 import type { TaskFileWriter } from './task-file-writer.ts';
+import type { SpanLike } from './telemetry-item.ts';
+
+// What the writer's queue keeps of an ended span until its flush: the fields the mapping reads, not the SDK's span
+// (its events, links, resource, scope, limits and timings), which then dies young instead of being promoted.
+class EndedSpan implements SpanLike {
+  readonly name: string;
+  readonly attributes: Attributes;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly status: SpanStatus;
+  readonly #context: SpanContext;
+
+  constructor(span: ReadableSpan) {
+    this.name = span.name;
+    this.attributes = span.attributes;
+    this.startTime = span.startTime;
+    this.endTime = span.endTime;
+    this.status = span.status;
+    this.#context = span.spanContext();
+  }
+
+  spanContext(): SpanContext {
+    return this.#context;
+  }
+}
 
 export class TaskFilesSpanProcessor implements SpanProcessor {
   readonly #writer: TaskFileWriter;
@@ -28,7 +53,7 @@ export class TaskFilesSpanProcessor implements SpanProcessor {
       a[ATTR.inputMessage] !== undefined ||
       a[ATTR.genAiOperationName] === OPERATION.invokeAgent
     ) {
-      this.#writer.push(span);
+      this.#writer.push(new EndedSpan(span));
     }
   }
 

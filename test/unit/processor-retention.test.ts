@@ -1,14 +1,16 @@
-// The writer's queue holds a log record until its flush (up to the flush window), long enough for V8 to copy it
-// through the young generation and promote it. What it keeps of an SDK record is the four fields the mapping reads,
-// so the SDK's record object itself (sixteen fields and an observed-time array) is garbage at once.
+// The writer's queue holds a log record or an ended span until its flush (up to the flush window), long enough for V8
+// to copy it through the young generation and promote it. What it keeps is the fields the mapping reads, so the
+// SDK's own record or span object is garbage at once.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
+import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -20,6 +22,15 @@ afterEach(async () => {
   await writer?.shutdown();
   writer = undefined;
 });
+
+/** true once every referent is collected (a few rounds: V8 may still hold one in a register or handle) */
+async function collected(refs: WeakRef<object>[]): Promise<boolean> {
+  for (let round = 0; round < 5 && refs.some((r) => r.deref() !== undefined); round++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  return refs.every((r) => r.deref() === undefined);
+}
 
 describe('TaskFilesLogProcessor', () => {
   it('queues what the mapping reads, not the SDK record, and writes the same line', async () => {
@@ -42,12 +53,7 @@ describe('TaskFilesLogProcessor', () => {
         });
     })();
     expect(writer.stats().queued).toBe(3);
-    // the records may survive a collection or two while V8 still has them in registers or handles: a few rounds
-    for (let round = 0; round < 5 && records.some((r) => r.deref() !== undefined); round++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      gc();
-    }
-    expect(records.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    expect(await collected(records)).toBe(true);
     await writer.forceFlush();
     expect(writer.stats()).toMatchObject({ written: 3, dropped: 0 });
     const lines = readFileSync(join(dir, 'task-queued', '03-agent-output.jsonl'), 'utf8')
@@ -58,5 +64,37 @@ describe('TaskFilesLogProcessor', () => {
       { type: 'text', content: 'line 1' },
       { type: 'text', content: 'line 2' },
     ]);
+  });
+});
+
+describe('TaskFilesSpanProcessor', () => {
+  it('queues what the mapping reads of an ended span, not the SDK span, and writes the same stage', async () => {
+    const dir = await tempLogsDir();
+    writer = new TaskFileWriter({ root: dir, flushMs: 600_000 });
+    const spans: WeakRef<object>[] = [];
+    const watcher: SpanProcessor = {
+      onStart: () => undefined,
+      onEnd: (span) => void spans.push(new WeakRef(span)),
+      forceFlush: async () => undefined,
+      shutdown: async () => undefined,
+    };
+    const provider = new TracerProvider({
+      spanProcessors: [new TaskFilesSpanProcessor({ writer }), watcher],
+    });
+    const tracer = provider.getTracer('test');
+    (() => {
+      tracer
+        .startSpan('webhook received', {
+          attributes: { [ATTR.taskId]: 'task-staged', [ATTR.stageName]: 'received' },
+        })
+        .end();
+    })();
+    expect(writer.stats().queued).toBe(1);
+    expect(await collected(spans)).toBe(true);
+    await writer.forceFlush();
+    const lines = readFileSync(join(dir, 'task-staged', '02-webhook-flow.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([{ stage: 'received' }]);
   });
 });
