@@ -1,6 +1,6 @@
 // Child process for the OTLP ingest benchmark: the real server; on each line on stdin it flushes the writer and
 // prints the writer's stats and the largest RSS seen (sampled every 50 ms).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../../src/config.ts';
@@ -8,6 +8,7 @@ import { decodeWorkerHeap } from '../../src/http/otlp-routes.ts';
 import { startServer } from '../../src/http/server.ts';
 import { limitHeapGrowth } from '../../src/ops/heap-growth.ts';
 import type { TaskQueue } from '../../src/queue/task-job.ts';
+import { threadMs } from './thread-cpu.ts';
 
 limitHeapGrowth(); // as src/main.ts (npm start) does
 
@@ -61,23 +62,7 @@ process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
 // CPU time of the whole process (event loop, decode worker, libuv threads) since the last stats line: per item it
 // says what one core can take, whatever else runs on the machine
 let cpuFrom = process.cpuUsage();
-// the same split by thread (/proc, Linux only; ms by thread name: MainThread is the event loop, V8Worker V8's
-// helpers for garbage collection and compiling, libuv-worker the file calls, WorkerThread the decode or writer thread)
-function threadMs(): Record<string, number> {
-  const ms: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
-      // utime and stime, in clock ticks of 10 ms
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms[name] = (ms[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
-    }
-  } catch {
-    // no /proc: no split
-  }
-  return ms;
-}
+// the same split by thread (thread-cpu.ts)
 let threadsFrom = threadMs();
 process.stdin.on('data', async () => {
   await running.telemetry.forceFlush();

@@ -2,10 +2,10 @@
 // the measure is a signed request through every stage to queue_push. TASK_LOGS_ENABLED decides the logging.
 // On each line on stdin it flushes the writer and prints the writer's stats and the CPU time each thread used since
 // the last such line.
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
 import type { TaskQueue } from '../../src/queue/task-job.ts';
+import { threadMs } from './thread-cpu.ts';
 
 const sink: TaskQueue = { kind: 'memory', push: async () => undefined, close: async () => undefined };
 const running = await startServer(loadConfig({ env: { ...process.env, PORT: '0' } }), {
@@ -14,23 +14,6 @@ const running = await startServer(loadConfig({ env: { ...process.env, PORT: '0' 
 });
 process.on('SIGTERM', () => process.exit(0)); // exit normally, so a --cpu-prof profile is written
 
-// ms of CPU by thread (/proc, Linux only): MainThread is the event loop (the request path), WorkerThread the writer
-// thread, V8Worker V8's helpers (garbage collection, compiling), libuv-worker the thread pool's file calls
-function threadMs(): Record<string, number> {
-  const ms: Record<string, number> = {};
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
-      // utime and stime, in clock ticks of 10 ms
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms[name] = (ms[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10;
-    }
-  } catch {
-    // no /proc: no split
-  }
-  return ms;
-}
 let threadsFrom = threadMs();
 process.stdout.write(`${JSON.stringify({ url: running.url })}\n`);
 process.stdin.on('data', async () => {
