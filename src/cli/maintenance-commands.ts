@@ -20,8 +20,8 @@ function days(flag: string | boolean | undefined, fallback: number, name: string
 }
 
 export async function prune(config: Config, flags: Flags, out: Out): Promise<number> {
-  const bar = progress('reading tasks');
-  const index = flags['dry-run'] ? undefined : openCliIndex(config);
+  const bar = progress('reading tasks', out.err);
+  const index = flags['dry-run'] ? undefined : openCliIndex(config, out.err);
   try {
     const result = await pruneTasks({
       root: config.logsDir,
@@ -57,7 +57,7 @@ export async function prune(config: Config, flags: Flags, out: Out): Promise<num
 }
 
 export async function compress(config: Config, flags: Flags, out: Out): Promise<number> {
-  const bar = progress('reading tasks');
+  const bar = progress('reading tasks', out.err);
   const result = await compressTasks({
     root: config.logsDir,
     afterDays: days(flags.days, config.compressAfterDays, 'days'),
@@ -93,8 +93,8 @@ function printErrors(out: Out, errors: readonly MaintenanceError[]): number {
 export async function reindex(config: Config, flags: Flags, out: Out): Promise<number> {
   // a rebuild from the files, which are the truth, in place: never unlinks the database a running server holds open,
   // and the webhook deliveries live in a file of their own (.deliveries.sqlite), so redeliveries stay recognised
-  const index = openCliIndex(config);
-  const bar = progress('indexing');
+  const index = openCliIndex(config, out.err);
+  const bar = progress('indexing', out.err);
   try {
     const result = await refreshIndex(index, config.logsDir, bar.update, { full: true });
     bar.done();
@@ -110,7 +110,7 @@ export async function reindex(config: Config, flags: Flags, out: Out): Promise<n
 }
 
 export async function verify(config: Config, flags: Flags, out: Out): Promise<number> {
-  const bar = progress('verifying');
+  const bar = progress('verifying', out.err);
   const result = await verifyTasks({
     root: config.logsDir,
     repair: flags.repair === true,

@@ -30,7 +30,7 @@ export async function ls(config: Config, flags: Flags, out: Out): Promise<number
       parsed.error.issues.map((i) => `--${String(i.path[0]).replaceAll('_', '-')}: ${i.message}`).join('; '),
     );
   }
-  const index = openCliIndex(config);
+  const index = openCliIndex(config, out.err);
   try {
     if (index.count() === 0 || flags.refresh) await refreshIndex(index, config.logsDir);
     const page = index.search(parsed.data);
@@ -205,7 +205,7 @@ export async function tail(config: Config, taskId: string, flags: Flags, out: Ou
 }
 
 export async function stats(config: Config, flags: Flags, out: Out): Promise<number> {
-  const bar = progress('reading tasks');
+  const bar = progress('reading tasks', out.err);
   const result = await taskStats({ root: config.logsDir, onProgress: bar.update });
   bar.done();
   if (flags.json) {

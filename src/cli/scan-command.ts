@@ -9,7 +9,7 @@ import { type Out, paint, progress, table } from './terminal.ts';
 
 /** Exit 1 when any secret was found (redacted or not), 0 when none. */
 export async function scan(config: Config, flags: Flags, out: Out): Promise<number> {
-  const bar = progress('scanning tasks');
+  const bar = progress('scanning tasks', out.err);
   const result = await scanTasks({
     root: config.logsDir,
     // the development webhook secret, when a loopback server made one, is looked for like the configured ones

@@ -1,15 +1,28 @@
 // Terminal output for the CLI: colour only on a terminal (and never with NO_COLOR), aligned tables, sizes, and a
 // progress bar on stderr for long runs.
 
+/** Where the CLI writes: the process's stdout or stderr, or (a test running it in process) a string. */
+export interface OutStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
 export interface Out {
   line(text?: string): void;
   json(value: unknown): void;
   color: boolean;
+  /** stderr: warnings and the progress bar */
+  err: OutStream;
 }
 
-export function terminal(stream: NodeJS.WriteStream = process.stdout): Out {
+export function terminal(
+  stream: OutStream = process.stdout,
+  err: OutStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): Out {
   return {
-    color: stream.isTTY === true && process.env.NO_COLOR === undefined,
+    color: stream.isTTY === true && env.NO_COLOR === undefined,
+    err,
     line: (text = '') => {
       stream.write(`${text}\n`);
     },
@@ -67,8 +80,11 @@ export function bytes(n: number): string {
 }
 
 /** A progress bar on stderr, drawn only on a terminal and at most every 100 ms. */
-export function progress(label: string): { update: (done: number, total: number) => void; done: () => void } {
-  const tty = process.stderr.isTTY === true;
+export function progress(
+  label: string,
+  stream: OutStream,
+): { update: (done: number, total: number) => void; done: () => void } {
+  const tty = stream.isTTY === true;
   let last = 0;
   let drawn = false;
   return {
@@ -80,12 +96,10 @@ export function progress(label: string): { update: (done: number, total: number)
       drawn = true;
       const width = 30;
       const filled = Math.round((done / total) * width);
-      process.stderr.write(
-        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`,
-      );
+      stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
     },
     done: () => {
-      if (drawn) process.stderr.write('\r\x1b[K');
+      if (drawn) stream.write('\r\x1b[K');
     },
   };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
-import { BIN, PATH, tasklogs } from '../helpers/tasklogs-cli.ts';
+import { BIN, cli, PATH, tasklogs } from '../helpers/tasklogs-cli.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -23,9 +23,30 @@ async function logsWithTasks() {
 }
 
 describe('tasklogs', () => {
+  // the bin itself, as a process: its stdout, stderr and exit status (the other cases run the same function in process)
+  it('as a process, prints on stdout and stderr and exits 0, 1 or 2', async () => {
+    const dir = await logsWithTasks();
+    const help = tasklogs(dir, '--help');
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toContain('usage: tasklogs <command> [options]');
+    const list = tasklogs(dir, 'ls');
+    expect(list).toMatchObject({ code: 0, err: '' });
+    expect(list.out).toMatch(/task-abc123\s+completed\s+github/);
+    expect(tasklogs(dir, 'show', 'task-nope')).toEqual({
+      code: 1,
+      out: '',
+      err: 'tasklogs: task "task-nope" not found\n',
+    });
+    expect(tasklogs(dir, 'frobnicate')).toEqual({
+      code: 2,
+      out: '',
+      err: 'tasklogs: unknown command "frobnicate"\n(see tasklogs --help)\n',
+    });
+  });
+
   it('prints help with exit 0, and exits 2 on bad usage with a pointer to --help', async () => {
     const dir = await tempLogsDir();
-    const help = tasklogs(dir, '--help');
+    const help = await cli(dir, '--help');
     expect(help.code).toBe(0);
     expect(help.out).toContain('usage: tasklogs <command> [options]');
     for (const command of [
@@ -40,58 +61,58 @@ describe('tasklogs', () => {
       'verify',
     ]) {
       expect(help.out).toContain(`  ${command}`);
-      const own = tasklogs(dir, command, '--help');
+      const own = await cli(dir, command, '--help');
       expect(own.code, command).toBe(0);
       expect(own.out).toContain(`usage: tasklogs ${command}`);
     }
-    expect(tasklogs(dir)).toMatchObject({ code: 2 });
-    expect(tasklogs(dir, 'list')).toMatchObject({ code: 0, out: expect.stringContaining('TASK  STATUS') });
-    expect(tasklogs(dir, 'stat')).toMatchObject({
+    expect(await cli(dir)).toMatchObject({ code: 2 });
+    expect(await cli(dir, 'list')).toMatchObject({ code: 0, out: expect.stringContaining('TASK  STATUS') });
+    expect(await cli(dir, 'stat')).toMatchObject({
       code: 2,
       err: expect.stringContaining('unknown command "stat"; did you mean serve or show or stats or scan?'),
     });
-    expect(tasklogs(dir, 'frobnicate')).toMatchObject({
+    expect(await cli(dir, 'frobnicate')).toMatchObject({
       code: 2,
       err: expect.stringContaining('unknown command "frobnicate"'),
     });
-    expect(tasklogs(dir, 'ls', '--bogus')).toMatchObject({
+    expect(await cli(dir, 'ls', '--bogus')).toMatchObject({
       code: 2,
       err: expect.stringContaining("Unknown option '--bogus'"),
     });
-    expect(tasklogs(dir, 'show')).toMatchObject({
+    expect(await cli(dir, 'show')).toMatchObject({
       code: 2,
       err: expect.stringContaining('show takes 1 argument, got 0'),
     });
-    expect(tasklogs(dir, 'ls', '--status', 'sleeping')).toMatchObject({
+    expect(await cli(dir, 'ls', '--status', 'sleeping')).toMatchObject({
       code: 2,
       err: expect.stringContaining('--status'),
     });
-    expect(tasklogs(dir, 'tail', '-n', 'many', 'task-x')).toMatchObject({ code: 2 });
+    expect(await cli(dir, 'tail', '-n', 'many', 'task-x')).toMatchObject({ code: 2 });
   });
 
   it('ls, show and stats read the tasks, as tables or --json', async () => {
     const dir = await logsWithTasks();
-    const list = tasklogs(dir, 'ls');
+    const list = await cli(dir, 'ls');
     expect(list.code).toBe(0);
     expect(list.out.split('\n')[0]).toMatch(/^TASK\s+STATUS\s+PROVIDER/);
     expect(list.out).toMatch(/task-abc123\s+completed\s+github/);
-    const failed = JSON.parse(tasklogs(dir, 'ls', '--status', 'failed', '--json').out);
+    const failed = JSON.parse((await cli(dir, 'ls', '--status', 'failed', '--json')).out);
     expect(failed.tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-bad']);
-    const talk = tasklogs(dir, 'ls', '--conversation', 'github:owner/repo#42', '--json');
+    const talk = await cli(dir, 'ls', '--conversation', 'github:owner/repo#42', '--json');
     expect(talk.err).toBe('');
     expect(JSON.parse(talk.out).tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-abc123']);
 
-    const show = tasklogs(dir, 'show', 'task-abc123');
+    const show = await cli(dir, 'show', 'task-abc123');
     expect(show.code).toBe(0);
     expect(show.out).toContain('task-abc123  completed');
     expect(show.out).toMatch(/received\s+\d+\.\d ms/);
     expect(show.out).toContain(
       'result: success, $0.5, 1500 tokens in (1000 cache read, 200 cache write) / 800 out',
     );
-    const showFailed = tasklogs(dir, 'show', 'task-bad');
+    const showFailed = await cli(dir, 'show', 'task-bad');
     expect(showFailed.out).toContain('error: Agent crashed: out of budget');
 
-    const stats = JSON.parse(tasklogs(dir, 'stats', '--json').out);
+    const stats = JSON.parse((await cli(dir, 'stats', '--json')).out);
     expect(stats.total).toMatchObject({
       tasks: 2,
       completed: 1,
@@ -101,17 +122,17 @@ describe('tasklogs', () => {
     });
     expect(stats.by_provider.github.tasks).toBe(2);
     expect(stats.bytes_per_task).toBeGreaterThan(0);
-    expect(tasklogs(dir, 'stats').out).toMatch(/disk: .* in all, .* per task/);
+    expect((await cli(dir, 'stats')).out).toMatch(/disk: .* in all, .* per task/);
   });
 
   it('answers an unknown task with exit 1 and a hostile id with exit 2, writing nothing', async () => {
     const dir = await logsWithTasks();
-    expect(tasklogs(dir, 'show', 'task-nope')).toMatchObject({
+    expect(await cli(dir, 'show', 'task-nope')).toMatchObject({
       code: 1,
       err: 'tasklogs: task "task-nope" not found\n',
     });
-    expect(tasklogs(dir, 'tail', 'task-nope')).toMatchObject({ code: 1 });
-    expect(tasklogs(dir, 'show', '../etc')).toMatchObject({
+    expect(await cli(dir, 'tail', 'task-nope')).toMatchObject({ code: 1 });
+    expect(await cli(dir, 'show', '../etc')).toMatchObject({
       code: 2,
       err: expect.stringContaining('is not 1-128 characters'),
     });
@@ -123,7 +144,7 @@ describe('tasklogs', () => {
     const run = telemetry.tasks.start({ taskId: 'task-live' }).startAgent({ name: 'brain' });
     for (let i = 0; i < 30; i++) run.text(`line ${i}`);
     await telemetry.forceFlush();
-    const last = tasklogs(dir, 'tail', '-n', '3', 'task-live');
+    const last = await cli(dir, 'tail', '-n', '3', 'task-live');
     expect(
       last.out
         .trim()
@@ -155,33 +176,33 @@ describe('tasklogs', () => {
     writeTask(dir, 'task-ancient', { endedDaysAgo: 100 });
     writeTask(dir, 'task-week-old', { endedDaysAgo: 9 });
     writeTask(dir, 'task-fresh', { endedDaysAgo: 1 });
-    const dry = tasklogs(dir, 'prune', '--dry-run');
+    const dry = await cli(dir, 'prune', '--dry-run');
     expect(dry).toMatchObject({ code: 0 });
     expect(dry.out).toContain('would delete 1 of 3 tasks');
     expect(dry.out).toMatch(/task-ancient\s+expired/);
     expect(
-      JSON.parse(tasklogs(dir, 'prune', '--json').out).deleted.map((d: { task_id: string }) => d.task_id),
+      JSON.parse((await cli(dir, 'prune', '--json')).out).deleted.map((d: { task_id: string }) => d.task_id),
     ).toEqual(['task-ancient']);
-    const compressed = tasklogs(dir, 'compress');
+    const compressed = await cli(dir, 'compress');
     expect(compressed.out).toMatch(/^compressed 1 of 2 tasks: /);
-    expect(tasklogs(dir, 'show', 'task-week-old').out).toContain('output: 50 lines');
-    expect(tasklogs(dir, 'reindex').out).toMatch(/^indexed 2 tasks/);
-    expect(tasklogs(dir, 'verify')).toMatchObject({ code: 0, out: '2 tasks checked, 0 with problems\n' });
+    expect((await cli(dir, 'show', 'task-week-old')).out).toContain('output: 50 lines');
+    expect((await cli(dir, 'reindex')).out).toMatch(/^indexed 2 tasks/);
+    expect(await cli(dir, 'verify')).toMatchObject({ code: 0, out: '2 tasks checked, 0 with problems\n' });
 
     // a killed writer's torn last line: found (exit 1), repaired (exit 0), then clean
     const file = join(dir, 'task-fresh', '03-agent-output.jsonl');
     const whole = readFileSync(file, 'utf8');
     appendFileSync(file, '{"timestamp":"2026-01-01T00:00:00.000Z","type":"te');
-    const found = tasklogs(dir, 'verify');
+    const found = await cli(dir, 'verify');
     expect(found.code).toBe(1);
     expect(found.out).toContain('task-fresh: 03-agent-output.jsonl: torn last line');
-    const repaired = tasklogs(dir, 'verify', '--repair');
+    const repaired = await cli(dir, 'verify', '--repair');
     expect(repaired).toMatchObject({ code: 0 });
     expect(repaired.out).toMatch(
       /task-fresh: repaired: 03-agent-output.jsonl: cut a torn last line \(\d+ bytes\)/,
     );
     expect(readFileSync(file, 'utf8')).toBe(whole);
-    expect(tasklogs(dir, 'verify').code).toBe(0);
+    expect((await cli(dir, 'verify')).code).toBe(0);
   });
 
   it('serve runs the server until SIGTERM, and its curl hint carries the token when the API needs one', async () => {

@@ -1,7 +1,10 @@
-// Runs the `tasklogs` command line as `npx tasklogs` would: the bin file itself, with the project's Node first on
-// the PATH, against one logs folder, colour off.
+// Runs the `tasklogs` command line against one logs folder, colour off: `tasklogs()` as `npx tasklogs` would (the bin
+// file itself in a new process, with the project's Node first on the PATH), `cli()` in this process through the bin's
+// own function (run-cli.ts) with the same arguments and environment, for the many cases where a process start (about
+// 0.3 s of CPU each) tests nothing more: exit codes through the process, pipes and signals keep real processes.
 import { spawnSync } from 'node:child_process';
 import { delimiter, join, resolve } from 'node:path';
+import { runCli } from '../../src/cli/run-cli.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'src/cli/main.ts');
@@ -29,4 +32,19 @@ export function tasklogsWith(
 
 export function tasklogs(dir: string, ...args: string[]): CliResult {
   return tasklogsWith(dir, args);
+}
+
+/** The same command line run in this process: what it printed on stdout and stderr, and its exit code. */
+export async function cli(dir: string, ...args: string[]): Promise<CliResult> {
+  // serve starts the server from this process's own environment and never returns: a real process only
+  if (args[0] === 'serve' && !args.includes('--help'))
+    throw new Error('run `tasklogs serve` as a process (tasklogs())');
+  let out = '';
+  let err = '';
+  const code = await runCli(args, {
+    stdout: { write: (text: string) => (out += text) },
+    stderr: { write: (text: string) => (err += text) },
+    env: { ...process.env, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
+  });
+  return { code, out, err };
 }

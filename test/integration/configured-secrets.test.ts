@@ -132,7 +132,12 @@ describe("this server's own secrets", () => {
     const line = { timestamp: '2026-01-01T00:00:00.000Z', type: 'text', content: `cat secret: ${dev}` };
     writeFileSync(join(dir, 'task-old', '03-agent-output.jsonl'), `${JSON.stringify(line)}\n`);
     const printed: unknown[] = [];
-    const out = { color: false, line: () => undefined, json: (value: unknown) => printed.push(value) };
+    const out = {
+      color: false,
+      line: () => undefined,
+      json: (value: unknown) => printed.push(value),
+      err: { write: () => true },
+    };
     const code = await scan(loadConfig({ env: { TASK_LOGS_DIR: dir } }), { json: true }, out);
     expect(code).toBe(1);
     expect(JSON.stringify(printed)).toContain('configured-secret');

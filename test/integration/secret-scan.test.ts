@@ -4,7 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { secretSamples } from '../helpers/secret-samples.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
-import { tasklogs } from '../helpers/tasklogs-cli.ts';
+import { cli } from '../helpers/tasklogs-cli.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -51,7 +51,7 @@ function folderText(dir: string): string {
 describe('tasklogs scan', () => {
   it('finds the secrets in stored tasks, plain and compressed, and exits 1', async () => {
     const { dir, samples } = await oldTasks();
-    const scan = tasklogs(dir, 'scan', '--json');
+    const scan = await cli(dir, 'scan', '--json');
     expect(scan.err).toBe('');
     expect(scan.code).toBe(1);
     const result = JSON.parse(scan.out);
@@ -67,7 +67,7 @@ describe('tasklogs scan', () => {
     expect(result.secrets).toBeGreaterThanOrEqual(3 * samples.length);
     // scanning changes nothing
     expect(folderText(join(dir, 'task-old'))).toContain(samples[0]!.secret);
-    const human = tasklogs(dir, 'scan');
+    const human = await cli(dir, 'scan');
     expect(human.code).toBe(1);
     expect(human.out).toMatch(/scanned 4 tasks: 3 with secrets \(\d+: /);
   });
@@ -75,7 +75,7 @@ describe('tasklogs scan', () => {
   it('--redact rewrites finished tasks in place, counts what it removed, and leaves running ones', async () => {
     const { dir, samples } = await oldTasks();
     const before = readTaskFolder(join(dir, 'task-old'));
-    const redact = tasklogs(dir, 'scan', '--redact', '--json');
+    const redact = await cli(dir, 'scan', '--redact', '--json');
     expect(redact.code).toBe(1);
     const result = JSON.parse(redact.out);
     expect(result.skipped).toEqual([{ task_id: 'task-running', reason: 'running' }]);
@@ -93,7 +93,7 @@ describe('tasklogs scan', () => {
     expect(folderText(join(dir, 'task-running'))).toContain(samples[0]!.secret);
 
     // once redacted, a second scan finds only the task that is still running
-    const again = JSON.parse(tasklogs(dir, 'scan', '--json').out);
+    const again = JSON.parse((await cli(dir, 'scan', '--json')).out);
     expect(again.tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-running']);
   });
 
@@ -104,7 +104,7 @@ describe('tasklogs scan', () => {
     run.text('commit 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39 is clean');
     run.finish({ result: 'ok' });
     await telemetry.forceFlush();
-    const scan = tasklogs(dir, 'scan');
+    const scan = await cli(dir, 'scan');
     expect(scan.code).toBe(0);
     expect(scan.out).toContain('scanned 1 task: 0 with secrets');
   });
