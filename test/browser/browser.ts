@@ -25,12 +25,19 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
+export interface OpenPage {
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+  dialogs: string[];
+}
+
 /** A page at one size; every console error and uncaught page error is collected in `problems`. */
 export async function openPage(
   browser: Browser,
   size: keyof typeof SIZES = 'laptop',
   options: { colorScheme?: 'light' | 'dark' } = {},
-): Promise<{ context: BrowserContext; page: Page; problems: string[]; dialogs: string[] }> {
+): Promise<OpenPage> {
   const context = await browser.newContext({
     viewport: SIZES[size],
     colorScheme: options.colorScheme ?? (size === 'phone' ? 'dark' : 'light'),
@@ -49,6 +56,36 @@ export async function openPage(
     void dialog.dismiss();
   });
   return { context, page, problems, dialogs };
+}
+
+/**
+ * One page per size for a file's tests, each test getting it on a blank document with its problems and dialogs
+ * emptied, so that its first navigation is a whole page load. A new page in a new context starts a renderer process,
+ * 1-2 s on a busy machine; a test that needs a storage of its own (a token) opens its own page.
+ */
+export function pagePool(browser: Browser): {
+  get: (size?: keyof typeof SIZES) => Promise<OpenPage>;
+  close: () => Promise<void>;
+} {
+  const pages = new Map<keyof typeof SIZES, OpenPage>();
+  return {
+    async get(size = 'laptop') {
+      let open = pages.get(size);
+      if (open === undefined) {
+        open = await openPage(browser, size);
+        pages.set(size, open);
+      } else {
+        await open.page.goto('about:blank');
+        open.problems.length = 0;
+        open.dialogs.length = 0;
+      }
+      return open;
+    },
+    async close() {
+      for (const open of pages.values()) await open.context.close();
+      pages.clear();
+    },
+  };
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
-import { launchBrowser, openPage, screenshot, seriousViolations } from './browser.ts';
+import { launchBrowser, openPage, pagePool, screenshot, seriousViolations } from './browser.ts';
 import { HOSTILE, recordHostileTask, recordJiraTask, startJiraTask } from './tasks.ts';
 
 // every wait is for an event; the time limits are generous because CI machines may be busy
@@ -18,6 +18,7 @@ let dir: string;
 let server: RunningServer;
 let secured: RunningServer;
 let browser: Browser;
+let pages: ReturnType<typeof pagePool>;
 
 async function serve(logsDir: string, env: Record<string, string> = {}) {
   const config = loadConfig({ env: { TASK_LOGS_DIR: logsDir, TASK_LOGS_FLUSH_MS: '10', PORT: '0', ...env } });
@@ -34,9 +35,11 @@ beforeAll(async () => {
   recordHostileTask(tasks, 'task-hostile');
   await server.telemetry.forceFlush();
   browser = await launchBrowser();
+  pages = pagePool(browser);
 }, 120_000);
 
 afterAll(async () => {
+  await pages?.close();
   await browser?.close();
   await secured?.close();
   await server?.close();
@@ -55,7 +58,7 @@ async function expectRows(page: Page, ids: string[]) {
 describe('the task list', () => {
   it('shows the tasks the exporters wrote, with counts per status, at both sizes, with no serious axe violation', async () => {
     for (const size of ['laptop', 'phone'] as const) {
-      const { context, page, problems } = await openPage(browser, size);
+      const { page, problems } = await pages.get(size);
       await page.goto(server.url);
       await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
       await expect.poll(() => page.getByRole('button', { name: /^failed/ }).textContent()).toContain('1');
@@ -63,12 +66,11 @@ describe('the task list', () => {
       // the same DOM at both sizes: one axe run per page keeps the file quick
       if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
-      await context.close();
     }
   }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 
   it('puts each filter in the URL and shows only the rows that match it', async () => {
-    const { context, page } = await openPage(browser);
+    const { page } = await pages.get();
     await page.goto(server.url);
     await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
 
@@ -135,11 +137,10 @@ describe('the task list', () => {
     await expect
       .poll(async () => await page.locator('table.tasks tbody tr').first().getAttribute('data-task-id'))
       .toBe('task-jira');
-    await context.close();
   });
 
   it('keeps what is typed in a filter while the list refreshes and the suggestions arrive', async () => {
-    const { context, page } = await openPage(browser);
+    const { page } = await pages.get();
     await page.goto(server.url);
     await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
     // the list polls the API on its own: wait for two of its refreshes after the typing, with the focus still there
@@ -170,16 +171,15 @@ describe('the task list', () => {
     await expectRows(page, ['task-done', 'task-failed', 'task-hostile', 'task-jira']);
     await expect.poll(() => page.getByLabel('Provider').inputValue()).toBe('');
     await expect.poll(() => page.getByLabel('Cost at least ($)').inputValue()).toBe('');
-    await context.close();
   });
 
   it('says how to get tasks when there are none', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'task-logs-empty-'));
     const other = await serve(empty);
-    const { context, page } = await openPage(browser);
+    const { page } = await pages.get();
     await page.goto(other.url);
     await page.getByText('No tasks yet: run npm run demo').waitFor();
-    await context.close();
+    await page.goto('about:blank'); // the page stops polling the server before it closes
     await other.close();
     await rm(empty, { recursive: true, force: true });
   });
@@ -188,7 +188,7 @@ describe('the task list', () => {
 describe('the task page', () => {
   it('shows a failed task with its error, at both sizes, with no serious axe violation', async () => {
     for (const size of ['laptop', 'phone'] as const) {
-      const { context, page, problems } = await openPage(browser, size);
+      const { page, problems } = await pages.get(size);
       await page.goto(`${server.url}/#/task/task-failed`);
       await page.getByRole('alert').filter({ hasText: 'Agent crashed: out of budget' }).waitFor();
       await page.locator('.out-error').filter({ hasText: 'Agent crashed: out of budget' }).first().waitFor();
@@ -196,12 +196,11 @@ describe('the task page', () => {
       // the same DOM at both sizes: one axe run per page keeps the file quick
       if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
-      await context.close();
     }
   }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 
   it('shows each tool call as a card with its input and its result', async () => {
-    const { context, page } = await openPage(browser);
+    const { page } = await pages.get();
     await page.goto(`${server.url}/#/task/task-jira`);
     const bash = page.getByRole('article', { name: 'Bash call' });
     await bash.locator('pre.terminal').filter({ hasText: '$ npm test -- login' }).waitFor();
@@ -214,7 +213,6 @@ describe('the task page', () => {
     await page.getByText('jira PROJ-7').waitFor();
     await page.locator('.markdown strong').filter({ hasText: 'retries' }).waitFor();
     await screenshot(page, 'task-tools');
-    await context.close();
   });
 
   it('puts each waterfall duration just after its bar, never over one, even at the right edge', async () => {
@@ -249,7 +247,7 @@ describe('the task page', () => {
       join(folder, '04-final-result.json'),
       JSON.stringify({ success: true, result: 'done', error: null, metrics: {}, completed_at: at(1000) }),
     );
-    const { context, page } = await openPage(browser);
+    const { page } = await pages.get();
     await page.goto(`${server.url}/#/task/task-waterfall`);
     const rows = page.locator('.waterfall .wf-row:not(.wf-axis)');
     await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(5);
@@ -272,11 +270,10 @@ describe('the task page', () => {
       expect(box.outside, `${box.label} leaves the track`).toBeLessThanOrEqual(0.5);
     }
     await screenshot(page, 'task-waterfall');
-    await context.close();
   });
 
   it('finds text inside collapsed thinking and opens it', async () => {
-    const { context, page } = await openPage(browser);
+    const { page } = await pages.get();
     await page.goto(`${server.url}/#/task/task-done`);
     await page.getByRole('button', { name: /Thinking/ }).waitFor();
     expect(await page.getByText('Looking at the queue first.').count()).toBe(0);
@@ -285,14 +282,13 @@ describe('the task page', () => {
     await expect.poll(() => page.url()).toContain('find=queue');
     await page.locator('mark').filter({ hasText: 'queue first' }).waitFor();
     await page.getByText('1 of 1').waitFor();
-    await context.close();
   });
 
   it("shows a running task's new output line without a reload", async () => {
     const { task, run } = startJiraTask(server.telemetry.tasks, 'task-live');
     run.text('first line');
     await server.telemetry.forceFlush();
-    const { context, page, problems } = await openPage(browser);
+    const { page, problems } = await pages.get();
     await page.goto(`${server.url}/#/task/task-live`);
     await page.getByText('first line').waitFor();
     await page.getByText('running', { exact: true }).first().waitFor();
@@ -302,13 +298,12 @@ describe('the task page', () => {
     await page.locator('.task-head .badge-completed').waitFor({ timeout: 60_000 });
     expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
     void task;
-    await context.close();
   });
 });
 
 describe('hostile task content', () => {
   it('shows every field as text: no script runs, no dialog opens, no javascript: link', async () => {
-    const { context, page, problems, dialogs } = await openPage(browser);
+    const { page, problems, dialogs } = await pages.get();
     await page.goto(`${server.url}/#/task/task-hostile`);
     await page.getByText(HOSTILE.text).waitFor();
     await page.getByText(`$ ${HOSTILE.command}`).waitFor();
@@ -328,7 +323,6 @@ describe('hostile task content', () => {
     await page.locator('[data-task-id="task-hostile"]').waitFor();
     expect(dialogs).toEqual([]);
     expect(problems).toEqual([]);
-    await context.close();
   });
 
   it('serves the page with a strict Content-Security-Policy', async () => {
@@ -346,7 +340,7 @@ describe('hostile task content', () => {
 describe('the other pages', () => {
   it('shows costs per day and per provider, at both sizes, with no serious axe violation', async () => {
     for (const size of ['laptop', 'phone'] as const) {
-      const { context, page, problems } = await openPage(browser, size);
+      const { page, problems } = await pages.get(size);
       await page.goto(`${server.url}/#/costs?by=provider`);
       await page.locator('table.aggregates th[scope=row]').filter({ hasText: 'jira' }).waitFor();
       await page.locator('.chart canvas').first().waitFor();
@@ -354,7 +348,6 @@ describe('the other pages', () => {
       // the same DOM at both sizes: one axe run per page keeps the file quick
       if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
-      await context.close();
     }
   }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 });
@@ -362,7 +355,7 @@ describe('the other pages', () => {
 describe('a conversation', () => {
   it('lists its tasks in order with their summed cost and tokens, with no serious axe violation', async () => {
     for (const size of ['laptop', 'phone'] as const) {
-      const { context, page, problems } = await openPage(browser, size);
+      const { page, problems } = await pages.get(size);
       await page.goto(`${server.url}/#/task/task-jira`);
       await page.getByRole('link', { name: 'jira:PROJ-7' }).click();
       await expect.poll(() => decodeURIComponent(page.url())).toContain('#/conversation/jira:PROJ-7');
@@ -371,7 +364,6 @@ describe('a conversation', () => {
       await screenshot(page, 'conversation');
       if (size === 'laptop') expect(await seriousViolations(page)).toEqual([]);
       expect(problems).toEqual([]);
-      await context.close();
     }
   }, 90_000); // two page loads, two screenshots and an axe run: generous on a busy machine
 });
