@@ -198,6 +198,52 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
     expect(writer.stats()).toMatchObject({ written: 4, dropped: 0, errors: 0 });
   });
 
+  it('encodes a large flush in parts with the event loop turning between them, and sends a small one at once', async () => {
+    const root = await tempLogsDir();
+    const t = threads();
+    const writer = new TaskFileWriter({ root, flushMs: 60_000, thread: t.options, report: () => {} });
+    await t.loaded();
+    // the event loop's turns, counted while the flushes run; and the count at each flush sent to the thread
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    const worker = t.started[0]!;
+    const post = worker.postMessage.bind(worker);
+    const sentAt: number[] = [];
+    worker.postMessage = (message: { flush?: number }, transfer?: Parameters<Worker['postMessage']>[1]) => {
+      if (message.flush !== undefined) sentAt.push(turns);
+      post(message, transfer);
+    };
+    // 2.4 million UTF-16 units of lines over three tasks: more than one part
+    const big = (task: string, n: number) => `${task}-${n}-${'y'.repeat(400_000)}`;
+    const large = ['task-a', 'task-b', 'task-c'].flatMap((task) => [
+      line(task, big(task, 1)),
+      line(task, big(task, 2)),
+    ]);
+    const first = pushAll(writer, large);
+    setImmediate(spin);
+    turns = 0;
+    await writer.forceFlush();
+    expect(await first).toEqual({ accepted: 6, rejected: 0, error: undefined });
+    expect(sentAt).toHaveLength(1);
+    expect(sentAt[0]).toBeGreaterThanOrEqual(1);
+    const second = pushAll(writer, [line('task-a', 'small')]);
+    turns = 0;
+    const flushed = writer.forceFlush();
+    // sent in the turn that started the flush
+    expect(sentAt).toEqual([sentAt[0], 0]);
+    await flushed;
+    spinning = false;
+    expect(await second).toEqual({ accepted: 1, rejected: 0, error: undefined });
+    await writer.shutdown();
+    expect(outputLines(root, 'task-a')).toEqual([big('task-a', 1), big('task-a', 2), 'small']);
+    expect(outputLines(root, 'task-c')).toEqual([big('task-c', 1), big('task-c', 2)]);
+    expect(writer.stats()).toMatchObject({ written: 7, dropped: 0, errors: 0 });
+  });
+
   it('refuses a link planted where a task file or a task folder goes, and writes nothing outside the logs folder', async () => {
     const root = await tempLogsDir();
     const outside = plantCanary(join(await tempLogsDir('task-logs-outside-'), 'canary'));

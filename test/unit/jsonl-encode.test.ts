@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeLineLists, encodeLines } from '../../exporters/jsonl-appender.ts';
+import { encodeLineLists, encodeLines, LineListsEncoder } from '../../exporters/jsonl-appender.ts';
 
 const MiB = 1 << 20;
 const plain = (lines: readonly string[], torn: boolean) =>
@@ -71,5 +71,34 @@ describe('JSONL lines encoded for append', () => {
     // no buffer from Buffer's shared pool: transferring one would take other buffers' bytes with it
     for (const buffer of buffers) expect(buffer.byteLength).toBeLessThanOrEqual(3 * 2 * MiB + 1);
     expect(new Set(buffers).size).toBe(buffers.length);
+  });
+
+  it('encoded a part at a time: the same chunks as in one go, whole lines in each part, at least one line a part', () => {
+    const line = 'x'.repeat(1000);
+    const many = Array.from({ length: 1100 }, (_, i) => `${line}${i}`);
+    // longer than a chunk can surely hold (3 bytes a unit at most): a chunk of its own
+    const huge = 'é'.repeat(400_000);
+    const lists = [['a', '😀\uD800'], [], many, [huge, 'after huge'], ['last'], []];
+    const whole = encodeLineLists(lists);
+    const expected = lists.map((lines) => plain(lines, false));
+    const lineCount = lists.reduce((n, lines) => n + lines.length, 0);
+    for (const units of [1, 400_000]) {
+      const encoder = new LineListsEncoder(lists);
+      let parts = 1;
+      while (!encoder.encode(units)) parts++;
+      // units 1: exactly one line a part
+      if (units === 1) expect(parts).toBe(lineCount);
+      else expect(parts).toBeGreaterThan(1);
+      expect(encoder.chunks.length).toBe(lists.length);
+      for (let i = 0; i < lists.length; i++) {
+        expect(encoder.chunks[i]!.map((chunk) => chunk.length)).toEqual(
+          whole.chunks[i]!.map((c) => c.length),
+        );
+        expect(Buffer.concat(encoder.chunks[i]!).equals(expected[i]!)).toBe(true);
+        for (const chunk of encoder.chunks[i]!)
+          expect(encoder.buffers.includes(chunk.buffer as ArrayBuffer)).toBe(true);
+      }
+      expect(encoder.encode(units)).toBe(true);
+    }
   });
 });
