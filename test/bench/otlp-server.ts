@@ -1,7 +1,7 @@
 // Child process for the OTLP ingest benchmark: the real server; on each line on stdin it flushes the writer and
 // prints the writer's stats and the largest RSS seen (sampled every 50 ms).
 import { readFileSync } from 'node:fs';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { loadConfig } from '../../src/config.ts';
 import { decodeWorkerHeap } from '../../src/http/otlp-routes.ts';
@@ -46,13 +46,43 @@ setInterval(() => {
 }, 50).unref();
 const idle = process.memoryUsage();
 // the event loop's garbage collection pauses since the last stats line: the longest, and how many passed 20 ms
-const gc = { maxMs: 0, over20ms: 0 };
+// (and the same by kind: scavenges, mark-compacts, ...)
+const GC_KINDS: Record<number, string> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge',
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+let gc = { maxMs: 0, over20ms: 0, byKind: {} as Record<string, { maxMs: number; over20ms: number }> };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     gc.maxMs = Math.max(gc.maxMs, entry.duration);
     if (entry.duration > 20) gc.over20ms++;
+    const kind = GC_KINDS[(entry as unknown as { detail: { kind: number } }).detail.kind] ?? 'other';
+    const of = gc.byKind[kind] ?? { maxMs: 0, over20ms: 0 };
+    gc.byKind[kind] = of;
+    of.maxMs = Math.max(of.maxMs, Math.round(entry.duration * 10) / 10);
+    if (entry.duration > 20) of.over20ms++;
   }
 }).observe({ entryTypes: ['gc'] });
+// the event loop's stalls: a 5 ms timer's late turns, each with the main thread's own CPU time within it (what the
+// loop itself spent, unlike the wall time, which also counts waiting for the core the server shares with its threads
+// and with whatever else runs on the machine): the longest, and how many passed 20 ms of CPU
+let stalls = { maxWallMs: 0, maxCpuMs: 0, cpuOver20ms: 0 };
+{
+  let wall = performance.now();
+  let cpu = process.threadCpuUsage();
+  setInterval(() => {
+    const wallNow = performance.now();
+    const cpuNow = process.threadCpuUsage();
+    const cpuMs = (cpuNow.user - cpu.user + cpuNow.system - cpu.system) / 1000;
+    stalls.maxWallMs = Math.max(stalls.maxWallMs, Math.round(wallNow - wall - 5));
+    stalls.maxCpuMs = Math.max(stalls.maxCpuMs, Math.round(cpuMs));
+    if (cpuMs > 20) stalls.cpuOver20ms++;
+    wall = wallNow;
+    cpu = cpuNow;
+  }, 5).unref();
+}
 let workerHeap = 0;
 setInterval(async () => {
   workerHeap = Math.max(workerHeap, (await decodeWorkerHeap())?.total ?? 0);
@@ -88,9 +118,9 @@ process.stdin.on('data', async () => {
     if (spent > 0) threadCpuMs[name] = spent;
   }
   threadsFrom = threadsNow;
-  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown, cpuMs, threadCpuMs, gc })}\n`);
-  gc.maxMs = 0;
-  gc.over20ms = 0;
+  process.stdout.write(`${JSON.stringify({ stats, maxRss, breakdown, cpuMs, threadCpuMs, gc, stalls })}\n`);
+  gc = { maxMs: 0, over20ms: 0, byKind: {} };
+  stalls = { maxWallMs: 0, maxCpuMs: 0, cpuOver20ms: 0 };
   peak = process.memoryUsage();
   maxRss = peak.rss;
   peakSpaces = spaces();
