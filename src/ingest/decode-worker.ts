@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { type DecodeJob, inflateJob } from './decode-job.ts';
 import { decodeExport } from './otlp-decode.ts';
+import { packBodies } from './packed-bodies.ts';
 
 type Message = { id: number; job: DecodeJob } | { id: number; admit: boolean };
 
@@ -18,8 +19,8 @@ parentPort!.on('message', (message: Message) => {
   const entry = waiting.get(message.id);
   waiting.delete(message.id);
   if (entry === undefined || !message.admit) return;
-  parentPort!.postMessage({
-    id: message.id,
-    outcome: decodeExport(entry.job.signal, entry.job.encoding, entry.bytes),
-  });
+  const outcome = decodeExport(entry.job.signal, entry.job.encoding, entry.bytes);
+  // large text bodies go as bytes in a buffer moved to the event loop, not as strings (packed-bodies.ts)
+  const packed = outcome.ok ? packBodies(outcome.logs) : undefined;
+  parentPort!.postMessage({ id: message.id, outcome }, packed === undefined ? [] : [packed]);
 });

@@ -5,6 +5,7 @@
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { LogRecordLike, SpanLike, TelemetryItem } from '../../exporters/telemetry-item.ts';
 import type { PlainLogRecord, PlainSpan } from './otlp-decode.ts';
+import { unpackBody } from './packed-bodies.ts';
 import { SeenItems } from './seen-items.ts';
 
 export interface DecodedItems {
@@ -101,15 +102,24 @@ export class OtlpIngest {
 
 function toTelemetry(item: PlainSpan | PlainLogRecord): TelemetryItem {
   if ('time' in item) {
-    const record: LogRecordLike = {
-      hrTime: item.time,
-      attributes: item.attributes,
-      body: item.body,
-      spanContext:
-        item.traceId !== undefined && item.spanId !== undefined
-          ? { traceId: item.traceId, spanId: item.spanId, traceFlags: 1 }
-          : undefined,
-    };
+    const spanContext =
+      item.traceId !== undefined && item.spanId !== undefined
+        ? { traceId: item.traceId, spanId: item.spanId, traceFlags: 1 }
+        : undefined;
+    const body = item.body;
+    if (body instanceof Uint8Array) {
+      // text packed as bytes by the decode worker: made a string when the writer maps the record (packed-bodies.ts)
+      const packed: LogRecordLike = {
+        hrTime: item.time,
+        attributes: item.attributes,
+        get body() {
+          return unpackBody(body);
+        },
+        spanContext,
+      };
+      return packed;
+    }
+    const record: LogRecordLike = { hrTime: item.time, attributes: item.attributes, body, spanContext };
     return record;
   }
   const context = { traceId: item.traceId, spanId: item.spanId, traceFlags: 1 };
