@@ -1,12 +1,10 @@
 // Brings the task index in line with the task folders: indexes new or changed folders (by folder mtime: every JSON
 // file is renamed into place, which changes it) and forgets folders that are gone. A missing index is a full rebuild;
 // `tasklogs reindex` asks for one explicitly.
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { type OpenFolder, openTaskFolder } from '../contract/safe-open.ts';
 import { type FinalResult, TASK_FILES, type TaskMetadata } from '../contract/task-files.ts';
-import { tryParseTaskId } from '../contract/task-id.ts';
+import { type FolderLister, type FolderMtimes, listHere, readFolderMtimes } from './folder-mtimes.ts';
 import type { IndexedFiles, TaskIndex } from './task-index.ts';
 
 export interface RefreshResult {
@@ -16,105 +14,196 @@ export interface RefreshResult {
   ms: number;
 }
 
-const BATCH = 500;
-
 export async function refreshIndex(
   index: TaskIndex,
   root: string,
   onProgress?: (done: number, total: number) => void,
-  options: { full?: boolean; signal?: AbortSignal } = {},
+  options: {
+    full?: boolean;
+    signal?: AbortSignal;
+    /** where the folders are listed (one lstat each): on this thread unless told otherwise */
+    lister?: FolderLister;
+  } = {},
 ): Promise<RefreshResult> {
   const started = performance.now();
-  const known = await indexedMtimes(index);
+  const signal = options.signal;
+  const stopped = () => signal?.aborted === true || index.closed;
   // a full rebuild rereads every folder and replaces each row whole, in place: the index file stays where a running
   // server has it open, and readers never see it empty
   const full = options.full ?? false;
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    entries = [];
-  }
-  const seen = new Set<string>();
-  let updated = 0;
-  let batch: [string, IndexedFiles][] = [];
-  const flush = () => {
-    if (batch.length === 0) return;
-    if (full) index.replaceMany(batch);
-    else index.upsertMany(batch);
-    updated += batch.length;
-    batch = [];
-  };
+  // what the index has is read before the folders are listed: a row is written after its folder, so a folder that
+  // is not listed was deleted, not made after the listing (it would be forgotten until the next refresh)
+  const known = full ? emptyKnown() : await indexedMtimes(index, stopped);
+  // the server lists them off the event loop (one lstat per folder); a full rebuild reads every folder's files anyway
+  const listed = full ? readFolderMtimes(root) : await (options.lister ?? listHere).list(root, signal);
+  if (known === undefined || listed === undefined || stopped())
+    return { scanned: 0, updated: 0, removed: 0, ms: performance.now() - started };
+  const changes = await compare(known, listed, stopped);
+  if (changes === undefined) return { scanned: 0, updated: 0, removed: 0, ms: performance.now() - started };
+  const scanned = listed.mtimes.length;
+  const toRead = changes.read;
+
+  // a folder whose row a writer has just written (mtime null) is what the files say: only its mtime is recorded, not
+  // the files read again (after a burst of webhooks, the first refresh reread every new task's files, seconds of
+  // work on the event loop with 20,000 of them)
+  let updated = await inSlices(changes.fresh, (slice) => index.upsertMany(slice), stopped);
   // a handful of folders at a time: enough to keep the disk busy without holding 100,000 promises
-  const ids = entries
-    .filter((e) => e.isDirectory() && tryParseTaskId(e.name) !== undefined)
-    .map((e) => e.name);
-  for (let i = 0; i < ids.length; i += 32) {
+  let rows: [string, IndexedFiles][] = [];
+  const write = async () => {
+    updated += await inSlices(
+      rows,
+      (slice) => (full ? index.replaceMany(slice) : index.upsertMany(slice)),
+      stopped,
+    );
+    rows = [];
+  };
+  for (let i = 0; i < toRead.length; i += 32) {
     // stopped (a server shutting down): what was read is kept, nothing is forgotten on a partial scan
-    if (options.signal?.aborted || index.closed) {
-      if (!index.closed) flush();
+    if (stopped()) {
+      if (!index.closed) await write();
       return { scanned: i, updated, removed: 0, ms: performance.now() - started };
     }
-    const slice = ids.slice(i, i + 32);
-    const results = await Promise.all(
-      slice.map((id) => readFolder(root, id, full ? undefined : known.get(id))),
-    );
+    const slice = toRead.slice(i, i + 32);
+    const results = await Promise.all(slice.map(([id, mtime]) => readFolder(root, id, mtime)));
     for (let j = 0; j < slice.length; j++) {
-      const id = slice[j]!;
-      seen.add(id);
       const files = results[j];
-      if (files !== undefined) batch.push([id, files]);
+      if (files !== undefined) rows.push([slice[j]![0], files]);
     }
-    if (batch.length >= BATCH) flush();
-    onProgress?.(Math.min(i + 32, ids.length), ids.length);
+    if (rows.length >= 500) await write();
+    onProgress?.(Math.min(i + 32, toRead.length), toRead.length);
   }
-  flush();
-  const gone = [...known.keys()].filter((id) => !seen.has(id));
-  if (gone.length > 0) index.remove(gone);
-  return { scanned: ids.length, updated, removed: gone.length, ms: performance.now() - started };
+  await write();
+  if (stopped()) return { scanned, updated, removed: 0, ms: performance.now() - started };
+  const removed = await inSlices(changes.gone, (slice) => index.remove(slice), stopped);
+  return { scanned, updated, removed, ms: performance.now() - started };
 }
 
+interface KnownMtimes {
+  ids: string[];
+  mtimes: (number | null)[];
+}
+
+const emptyKnown = (): KnownMtimes => ({ ids: [], mtimes: [] });
+
 // What the index has, a page at a time with a turn of the event loop between pages: one query for the 40,000 rows of a
-// large logs folder held the event loop for 50 to 300 ms at every refresh.
-async function indexedMtimes(index: TaskIndex): Promise<Map<string, number | null>> {
-  const known = new Map<string, number | null>();
+// large logs folder held the event loop for 50 to 300 ms at every refresh. Undefined when stopped.
+async function indexedMtimes(index: TaskIndex, stopped: () => boolean): Promise<KnownMtimes | undefined> {
+  const known = emptyKnown();
   let after = '';
   for (;;) {
-    const page = index.folderMtimesAfter(after, MTIME_PAGE);
-    for (const [id, mtime] of page) known.set(id, mtime);
-    if (page.length < MTIME_PAGE) return known;
+    if (stopped()) return undefined;
+    const page = index.folderMtimesAfter(after, PAGE);
+    for (const [id, mtime] of page) {
+      known.ids.push(id);
+      known.mtimes.push(mtime);
+    }
+    if (page.length < PAGE) return known;
     after = page[page.length - 1]![0];
     await setImmediate();
   }
 }
 
-const MTIME_PAGE = 5000;
+// rows a slice: about a millisecond of the event loop's time on this 2-core machine
+const PAGE = 1000;
+
+interface Changes {
+  /** new folders (undefined) and changed ones (the mtime the index has): read again */
+  read: [string, number | null | undefined][];
+  /** rows a writer has just written: the folder's mtime to record */
+  fresh: [string, IndexedFiles][];
+  /** rows whose folder is gone */
+  gone: string[];
+}
+
+/** Walks the index's rows and the listed folders side by side (both in id order), a page of rows at a time. */
+async function compare(
+  known: KnownMtimes,
+  listed: FolderMtimes,
+  stopped: () => boolean,
+): Promise<Changes | undefined> {
+  const changes: Changes = { read: [], fresh: [], gone: [] };
+  const { ids, mtimes } = listed;
+  // the listed ids are walked in place (no array of 100,000 strings made in one go)
+  let from = 0;
+  let n = 0;
+  const nextId = (): string | undefined => {
+    if (from > ids.length || ids === '') return undefined;
+    let to = ids.indexOf('\n', from);
+    if (to === -1) to = ids.length;
+    const id = ids.slice(from, to);
+    from = to + 1;
+    return id;
+  };
+  let folder = nextId();
+  for (let k = 0; k < known.ids.length; k++) {
+    if (k > 0 && k % PAGE === 0) {
+      await setImmediate();
+      if (stopped()) return undefined;
+    }
+    const id = known.ids[k]!;
+    while (folder !== undefined && folder < id) {
+      changes.read.push([folder, undefined]);
+      folder = nextId();
+      n++;
+    }
+    if (folder !== id) {
+      changes.gone.push(id);
+      continue;
+    }
+    const mtime = mtimes[n]!;
+    const knownMtime = known.mtimes[k]!;
+    // NaN: the folder could not be looked at now (removed while listing, or not a folder any more): left as it is
+    if (!Number.isNaN(mtime)) {
+      if (knownMtime === null) changes.fresh.push([id, { folderMtimeMs: mtime }]);
+      else if (knownMtime !== mtime) changes.read.push([id, knownMtime]);
+    }
+    folder = nextId();
+    n++;
+  }
+  for (; folder !== undefined; folder = nextId()) changes.read.push([folder, undefined]);
+  return changes;
+}
+
+// Index writes a slice at a time (one transaction each, at most SLICE_MS of the event loop), with a turn of the
+// event loop between slices. Resolves how many items were applied (fewer when stopped).
+const SLICE_MS = 2;
+
+async function inSlices<T>(
+  items: T[],
+  apply: (slice: Iterable<T>) => void,
+  stopped: () => boolean,
+): Promise<number> {
+  let next = 0;
+  while (next < items.length) {
+    if (next > 0) {
+      await setImmediate();
+      if (stopped()) return next;
+    }
+    const until = performance.now() + SLICE_MS;
+    const from = next;
+    apply(
+      (function* () {
+        for (let i = from; i < items.length; i++) {
+          if (i > from && (i & 31) === 0 && performance.now() > until) return;
+          next = i + 1;
+          yield items[i]!;
+        }
+      })(),
+    );
+  }
+  return next;
+}
 
 async function readFolder(
   root: string,
   id: string,
   knownMtime: number | null | undefined,
 ): Promise<IndexedFiles | undefined> {
-  // Most folders have not changed since the last refresh: one lstat (it never follows a link, and reads no file)
-  // says so, where opening the folder safely and reading its mtime took three calls. Anything else is opened as before.
-  // A row a writer has just written (null: writers do not know the folder's mtime) is what the files say: only the
-  // mtime is recorded, not the files read again (after a burst of webhooks, the first refresh reread every new task's
-  // files, seconds of work on the event loop with 20,000 of them).
-  if (knownMtime !== undefined) {
-    try {
-      const stats = await lstat(join(root, id));
-      if (stats.isDirectory() && knownMtime === null) return { folderMtimeMs: stats.mtimeMs };
-      if (stats.isDirectory() && stats.mtimeMs === knownMtime) return undefined;
-    } catch {
-      return undefined; // removed while scanning: the next refresh forgets it
-    }
-  }
   let folder: OpenFolder;
   try {
     folder = await openTaskFolder(root, id);
   } catch {
-    return undefined; // removed while scanning, or not a real folder: the next refresh forgets it
+    return undefined; // removed since it was listed, or not a real folder: the next refresh forgets it
   }
   try {
     const mtime = (await folder.stat()).mtimeMs;

@@ -75,6 +75,7 @@ export class TaskIndex {
   readonly #upsertResult: StatementSync;
   readonly #upsertBoth: StatementSync;
   readonly #setMtime: StatementSync;
+  readonly #folderMtimes: StatementSync;
   #closed = false;
 
   /** set when the index file was corrupt at open: where it was moved (the new, empty one is rebuilt from the files) */
@@ -120,6 +121,10 @@ export class TaskIndex {
         conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
         input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = NULL`);
     this.#setMtime = this.#db.prepare('UPDATE tasks SET folder_mtime = ? WHERE task_id = ?');
+    this.#folderMtimes = this.#db.prepare(
+      'SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?',
+    );
+    this.#folderMtimes.setReturnArrays(true);
   }
 
   get closed(): boolean {
@@ -235,10 +240,8 @@ export class TaskIndex {
   /** A page of the indexed tasks after `after` (in task id order) with the folder mtime each was indexed at, for the
    *  refresher. */
   folderMtimesAfter(after: string, limit: number): [string, number | null][] {
-    const rows = this.#db
-      .prepare('SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?')
-      .all(after, limit) as { task_id: string; folder_mtime: number | null }[];
-    return rows.map((row) => [row.task_id, row.folder_mtime]);
+    // as arrays: a page of objects, then of pairs made from them, cost twice the time
+    return this.#folderMtimes.all(after, limit) as unknown as [string, number | null][];
   }
 
   get(taskId: string): TaskRow | undefined {

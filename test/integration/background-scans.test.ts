@@ -1,14 +1,16 @@
 // The server's background scans (the check for interrupted tasks, the index refresh) share the event loop with the
 // HTTP requests. With a long backlog they must read a page at a time and let requests in between, and a shutdown
 // must be able to stop them between two folders instead of waiting for the whole scan.
+import { createHook } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
+import { FolderMtimesThread } from '../../src/store/folder-mtimes.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -140,5 +142,37 @@ it('the refresh does not read again a folder whose row a writer has just written
   await writeFile(join(root, 'task-fresh1', 'touch'), '');
   expect((await refreshIndex(index, root)).updated).toBe(1);
   expect(index.get('task-fresh1')?.status).toBe('failed');
+  index.close();
+});
+
+it('a refresh over unchanged folders makes no file system call per folder on the event loop (they are listed in a thread)', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  const ids = Array.from({ length: 100 }, (_, n) => id('u', n));
+  await Promise.all(ids.map((task) => mkdir(join(root, task))));
+  expect((await refreshIndex(index, root)).updated).toBe(100);
+  // the fs/promises and callback requests this thread starts (a folder's lstat was one each, 20,000 per refresh)
+  let requests = 0;
+  const folders = new FolderMtimesThread();
+  onTestFinished(() => folders.close());
+  const hook = createHook({
+    init: (_id, type) => {
+      if (type === 'FSREQPROMISE' || type === 'FSREQCALLBACK') requests++;
+    },
+  }).enable();
+  try {
+    const refreshed = await refreshIndex(index, root, undefined, { lister: folders });
+    expect(refreshed).toMatchObject({ scanned: 100, updated: 0, removed: 0 });
+  } finally {
+    hook.disable();
+  }
+  expect(requests).toBeLessThan(10);
+  // what the thread lists still brings in a folder another process changed and forgets one it deleted
+  await writeFile(join(root, ids[1]!, TASK_FILES.metadata), JSON.stringify({ status: 'failed' }));
+  await rm(join(root, ids[2]!), { recursive: true });
+  const refreshed = await refreshIndex(index, root, undefined, { lister: folders });
+  expect(refreshed).toMatchObject({ scanned: 99, updated: 1, removed: 1 });
+  expect(index.get(ids[1]!)?.status).toBe('failed');
+  expect(index.get(ids[2]!)).toBeUndefined();
   index.close();
 });
