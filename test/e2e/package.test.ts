@@ -290,6 +290,7 @@ describe('the packed package', () => {
       import { packageFile } from ${module('contract/package-files.js')};
       import { gitleaksRules } from ${module('contract/redaction/rule-set.js')};
       import { DecodePool } from ${module('ingest/decode-pool.js')};
+      import { FolderMtimesThread } from ${module('store/folder-mtimes.js')};
       loadCommands();
       const pool = new DecodePool();
       const body = new TextEncoder().encode('{"resourceSpans": []}' + ' '.repeat(1_100_000));
@@ -302,10 +303,15 @@ describe('the packed package', () => {
       await new Promise((resolve) => writer.pushAll([record], resolve));
       await writer.shutdown();
       const threadLine = JSON.parse(readFileSync(join(root, 'task-thread', '03-agent-output.jsonl'), 'utf8')).content;
+      // and the index refresh's folder listing thread
+      const folders = new FolderMtimesThread();
+      const listed = (await folders.list(root)).ids;
+      await folders.close();
       rmSync(root, { recursive: true, force: true });
       console.log(JSON.stringify({
         threadLine,
         threads,
+        listed,
         files: [DEFAULT_COMMANDS_FILE, BUNDLED_TRANSCRIPT, packageFile('src', 'dashboard', 'static', 'index.html')],
         rules: gitleaksRules().rules.length,
         decoded: decoded.ok,
@@ -313,8 +319,16 @@ describe('the packed package', () => {
     writeFileSync(join(service, 'data-files.mjs'), script);
     const found = JSON.parse(
       execFileSync(process.execPath, ['data-files.mjs'], { cwd: service, encoding: 'utf8' }),
-    ) as { files: string[]; rules: number; decoded: boolean; threadLine: string; threads: number };
+    ) as {
+      files: string[];
+      rules: number;
+      decoded: boolean;
+      threadLine: string;
+      threads: number;
+      listed: string;
+    };
     expect(found.threadLine).toBe('via the thread');
+    expect(found.listed).toBe('task-thread');
     expect(found.threads).toBe(1);
     expect(found.files).toEqual([
       join(installed, 'config/commands.json'),
