@@ -32,13 +32,14 @@ export async function refreshIndex(
   // server has it open, and readers never see it empty
   const full = options.full ?? false;
   // what the index has is read before the folders are listed: a row is written after its folder, so a folder that
-  // is not listed was deleted, not made after the listing (it would be forgotten until the next refresh)
-  const known = full ? emptyKnown() : await indexedMtimes(index, stopped);
+  // is not listed was deleted, not made after the listing (it would be forgotten until the next refresh). A full
+  // rebuild needs it too: the rows of folders that are gone are forgotten.
+  const known = await indexedMtimes(index, stopped);
   // the server lists them off the event loop (one lstat per folder); a full rebuild reads every folder's files anyway
   const listed = full ? readFolderMtimes(root) : await (options.lister ?? listHere).list(root, signal);
   if (known === undefined || listed === undefined || stopped())
     return { scanned: 0, updated: 0, removed: 0, ms: performance.now() - started };
-  const changes = await compare(known, listed, stopped);
+  const changes = await compare(known, listed, stopped, full);
   if (changes === undefined) return { scanned: 0, updated: 0, removed: 0, ms: performance.now() - started };
   const scanned = listed.mtimes.length;
   const toRead = changes.read;
@@ -115,11 +116,13 @@ interface Changes {
   gone: string[];
 }
 
-/** Walks the index's rows and the listed folders side by side (both in id order), a page of rows at a time. */
+/** Walks the index's rows and the listed folders side by side (both in id order), a page of rows at a time; `full`:
+ * every listed folder is read again, whatever its mtime. */
 async function compare(
   known: KnownMtimes,
   listed: FolderMtimes,
   stopped: () => boolean,
+  full: boolean,
 ): Promise<Changes | undefined> {
   const changes: Changes = { read: [], fresh: [], gone: [] };
   const { ids, mtimes } = listed;
@@ -152,8 +155,9 @@ async function compare(
     }
     const mtime = mtimes[n]!;
     const knownMtime = known.mtimes[k]!;
+    if (full) changes.read.push([id, undefined]);
     // NaN: the folder could not be looked at now (removed while listing, or not a folder any more): left as it is
-    if (!Number.isNaN(mtime)) {
+    else if (!Number.isNaN(mtime)) {
       if (knownMtime === null) changes.fresh.push([id, { folderMtimeMs: mtime }]);
       else if (knownMtime !== mtime) changes.read.push([id, knownMtime]);
     }

@@ -128,6 +128,36 @@ it('an index refresh stopped part way forgets nothing; a whole one forgets the f
   index.close();
 });
 
+it('a full rebuild (tasklogs reindex) rereads every folder and forgets the rows of folders that are gone', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  for (const task of ['task-kept1', 'task-gone1']) {
+    await mkdir(join(root, task));
+    await writeFile(
+      join(root, task, TASK_FILES.metadata),
+      JSON.stringify({ task_id: task, status: 'queued' }),
+    );
+  }
+  expect((await refreshIndex(index, root)).updated).toBe(2);
+  // a row that says otherwise than its unchanged folder: only a full rebuild reads the folder again
+  const [, mtime] = index.folderMtimesAfter('', 10).find(([task]) => task === 'task-kept1')!;
+  index.upsert('task-kept1', { metadata: { status: 'running' }, folderMtimeMs: mtime! });
+  expect((await refreshIndex(index, root)).updated).toBe(0);
+  expect(index.get('task-kept1')?.status).toBe('running');
+  await rm(join(root, 'task-gone1'), { recursive: true });
+  const stop = new AbortController();
+  stop.abort();
+  expect((await refreshIndex(index, root, undefined, { full: true, signal: stop.signal })).removed).toBe(0);
+  expect(await refreshIndex(index, root, undefined, { full: true })).toMatchObject({
+    scanned: 1,
+    updated: 1,
+    removed: 1,
+  });
+  expect(index.get('task-gone1')).toBeUndefined();
+  expect(index.get('task-kept1')?.status).toBe('queued');
+  index.close();
+});
+
 it('the refresh does not read again a folder whose row a writer has just written; it reads it once it changes', async () => {
   const root = await tempLogsDir();
   const index = new TaskIndex(':memory:');
