@@ -258,7 +258,9 @@ export async function activeTaskIds(index: TaskIndex, signal?: AbortSignal): Pro
   return [...ids];
 }
 
-const ACTIVE_PAGE = 1000;
+// about a quarter of a millisecond a page on a quiet machine (a page of 1,000 held the event loop for 1 to 4 ms on a
+// loaded one, 18 times a check with 18,000 queued tasks)
+const ACTIVE_PAGE = 250;
 
 function traceIdOf(metadata: Partial<TaskMetadata> | undefined): string | undefined {
   const id = metadata?.trace_id;

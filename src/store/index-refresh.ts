@@ -169,8 +169,9 @@ async function compare(
 }
 
 // Index writes a slice at a time (one transaction each, at most SLICE_MS of the event loop), with a turn of the
-// event loop between slices. Resolves how many items were applied (fewer when stopped).
-const SLICE_MS = 2;
+// event loop between slices: a request that comes in meanwhile waits for one slice at most. Resolves how many items
+// were applied (fewer when stopped).
+const SLICE_MS = 1;
 
 async function inSlices<T>(
   items: T[],

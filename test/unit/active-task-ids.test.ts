@@ -18,7 +18,7 @@ it('a task that starts running while the queued ones are listed is listed once',
 it('lists every queued and running task once across pages, oldest first, those with no created_at last', async () => {
   const index = new TaskIndex(':memory:');
   const expected: string[] = [];
-  // 2,500 queued (ties on created_at, and 300 with none), 1,200 running, 500 completed: three pages and more
+  // 2,500 queued (ties on created_at, and 300 with none), 1,200 running, 500 completed: many pages
   for (let i = 0; i < 2500; i++) {
     const id = `task-q${String(i).padStart(5, '0')}`;
     const createdAt =
