@@ -17,6 +17,7 @@ import {
   valueFromJson,
   valueFromProtobuf,
 } from './any-value.ts';
+import { parseJsonBytes } from './json-pieces.ts';
 import { OTLP } from './otlp-schema.ts';
 
 export type Signal = 'traces' | 'logs';
@@ -94,7 +95,7 @@ export function decodeExport(signal: Signal, encoding: Encoding, bytes: Uint8Arr
     } else {
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+        body = parseJsonBytes(bytes);
       } catch {
         throw new RequestMalformed('the body is not JSON');
       }
