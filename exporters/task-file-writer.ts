@@ -46,6 +46,8 @@ export interface WrittenFiles {
   taskId: string;
   metadata: TaskMetadata | undefined;
   finalResult: FinalResult | undefined;
+  /** the folder's mtime after the writes (undefined when it could not be read) */
+  folderMtimeMs?: number | undefined;
 }
 
 export type DropReason =
@@ -460,6 +462,7 @@ export class TaskFileWriter {
             taskId: changes.taskId,
             metadata: outcome.metadata,
             finalResult: changes.finalResult,
+            folderMtimeMs: outcome.folderMtimeMs,
           });
       } else if (outcome.kind === 'deleted') {
         this.#drop('task_deleted', changes.items);

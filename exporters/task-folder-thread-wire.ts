@@ -28,7 +28,7 @@ export const PROGRESS_LINES = 1;
 export const PROGRESS_FINISHED = 2;
 
 export type WireOutcome =
-  | { kind: 'written'; metadata: TaskMetadata | undefined }
+  | { kind: 'written'; metadata: TaskMetadata | undefined; folderMtimeMs?: number | undefined }
   | { kind: 'deleted' }
   | {
       kind: 'failed';

@@ -13,7 +13,12 @@ import type { TaskChanges } from './task-changes.ts';
 const KNOWN_LIMIT = 50_000;
 
 export type FolderOutcome =
-  | { readonly kind: 'written'; readonly metadata: TaskMetadata | undefined }
+  | {
+      readonly kind: 'written';
+      readonly metadata: TaskMetadata | undefined;
+      /** the folder's mtime after the writes, when metadata or a result was written (what the task index records) */
+      readonly folderMtimeMs?: number | undefined;
+    }
   /** retention deleted the task: its late telemetry is dropped, not written into a new folder */
   | { readonly kind: 'deleted' }
   /** `keep`: the JSON state (metadata, input, result) did not land and is to be tried again */
@@ -150,7 +155,14 @@ export class TaskFolderWriter {
         keep,
         changes,
       );
-    return { kind: 'written', metadata };
+    // the index's row will say what was just written: with the folder's mtime as of now, the index refresh knows the
+    // folder unchanged since (it recorded each such mtime itself, 20,000 row updates on the event loop after a burst)
+    if (metadata === undefined && changes.finalResult === undefined) return { kind: 'written', metadata };
+    const folderMtimeMs = await folder.stat().then(
+      (stats) => stats.mtimeMs,
+      () => undefined, // the refresh records it then, as it did
+    );
+    return { kind: 'written', metadata, folderMtimeMs };
   }
 
   #failed(

@@ -94,32 +94,34 @@ export class TaskIndex {
     this.setAsideWhy = opened.why;
     this.#upsertMetadata = this.#db.prepare(`
       INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-        completed_at, conversation_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        completed_at, conversation_id, folder_mtime)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, source = excluded.source,
         provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
         model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
         completed_at = coalesce(excluded.completed_at, tasks.completed_at),
-        conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id), folder_mtime = NULL`);
+        conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id),
+        folder_mtime = excluded.folder_mtime`);
     this.#upsertResult = this.#db.prepare(`
-      INSERT INTO tasks (task_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, completed_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO tasks (task_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, completed_at,
+        folder_mtime)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (task_id) DO UPDATE SET success = excluded.success, cost_usd = excluded.cost_usd,
         input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
         duration_seconds = excluded.duration_seconds, completed_at = coalesce(tasks.completed_at, excluded.completed_at),
-        folder_mtime = NULL`);
+        folder_mtime = excluded.folder_mtime`);
     // both at once (a task whose metadata and result land in one flush, as most short tasks do): one row write, where
     // the two statements above in turn would write the new row and then update it, touching every index it changes
     // twice. The same values as the two in turn: completed_at is the metadata's, else the row's, else the result's.
     this.#upsertBoth = this.#db.prepare(`
       INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-        completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16)
+        completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, folder_mtime)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16, ?18)
       ON CONFLICT (task_id) DO UPDATE SET status = ?2, source = ?3, provider = ?4, assigned_agent = ?5,
         agent_type = ?6, model = ?7, created_at = ?8, started_at = ?9,
         completed_at = coalesce(?10, tasks.completed_at, ?17),
         conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
-        input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = NULL`);
+        input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = ?18`);
     this.#setMtime = this.#db.prepare('UPDATE tasks SET folder_mtime = ? WHERE task_id = ?');
     this.#folderMtimes = this.#db.prepare(
       'SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?',
@@ -139,16 +141,18 @@ export class TaskIndex {
   upsert(taskId: string, files: IndexedFiles): void {
     const m = files.metadata;
     const r = files.finalResult;
+    // the folder's mtime as of what the row says: null when the writer could not tell, which says the row is what
+    // a writer just wrote (the refresh records the mtime then, see index-refresh.ts)
+    const mtime = files.folderMtimeMs ?? null;
     if (m !== undefined && r !== undefined) {
-      this.#upsertBoth.run(taskId, ...metadataValues(m), ...resultValues(r));
+      this.#upsertBoth.run(taskId, ...metadataValues(m), ...resultValues(r), mtime);
     } else if (m !== undefined) {
-      this.#upsertMetadata.run(taskId, ...metadataValues(m));
+      this.#upsertMetadata.run(taskId, ...metadataValues(m), mtime);
     } else if (r !== undefined) {
-      this.#upsertResult.run(taskId, ...resultValues(r));
+      this.#upsertResult.run(taskId, ...resultValues(r), mtime);
+    } else if (files.folderMtimeMs !== undefined) {
+      this.#setMtime.run(files.folderMtimeMs, taskId);
     }
-    // a writer does not know the folder's mtime: the statements above set it null, which says the row is what the
-    // writer just wrote (see index-refresh.ts); the refresh, which read it, records it
-    if (files.folderMtimeMs !== undefined) this.#setMtime.run(files.folderMtimeMs, taskId);
   }
 
   /** Several upserts in one transaction (one fsync of the WAL instead of many). */

@@ -3,16 +3,17 @@
 // must be able to stop them between two folders instead of waiting for the whole scan.
 import { createHook } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
-import { TASK_FILES } from '../../src/contract/task-files.ts';
+import { TASK_FILES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
 import { FolderMtimesThread } from '../../src/store/folder-mtimes.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
+import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 const id = (prefix: string, n: number) => `task-${prefix}${String(n).padStart(5, '0')}`;
@@ -205,5 +206,35 @@ it('a refresh over unchanged folders makes no file system call per folder on the
   expect(refreshed).toMatchObject({ scanned: 99, updated: 1, removed: 1 });
   expect(index.get(ids[1]!)?.status).toBe('failed');
   expect(index.get(ids[2]!)).toBeUndefined();
+  index.close();
+});
+
+it('a folder the writer has just written is left alone by the next refresh: its row has the folder mtime already', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  const telemetry = testTelemetry(root, {}, { index });
+  const ids = ['task-written1', 'task-written2', 'task-written3'];
+  for (const taskId of ids) {
+    const task = telemetry.tasks.start({ taskId, source: 'webhook', provider: 'github' });
+    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+  }
+  await telemetry.forceFlush();
+  // neither read again nor its mtime recorded (the refresh used to record each one: 20,000 row writes after a burst)
+  expect(await refreshIndex(index, root)).toMatchObject({ scanned: 3, updated: 0, removed: 0 });
+  // changed since by another process (which renames its JSON into place, as every writer does): read again. Once the
+  // file system's clock has moved past the writer's last rename (it ticks every few ms): a rename in the same tick
+  // would leave the folder's mtime as it was
+  const written = (await stat(join(root, 'task-written2'))).mtimeMs;
+  await expect
+    .poll(async () => {
+      await writeFile(join(root, '.clock'), '');
+      return (await stat(join(root, '.clock'))).mtimeMs;
+    })
+    .toBeGreaterThan(written);
+  await writeFile(join(root, 'task-written2', 'metadata.tmp'), JSON.stringify({ status: 'failed' }));
+  await rename(join(root, 'task-written2', 'metadata.tmp'), join(root, 'task-written2', TASK_FILES.metadata));
+  expect(await refreshIndex(index, root)).toMatchObject({ scanned: 3, updated: 1, removed: 0 });
+  expect(index.get('task-written2')?.status).toBe('failed');
+  await telemetry.shutdown();
   index.close();
 });
