@@ -87,7 +87,14 @@ describe('npm run example', () => {
     });
     const result = spawnSync(process.execPath, ['src/example.ts', '--task-id', 'task-otlp-down'], {
       cwd: ROOT,
-      env: { ...process.env, TASK_LOGS_DIR: dir, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` },
+      env: {
+        ...process.env,
+        TASK_LOGS_DIR: dir,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        // the exporters retry a refused connection with backoff until their timeout (10 s by default); a refusal on
+        // loopback is immediate, so 3 s still ends on one, and the file waits ~8 s less
+        OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      },
       encoding: 'utf8',
     });
     expect(result.stderr).toMatch(
