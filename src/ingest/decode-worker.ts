@@ -1,11 +1,15 @@
 // The worker thread that decompresses and decodes large OTLP bodies, so the server's event loop never waits on them.
 // It reports each body's decompressed size first and decodes only when the server says it has room for it.
 import { parentPort } from 'node:worker_threads';
+import { runInBackground } from '../contract/background-thread.ts';
 import { type DecodeJob, inflateJob } from './decode-job.ts';
 import { decodeExport } from './otlp-decode.ts';
 import { packBodies } from './packed-bodies.ts';
 
 type Message = { id: number; job: DecodeJob } | { id: number; admit: boolean };
+
+// decoding is background work: on a busy core the event loop (health checks, every answer) runs first
+runInBackground();
 
 const waiting = new Map<number, { job: DecodeJob; bytes: Uint8Array }>();
 

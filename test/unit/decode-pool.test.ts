@@ -1,6 +1,22 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { BACKGROUND_NICE } from '../../src/contract/background-thread.ts';
 import { DecodePool, INLINE_BYTES } from '../../src/ingest/decode-pool.ts';
+
+// the threads of this process by their nice value (field 19 of /proc/self/task/TID/stat)
+function threadsAtNice(nice: number): number {
+  let count = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice) count++;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return count;
+}
 
 const logsBody = (padding: number) => new TextEncoder().encode(`{"resourceLogs": []}${' '.repeat(padding)}`);
 
@@ -117,4 +133,27 @@ describe('DecodePool', () => {
       await pool.close();
     }
   });
+
+  it.runIf(existsSync('/proc/thread-self'))(
+    'decodes in a thread that runs after the event loop on a busy core (nice 10)',
+    async () => {
+      const pool = new DecodePool();
+      try {
+        const before = threadsAtNice(BACKGROUND_NICE);
+        const outcome = await pool.decode({
+          signal: 'logs',
+          encoding: 'json',
+          coding: 'identity',
+          body: logsBody(INLINE_BYTES + 10),
+          limit: 4e6,
+        });
+        expect(outcome).toMatchObject({ ok: true });
+        expect(await pool.heap()).toBeDefined(); // the worker decoded it
+        expect(threadsAtNice(BACKGROUND_NICE)).toBe(before + 1);
+        expect(threadsAtNice(0)).toBeGreaterThan(0); // this thread, among others, as it was
+      } finally {
+        await pool.close();
+      }
+    },
+  );
 });
