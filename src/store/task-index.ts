@@ -76,6 +76,9 @@ export class TaskIndex {
   readonly #upsertBoth: StatementSync;
   readonly #setMtime: StatementSync;
   readonly #folderMtimes: StatementSync;
+  // prepared once: the interrupted-task check reads a page of ids every turn of the event loop
+  readonly #idsWithCreated: StatementSync;
+  readonly #idsWithoutCreated: StatementSync;
   #closed = false;
 
   /** set when the index file was corrupt at open: where it was moved (the new, empty one is rebuilt from the files) */
@@ -127,6 +130,12 @@ export class TaskIndex {
       'SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?',
     );
     this.#folderMtimes.setReturnArrays(true);
+    this.#idsWithCreated = this.#db.prepare(
+      'SELECT task_id, created_at FROM tasks WHERE status = ? AND created_at IS NOT NULL AND (created_at, task_id) > (?, ?) ORDER BY created_at, task_id LIMIT ?',
+    );
+    this.#idsWithoutCreated = this.#db.prepare(
+      'SELECT task_id, created_at FROM tasks WHERE status = ? AND created_at IS NULL AND task_id > ? ORDER BY task_id LIMIT ?',
+    );
   }
 
   get closed(): boolean {
@@ -211,19 +220,15 @@ export class TaskIndex {
     type Row = { task_id: string; created_at: string | null };
     let rows: Row[] = [];
     if (after === undefined || after.createdAt !== null)
-      rows = this.#db
-        .prepare(
-          'SELECT task_id, created_at FROM tasks WHERE status = ? AND created_at IS NOT NULL AND (created_at, task_id) > (?, ?) ORDER BY created_at, task_id LIMIT ?',
-        )
-        .all(status, after?.createdAt ?? '', after?.taskId ?? '', limit) as Row[];
+      rows = this.#idsWithCreated.all(status, after?.createdAt ?? '', after?.taskId ?? '', limit) as Row[];
     // then the rows with no created_at (a row value comparison is never true for them), in task id order
     if (rows.length < limit)
       rows = rows.concat(
-        this.#db
-          .prepare(
-            'SELECT task_id, created_at FROM tasks WHERE status = ? AND created_at IS NULL AND task_id > ? ORDER BY task_id LIMIT ?',
-          )
-          .all(status, after?.createdAt === null ? after.taskId : '', limit - rows.length) as Row[],
+        this.#idsWithoutCreated.all(
+          status,
+          after?.createdAt === null ? after.taskId : '',
+          limit - rows.length,
+        ) as Row[],
       );
     const last = rows.at(-1);
     return {
