@@ -2,6 +2,7 @@
 // file itself in a new process, with the project's Node first on the PATH), `cli()` in this process through the bin's
 // own function (run-cli.ts) with the same arguments and environment, for the many cases where a process start (about
 // 0.3 s of CPU each) tests nothing more: exit codes through the process, pipes and signals keep real processes.
+import { createHook } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join, resolve } from 'node:path';
 import { runCli } from '../../src/cli/run-cli.ts';
@@ -41,10 +42,30 @@ export async function cli(dir: string, ...args: string[]): Promise<CliResult> {
     throw new Error('run `tasklogs serve` as a process (tasklogs())');
   let out = '';
   let err = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (out += text) },
-    stderr: { write: (text: string) => (err += text) },
-    env: { ...process.env, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
-  });
+  // The bin's process ends when its command has: a timer, handle or thread the command leaves running keeps it alive
+  // for ever (a process run of each case saw that as a hang). In process, what the command made is watched instead.
+  const made = new Map<number, { type: string; resource: { hasRef?: () => boolean } }>();
+  const watch = createHook({
+    init: (id, type, _trigger, resource) => {
+      if (type !== 'PROMISE') made.set(id, { type, resource: resource as { hasRef?: () => boolean } });
+    },
+    destroy: (id) => made.delete(id),
+  }).enable();
+  let code: number;
+  try {
+    code = await runCli(args, {
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (err += text) },
+      env: { ...process.env, TASK_LOGS_DIR: dir, NO_COLOR: '1' },
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    watch.disable();
+  }
+  const left = [...made.values()].filter(({ resource }) => resource.hasRef?.() === true);
+  if (left.length > 0)
+    throw new Error(
+      `tasklogs ${args.join(' ')} left running what would keep its process alive: ${left.map((r) => r.type).join(', ')}`,
+    );
   return { code, out, err };
 }
