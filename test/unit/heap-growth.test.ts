@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HEAP_GROWING_PERCENT, heapGrowthFlag } from '../../src/ops/heap-growth.ts';
@@ -22,5 +23,12 @@ describe('the server heap growth', () => {
     const known = spawnSync(process.execPath, ['--heap-growing-percent=50', '-e', ''], { encoding: 'utf8' });
     expect(known.status).toBe(0);
     expect(known.stderr).toBe('');
+  });
+
+  it('runs beside 8 MB semi-spaces in both processes that run agents: npm start and npm run worker (README, Memory)', () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
+    for (const script of ['start', 'worker']) {
+      expect(pkg.scripts[script]).toMatch(/^exec node --max-semi-space-size=8 src\/[a-z-]+\.ts$/);
+    }
   });
 });
