@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-// The Node processes the tests start (the CLI ~200 times, npm start, workers, fixtures) keep their compiled code,
+// The Node processes the tests start (the CLI, npm start, workers, fixtures) keep their compiled code,
 // TypeScript already stripped, in a compile cache: a CLI start costs about half the CPU (cli.test.ts: 39 s of CPU
 // down to 28 s). The workers inherit the variable, and the children get it through process.env.
 process.env.NODE_COMPILE_CACHE ??= fileURLToPath(
@@ -13,10 +13,10 @@ process.env.NODE_COMPILE_CACHE ??= fileURLToPath(
 // durations of its previous run, but a fresh clone (CI) has none, and then it orders them by size: the torture file
 // is small and ran last, alone on one of the two workers for two minutes while the other sat idle.
 const SLOW_FIRST = [
-  'test/integration/reliability-torture.test.ts', // ~120 s: 200 kill -9 rounds
-  'test/browser/dashboard.test.ts', // ~90 s: Chromium
-  'test/e2e/cli.test.ts', // ~70 s: many CLI processes
-  'test/e2e/package.test.ts', // ~30 s: npm pack and a build
+  'test/integration/reliability-torture.test.ts', // ~160 s: 200 kill -9 rounds
+  'test/browser/dashboard.test.ts', // ~80 s: Chromium
+  'test/e2e/package.test.ts', // ~20 s: npm pack and a build
+  'test/e2e/cli.test.ts', // ~15 s: the CLI as a process (exit codes, tail -f, serve); its other cases run in process
 ];
 
 class SlowFilesFirst extends BaseSequencer {
