@@ -1,7 +1,7 @@
 // The file operations the task writer needs, behind a small interface so tests can inject faults at the fs edge.
 // Task folders are opened without following links and files are reached through the open folder (see
 // src/contract/safe-open.ts): nothing is written through a link, or into a FIFO, at any path component.
-import { close, constants, fdatasync, fstat, fsync, ftruncate, write } from 'node:fs';
+import { close, constants, fdatasync, fstat, fsync, ftruncate, read, write } from 'node:fs';
 import { link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import {
   type OpenFolder,
@@ -10,6 +10,7 @@ import {
   openRegularFile,
   readAll,
 } from '../src/contract/safe-open.ts';
+import { onFreshLine } from './jsonl-appender.ts';
 
 export type { OpenFolder } from '../src/contract/safe-open.ts';
 
@@ -21,8 +22,14 @@ export interface FileSystem {
   openFolder(path: string): Promise<OpenFolder>;
   /** appends each chunk with a single write(2) on an O_APPEND descriptor, so concurrent writers never interleave
    * inside a chunk; `fresh`: the folder was just created, so the file is most likely new (created exclusively first,
-   * which needs no fstat to be known a regular file; an existing file is then opened as usual) */
-  append(path: string, chunks: readonly Buffer[], options: { sync: boolean; fresh?: boolean }): Promise<void>;
+   * which needs no fstat to be known a regular file; an existing file is then opened as usual); `torn`: an earlier
+   * append may have stopped mid-line, so unless the file is empty or ends with a newline, a newline goes first (in
+   * the first chunk's write): the half line stays a line of its own, and no empty line is made */
+  append(
+    path: string,
+    chunks: readonly Buffer[],
+    options: { sync: boolean; fresh?: boolean; torn?: boolean },
+  ): Promise<void>;
   /** creates a new file exclusively (fails with EEXIST) holding data; if writing it fails (disk full), the partial
    * file, which this call created, is removed (a torn lock or temp file would otherwise stay behind) */
   writeNew(path: string, data: Buffer, options: { sync: boolean }): Promise<void>;
@@ -108,8 +115,12 @@ function undoPartialAppend(fd: number, startSize: number, written: number, done:
   });
 }
 
-// the file to append to and its size before this append (for undoPartialAppend)
-async function openForAppend(path: string, fresh: boolean): Promise<{ fd: number; size: number }> {
+// the file to append to and its size before this append (for undoPartialAppend); `torn`: opened for reading too
+async function openForAppend(
+  path: string,
+  fresh: boolean,
+  torn: boolean,
+): Promise<{ fd: number; size: number }> {
   if (fresh) {
     try {
       return await openRegularFd(path, 'appendNew');
@@ -118,7 +129,26 @@ async function openForAppend(path: string, fresh: boolean): Promise<{ fd: number
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  return openRegularFd(path, 'append');
+  return openRegularFd(path, torn ? 'appendRead' : 'append');
+}
+
+// the chunks to append to a torn file of `size` bytes: a newline first unless the file is empty or its last byte (read
+// through the descriptor appended to, so the very file) is a newline; when that byte cannot be read, the newline goes
+// first anyway (an empty line at worst, never a line glued to a half one)
+function tornChunks(
+  fd: number,
+  size: number,
+  chunks: readonly Buffer[],
+  done: (chunks: readonly Buffer[]) => void,
+): void {
+  if (size === 0) {
+    done(chunks);
+    return;
+  }
+  const last = Buffer.allocUnsafe(1);
+  read(fd, last, 0, 1, size - 1, (error, bytes) =>
+    done(error === null && bytes === 1 && last[0] === 0x0a ? chunks : onFreshLine(chunks)),
+  );
 }
 
 export const nodeFileSystem: FileSystem = {
@@ -132,21 +162,24 @@ export const nodeFileSystem: FileSystem = {
       return false;
     }
   },
-  async append(path, chunks, { sync, fresh }) {
-    const { fd, size } = await openForAppend(path, fresh === true);
+  async append(path, chunks, { sync, fresh, torn }) {
+    const { fd, size } = await openForAppend(path, fresh === true, torn === true);
     const progress = { bytes: 0 };
     return new Promise((resolve, reject) => {
-      writeChunksFd(fd, chunks, progress, (error) => {
-        const settle = (failure: Error | null) => {
-          if (failure === null) {
-            closeAndSettle(fd, null, resolve, reject);
-            return;
-          }
-          undoPartialAppend(fd, size, progress.bytes, () => closeAndSettle(fd, failure, resolve, reject));
-        };
-        if (error !== null || !sync) settle(error);
-        else fdatasync(fd, settle);
-      });
+      const writeChunks = (chunks: readonly Buffer[]) =>
+        writeChunksFd(fd, chunks, progress, (error) => {
+          const settle = (failure: Error | null) => {
+            if (failure === null) {
+              closeAndSettle(fd, null, resolve, reject);
+              return;
+            }
+            undoPartialAppend(fd, size, progress.bytes, () => closeAndSettle(fd, failure, resolve, reject));
+          };
+          if (error !== null || !sync) settle(error);
+          else fdatasync(fd, settle);
+        });
+      if (torn === true) tornChunks(fd, size, chunks, writeChunks);
+      else writeChunks(chunks);
     });
   },
   async writeNew(path, data, { sync }) {

@@ -8,19 +8,22 @@ const TORN_LIMIT = 10_000;
 const MAX_BYTES_PER_UNIT = 3;
 const NEWLINE = Buffer.from('\n');
 
+/** The chunks with a newline at the start of the first one (written with it in one write(2), as any chunk is). */
+export function onFreshLine(chunks: readonly Buffer[]): readonly Buffer[] {
+  return [Buffer.concat([NEWLINE, chunks[0]!]), ...chunks.slice(1)];
+}
+
 /**
- * The lines, each followed by a newline (and a newline first when `torn`), as UTF-8 in chunks of at most 1 MiB (a
- * longer line is a chunk of its own). Each line is encoded straight into its chunk: concatenating the lines into one
- * string first builds a rope that V8 must flatten into a large temporary string, which cost several times more CPU
- * than the encoding itself. The bytes are those of Buffer.from(line) (lone surrogates as U+FFFD).
+ * The lines, each followed by a newline, as UTF-8 in chunks of at most 1 MiB (a longer line is a chunk of its own).
+ * Each line is encoded straight into its chunk: concatenating the lines into one string first builds a rope that V8
+ * must flatten into a large temporary string, which cost several times more CPU than the encoding itself. The bytes are those of Buffer.from(line) (lone surrogates as U+FFFD).
  */
-export function encodeLines(lines: readonly string[], torn: boolean): Buffer[] {
+export function encodeLines(lines: readonly string[]): Buffer[] {
   const chunks: Buffer[] = [];
-  let bound = torn ? 1 : 0;
+  let bound = 0;
   for (let i = 0; i < lines.length; i++) bound += lines[i]!.length * MAX_BYTES_PER_UNIT + 1;
   let chunk = Buffer.allocUnsafe(Math.min(bound, MAX_CHUNK));
   let used = 0;
-  if (torn) chunk[used++] = 0x0a;
   // indexed loops, as in encodeLineLists (for-of allocated an iterator result per line)
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -138,7 +141,8 @@ export class LineListsEncoder {
 
 export class JsonlAppender {
   readonly #fs: FileSystem;
-  // files whose last append may have stopped mid-line: the next append starts with a newline
+  // files whose last append may have stopped mid-line: the next append starts on a fresh line (FileSystem.append's
+  // `torn`: a newline first unless the file already ends with one)
   readonly #torn = new Set<string>();
 
   constructor(fs: FileSystem) {
@@ -158,7 +162,7 @@ export class JsonlAppender {
   ): Promise<void> {
     if (lines.length === 0) return;
     const key = options.key ?? path;
-    await this.#write(path, key, encodeLines(lines, this.#torn.has(key)), options);
+    await this.#write(path, key, encodeLines(lines), options);
   }
 
   /** The same as append, for lines already encoded (encodeLineLists). */
@@ -170,7 +174,6 @@ export class JsonlAppender {
     if (encoded.length === 0) return;
     const key = options.key ?? path;
     const chunks = encoded.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    if (this.#torn.has(key)) chunks[0] = Buffer.concat([NEWLINE, chunks[0]!]);
     await this.#write(path, key, chunks, options);
   }
 
@@ -181,7 +184,11 @@ export class JsonlAppender {
     options: { sync: boolean; fresh?: boolean },
   ): Promise<void> {
     try {
-      await this.#fs.append(path, chunks, { sync: options.sync, fresh: options.fresh === true });
+      await this.#fs.append(path, chunks, {
+        sync: options.sync,
+        fresh: options.fresh === true,
+        torn: this.#torn.has(key),
+      });
     } catch (error) {
       // part of a line may have reached the file: start the next append on a fresh line
       if (this.#torn.size < TORN_LIMIT) this.#torn.add(key);

@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { openFolderSync, openRegularFdSync } from '../src/contract/safe-open.ts';
 import type { FileSystem } from './file-system.ts';
+import { onFreshLine } from './jsonl-appender.ts';
 
 // writes all of data (a short write continues where it stopped); `progress` counts bytes that landed
 function writeAll(fd: number, data: Buffer, progress: { bytes: number }): void {
@@ -31,7 +32,7 @@ function writeAll(fd: number, data: Buffer, progress: { bytes: number }): void {
   }
 }
 
-function openForAppend(path: string, fresh: boolean): { fd: number; size: number } {
+function openForAppend(path: string, fresh: boolean, torn: boolean): { fd: number; size: number } {
   if (fresh) {
     try {
       return openRegularFdSync(path, 'appendNew');
@@ -40,7 +41,19 @@ function openForAppend(path: string, fresh: boolean): { fd: number; size: number
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  return openRegularFdSync(path, 'append');
+  return openRegularFdSync(path, torn ? 'appendRead' : 'append');
+}
+
+// see nodeFileSystem: a torn file gets a newline first unless it is empty or its last byte is one
+function tornChunks(fd: number, size: number, chunks: readonly Buffer[]): readonly Buffer[] {
+  if (size === 0) return chunks;
+  const last = Buffer.allocUnsafe(1);
+  try {
+    if (readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a) return chunks;
+  } catch {
+    // unreadable: the newline goes first anyway (an empty line at worst, never a line glued to a half one)
+  }
+  return onFreshLine(chunks);
 }
 
 // see nodeFileSystem: a failed append is cut back to where it began if nobody else appended meanwhile
@@ -73,12 +86,13 @@ export const syncFileSystem: FileSystem = {
       }
     }),
   openFolder: (path) => settled(() => openFolderSync(path)),
-  append: (path, chunks, { sync, fresh }) =>
+  append: (path, chunks, { sync, fresh, torn }) =>
     settled(() => {
-      const { fd, size } = openForAppend(path, fresh === true);
+      const { fd, size } = openForAppend(path, fresh === true, torn === true);
       const progress = { bytes: 0 };
       try {
-        for (const chunk of chunks) writeAll(fd, chunk, progress);
+        const writes = torn === true ? tornChunks(fd, size, chunks) : chunks;
+        for (const chunk of writes) writeAll(fd, chunk, progress);
         if (sync) fdatasyncSync(fd);
       } catch (error) {
         undoPartialAppend(fd, size, progress.bytes);

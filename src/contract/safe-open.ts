@@ -33,6 +33,8 @@ export type OpenMode =
   | 'readWrite'
   /** append, creating the file if absent */
   | 'append'
+  /** append, creating the file if absent, and read (a torn file's last byte is looked at before the append) */
+  | 'appendRead'
   /** create a new file, failing with EEXIST if anything has the name */
   | 'createNew'
   /** create a new file for appending (O_APPEND: another process that opens it later appends after us), failing
@@ -43,6 +45,7 @@ const FLAGS: Record<OpenMode, number> = {
   read: O_RDONLY,
   readWrite: O_RDWR,
   append: O_WRONLY | O_APPEND | O_CREAT,
+  appendRead: O_RDWR | O_APPEND | O_CREAT,
   createNew: O_WRONLY | O_CREAT | O_EXCL,
   appendNew: O_WRONLY | O_APPEND | O_CREAT | O_EXCL,
 };

@@ -1,7 +1,8 @@
 // The folder writer runs in two ways: on the event loop (file calls through the thread pool, lines as strings) and in
 // the writer thread (synchronous file calls, lines encoded before they cross). Both must leave the same bytes for the
-// same changes: a new task, a later update (metadata under its lock), a torn file's fresh line, and a task whose
-// metadata lock another process holds for a moment (the writer waits, then merges into that process's file).
+// same changes: a new task, a later update (metadata under its lock), a torn file's fresh line (only where the file
+// does not already end on one), and a task whose metadata lock another process holds for a moment (the writer waits,
+// then merges into that process's file).
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,12 @@ function flushes(): TaskChanges[] {
       metadata: { status: 'completed', completed_at: '2026-01-01T00:00:02.000Z' },
       ended: true,
     }),
+    // torn, but the file ends with a newline (the failed append was cut back, or never reached the file)
     changes('task-new', { outputLines: [output(4)], torn: true }),
+    // torn, and the file ends in a half line: the next line starts on a line of its own
+    changes('task-half', { outputLines: [output(6)], torn: true }),
+    // torn, and the file is empty
+    changes('task-empty', { outputLines: [output(7)], torn: true }),
     changes('task-locked', {
       outputLines: [output(5)],
       metadata: { status: 'running', started_at: '2026-01-01T00:00:01.000Z' },
@@ -89,6 +95,11 @@ async function writeAll(fs: WriterFs, thread: boolean) {
     `${JSON.stringify({ task_id: 'task-locked', status: 'queued', source: 'api' })}\n`,
   );
   writeFileSync(join(locked, 'metadata.json.lock'), `${hostname()} 1\n`);
+  // task-half: a writer stopped inside an append, leaving half a line
+  mkdirSync(join(root, 'task-half'));
+  writeFileSync(join(root, 'task-half', '03-agent-output.jsonl'), `${output(5)}\n${output(6).slice(0, 20)}`);
+  mkdirSync(join(root, 'task-empty'));
+  writeFileSync(join(root, 'task-empty', '03-agent-output.jsonl'), '');
   const waits: string[] = [];
   const writer = new TaskFolderWriter({
     root,
@@ -135,8 +146,11 @@ describe('the folder writer on the event loop and in the writer thread', () => {
     expect(eventLoop.outcomes.every((o) => o.kind === 'written')).toBe(true);
     const files = tree(eventLoop.root);
     expect(tree(thread.root)).toEqual(files);
-    // no temp or lock file left behind, the torn file's next line on a line of its own, the other process's fields kept
+    // no temp or lock file left behind, a torn file's next line on a line of its own (and no empty line), the other
+    // process's fields kept
     expect(Object.keys(files)).toEqual([
+      'task-empty/03-agent-output.jsonl',
+      'task-half/03-agent-output.jsonl',
       'task-locked/03-agent-output.jsonl',
       'task-locked/metadata.json',
       'task-new/01-input.json',
@@ -146,8 +160,12 @@ describe('the folder writer on the event loop and in the writer thread', () => {
       'task-new/metadata.json',
     ]);
     expect(files['task-new/03-agent-output.jsonl']).toBe(
-      `${output(1)}\n${output(2)}\n${output(3)}\n\n${output(4)}\n`,
+      `${output(1)}\n${output(2)}\n${output(3)}\n${output(4)}\n`,
     );
+    expect(files['task-half/03-agent-output.jsonl']).toBe(
+      `${output(5)}\n${output(6).slice(0, 20)}\n${output(6)}\n`,
+    );
+    expect(files['task-empty/03-agent-output.jsonl']).toBe(`${output(7)}\n`);
     expect(JSON.parse(files['task-locked/metadata.json']!)).toMatchObject({
       source: 'api',
       status: 'running',

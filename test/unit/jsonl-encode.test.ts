@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeLineLists, encodeLines, LineListsEncoder } from '../../exporters/jsonl-appender.ts';
 
 const MiB = 1 << 20;
-const plain = (lines: readonly string[], torn: boolean) =>
-  Buffer.from(`${torn ? '\n' : ''}${lines.map((line) => `${line}\n`).join('')}`);
+const plain = (lines: readonly string[]) => Buffer.from(lines.map((line) => `${line}\n`).join(''));
 
 describe('JSONL lines encoded for append', () => {
   it('are the bytes of the joined lines, whatever the text (surrogate pairs, lone surrogates, control characters)', () => {
@@ -33,8 +32,7 @@ describe('JSONL lines encoded for append', () => {
       const lines = Array.from({ length: next(12) }, () =>
         Array.from({ length: next(40) }, () => units[next(units.length)]).join(''),
       );
-      const torn = next(2) === 1;
-      expect(Buffer.concat(encodeLines(lines, torn)).equals(plain(lines, torn))).toBe(true);
+      expect(Buffer.concat(encodeLines(lines)).equals(plain(lines))).toBe(true);
     }
   });
 
@@ -43,8 +41,8 @@ describe('JSONL lines encoded for append', () => {
     const many = Array.from({ length: 3000 }, (_, i) => `${line}${i}`);
     const huge = 'é'.repeat(MiB); // 2 MiB of UTF-8
     const lines = [...many, huge, 'after'];
-    const chunks = encodeLines(lines, true);
-    expect(Buffer.concat(chunks).equals(plain(lines, true))).toBe(true);
+    const chunks = encodeLines(lines);
+    expect(Buffer.concat(chunks).equals(plain(lines))).toBe(true);
     for (const chunk of chunks) {
       expect(chunk.at(-1)).toBe(0x0a);
       if (chunk.length > MiB) expect(chunk.toString()).toBe(`${huge}\n`);
@@ -60,7 +58,7 @@ describe('JSONL lines encoded for append', () => {
     const { chunks, buffers } = encodeLineLists(lists);
     expect(chunks.length).toBe(lists.length);
     for (let i = 0; i < lists.length; i++) {
-      expect(Buffer.concat(chunks[i]!).equals(plain(lists[i]!, false))).toBe(true);
+      expect(Buffer.concat(chunks[i]!).equals(plain(lists[i]!))).toBe(true);
       for (const chunk of chunks[i]!) {
         expect(chunk.at(-1)).toBe(0x0a);
         expect(buffers).toContain(chunk.buffer); // a view into a listed buffer: transferable
@@ -80,7 +78,7 @@ describe('JSONL lines encoded for append', () => {
     const huge = 'é'.repeat(400_000);
     const lists = [['a', '😀\uD800'], [], many, [huge, 'after huge'], ['last'], []];
     const whole = encodeLineLists(lists);
-    const expected = lists.map((lines) => plain(lines, false));
+    const expected = lists.map((lines) => plain(lines));
     const lineCount = lists.reduce((n, lines) => n + lines.length, 0);
     for (const units of [1, 400_000]) {
       const encoder = new LineListsEncoder(lists);
