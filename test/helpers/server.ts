@@ -2,6 +2,7 @@
 import { onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
+import { freshFetch } from './fresh-fetch.ts';
 import { writerThreadEnv } from './writer-thread-env.ts';
 
 export async function testServer(logsDir: string, env: Record<string, string> = {}): Promise<RunningServer> {
@@ -13,11 +14,12 @@ export async function testServer(logsDir: string, env: Record<string, string> = 
   return running;
 }
 
+/** A request on a connection of its own (see fresh-fetch.ts), its answer parsed as JSON. */
 export async function getJson(
   url: string,
   init?: RequestInit,
 ): Promise<{ status: number; body: unknown; headers: Headers }> {
-  const response = await fetch(url, init);
+  const response = await freshFetch(url, init);
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { recordSampleTask, SAMPLE_INPUT } from '../helpers/sample-task.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
@@ -36,10 +37,10 @@ describe("the seed's six endpoints", () => {
   it('give the raw JSONL with ?format=jsonl or Accept: application/x-ndjson', async () => {
     const { dir, api } = await serverWithTask();
     const raw = readFileSync(join(dir, 'task-abc123', '03-agent-output.jsonl'), 'utf8');
-    const byQuery = await fetch(`${api}/agent-output?format=jsonl`);
+    const byQuery = await freshFetch(`${api}/agent-output?format=jsonl`);
     expect(byQuery.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
     expect(await byQuery.text()).toBe(raw);
-    const byAccept = await fetch(`${api}/agent-output`, { headers: { Accept: 'application/x-ndjson' } });
+    const byAccept = await freshFetch(`${api}/agent-output`, { headers: { Accept: 'application/x-ndjson' } });
     expect(await byAccept.text()).toBe(raw);
   });
 

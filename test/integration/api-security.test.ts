@@ -2,6 +2,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -68,7 +69,7 @@ describe('requests that try to read outside TASK_LOGS_DIR', () => {
     expect((await getJson(`${api}/task-planted/logs/metadata`)).status).toBe(404);
     expect((await getJson(`${api}/task-planted/logs/final-result`)).status).toBe(404);
     expect((await getJson(`${api}/task-planted/logs/agent-output`)).body).toEqual([]);
-    const full = await fetch(`${api}/task-planted/logs/full`).then((r) => r.text());
+    const full = await freshFetch(`${api}/task-planted/logs/full`).then((r) => r.text());
     expect(full).not.toContain('outside the logs folder');
     expect(await getJson(`${api}/task-linked/logs/metadata`)).toMatchObject({
       status: 404,

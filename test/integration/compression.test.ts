@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compressTasks } from '../../src/ops/compression.ts';
 import { verifyTasks } from '../../src/ops/verify.ts';
 import { TaskStore } from '../../src/store/task-store.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -18,7 +19,7 @@ describe('compression', () => {
     writeTask(root, 'task-running', { status: 'running', endedDaysAgo: 30 });
     const server = await testServer(root, { TASK_LOGS_COMPRESS_AFTER_DAYS: '36500' }); // no compression at start
     const read = async (path: string) =>
-      fetch(`${server.url}/api/tasks/task-old/logs/${path}`).then((r) => r.text());
+      freshFetch(`${server.url}/api/tasks/task-old/logs/${path}`).then((r) => r.text());
     const before = {
       full: await read('full'),
       out: await read('agent-output'),
@@ -47,7 +48,7 @@ describe('compression', () => {
       raw: await read('agent-output?format=jsonl'),
       page: await read('agent-output?after=100&limit=50'),
     }).toEqual(before);
-    const follow = await fetch(`${server.url}/api/tasks/task-old/logs/agent-output/stream`).then((r) =>
+    const follow = await freshFetch(`${server.url}/api/tasks/task-old/logs/agent-output/stream`).then((r) =>
       r.text(),
     );
     expect(follow.match(/^id: /gm)).toHaveLength(300);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ATTR } from '../../src/contract/attributes.ts';
 import { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
 import { conversationIdOf } from '../../src/intake/conversation-id.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -55,8 +56,8 @@ describe('a task in a conversation', () => {
   it('is written to metadata.json by the webhook intake and found by the conversation filter', async () => {
     const dir = await tempLogsDir();
     const server = await testServer(dir, { ...SECRETS, AGENT_RUNNER: 'replay', AGENT_REPLAY_DELAY_MS: '0' });
-    const first = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
-    const other = await fetch(
+    const first = await freshFetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    const other = await freshFetch(
       `${server.url}/webhooks/github`,
       githubRequest(githubComment('@agent review', { issue: { number: 7, title: 'x' } })),
     );

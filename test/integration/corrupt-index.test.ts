@@ -10,6 +10,7 @@ import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { startServer } from '../../src/http/server.ts';
 import { TaskIndex } from '../../src/store/task-index.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { getJson } from '../helpers/server.ts';
 import { tasklogs } from '../helpers/tasklogs-cli.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -56,9 +57,9 @@ it('a server whose index and deliveries files are not databases moves them aside
   expect(readFileSync(moved)).toEqual(garbage);
   // webhooks are claimed in the new file: a redelivery is still one task
   const request = githubRequest(githubComment());
-  const first = await fetch(`${server.url}/webhooks/github`, request);
+  const first = await freshFetch(`${server.url}/webhooks/github`, request);
   expect(first.status).toBe(202);
-  const again = await fetch(`${server.url}/webhooks/github`, request);
+  const again = await freshFetch(`${server.url}/webhooks/github`, request);
   expect(await again.json()).toMatchObject({ status: 'duplicate' });
 });
 

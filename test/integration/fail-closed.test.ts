@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { devSecret, devSecretPath } from '../../src/intake/dev-secret.ts';
 import { hubSignature } from '../../src/intake/signatures.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { getJson, testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { githubComment, githubRequest, jiraComment, slackMention } from '../helpers/webhook-requests.ts';
@@ -61,7 +62,7 @@ describe('webhook receivers without their secret', () => {
         expect(lines.find((l) => l.includes(`/webhooks/${provider} on`))).toContain('development secret');
       }
       // an unsigned Jira delivery was accepted on any bind before
-      const unsigned = await fetch(`${server.url}/webhooks/jira`, {
+      const unsigned = await freshFetch(`${server.url}/webhooks/jira`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(jiraComment()),
@@ -69,7 +70,7 @@ describe('webhook receivers without their secret', () => {
       expect(unsigned.status).toBe(401);
       const secret = readFileSync(devSecretPath(dir), 'utf8').trim();
       const body = JSON.stringify(jiraComment());
-      const signed = await fetch(`${server.url}/webhooks/jira`, {
+      const signed = await freshFetch(`${server.url}/webhooks/jira`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-hub-signature': hubSignature(secret, body) },
         body,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { OTLP } from '../../src/ingest/otlp-schema.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -29,8 +30,10 @@ function logRecord(taskId: string | undefined, content: string, extra: Record<st
 
 const logs = (...records: unknown[]) => ({ resourceLogs: [{ scopeLogs: [{ logRecords: records }] }] });
 
+// each request on a connection of its own: a kept-alive one could be closed by the server's idle timeout just as a
+// stalled test process sends on it (ECONNRESET at load 25-31; see fresh-fetch.ts)
 async function post(url: string, path: string, body: Buffer | string, headers: Record<string, string>) {
-  const response = await fetch(`${url}${path}`, { method: 'POST', headers, body });
+  const response = await freshFetch(`${url}${path}`, { method: 'POST', headers, body });
   return {
     status: response.status,
     headers: response.headers,
@@ -179,7 +182,7 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     // a known field with a wire type that does not match is skipped like an unknown field, as protobuf parsers do
     const skipped = await post(server.url, '/v1/logs', Buffer.from([0x08, 0x01]), PROTO_TYPE);
     expect(skipped.status).toBe(200);
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await freshFetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   it('answers 413 when the body is over the limit after decompression, and 415 for other types and codings', async () => {
@@ -226,6 +229,7 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     const { port } = new URL(server.url);
     // one request whose body never finishes holds the only slot
     const held = httpRequest({
+      agent: false,
       port,
       host: '127.0.0.1',
       method: 'POST',
@@ -258,6 +262,7 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     const { port } = new URL(server.url);
     const send = () => {
       const req = httpRequest({
+        agent: false,
         port,
         host: '127.0.0.1',
         method: 'POST',
@@ -385,7 +390,7 @@ describe('hostile OTLP values (issue 9) are refused item by item, never a crash'
     await server.telemetry.forceFlush();
     const [line] = readTaskFolder(join(dir, 'task-h')).agentOutput;
     expect(line).toMatchObject({ type: 'tool_call', content: 'nulls', input: brackets });
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await freshFetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.telemetry.writer?.stats().errors).toBe(0);
   });
 });

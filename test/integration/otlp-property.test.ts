@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -111,7 +112,7 @@ describe('the OTLP ingest under generated bodies', () => {
     );
     await fc.assert(
       fc.asyncProperty(bodies, async ([path, body]) => {
-        const response = await fetch(`${server.url}${path}`, {
+        const response = await freshFetch(`${server.url}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body) ?? 'null',
@@ -127,7 +128,7 @@ describe('the OTLP ingest under generated bodies', () => {
         fc.uint8Array({ maxLength: 200 }),
         fc.constantFrom('/v1/logs', '/v1/traces'),
         async (bytes, path) => {
-          const response = await fetch(`${server.url}${path}`, {
+          const response = await freshFetch(`${server.url}${path}`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-protobuf' },
             body: bytes,
@@ -139,7 +140,7 @@ describe('the OTLP ingest under generated bodies', () => {
       { numRuns: 100 },
     );
     await server.telemetry.forceFlush();
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await freshFetch(`${server.url}/healthz`)).status).toBe(200);
     expect(server.telemetry.writer?.stats().errors).toBe(0);
   });
 });

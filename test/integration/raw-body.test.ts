@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskLogsError } from '../../src/contract/errors.ts';
 import { readRawBody } from '../../src/http/raw-body.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 
 const LIMIT = 64 * 1024;
 let server: Server | undefined;
@@ -48,7 +49,7 @@ async function startServer(onChunk: (received: number, settled: () => boolean) =
 describe('readRawBody', () => {
   it('keeps a body within the limit whole', async () => {
     const url = await startServer(() => undefined);
-    const res = await fetch(url, { method: 'POST', body: Buffer.alloc(LIMIT, 'x') });
+    const res = await freshFetch(url, { method: 'POST', body: Buffer.alloc(LIMIT, 'x') });
     expect(await res.text()).toBe(`ok ${LIMIT}`);
   });
 
@@ -86,7 +87,7 @@ describe('readRawBody', () => {
 
   it('answers a declared length over the limit with 413 once it has read it', async () => {
     const url = await startServer(() => undefined);
-    const over = await fetch(url, { method: 'POST', body: Buffer.alloc(LIMIT * 4, 'x') });
+    const over = await freshFetch(url, { method: 'POST', body: Buffer.alloc(LIMIT * 4, 'x') });
     expect({ status: over.status, text: await over.text() }).toEqual({
       status: 413,
       text: 'PAYLOAD_TOO_LARGE',

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DeliveryStore, deliveriesPathFor } from '../../src/intake/delivery-store.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { fakeProviderEnv, githubComment, githubRequest } from '../helpers/webhook-requests.ts';
@@ -23,7 +24,7 @@ describe('tasklogs reindex', () => {
       ...fakeProviderEnv(provider.url),
     });
     const request = githubRequest(githubComment());
-    const first = await fetch(`${server.url}/webhooks/github`, request);
+    const first = await freshFetch(`${server.url}/webhooks/github`, request);
     const { task_id } = (await first.json()) as { task_id: string };
     expect(task_id).toMatch(/^task-/);
     const indexPath = join(dir, '.index.sqlite');
@@ -41,12 +42,12 @@ describe('tasklogs reindex', () => {
     expect(run.stdout).toMatch(/^indexed 1 task /);
     expect(statSync(indexPath).ino).toBe(inode); // the file the server holds open is the one rebuilt
 
-    const again = await fetch(
+    const again = await freshFetch(
       `${server.url}/webhooks/github`,
       githubRequest(githubComment(), { delivery: request.delivery }),
     );
     expect(await again.json()).toEqual({ task_id, status: 'duplicate' });
-    const listed = (await (await fetch(`${server.url}/api/tasks`)).json()) as {
+    const listed = (await (await freshFetch(`${server.url}/api/tasks`)).json()) as {
       tasks: { task_id: string }[];
     };
     expect(listed.tasks.map((t) => t.task_id)).toEqual([task_id]);
@@ -106,12 +107,12 @@ describe('DeliveryStore', () => {
       }
     };
     await expect.poll(kept).toEqual(['d-recent']);
-    const again = await fetch(
+    const again = await freshFetch(
       `${server.url}/webhooks/github`,
       githubRequest(githubComment(), { delivery: 'd-old' }),
     );
     expect(again.status).toBe(202);
-    const duplicate = await fetch(
+    const duplicate = await freshFetch(
       `${server.url}/webhooks/github`,
       githubRequest(githubComment('@agent review again'), { delivery: 'd-recent' }),
     );
