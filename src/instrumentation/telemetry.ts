@@ -16,7 +16,7 @@ import {
 import type { FileSystem } from '../../exporters/file-system.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from '../../exporters/redacting-exporter.ts';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
-import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
+import { TaskFilesLogger } from '../../exporters/task-files-logger.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
@@ -80,7 +80,9 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   });
   const closeIndex = () => ownIndex?.close();
   const spanProcessors: SpanProcessor[] = [new TaskFilesSpanProcessor({ writer })];
-  const logProcessors: LogRecordProcessor[] = [new TaskFilesLogProcessor({ writer })];
+  // output lines reach the writer through TaskFilesLogger, not through the SDK's log pipeline, which carries only the
+  // OTLP export when it is configured
+  const logProcessors: LogRecordProcessor[] = [];
   // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
   const json = config.otlp.protocol === 'http/json';
   if (config.otlp.traces) {
@@ -106,10 +108,14 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       metricReaders: [],
     });
     sdk.start();
+    const lines = new TaskFilesLogger({
+      writer,
+      also: config.otlp.logs ? logs.getLogger(INSTRUMENTATION_SCOPE) : undefined,
+    });
     const tasks = new TaskRecorder({
       redactor,
       tracer: trace.getTracer(INSTRUMENTATION_SCOPE),
-      logger: logs.getLogger(INSTRUMENTATION_SCOPE),
+      logger: lines,
     });
     let stopping: Promise<void> | undefined;
     return {
@@ -123,26 +129,32 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
           report,
         ).then(() => writer.forceFlush()),
       shutdown: () =>
-        (stopping ??= withTimeout(settled('shut down', sdk.shutdown(), report), timeoutMs, giveUp).finally(
-          () => {
-            closeIndex();
-            // let a later start in the same process register again
-            trace.disable();
-            logs.disable();
-            context.disable();
-            propagation.disable();
-          },
-        )),
+        (stopping ??= withTimeout(
+          settled('shut down', stopLines(lines, sdk.shutdown()), report),
+          timeoutMs,
+          giveUp,
+        ).finally(() => {
+          closeIndex();
+          // let a later start in the same process register again
+          trace.disable();
+          logs.disable();
+          context.disable();
+          propagation.disable();
+        })),
     };
   }
 
   const resource = resourceFromAttributes({ 'service.name': config.serviceName });
   const tracerProvider = new TracerProvider({ resource, sampler, spanProcessors });
   const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  const lines = new TaskFilesLogger({
+    writer,
+    also: config.otlp.logs ? loggerProvider.getLogger(INSTRUMENTATION_SCOPE) : undefined,
+  });
   const tasks = new TaskRecorder({
     redactor,
     tracer: tracerProvider.getTracer(INSTRUMENTATION_SCOPE),
-    logger: loggerProvider.getLogger(INSTRUMENTATION_SCOPE),
+    logger: lines,
   });
   let stopping: Promise<void> | undefined;
   return {
@@ -155,7 +167,11 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     },
     shutdown: () =>
       (stopping ??= withTimeout(
-        settled('shut down', Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]), report),
+        settled(
+          'shut down',
+          stopLines(lines, Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()])),
+          report,
+        ),
         timeoutMs,
         giveUp,
       ).finally(closeIndex)),
@@ -164,6 +180,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
 
 // a stuck disk or collector: shutdown stops waiting and the process may exit
 const giveUp = () => undefined;
+
+// The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger does the same.
+// Called with the shutdown's promise already made, so the stop comes right after the SDK's own.
+function stopLines(lines: TaskFilesLogger, shutdown: Promise<unknown>): Promise<unknown> {
+  lines.stop();
+  return shutdown;
+}
 
 // A flush's rows go into the index in slices of at most INDEX_SLICE_MS, one transaction each, with a turn of the
 // event loop between them. After a burst the writer thread hands back one flush of thousands of tasks: their upserts

@@ -1,5 +1,8 @@
-// Output events per second through the whole OpenTelemetry pipeline (AgentRun -> logger -> processor -> writer ->
-// 03-agent-output.jsonl) against pino writing the same events to a file, interleaved in one process.
+// Output events per second through the whole pipeline (AgentRun -> the writer's queue -> flush and mapping -> the
+// writer thread -> 03-agent-output.jsonl) against pino writing the same events to a file, interleaved in one
+// process. Our emitter waits while the writer's queue is deep, as a sustained producer must: the queue is bounded
+// (65,536 items, then counted drops), and an emitter faster than the file writes on the same core fills it; pino
+// buffers without bound.
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -7,6 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import { atLeast, benchDir, fmt, median, report, scaled, yieldToLoop } from './bench-kit.ts';
+import { waitForWriter } from './recorded-lifecycle.ts';
 
 const EVENTS = scaled(200_000, 20_000);
 const CHUNK = 1000; // events arrive from a stream: the emitter yields between chunks, for both contenders
@@ -27,6 +31,7 @@ async function ours(dir: string, round: number | string, redaction = true): Prom
   for (let i = 0; i < EVENTS; i += CHUNK) {
     for (let j = 0; j < CHUNK; j++) run.text(CONTENT);
     await yieldToLoop();
+    await waitForWriter(telemetry);
   }
   await telemetry.forceFlush();
   const elapsed = performance.now() - started;
