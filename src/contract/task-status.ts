@@ -19,6 +19,11 @@ export function advanceStatus(
   return RANK[next] > RANK[current] ? next : current;
 }
 
+/** 1 queued, 2 running, 3 a final state: a status only moves to a higher rank (advanceStatus). */
+export function statusRank(status: TaskStatus): number {
+  return RANK[status];
+}
+
 export function isFinalStatus(status: TaskStatus | undefined): boolean {
   return status !== undefined && RANK[status] === 3;
 }

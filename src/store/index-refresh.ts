@@ -53,7 +53,7 @@ export async function refreshIndex(
   const write = async () => {
     updated += await inSlices(
       rows,
-      (slice) => (full ? index.replaceMany(slice) : index.upsertMany(slice)),
+      (slice) => (full ? index.replaceMany(slice) : index.refreshMany(slice)),
       stopped,
     );
     rows = [];

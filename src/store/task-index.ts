@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
+import { statusRank, TASK_STATUSES } from '../contract/task-status.ts';
 import { closeSynced, openUnsynced } from './sqlite.ts';
 import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate } from './task-aggregates.ts';
 import { filterSql, type TaskFilters } from './task-filters.ts';
@@ -71,9 +72,10 @@ const COLUMNS = `task_id, status, source, provider, assigned_agent, agent_type, 
 export class TaskIndex {
   readonly path: string;
   readonly #db: DatabaseSync;
-  readonly #upsertMetadata: StatementSync;
+  // the metadata upserts: a writer's (forward only) and the refresh's (what the files say)
+  readonly #forward: MetadataStatements;
+  readonly #asRead: MetadataStatements;
   readonly #upsertResult: StatementSync;
-  readonly #upsertBoth: StatementSync;
   readonly #setMtime: StatementSync;
   readonly #folderMtimes: StatementSync;
   // prepared once: the interrupted-task check reads a page of ids every turn of the event loop
@@ -95,16 +97,14 @@ export class TaskIndex {
     this.#db = opened.db;
     this.setAside = opened.setAside;
     this.setAsideWhy = opened.why;
-    this.#upsertMetadata = this.#db.prepare(`
-      INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-        completed_at, conversation_id, folder_mtime)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, source = excluded.source,
-        provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
-        model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
-        completed_at = coalesce(excluded.completed_at, tasks.completed_at),
-        conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id),
-        folder_mtime = excluded.folder_mtime`);
+    this.#forward = {
+      metadata: this.#db.prepare(upsertMetadataSql(true)),
+      both: this.#db.prepare(upsertBothSql(true)),
+    };
+    this.#asRead = {
+      metadata: this.#db.prepare(upsertMetadataSql(false)),
+      both: this.#db.prepare(upsertBothSql(false)),
+    };
     this.#upsertResult = this.#db.prepare(`
       INSERT INTO tasks (task_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, completed_at,
         folder_mtime)
@@ -113,18 +113,6 @@ export class TaskIndex {
         input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
         duration_seconds = excluded.duration_seconds, completed_at = coalesce(tasks.completed_at, excluded.completed_at),
         folder_mtime = excluded.folder_mtime`);
-    // both at once (a task whose metadata and result land in one flush, as most short tasks do): one row write, where
-    // the two statements above in turn would write the new row and then update it, touching every index it changes
-    // twice. The same values as the two in turn: completed_at is the metadata's, else the row's, else the result's.
-    this.#upsertBoth = this.#db.prepare(`
-      INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-        completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, folder_mtime)
-      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16, ?18)
-      ON CONFLICT (task_id) DO UPDATE SET status = ?2, source = ?3, provider = ?4, assigned_agent = ?5,
-        agent_type = ?6, model = ?7, created_at = ?8, started_at = ?9,
-        completed_at = coalesce(?10, tasks.completed_at, ?17),
-        conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
-        input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = ?18`);
     this.#setMtime = this.#db.prepare('UPDATE tasks SET folder_mtime = ? WHERE task_id = ?');
     this.#folderMtimes = this.#db.prepare(
       'SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?',
@@ -146,17 +134,47 @@ export class TaskIndex {
     return (this.#db.prepare('SELECT count(*) AS n FROM tasks').get() as { n: number }).n;
   }
 
-  /** Records what was just written for one task. */
+  /**
+   * Records what a writer has just written for one task. Two processes writing one task (split mode) upsert in
+   * either order, so a row's metadata is replaced only by a state that is not older than its own: a later
+   * started_at (a run that took an interrupted task up again), else the same started_at and a status of the same or
+   * a later rank (queued, running, final), as metadata.json's merge moves them. An older state leaves the row, and
+   * its folder mtime, as they are; a result is recorded either way, as on its own.
+   */
   upsert(taskId: string, files: IndexedFiles): void {
+    this.#upsert(taskId, files, this.#forward);
+  }
+
+  /** Several upserts in one transaction (one fsync of the WAL instead of many). */
+  upsertMany(entries: Iterable<[string, IndexedFiles]>): void {
+    this.#inTransaction(() => {
+      for (const [taskId, files] of entries) this.upsert(taskId, files);
+    });
+  }
+
+  /**
+   * Records what the task folders say now (the refresh has just read them), whatever the rows hold: the files are
+   * the truth, and a row a writer's upsert got wrong is put right here once its folder changes again.
+   */
+  refreshMany(entries: Iterable<[string, IndexedFiles]>): void {
+    this.#inTransaction(() => {
+      for (const [taskId, files] of entries) this.#upsert(taskId, files, this.#asRead);
+    });
+  }
+
+  #upsert(taskId: string, files: IndexedFiles, statements: MetadataStatements): void {
     const m = files.metadata;
     const r = files.finalResult;
     // the folder's mtime as of what the row says: null when the writer could not tell, which says the row is what
     // a writer just wrote (the refresh records the mtime then, see index-refresh.ts)
     const mtime = files.folderMtimeMs ?? null;
     if (m !== undefined && r !== undefined) {
-      this.#upsertBoth.run(taskId, ...metadataValues(m), ...resultValues(r), mtime);
+      const result = resultValues(r);
+      // no row changed: the metadata is older than the row's (a forward upsert), and the result goes on its own
+      if (statements.both.run(taskId, ...metadataValues(m), ...result, mtime).changes === 0)
+        this.#upsertResult.run(taskId, ...result, mtime);
     } else if (m !== undefined) {
-      this.#upsertMetadata.run(taskId, ...metadataValues(m), mtime);
+      statements.metadata.run(taskId, ...metadataValues(m), mtime);
     } else if (r !== undefined) {
       this.#upsertResult.run(taskId, ...resultValues(r), mtime);
     } else if (files.folderMtimeMs !== undefined) {
@@ -164,11 +182,10 @@ export class TaskIndex {
     }
   }
 
-  /** Several upserts in one transaction (one fsync of the WAL instead of many). */
-  upsertMany(entries: Iterable<[string, IndexedFiles]>): void {
+  #inTransaction(write: () => void): void {
     this.#db.exec('BEGIN');
     try {
-      for (const [taskId, files] of entries) this.upsert(taskId, files);
+      write();
       this.#db.exec('COMMIT');
     } catch (error) {
       // a COMMIT that failed (disk full) has rolled back already: a second ROLLBACK would hide the real error
@@ -180,18 +197,12 @@ export class TaskIndex {
   /** Replaces each task's row whole (what the files say now, nothing kept from before), in one transaction. */
   replaceMany(entries: Iterable<[string, IndexedFiles]>): void {
     const del = this.#db.prepare('DELETE FROM tasks WHERE task_id = ?');
-    this.#db.exec('BEGIN');
-    try {
+    this.#inTransaction(() => {
       for (const [taskId, files] of entries) {
         del.run(taskId);
-        this.upsert(taskId, files);
+        this.#upsert(taskId, files, this.#asRead);
       }
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      // a COMMIT that failed (disk full) has rolled back already: a second ROLLBACK would hide the real error
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 
   remove(taskIds: Iterable<string>): void {
@@ -321,6 +332,59 @@ export class TaskIndex {
     this.#closed = true;
     closeSynced(this.#db);
   }
+}
+
+interface MetadataStatements {
+  metadata: StatementSync;
+  both: StatementSync;
+}
+
+// a status's rank in SQL (statusRank): 0 for none, or for a value that is not a status
+function rankSql(status: string): string {
+  const cases = TASK_STATUSES.map((s) => `WHEN '${s}' THEN ${statusRank(s)}`).join(' ');
+  return `(CASE ${status} ${cases} ELSE 0 END)`;
+}
+
+// true when the state (status, startedAt) is not older than the row's: the row knows no status, or this state's run
+// started later (a resumed run: metadata-merge.ts), or it is the same run at the same or a later rank
+function notOlderSql(status: string, startedAt: string): string {
+  const rowStarted = "coalesce(tasks.started_at, '')";
+  const started = `coalesce(${startedAt}, '')`;
+  return `(${rankSql('tasks.status')} = 0 OR ${started} > ${rowStarted} OR (${started} = ${rowStarted} AND ${rankSql(status)} >= ${rankSql('tasks.status')}))`;
+}
+
+// `forward`: an older state than the row's leaves the row as it is (a writer's upsert); else it replaces it (the
+// refresh's, which read the files)
+function upsertMetadataSql(forward: boolean): string {
+  return `
+    INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
+      completed_at, conversation_id, folder_mtime)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, source = excluded.source,
+      provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
+      model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
+      completed_at = coalesce(excluded.completed_at, tasks.completed_at),
+      conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id),
+      folder_mtime = excluded.folder_mtime
+    ${forward ? `WHERE ${notOlderSql('excluded.status', 'excluded.started_at')}` : ''}`;
+}
+
+// Metadata and result at once (a task whose metadata and result land in one flush, as most short tasks do): one row
+// write, where the metadata upsert and the result upsert in turn would write the new row and then update it,
+// touching every index it changes twice. The same values as the two in turn: completed_at is the metadata's, else
+// the row's, else the result's. With `forward`, metadata older than the row's changes nothing here (no row changed):
+// the result is then recorded on its own.
+function upsertBothSql(forward: boolean): string {
+  return `
+    INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
+      completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, folder_mtime)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16, ?18)
+    ON CONFLICT (task_id) DO UPDATE SET status = ?2, source = ?3, provider = ?4, assigned_agent = ?5,
+      agent_type = ?6, model = ?7, created_at = ?8, started_at = ?9,
+      completed_at = coalesce(?10, tasks.completed_at, ?17),
+      conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
+      input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = ?18
+    ${forward ? `WHERE ${notOlderSql('?2', '?9')}` : ''}`;
 }
 
 // the columns each statement takes after the task id, in the order of their placeholders

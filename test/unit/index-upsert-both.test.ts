@@ -10,10 +10,16 @@ const before: IndexedFiles[] = [
     finalResult: { success: false, completed_at: '2026-01-01T00:00:08.000Z' },
   },
   { finalResult: { success: true, metrics: { cost_usd: 1, input_tokens: 5 } as never } },
+  // a newer state than some of the metadata below (a run started): those are left out, the result still recorded
+  {
+    metadata: { status: 'running', started_at: '2026-01-01T00:00:01.000Z', model: 'r' },
+    folderMtimeMs: 7,
+  },
 ];
 const metadatas: NonNullable<IndexedFiles['metadata']>[] = [
   { status: 'completed', source: 'webhook', provider: 'github', created_at: '2026-01-01T00:00:00.000Z' },
   { status: 'failed', completed_at: '2026-01-01T00:00:05.000Z', conversation_id: 'conv-2', model: 'm' },
+  { status: 'queued', created_at: '2026-01-01T00:00:00.000Z', model: 'q' },
 ];
 const results: NonNullable<IndexedFiles['finalResult']>[] = [
   {
@@ -35,10 +41,11 @@ describe('the task index, metadata and result of one flush', () => {
           const apart = new TaskIndex(':memory:');
           for (const index of [both, apart])
             if (prior.metadata || prior.finalResult) index.upsert(taskId, prior);
-          both.upsert(taskId, { metadata, finalResult });
-          apart.upsert(taskId, { metadata });
-          apart.upsert(taskId, { finalResult });
+          both.upsert(taskId, { metadata, finalResult, folderMtimeMs: 9 });
+          apart.upsert(taskId, { metadata, folderMtimeMs: 9 });
+          apart.upsert(taskId, { finalResult, folderMtimeMs: 9 });
           expect(both.get(taskId)).toEqual(apart.get(taskId));
+          expect(both.folderMtimesAfter('', 1)).toEqual(apart.folderMtimesAfter('', 1));
           both.close();
           apart.close();
         }
