@@ -2,6 +2,7 @@
 // `execute_tool` child spans, and its end as the task's final result.
 import {
   type Attributes,
+  type AttributeValue,
   type Context,
   type HrTime,
   type Logger,
@@ -232,11 +233,7 @@ export class AgentRun {
     details: OutputDetails | undefined,
     context = this.#context,
   ): void {
-    const attributes: Attributes = {
-      [ATTR.taskId]: this.taskId,
-      [ATTR.outputType]: type,
-      [ATTR.outputSeq]: ++this.#seq,
-    };
+    const attributes: Attributes = new OutputAttributes(this.taskId, type, ++this.#seq);
     if (details !== undefined) addDetails(attributes, details);
     const time = nowHrTime();
     this.#logger.emit({
@@ -248,6 +245,20 @@ export class AgentRun {
       attributes,
       context,
     });
+  }
+}
+
+// An output line's attributes: a class, not an object literal. The file writer's queue keeps this object until its
+// flush, and V8 moves a literal's allocation site to the old generation once most of its objects survive a scavenge:
+// every call then wrote into old-space pages on the caller's stack, where a first touch of a page costs ~25 µs on the
+// benchmark VM (caller p99 24 µs; 0.5 µs as a class). A class instance is allocated young.
+class OutputAttributes {
+  [key: string]: AttributeValue | undefined;
+
+  constructor(taskId: string, type: OutputType, seq: number) {
+    this[ATTR.taskId] = taskId;
+    this[ATTR.outputType] = type;
+    this[ATTR.outputSeq] = seq;
   }
 }
 
