@@ -5,6 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { hubSignature } from '../../src/intake/signatures.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -36,12 +37,12 @@ async function setUp(env: Record<string, string> = {}) {
   const taskFolders = () => readdirSync(logs).filter((name) => name.startsWith('task-'));
   /** after each hostile input: still healthy, nothing outside the root changed */
   const expectUnharmed = async () => {
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await freshFetch(`${server.url}/healthz`)).status).toBe(200);
     await server.telemetry.forceFlush();
     expect(checksumTree(canary)).toBe(before);
   };
   const rejections = async () =>
-    (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as {
+    (await (await freshFetch(`${server.url}/api/webhooks/rejections`)).json()) as {
       counts: Record<string, Record<string, number>>;
     };
   return { root, logs, server, provider, taskFolders, expectUnharmed, rejections };
@@ -320,7 +321,7 @@ describe('hostile webhook requests', () => {
     '%s: a 4xx JSON refusal without a path, no task, no provider call',
     async (_name, provider, make) => {
       const { root, server, provider: api, taskFolders, expectUnharmed } = await setUp();
-      const response = await fetch(`${server.url}/webhooks/${provider}`, make());
+      const response = await freshFetch(`${server.url}/webhooks/${provider}`, make());
       expectCleanRefusal(response.status, await response.text(), root);
       await expectUnharmed();
       expect(taskFolders()).toEqual([]);
@@ -412,13 +413,15 @@ describe('hostile webhook requests', () => {
       });
       await closed;
     }
-    await expect.poll(async () => (await fetch(`${server.url}/healthz`)).status).toBe(200);
-    const rejections = (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as {
+    await expect.poll(async () => (await freshFetch(`${server.url}/healthz`)).status).toBe(200);
+    const rejections = (await (await freshFetch(`${server.url}/api/webhooks/rejections`)).json()) as {
       counts: Record<string, Record<string, number>>;
     };
     await expect
       .poll(async () => {
-        const r = (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as typeof rejections;
+        const r = (await (
+          await freshFetch(`${server.url}/api/webhooks/rejections`)
+        ).json()) as typeof rejections;
         return (r.counts.github?.client_gone ?? 0) + (r.counts.jira?.client_gone ?? 0);
       })
       .toBe(2);
@@ -431,7 +434,7 @@ describe('dedupe on the signed body', () => {
     const { server, taskFolders } = await setUp();
     const body = JSON.stringify(githubComment());
     const send = (delivery: string) =>
-      fetch(`${server.url}/webhooks/github`, signedGithub(body, { 'x-github-delivery': delivery }));
+      freshFetch(`${server.url}/webhooks/github`, signedGithub(body, { 'x-github-delivery': delivery }));
     const first = await send('delivery-1');
     expect(first.status).toBe(202);
     const { task_id } = (await first.json()) as { task_id: string };
@@ -447,10 +450,16 @@ describe('dedupe on the signed body', () => {
   it('the same signed Jira body with a new X-Atlassian-Webhook-Identifier is the same task', async () => {
     const { server, taskFolders } = await setUp();
     const payload = jiraComment();
-    const first = await fetch(`${server.url}/webhooks/jira`, jiraRequest(payload, { identifier: 'id-1' }));
+    const first = await freshFetch(
+      `${server.url}/webhooks/jira`,
+      jiraRequest(payload, { identifier: 'id-1' }),
+    );
     expect(first.status).toBe(202);
     const { task_id } = (await first.json()) as { task_id: string };
-    const again = await fetch(`${server.url}/webhooks/jira`, jiraRequest(payload, { identifier: 'id-2' }));
+    const again = await freshFetch(
+      `${server.url}/webhooks/jira`,
+      jiraRequest(payload, { identifier: 'id-2' }),
+    );
     expect(await again.json()).toEqual({ task_id, status: 'duplicate' });
     await server.telemetry.forceFlush();
     expect(taskFolders()).toEqual([task_id]);
@@ -458,8 +467,14 @@ describe('dedupe on the signed body', () => {
 
   it('a different signed body is a new task', async () => {
     const { server } = await setUp();
-    const a = await fetch(`${server.url}/webhooks/github`, signedGithub(githubComment('@agent review a')));
-    const b = await fetch(`${server.url}/webhooks/github`, signedGithub(githubComment('@agent review b')));
+    const a = await freshFetch(
+      `${server.url}/webhooks/github`,
+      signedGithub(githubComment('@agent review a')),
+    );
+    const b = await freshFetch(
+      `${server.url}/webhooks/github`,
+      signedGithub(githubComment('@agent review b')),
+    );
     expect([a.status, b.status]).toEqual([202, 202]);
   });
 });
@@ -473,7 +488,7 @@ describe('intake bounds', () => {
       webhookEvent: 'jira:issue_created',
       issue: { key: 'OPS-8', fields: { summary: '@agent plan', description: 'x'.repeat(1_100_000) } },
     };
-    const response = await fetch(`${server.url}/webhooks/jira`, signedJira(payload));
+    const response = await freshFetch(`${server.url}/webhooks/jira`, signedJira(payload));
     expect(response.status).toBe(413);
     expectCleanRefusal(response.status, await response.text(), root);
     await server.telemetry.forceFlush();
@@ -503,7 +518,7 @@ describe('intake bounds', () => {
       await server.close();
     });
     const send = (n: number, delivery = `full-${n}`) =>
-      fetch(
+      freshFetch(
         `${server.url}/webhooks/github`,
         githubRequest(githubComment(`@agent review ${n}`), { delivery }),
       );

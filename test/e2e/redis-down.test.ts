@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { startStoppableRedis } from '../helpers/redis.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
@@ -27,7 +28,8 @@ describe('a webhook that cannot be queued because Redis is down', () => {
         .sort();
     };
     const delivery = 'delivery-during-outage';
-    const send = () => fetch(`${server.url}/webhooks/github`, githubRequest(githubComment(), { delivery }));
+    const send = () =>
+      freshFetch(`${server.url}/webhooks/github`, githubRequest(githubComment(), { delivery }));
 
     await redis.stop();
     const refused = await send();
@@ -37,7 +39,7 @@ describe('a webhook that cannot be queued because Redis is down', () => {
     // whatever was written says the task will never run; nothing is left "queued"
     expect((await statuses()).every((status) => status === 'rejected')).toBe(true);
     const rejected = (await statuses()).length;
-    const listed = (await (await fetch(`${server.url}/api/tasks?status=queued`)).json()) as {
+    const listed = (await (await freshFetch(`${server.url}/api/tasks?status=queued`)).json()) as {
       tasks: unknown[];
     };
     expect(listed.tasks).toEqual([]);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
@@ -46,7 +47,7 @@ describe('split mode: web process and worker process over a real Redis', () => {
     await expect.poll(() => out, { timeout: 60_000 }).toContain('task-logs worker: queue');
     expect(out).toContain('replay runner');
 
-    const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    const response = await freshFetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
     expect(response.status).toBe(202);
     const { task_id } = (await response.json()) as { task_id: string };
     await expect
@@ -77,10 +78,10 @@ describe('split mode: web process and worker process over a real Redis', () => {
       AGENT_RUNNER: 'replay',
     });
     const request = () => githubRequest(githubComment(), { delivery: 'delivery-redis-down' });
-    const first = await fetch(`${server.url}/webhooks/github`, request());
+    const first = await freshFetch(`${server.url}/webhooks/github`, request());
     expect(first.status).toBe(503);
     expect(await first.json()).toMatchObject({ error: { code: 'QUEUE_UNAVAILABLE' } });
-    const second = await fetch(`${server.url}/webhooks/github`, request());
+    const second = await freshFetch(`${server.url}/webhooks/github`, request());
     expect(second.status).toBe(503); // not "duplicate": the failed delivery did not keep its claim
   });
 });

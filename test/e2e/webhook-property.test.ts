@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.ts';
 import { hubSignature, slackSignature } from '../../src/intake/signatures.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { recordUnhandledRejections } from '../helpers/unhandled-rejections.ts';
@@ -97,7 +98,7 @@ describe('generated webhook requests', () => {
           headers['x-slack-request-timestamp'] = timestamp;
           headers['x-slack-signature'] = slackSignature(SECRETS.SLACK_SIGNING_SECRET, timestamp, w.body);
         }
-        const response = await fetch(`${server.url}/webhooks/${w.provider}`, {
+        const response = await freshFetch(`${server.url}/webhooks/${w.provider}`, {
           method: 'POST',
           headers,
           body: w.body,
@@ -108,7 +109,7 @@ describe('generated webhook requests', () => {
       }),
       { numRuns: 150 },
     );
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await freshFetch(`${server.url}/healthz`)).status).toBe(200);
     await server.telemetry.forceFlush();
     expect(unhandled).toEqual([]);
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -61,7 +62,7 @@ describe('a signed GitHub issue_comment with @agent review', () => {
   it('answers 202 with the task id, reacts on the comment, and ends as a complete task folder', async () => {
     const { server, provider, waitDone } = await setUp();
     const request = githubRequest(githubComment());
-    const response = await fetch(`${server.url}/webhooks/github`, request);
+    const response = await freshFetch(`${server.url}/webhooks/github`, request);
     expect(response.status).toBe(202);
     const answer = (await response.json()) as { task_id: string; status: string };
     expect(answer).toMatchObject({ task_id: expect.stringMatching(/^task-[0-9a-f]{16}$/), status: 'queued' });
@@ -100,7 +101,7 @@ describe('a signed GitHub issue_comment with @agent review', () => {
     ]);
 
     // GitHub redelivers with the same delivery id: the same task, not a second one
-    const again = await fetch(
+    const again = await freshFetch(
       `${server.url}/webhooks/github`,
       githubRequest(githubComment(), { delivery: request.delivery }),
     );
@@ -110,7 +111,7 @@ describe('a signed GitHub issue_comment with @agent review', () => {
 
   it('still runs the task when the reaction fails, and records the failure', async () => {
     const { server, waitDone } = await setUp(() => ({ status: 500, body: { message: 'boom' } }));
-    const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    const response = await freshFetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
     const { task_id } = (await response.json()) as { task_id: string };
     const files = await waitDone(task_id);
     expect(files.metadata?.status).toBe('completed');
@@ -126,7 +127,7 @@ describe('a signed Slack app_mention', () => {
   it('becomes a complete task, acknowledged in the thread; a Slack retry is a duplicate', async () => {
     const { server, provider, waitDone } = await setUp(() => ({ status: 200, body: { ok: true } }));
     const body = JSON.stringify(slackMention());
-    const response = await fetch(`${server.url}/webhooks/slack`, slackRequest(body));
+    const response = await freshFetch(`${server.url}/webhooks/slack`, slackRequest(body));
     expect(response.status).toBe(202);
     const { task_id } = (await response.json()) as { task_id: string };
     const files = await waitDone(task_id);
@@ -142,7 +143,7 @@ describe('a signed Slack app_mention', () => {
       path: '/chat.postMessage',
       body: { channel: 'C0DEPLOY', thread_ts: '1700000000.000100', text: `:eyes: On it: task ${task_id}` },
     });
-    const retry = await fetch(
+    const retry = await freshFetch(
       `${server.url}/webhooks/slack`,
       slackRequest(body, { headers: { 'x-slack-retry-num': '1' } }),
     );
@@ -151,7 +152,7 @@ describe('a signed Slack app_mention', () => {
 
   it('answers url_verification with the challenge, and a slash command with an ephemeral reply', async () => {
     const { server, waitDone } = await setUp();
-    const challenge = await fetch(
+    const challenge = await freshFetch(
       `${server.url}/webhooks/slack`,
       slackRequest(JSON.stringify({ type: 'url_verification', challenge: 'c-123' })),
     );
@@ -164,7 +165,7 @@ describe('a signed Slack app_mention', () => {
       user_id: 'U1',
       trigger_id: '123.456.abc',
     }).toString();
-    const slash = await fetch(
+    const slash = await freshFetch(
       `${server.url}/webhooks/slack`,
       slackRequest(form, { contentType: 'application/x-www-form-urlencoded' }),
     );
@@ -183,7 +184,7 @@ describe('a signed Slack app_mention', () => {
 describe('a signed Jira comment_created', () => {
   it('becomes a complete task with the issue key and project, acknowledged by a comment', async () => {
     const { server, provider, waitDone } = await setUp();
-    const response = await fetch(`${server.url}/webhooks/jira`, jiraRequest(jiraComment()));
+    const response = await freshFetch(`${server.url}/webhooks/jira`, jiraRequest(jiraComment()));
     expect(response.status).toBe(202);
     const { task_id } = (await response.json()) as { task_id: string };
     const files = await waitDone(task_id);
@@ -237,14 +238,14 @@ describe('bad webhook requests', () => {
     ],
   ])('GitHub: %s gets its 4xx or ignored answer, and no task', async (_name, make, status, reason) => {
     const { server, taskFolders } = await setUp();
-    const response = await fetch(`${server.url}/webhooks/github`, make());
+    const response = await freshFetch(`${server.url}/webhooks/github`, make());
     expect(response.status).toBe(status);
     const body = (await response.json()) as Record<string, unknown>;
     if (status >= 400) expect(body).toHaveProperty('error.code');
     else expect(body).toMatchObject({ status: 'ignored' });
     await server.telemetry.forceFlush();
     expect(taskFolders()).toEqual([]);
-    const rejections = (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as {
+    const rejections = (await (await freshFetch(`${server.url}/api/webhooks/rejections`)).json()) as {
       counts: Record<string, Record<string, number>>;
       recent: { reason: string; status: number }[];
     };
@@ -255,7 +256,7 @@ describe('bad webhook requests', () => {
   it('Slack: a stale timestamp or a wrong signature is refused', async () => {
     const { server, taskFolders } = await setUp();
     const body = JSON.stringify(slackMention());
-    const stale = await fetch(
+    const stale = await freshFetch(
       `${server.url}/webhooks/slack`,
       slackRequest(body, { timestamp: Math.floor(Date.now() / 1000) - 600 }),
     );
@@ -263,7 +264,7 @@ describe('bad webhook requests', () => {
     expect(((await stale.json()) as { error: { message: string } }).error.message).toContain(
       'timestamp_stale',
     );
-    const wrong = await fetch(
+    const wrong = await freshFetch(
       `${server.url}/webhooks/slack`,
       slackRequest(body, { secret: 'wrong-secret-123' }),
     );
@@ -273,7 +274,7 @@ describe('bad webhook requests', () => {
 
   it('Jira: a wrong signature is refused when a secret is set', async () => {
     const { server, taskFolders } = await setUp();
-    const response = await fetch(
+    const response = await freshFetch(
       `${server.url}/webhooks/jira`,
       jiraRequest(jiraComment(), { secret: 'wrong-secret-123' }),
     );
@@ -286,13 +287,16 @@ describe('bad webhook requests', () => {
     const before = readdirSync(dir).sort();
     await Promise.all(
       Array.from({ length: 300 }, () =>
-        fetch(`${server.url}/webhooks/github`, githubRequest(githubComment(), { secret: 'nope-nope-nope' })),
+        freshFetch(
+          `${server.url}/webhooks/github`,
+          githubRequest(githubComment(), { secret: 'nope-nope-nope' }),
+        ),
       ),
     );
     await server.telemetry.forceFlush();
     expect(taskFolders()).toEqual([]);
     expect(readdirSync(dir).sort()).toEqual(before);
-    const rejections = (await (await fetch(`${server.url}/api/webhooks/rejections`)).json()) as {
+    const rejections = (await (await freshFetch(`${server.url}/api/webhooks/rejections`)).json()) as {
       counts: Record<string, Record<string, number>>;
       recent: unknown[];
     };
@@ -310,7 +314,7 @@ describe('with TASK_LOGS_ENABLED=false', () => {
       AGENT_RUNNER: 'replay',
       AGENT_REPLAY_DELAY_MS: '0',
     });
-    const response = await fetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
+    const response = await freshFetch(`${server.url}/webhooks/github`, githubRequest(githubComment()));
     expect(response.status).toBe(202);
     const { task_id } = (await response.json()) as { task_id: string };
     expect(task_id).toMatch(/^task-/);
@@ -320,6 +324,9 @@ describe('with TASK_LOGS_ENABLED=false', () => {
       })
       .toEqual({ waiting: 0, running: 0 });
     expect(readdirSync(dir).filter((name) => name.startsWith('task-'))).toEqual([]);
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok', logging: false });
+    expect(await (await freshFetch(`${server.url}/healthz`)).json()).toEqual({
+      status: 'ok',
+      logging: false,
+    });
   });
 });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -16,7 +17,7 @@ interface SseEvent {
 
 /** Reads a Server-Sent Events stream to its end. */
 async function readEvents(url: string, headers: Record<string, string> = {}): Promise<SseEvent[]> {
-  const response = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers } });
+  const response = await freshFetch(url, { headers: { Accept: 'text/event-stream', ...headers } });
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toContain('text/event-stream');
   const events: SseEvent[] = [];
@@ -89,11 +90,11 @@ describe('GET /api/tasks/{id}/logs/agent-output/stream', () => {
 
   it('refuses a Last-Event-ID that is not a line number, and an unknown task', async () => {
     const server = await testServer(await tempLogsDir());
-    const bad = await fetch(`${server.url}/api/tasks/task-x/logs/agent-output/stream`, {
+    const bad = await freshFetch(`${server.url}/api/tasks/task-x/logs/agent-output/stream`, {
       headers: { 'Last-Event-ID': 'abc' },
     });
     expect(bad.status).toBe(400);
-    const missing = await fetch(`${server.url}/api/tasks/task-x/logs/agent-output/stream`);
+    const missing = await freshFetch(`${server.url}/api/tasks/task-x/logs/agent-output/stream`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'TASK_NOT_FOUND' } });
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { mountTmpfs } from '../helpers/tmpfs.ts';
 import { githubComment, githubRequest, SECRETS } from '../helpers/webhook-requests.ts';
 
@@ -25,7 +26,7 @@ describe('webhooks while the logs disk is full', () => {
       const filler = join(mounted, 'filler');
       expect(() => writeFileSync(filler, Buffer.alloc(2 << 20))).toThrow(/ENOSPC/);
       const send = () =>
-        fetch(
+        freshFetch(
           `${server.url}/webhooks/github`,
           githubRequest(githubComment(), { delivery: 'during-disk-full' }),
         );

@@ -1,6 +1,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 describe('a live follower that hangs up', () => {
@@ -19,7 +20,7 @@ describe('a live follower that hangs up', () => {
 
     for (let round = 0; round < 3; round++) {
       const abort = new AbortController();
-      const response = await fetch(`${server.url}/api/tasks/task-followed/logs/agent-output/stream`, {
+      const response = await freshFetch(`${server.url}/api/tasks/task-followed/logs/agent-output/stream`, {
         headers: { accept: 'text/event-stream' },
         signal: abort.signal,
       });
@@ -37,7 +38,7 @@ describe('a live follower that hangs up', () => {
     }
     run.finish({ result: 'done' });
     await server.telemetry.forceFlush();
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await freshFetch(`${server.url}/healthz`)).status).toBe(200);
     expect(logged).toEqual([]);
   });
 });

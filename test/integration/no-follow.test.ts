@@ -16,6 +16,7 @@ import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { verifyTasks } from '../../src/ops/verify.ts';
 import { TaskStore } from '../../src/store/task-store.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testServer } from '../helpers/server.ts';
@@ -122,7 +123,7 @@ describe('the API, facing links and special files in the logs folder', () => {
     symlinkSync(join(canary, TASK_FILES.input), join(root, 'task-filelink', TASK_FILES.input));
     const server = await testServer(root);
     const get = async (path: string) => {
-      const response = await fetch(`${server.url}${path}`);
+      const response = await freshFetch(`${server.url}${path}`);
       return { status: response.status, text: await response.text() };
     };
     expect(await get('/api/tasks/task-fifo/logs/metadata')).toMatchObject({ status: 404 });

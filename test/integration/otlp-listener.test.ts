@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
+import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { rawRequest } from '../helpers/raw-request.ts';
 import { testServer } from '../helpers/server.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
@@ -38,7 +39,7 @@ const logs = (taskId: string, content: string, time = '1700000000123000000') =>
   });
 
 async function post(base: string, path: string, body: string | Buffer, headers: Record<string, string>) {
-  const response = await fetch(`${base}${path}`, { method: 'POST', headers, body });
+  const response = await freshFetch(`${base}${path}`, { method: 'POST', headers, body });
   return { status: response.status, body: await response.text() };
 }
 
@@ -64,7 +65,7 @@ describe('the separate OTLP ingest listener (OTLP_INGEST_PORT)', () => {
     expect((await post(server.url, '/v1/logs', logs('task-l', 'x'), bearer(INGEST_TOKEN))).status).toBe(401);
     const second = logs('task-l', 'two', '1700000000124000000');
     expect((await post(server.url, '/v1/logs', second, bearer(API_TOKEN))).status).toBe(200);
-    expect((await fetch(`${server.url}/api/tasks`, { headers: bearer(INGEST_TOKEN) })).status).toBe(401);
+    expect((await freshFetch(`${server.url}/api/tasks`, { headers: bearer(INGEST_TOKEN) })).status).toBe(401);
 
     // one memory of items taken: the same record through the other listener is not written again
     expect((await post(ingest, '/v1/logs', second, bearer(INGEST_TOKEN))).status).toBe(200);
