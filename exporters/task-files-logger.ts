@@ -65,7 +65,14 @@ function timeOf(timestamp: LogRecord['timestamp']): QueuedLogRecord['hrTime'] {
   return timeInputToHrTime(Date.now());
 }
 
+// The span context is checked as the SDK checks it (hex ids, not all zeros), once per span: an agent run's lines all
+// carry the same one, and the check walks both ids character by character.
+let lastValid: SpanContext | undefined;
+
 function spanContextOf(from: Context): SpanContext | undefined {
   const spanContext = trace.getSpanContext(from);
-  return spanContext !== undefined && isSpanContextValid(spanContext) ? spanContext : undefined;
+  if (spanContext === undefined || spanContext === lastValid) return spanContext;
+  if (!isSpanContextValid(spanContext)) return undefined;
+  lastValid = spanContext;
+  return spanContext;
 }

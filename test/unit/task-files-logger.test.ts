@@ -58,7 +58,10 @@ describe('TaskFilesLogger', () => {
       timestamp: new Date(1_790_000_000_123),
       attributes: { [ATTR.taskId]: 'task-a', [ATTR.outputType]: 'text' },
     });
-    expect(queued).toHaveLength(2);
+    const valid = trace.setSpanContext(ROOT_CONTEXT, SPAN);
+    for (const context of [valid, invalid, valid])
+      lines.emit({ attributes: { [ATTR.taskId]: 'task-a', [ATTR.outputType]: 'text' }, context });
+    expect(queued.slice(2).map((record) => record.spanContext)).toEqual([SPAN, undefined, SPAN]);
     expect(queued[0]!.spanContext).toBeUndefined();
     expect(queued[0]!.hrTime[0]).toBeGreaterThanOrEqual(Math.floor(before / 1000)); // a bad time becomes now
     expect(queued[1]!.hrTime).toEqual([1_790_000_000, 123_000_000]);
