@@ -50,6 +50,9 @@ export function encodeLines(lines: readonly string[]): Buffer[] {
   return chunks;
 }
 
+// a buffer of exactly `bytes`, not from Buffer's shared pool (transferring one would take other buffers' bytes with it)
+const ownBuffer = (bytes: number): ArrayBuffer => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
+
 /**
  * The lines of several files encoded for another thread: each list's lines, each followed by a newline, as chunks of
  * whole lines of at most 1 MiB (a longer line is a chunk of its own), like encodeLines; the chunks are views into a
@@ -67,13 +70,16 @@ export function encodeLineLists(lists: readonly (readonly string[])[]): {
 /**
  * encodeLineLists a part at a time: each encode() call encodes whole lines until about `units` UTF-16 code units are
  * done, so a caller can let its event loop turn between the parts of a large flush (20 MB of lines took ~80 ms in one
- * go under load). The chunks and buffers are those encodeLineLists gives, whatever the parts.
+ * go under load). The chunks are those encodeLineLists gives, whatever the parts. `take` gives the memory: a buffer of
+ * at least the bytes asked for, all of it used (a pool's shared buffers); by default a new buffer of that size.
  */
-export class LineListsEncoder {
+export class LineListsEncoder<B extends ArrayBuffer | SharedArrayBuffer = ArrayBuffer> {
   /** per list, its chunks (complete once encode() has returned true) */
   readonly chunks: Uint8Array[][] = [];
-  readonly buffers: ArrayBuffer[] = [];
+  /** the buffers the chunks are views into, in the order they were taken */
+  readonly buffers: B[] = [];
   readonly #lists: readonly (readonly string[])[];
+  readonly #take: (bytes: number) => B;
   /** the most bytes the lines not yet encoded can take */
   #bound = 0;
   #buffer: Buffer | undefined;
@@ -84,8 +90,9 @@ export class LineListsEncoder {
   #list = 0;
   #line = 0;
 
-  constructor(lists: readonly (readonly string[])[]) {
+  constructor(lists: readonly (readonly string[])[], take?: (bytes: number) => B) {
     this.#lists = lists;
+    this.#take = take ?? (ownBuffer as (bytes: number) => B);
     // indexed loops: for-of here allocated an iterator result per line (the sampling heap profile's `next`)
     for (let l = 0; l < lists.length; l++) {
       const lines = lists[l]!;
@@ -112,9 +119,10 @@ export class LineListsEncoder {
         if (buffer === undefined || this.#used + most > buffer.length) {
           if (buffer !== undefined && this.#used > this.#start)
             own.push(buffer.subarray(this.#start, this.#used));
-          buffer = Buffer.allocUnsafeSlow(Math.max(most, Math.min(this.#bound, MAX_CHUNK)));
+          const memory = this.#take(Math.max(most, Math.min(this.#bound, MAX_CHUNK)));
+          buffer = Buffer.from(memory);
           this.#buffer = buffer;
-          this.buffers.push(buffer.buffer as ArrayBuffer);
+          this.buffers.push(memory);
           this.#used = 0;
           this.#start = 0;
         }

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { TaskLogsError } from '../src/contract/errors.ts';
 import { moduleBeside } from '../src/contract/package-files.ts';
 import { LineListsEncoder } from './jsonl-appender.ts';
+import { SharedBufferPool } from './shared-buffer-pool.ts';
 import type { TaskChanges } from './task-changes.ts';
 import {
   decodeOutcome,
@@ -32,8 +33,10 @@ interface Flush {
   readonly resolve: (outcomes: FolderOutcome[]) => void;
   /** threads that stopped during this flush */
   stops: number;
-  /** #send calls for this flush: a send still encoding when the flush is sent again (a thread stopped) gives up */
-  sends: number;
+  /** per task, its lines as sent to the thread: set once they are all encoded (the strings are let go then) */
+  encoded: { webhook: Uint8Array[]; output: Uint8Array[] }[] | undefined;
+  /** the pool's buffers the encoded lines are in, given back when the flush is over */
+  buffers: SharedArrayBuffer[];
 }
 
 // a flush is tried on a second thread when the first stops in it; a third stop is a bug worth failing over
@@ -44,6 +47,10 @@ const TORN_LIMIT = 10_000;
 // 20 MB of lines) took ~80 ms of the event loop when encoded in one go under load. A flush within it (the common
 // case) is encoded and sent at once, as before.
 const ENCODE_UNITS = 1 << 20;
+// the encoded lines' buffers: a chunk's worth each (a flush of 8,192 output lines of ~150 bytes fills two), and as many
+// kept idle between flushes as a common flush uses, so its lines go into memory already touched
+const BUFFER_BYTES = 1 << 20;
+const BUFFERS_KEPT = 4;
 
 // Starting a thread costs a few hundred milliseconds of CPU (a new isolate, and Node's TypeScript stripping loaded
 // again in it), as much as writing a few hundred task folders. So the thread of a writer that shuts down is kept,
@@ -96,6 +103,7 @@ export class TaskFolderThread implements FolderWrites {
   readonly #early: FolderWrites;
   // tasks whose lines the event loop failed to append: the thread's first append to them starts on a fresh line
   readonly #torn = new Set<string>();
+  readonly #buffers = new SharedBufferPool(BUFFER_BYTES, BUFFERS_KEPT);
 
   constructor(
     settings: ThreadSettings,
@@ -133,12 +141,11 @@ export class TaskFolderThread implements FolderWrites {
         progress: new Int32Array(new SharedArrayBuffer(tasks.length * Int32Array.BYTES_PER_ELEMENT)),
         resolve,
         stops: 0,
-        sends: 0,
+        encoded: undefined,
+        buffers: [],
       };
       this.#flush = flush;
-      this.#send(flush, false);
-      // a flush in flight keeps the process alive, as pending file operations on this thread would
-      this.#worker?.ref();
+      this.#encode(flush);
     });
   }
 
@@ -165,12 +172,63 @@ export class TaskFolderThread implements FolderWrites {
     return this.#closing;
   }
 
+  // Encodes the flush's lines into the pool's shared buffers, then sends it. A flush within ENCODE_UNITS (the common
+  // case) is sent at once; a larger one is encoded a part per turn of the event loop. The strings are let go once
+  // encoded: a flush sent again (a thread stopped) is sent from the same bytes.
+  #encode(flush: Flush): void {
+    const lists: string[][] = [];
+    for (const changes of flush.tasks) lists.push(changes.webhookLines, changes.outputLines);
+    const encoder = new LineListsEncoder(lists, (bytes) => this.#buffers.take(bytes));
+    let done: boolean;
+    try {
+      done = encoder.encode(ENCODE_UNITS);
+    } catch (error) {
+      this.#buffers.give(encoder.buffers);
+      this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (done) this.#encoded(flush, encoder);
+    else void this.#encodeInParts(flush, encoder);
+  }
+
+  async #encodeInParts(flush: Flush, encoder: LineListsEncoder<SharedArrayBuffer>): Promise<void> {
+    try {
+      do {
+        await new Promise((resolve) => setImmediate(resolve));
+        // the flush is over (failed as a whole): nothing to send, and its buffers were never sent
+        if (this.#flush !== flush) {
+          this.#buffers.give(encoder.buffers);
+          return;
+        }
+      } while (!encoder.encode(ENCODE_UNITS));
+    } catch (error) {
+      this.#buffers.give(encoder.buffers);
+      this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.#encoded(flush, encoder);
+  }
+
+  #encoded(flush: Flush, encoder: LineListsEncoder<SharedArrayBuffer>): void {
+    const { chunks } = encoder;
+    flush.buffers = encoder.buffers;
+    flush.encoded = flush.tasks.map((changes, i) => {
+      // the strings are not needed any more: they die young instead of living until the thread has written them
+      changes.webhookLines = [];
+      changes.outputLines = [];
+      return { webhook: chunks[2 * i]!, output: chunks[2 * i + 1]! };
+    });
+    this.#send(flush, false);
+  }
+
   // posts the flush's tasks that have no outcome yet, without the lines already written (a line is written once);
   // `stopped`: a thread stopped during the flush, so a task it had begun and whose lines are not known to be on disk
   // may end in a half line: its next append starts on a fresh line. A task the thread finished but whose outcome it
-  // could not send is written again without its lines (its JSON files are rewritten with the same content).
+  // could not send is written again without its lines (its JSON files are rewritten with the same content). A flush
+  // still being encoded is sent when it is (no thread has had it yet).
   #send(flush: Flush, stopped: boolean): void {
-    const send = ++flush.sends;
+    const encoded = flush.encoded;
+    if (encoded === undefined) return;
     const indexes: number[] = [];
     const tasks: TaskChanges[] = [];
     // tasks go in order: after a stop, the first one not finished is the one the thread was in; the rest were not begun
@@ -180,10 +238,11 @@ export class TaskFolderThread implements FolderWrites {
       const changes = flush.tasks[i]!;
       const progress = Atomics.load(flush.progress, i);
       const finished = (progress & PROGRESS_FINISHED) !== 0;
-      if ((progress & PROGRESS_LINES) !== 0) tasks.push({ ...changes, webhookLines: [], outputLines: [] });
-      else if (finished || inThread || this.#torn.delete(changes.taskId))
-        tasks.push({ ...changes, torn: true });
-      else tasks.push(changes);
+      // the lines go as the encoded bytes, in the pool's shared buffers (the strings stay out of the message)
+      const sent = { ...changes, webhookLines: [], outputLines: [], encoded: encoded[i]! };
+      if ((progress & PROGRESS_LINES) !== 0) sent.encoded = { webhook: [], output: [] };
+      else if (finished || inThread || this.#torn.delete(changes.taskId)) sent.torn = true;
+      tasks.push(sent);
       if (!finished) inThread = false;
       indexes.push(i);
     }
@@ -191,59 +250,19 @@ export class TaskFolderThread implements FolderWrites {
       this.#finish(flush);
       return;
     }
-    // the lines go encoded, in buffers moved to the thread rather than copied (the strings stay here, for a resend)
-    const lists: string[][] = [];
-    for (const changes of tasks) lists.push(changes.webhookLines, changes.outputLines);
-    const encoder = new LineListsEncoder(lists);
-    if (encoder.encode(ENCODE_UNITS)) this.#post(flush, tasks, indexes, encoder);
-    else void this.#sendInParts(flush, send, tasks, indexes, encoder);
-  }
-
-  // the rest of a large flush's lines encoded a part per turn of the event loop, then sent; the thread has not seen
-  // this flush meanwhile, so its progress flags stay as #send read them
-  async #sendInParts(
-    flush: Flush,
-    send: number,
-    tasks: TaskChanges[],
-    indexes: number[],
-    encoder: LineListsEncoder,
-  ): Promise<void> {
-    try {
-      do {
-        await new Promise((resolve) => setImmediate(resolve));
-        // the flush was sent again meanwhile (its thread stopped) or is over: this send is not needed
-        if (this.#flush !== flush || flush.sends !== send) return;
-      } while (!encoder.encode(ENCODE_UNITS));
-    } catch (error) {
-      this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    this.#post(flush, tasks, indexes, encoder);
-  }
-
-  #post(
-    flush: Flush,
-    tasks: TaskChanges[],
-    indexes: number[],
-    encoded: { chunks: Uint8Array[][]; buffers: ArrayBuffer[] },
-  ): void {
-    const { chunks, buffers } = encoded;
-    const sent = tasks.map((changes, i) => ({
-      ...changes,
-      webhookLines: [],
-      outputLines: [],
-      encoded: { webhook: chunks[2 * i]!, output: chunks[2 * i + 1]! },
-    }));
     const request: ThreadRequest = {
       writer: this.#writer,
       settings: this.#settings,
       flush: flush.id,
-      tasks: sent,
+      tasks,
       indexes,
       progress: flush.progress.buffer as SharedArrayBuffer,
     };
     try {
-      this.#thread().postMessage(request, buffers);
+      const worker = this.#thread();
+      worker.postMessage(request);
+      // a flush in flight keeps the process alive, as pending file operations on this thread would
+      worker.ref();
     } catch (error) {
       // a thread that cannot be started or sent to: this flush fails like a disk error, the next tries again
       this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
@@ -274,7 +293,6 @@ export class TaskFolderThread implements FolderWrites {
           `the task writer thread stopped (${why}) with ${left} task folders of a flush left to write: a new thread writes them`,
         );
         this.#send(flush, true);
-        this.#worker?.ref();
       } else {
         this.#failRest(flush, new TaskLogsError('INTERNAL', `the task writer thread stopped (${why})`));
       }
@@ -321,6 +339,9 @@ export class TaskFolderThread implements FolderWrites {
     const missing = new TaskLogsError('INTERNAL', 'the task writer thread gave no outcome for this task');
     this.#flush = undefined;
     this.#worker?.unref();
+    // no thread reads them any more: it answered the whole flush, or it stopped
+    this.#buffers.give(flush.buffers);
+    flush.buffers = [];
     flush.resolve(
       flush.outcomes.map((o) => o ?? { kind: 'failed', what: 'files', error: missing, keep: true }),
     );

@@ -221,7 +221,7 @@ function asError(error: unknown): Error {
 
 /** Where a flush's folder writes run: here, or in a writer thread. One call in flight at a time. */
 export interface FolderWrites {
-  /** one outcome per task, in order; never rejects */
+  /** one outcome per task, in order; never rejects. The tasks' lines may be let go (emptied) once they are encoded */
   write(tasks: readonly TaskChanges[]): Promise<FolderOutcome[]>;
   /** stops (a thread) once the last write has answered */
   close(): Promise<void>;

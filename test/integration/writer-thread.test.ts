@@ -3,7 +3,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { nodeFileSystem } from '../../exporters/file-system.ts';
+import { emptyChanges, type TaskChanges } from '../../exporters/task-changes.ts';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import { TaskFolderThread } from '../../exporters/task-folder-thread.ts';
+import { inProcessFolders } from '../../exporters/task-folder-writer.ts';
 import type { SpanLike } from '../../exporters/telemetry-item.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
@@ -242,6 +246,91 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
     expect(outputLines(root, 'task-a')).toEqual([big('task-a', 1), big('task-a', 2), 'small']);
     expect(outputLines(root, 'task-c')).toEqual([big('task-c', 1), big('task-c', 2)]);
     expect(writer.stats()).toMatchObject({ written: 7, dropped: 0, errors: 0 });
+  });
+
+  it('sends a large flush whose thread stopped while it was being encoded to a new thread once encoded, each line once', async () => {
+    const root = await tempLogsDir();
+    const reports: string[] = [];
+    const t = threads();
+    const writer = new TaskFileWriter({
+      root,
+      flushMs: 60_000,
+      thread: t.options,
+      report: (m) => reports.push(m),
+    });
+    await t.loaded();
+    const big = (n: number) => `${n}-${'z'.repeat(400_000)}`;
+    const done = pushAll(
+      writer,
+      [1, 2, 3, 4].map((n) => line('task-a', big(n))),
+    );
+    const flushed = writer.forceFlush();
+    // the first part is encoded in this turn; the thread is stopped before the rest is
+    await t.started[0]!.terminate();
+    await t.count(2);
+    await flushed;
+    expect(await done).toEqual({ accepted: 4, rejected: 0, error: undefined });
+    await writer.shutdown();
+    expect(outputLines(root, 'task-a')).toEqual([1, 2, 3, 4].map(big));
+    expect(readFileSync(join(root, 'task-a', '03-agent-output.jsonl'), 'utf8')).not.toMatch(/^\n|\n\n/);
+    expect(reports.join('\n')).toMatch(/task writer thread stopped/);
+  });
+
+  it('encodes each flush into shared buffers used again by the next flush, and lets go of the strings once encoded', async () => {
+    const root = await tempLogsDir();
+    const t = threads();
+    const early = inProcessFolders({ root, fs: nodeFileSystem, durable: false, onUnreadable: () => {} }, 1);
+    const folders = new TaskFolderThread({ root, durable: false }, t.options, {
+      report: () => {},
+      onUnreadable: () => {},
+      early,
+    });
+    await t.loaded();
+    const worker = t.started[0]!;
+    const post = worker.postMessage.bind(worker);
+    // per flush sent, the memory its chunks are views into, as handed to postMessage
+    const memory: Set<ArrayBufferLike>[] = [];
+    worker.postMessage = (
+      message: { tasks?: TaskChanges[] },
+      transfer?: Parameters<Worker['postMessage']>[1],
+    ) => {
+      const buffers = new Set<ArrayBufferLike>();
+      for (const task of message.tasks ?? [])
+        for (const chunk of [...task.encoded!.webhook, ...task.encoded!.output]) buffers.add(chunk.buffer);
+      memory.push(buffers);
+      post(message, transfer);
+    };
+    const flush = async (n: number) => {
+      const tasks = ['task-a', 'task-b'].map((taskId) => {
+        const changes = emptyChanges(taskId);
+        for (let i = 0; i < 50; i++)
+          changes.outputLines.push(JSON.stringify({ content: `${taskId}-${n}-${i}` }));
+        return changes;
+      });
+      const outcomes = await folders.write(tasks);
+      expect(outcomes.map((o) => o.kind)).toEqual(['written', 'written']);
+      // the flush keeps the encoded bytes (a new thread is sent those), not the strings
+      for (const changes of tasks) expect(changes.outputLines).toEqual([]);
+    };
+    await flush(1);
+    await flush(2);
+    await folders.close();
+    expect(memory).toHaveLength(2);
+    for (const buffers of memory)
+      for (const buffer of buffers) expect(buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(memory[0]!.size).toBeGreaterThan(0);
+    // the second flush went into memory the first one used: nothing new was allocated for it
+    expect([...memory[1]!].every((buffer) => memory[0]!.has(buffer))).toBe(true);
+    const lines = (taskId: string) =>
+      readFileSync(join(root, taskId, '03-agent-output.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n');
+    for (const taskId of ['task-a', 'task-b'])
+      expect(lines(taskId)).toEqual(
+        [1, 2].flatMap((n) =>
+          Array.from({ length: 50 }, (_, i) => JSON.stringify({ content: `${taskId}-${n}-${i}` })),
+        ),
+      );
   });
 
   it('refuses a link planted where a task file or a task folder goes, and writes nothing outside the logs folder', async () => {
