@@ -1,6 +1,7 @@
 // The package's "task-logs/exporters" entry point: the processors, exporters and writer that turn OpenTelemetry spans
 // and log records into the five files, for a service that sets up its own SDK. Every exported name is listed here.
 export type { FileSystem } from './file-system.ts';
+export { LimitingLogRecordExporter, LimitingSpanExporter } from './limiting-exporter.ts';
 export { RedactingLogRecordExporter, RedactingSpanExporter } from './redacting-exporter.ts';
 export { createTaskFileProcessors, type TaskFileProcessors } from './task-file-processors.ts';
 export {

@@ -2,6 +2,8 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import type { LogRecordLimits } from '@opentelemetry/sdk-logs';
+import type { SpanLimits } from '@opentelemetry/sdk-trace';
 import { z } from 'zod';
 import { quote, TaskLogsError } from './contract/errors.ts';
 import { compileRe2, type ExtraRules } from './contract/redaction/rule-set.ts';
@@ -22,6 +24,12 @@ const bearerToken = z
   .string()
   .min(16, { error: 'expected a token of at least 16 characters' })
   .regex(/^\S+$/, { error: 'expected a token without spaces (it is sent as Authorization: Bearer <token>)' });
+
+// an OpenTelemetry attribute limit: a whole number, or unset (the SDK takes an empty value as unset too)
+const exportLimit = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+  whole(0, Number.MAX_SAFE_INTEGER, 'a whole number').optional(),
+);
 
 const Env = z.object({
   TASK_LOGS_ENABLED: flag(true),
@@ -116,6 +124,19 @@ const Env = z.object({
   OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
   OTEL_EXPORTER_OTLP_LOGS_HEADERS: z.string().optional(),
+  // the attribute limits of the OTLP export (the SDK's own variables); the files are never cut by them
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: exportLimit,
+  OTEL_ATTRIBUTE_COUNT_LIMIT: exportLimit,
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: exportLimit,
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: exportLimit,
+  OTEL_SPAN_EVENT_COUNT_LIMIT: exportLimit,
+  OTEL_SPAN_LINK_COUNT_LIMIT: exportLimit,
+  OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: exportLimit,
+  OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT: exportLimit,
+  OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: exportLimit,
+  OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: exportLimit,
+  OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: exportLimit,
+  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: exportLimit,
 });
 
 export interface Config {
@@ -195,6 +216,12 @@ export interface Config {
     readonly traces: boolean;
     readonly logs: boolean;
     readonly protocol: 'http/protobuf' | 'http/json';
+    /**
+     * the OpenTelemetry attribute limits, read as NodeSDK reads them: the OTLP export is cut to them, the files never
+     * (a limit left unset is the SDK's default)
+     */
+    readonly spanLimits: Readonly<SpanLimits>;
+    readonly logRecordLimits: Readonly<LogRecordLimits>;
   };
 }
 
@@ -393,8 +420,31 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         exporterWanted(e.OTEL_LOGS_EXPORTER) &&
         (e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) !== undefined,
       protocol: e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+      spanLimits: definedOnly({
+        attributeValueLengthLimit:
+          e.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? e.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        attributeCountLimit: e.OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT ?? e.OTEL_ATTRIBUTE_COUNT_LIMIT,
+        eventCountLimit: e.OTEL_SPAN_EVENT_COUNT_LIMIT,
+        linkCountLimit: e.OTEL_SPAN_LINK_COUNT_LIMIT,
+        attributePerEventCountLimit:
+          e.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT ?? e.OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT,
+        attributePerLinkCountLimit:
+          e.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT ?? e.OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT,
+      }),
+      logRecordLimits: definedOnly({
+        attributeValueLengthLimit:
+          e.OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? e.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+        attributeCountLimit: e.OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT ?? e.OTEL_ATTRIBUTE_COUNT_LIMIT,
+      }),
     }),
   });
+}
+
+// the limits that are set, frozen
+function definedOnly<T extends object>(limits: T): Readonly<T> {
+  return Object.freeze(
+    Object.fromEntries(Object.entries(limits).filter(([, value]) => value !== undefined)),
+  ) as Readonly<T>;
 }
 
 const RedactionFile = z.strictObject({

@@ -10,10 +10,12 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOnSampler,
   BatchSpanProcessor,
+  type SpanLimits,
   type SpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { FileSystem } from '../../exporters/file-system.ts';
+import { LimitingLogRecordExporter, LimitingSpanExporter } from '../../exporters/limiting-exporter.ts';
 import { RedactingLogRecordExporter, RedactingSpanExporter } from '../../exporters/redacting-exporter.ts';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogger } from '../../exporters/task-files-logger.ts';
@@ -85,14 +87,17 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const logProcessors: LogRecordProcessor[] = [];
   // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
   const json = config.otlp.protocol === 'http/json';
+  // the operator's attribute limits cut what is exported, after redaction (a secret is redacted whole, then cut)
   if (config.otlp.traces) {
     const otlp = json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto();
-    const exporter = redactor ? new RedactingSpanExporter(otlp, redactor) : otlp;
+    const limited = new LimitingSpanExporter(otlp, config.otlp.spanLimits);
+    const exporter = redactor ? new RedactingSpanExporter(limited, redactor) : limited;
     spanProcessors.push(new BatchSpanProcessor({ exporter }));
   }
   if (config.otlp.logs) {
     const otlp = json ? new OTLPLogExporterJson() : new OTLPLogExporterProto();
-    const exporter = redactor ? new RedactingLogRecordExporter(otlp, redactor) : otlp;
+    const limited = new LimitingLogRecordExporter(otlp, config.otlp.logRecordLimits);
+    const exporter = redactor ? new RedactingLogRecordExporter(limited, redactor) : limited;
     logProcessors.push(new BatchLogRecordProcessor({ exporter }));
   }
   // every task is recorded: the files are an audit trail, so trace sampling would leave holes in them
@@ -103,11 +108,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     const sdk = new NodeSDK({
       serviceName: config.serviceName,
       sampler,
+      // NodeSDK reads the OTEL_*_LIMIT variables into its TracerProvider unless spanLimits sets each one
+      spanLimits: FILE_SPAN_LIMITS,
       spanProcessors,
       logRecordProcessors: logProcessors,
       metricReaders: [],
     });
-    sdk.start();
+    withoutLogRecordLimits(() => sdk.start());
     const lines = new TaskFilesLogger({
       writer,
       also: config.otlp.logs ? logs.getLogger(INSTRUMENTATION_SCOPE) : undefined,
@@ -145,7 +152,12 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   }
 
   const resource = resourceFromAttributes({ 'service.name': config.serviceName });
-  const tracerProvider = new TracerProvider({ resource, sampler, spanProcessors });
+  const tracerProvider = new TracerProvider({
+    resource,
+    sampler,
+    spanLimits: FILE_SPAN_LIMITS,
+    spanProcessors,
+  });
   const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
   const lines = new TaskFilesLogger({
     writer,
@@ -176,6 +188,44 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         giveUp,
       ).finally(closeIndex)),
   };
+}
+
+// The limits of the spans the file processors see: no value is cut (the files are the audit trail; a cut task id or
+// status left a task without metadata.json and 04), and the counts are the SDK's defaults, which bound a span's size
+// whatever a caller records. Every field is set, so none comes from the environment: the operator's limits apply to
+// the OTLP export only (LimitingSpanExporter).
+const FILE_SPAN_LIMITS: Required<SpanLimits> = Object.freeze({
+  attributeValueLengthLimit: Infinity,
+  attributeCountLimit: 128,
+  eventCountLimit: 128,
+  linkCountLimit: 128,
+  attributePerEventCountLimit: 128,
+  attributePerLinkCountLimit: 128,
+});
+
+// NodeSDK gives its LoggerProvider the log record limits from these variables, with no option to override them
+// (spanLimits is the TracerProvider's only). A record cut there is cut before the exporters' redaction: a token cut in
+// the middle no longer matches its rule, and its first part left over OTLP (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=30 and
+// a GitHub token in a tool's input). So the SDK starts without them in sight; what it exports is cut to them after
+// redaction (LimitingLogRecordExporter), its other instrumentation's records too. The provider reads them only in
+// start(), which is synchronous: nothing else runs while they are set aside.
+const LOG_RECORD_LIMIT_VARIABLES = [
+  'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_ATTRIBUTE_COUNT_LIMIT',
+];
+
+function withoutLogRecordLimits(start: () => void): void {
+  const set = LOG_RECORD_LIMIT_VARIABLES.filter((name) => process.env[name] !== undefined).map(
+    (name) => [name, process.env[name]!] as const,
+  );
+  for (const [name] of set) delete process.env[name];
+  try {
+    start();
+  } finally {
+    for (const [name, value] of set) process.env[name] = value;
+  }
 }
 
 // a stuck disk or collector: shutdown stops waiting and the process may exit

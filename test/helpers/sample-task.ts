@@ -20,6 +20,8 @@ export interface SampleOptions {
   lines?: number;
   costUsd?: number;
   conversationId?: string;
+  /** the final result's text, in place of the short default */
+  result?: string;
 }
 
 export async function recordSampleTask(tasks: TaskRecorder, options: SampleOptions = {}) {
@@ -50,7 +52,7 @@ export async function recordSampleTask(tasks: TaskRecorder, options: SampleOptio
   } else {
     run.final('Analysis complete');
     run.finish({
-      result: 'Task completed successfully. Analysis: the retry count is fixed at 3.',
+      result: options.result ?? 'Task completed successfully. Analysis: the retry count is fixed at 3.',
       costUsd: options.costUsd ?? 0.0234,
       usage: usageFromAnthropic({
         input_tokens: 300,

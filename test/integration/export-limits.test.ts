@@ -1,14 +1,59 @@
-// The attribute limits an operator sets for the OTLP export (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT and
-// OTEL_ATTRIBUTE_COUNT_LIMIT, which NodeSDK applies to its providers) must not cut what the files keep: they are the
-// task's audit trail. Registered as `npm start` and the worker run it.
+// The attribute limits an operator sets for the OTLP export (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+// OTEL_ATTRIBUTE_COUNT_LIMIT and their span, event and link forms, which NodeSDK applies to its providers) must not
+// cut what the files keep: they are the task's audit trail. Registered as `npm start` and the worker run it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectTaskPassesChecker } from '../helpers/check-task.ts';
+import { fakeCollector, stringsIn } from '../helpers/fake-collector.ts';
+import { recordSampleTask } from '../helpers/sample-task.ts';
+import { readTaskFolder } from '../helpers/task-files.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { withEnv } from '../helpers/with-env.ts';
 
 const INPUT = { path: '/srv/app/src/queue/retry-loop.ts', reason: 'the fixed delay between attempts' };
+
+// every limit NodeSDK reads from the environment for its TracerProvider and LoggerProvider, set tight
+const TIGHT_LIMITS = {
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10',
+  OTEL_ATTRIBUTE_COUNT_LIMIT: '2',
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10',
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '2',
+  OTEL_SPAN_EVENT_COUNT_LIMIT: '0',
+  OTEL_SPAN_LINK_COUNT_LIMIT: '0',
+  OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: '1',
+  OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: '1',
+  OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10',
+  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: '2',
+};
+
+const LONG_RESULT = `Analysis: the retry count is fixed at 3. ${'The delay between attempts does not grow. '.repeat(60)}`;
+
+// A full task (input, the webhook stages, an agent run with a tool call, a final result) recorded through NodeSDK,
+// read back with what differs from one run to the next (times, durations, trace and span ids, the owner) set aside.
+async function recordFullTask(): Promise<{ folder: string; files: unknown }> {
+  const dir = await tempLogsDir();
+  const telemetry = testTelemetry(dir, {}, { register: true });
+  await recordSampleTask(telemetry.tasks, { taskId: 'task-full', result: LONG_RESULT });
+  await telemetry.forceFlush();
+  await telemetry.shutdown(); // unregisters, so the next start registers its own SDK
+  const folder = join(dir, 'task-full');
+  return { folder, files: comparable(readTaskFolder(folder)) };
+}
+
+const VARYING = new Set(['timestamp', 'duration_ms', 'trace_id', 'span_id', 'owner']);
+
+function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [
+      key,
+      VARYING.has(key) || key.endsWith('_at') ? '(varies)' : comparable(v),
+    ]),
+  );
+}
 
 describe('the export limits and the files', () => {
   it('an output line keeps every attribute and its whole tool input in 03, with tight export limits set', async () => {
@@ -31,4 +76,113 @@ describe('the export limits and the files', () => {
       { type: 'tool_result', seq: 3, tool_name: 'Read', tool_call_id: 'call-read-1', is_error: false },
     ]);
   });
+
+  it('a whole task writes the same five files with tight export limits set as without them', async () => {
+    const { files: without } = await recordFullTask();
+    withEnv(TIGHT_LIMITS);
+    const { folder, files: withLimits } = await recordFullTask();
+    expect(withLimits).toEqual(without);
+    expectTaskPassesChecker(folder, 'completed');
+    expect(without).toMatchObject({
+      metadata: { task_id: 'task-full', status: 'completed', assigned_agent: 'brain' },
+      input: { message: '@agent review the retry logic' },
+      finalResult: { success: true, result: LONG_RESULT },
+    });
+    expect((without as { webhookFlow: unknown[] }).webhookFlow).toHaveLength(6);
+    expect((without as { agentOutput: unknown[] }).agentOutput).toHaveLength(6);
+  });
+
+  // what leaves over OTLP is cut as the SDK would cut it: registered (NodeSDK, whose LoggerProvider also cuts log
+  // records itself) and on private providers
+  it.each([true, false])(
+    'the OTLP export is cut to the limits and the files are whole (register: %s)',
+    async (register) => {
+      const collector = await fakeCollector();
+      const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+      const limits = { OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '12', OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '3' };
+      withEnv({ ...otlp, ...limits }); // the SDK and the OTLP exporters read the variables themselves
+      const dir = await tempLogsDir();
+      const telemetry = testTelemetry(dir, { ...otlp, ...limits }, { register });
+      await recordSampleTask(telemetry.tasks, { taskId: 'task-cut', result: LONG_RESULT });
+      await telemetry.forceFlush();
+
+      const spans = collected(collector.received, '/v1/traces', 'resourceSpans', 'scopeSpans', 'spans');
+      const agent = spans.find((span) => span.name === 'invoke_agent brain')!;
+      expect(agent.attributes).toHaveLength(3);
+      // the agent span's attributes: its start's and its end's, the result text among them
+      expect(agent.droppedAttributesCount).toBeGreaterThan(10);
+      for (const span of spans) {
+        expect(span.attributes.length).toBeLessThanOrEqual(3);
+        for (const { value } of span.attributes)
+          if (value.stringValue !== undefined) expect(value.stringValue.length).toBeLessThanOrEqual(12);
+      }
+      const records = collected(collector.received, '/v1/logs', 'resourceLogs', 'scopeLogs', 'logRecords');
+      const toolCall = records.find((record) => attributeOf(record, 'task.output.type') === 'tool_call')!;
+      expect(attributeOf(toolCall, 'task.tool.input')).toBe('{"file_path"');
+      expect(toolCall.attributes.length).toBeGreaterThan(3); // the span count limit is not the log records'
+
+      const files = readTaskFolder(join(dir, 'task-cut'));
+      expect(files.finalResult?.result).toBe(LONG_RESULT);
+      expect(files.agentOutput.find((line) => line.type === 'tool_call')).toMatchObject({
+        input: { file_path: 'src/queue.ts' },
+      });
+      expect(files.metadata).toMatchObject({ task_id: 'task-cut', status: 'completed' });
+    },
+  );
 });
+
+// a GitHub token's shape, which the default rules redact whole; its first part alone matches no rule
+const TOKEN = `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`;
+
+describe('the export limits and redaction', () => {
+  it.each([true, false])(
+    'a secret is redacted whole before the export cuts it, never cut first (register: %s)',
+    async (register) => {
+      const collector = await fakeCollector();
+      const env = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '30', // the cut falls inside the token
+      };
+      withEnv(env);
+      const telemetry = testTelemetry(await tempLogsDir(), env, { register });
+      const run = telemetry.tasks.start({ taskId: 'task-secret' }).startAgent({ name: 'brain' });
+      run.toolCall({ name: 'Bash', callId: 'call-1', input: { command: `echo ${TOKEN}` } });
+      run.finish({ result: `echo ${TOKEN}` });
+      await telemetry.forceFlush();
+
+      const sent = collector.received.flatMap((request) => stringsIn(JSON.parse(request.body.toString())));
+      expect(sent).toContain('{"command":"echo [REDACTED:git'); // the log record's tool input, redacted then cut
+      expect(sent).toContain('echo [REDACTED:github-pat]'); // the span's result text
+      expect(sent.filter((value) => value.includes('ghp_'))).toEqual([]);
+    },
+  );
+});
+
+interface OtlpItem {
+  name?: string;
+  attributes: { key: string; value: { stringValue?: string } }[];
+  droppedAttributesCount?: number;
+}
+
+// the spans or log records of every OTLP/JSON request to `path`
+function collected(
+  received: { path: string; body: Buffer }[],
+  path: string,
+  resources: string,
+  scopes: string,
+  items: string,
+): OtlpItem[] {
+  type Body = Record<string, Record<string, Record<string, OtlpItem[]>[]>[]>;
+  return received
+    .filter((request) => request.path === path)
+    .flatMap((request) =>
+      (JSON.parse(request.body.toString()) as Body)[resources]!.flatMap((resource) =>
+        resource[scopes]!.flatMap((scope) => scope[items]!),
+      ),
+    );
+}
+
+function attributeOf(item: OtlpItem, key: string): string | undefined {
+  return item.attributes.find((attribute) => attribute.key === key)?.value.stringValue;
+}

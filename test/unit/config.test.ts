@@ -53,7 +53,13 @@ describe('loadConfig', () => {
 
   it('turns OTLP on for traces and logs when the standard endpoint is set', () => {
     const config = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' } });
-    expect(config.otlp).toEqual({ traces: true, logs: true, protocol: 'http/protobuf' });
+    expect(config.otlp).toEqual({
+      traces: true,
+      logs: true,
+      protocol: 'http/protobuf',
+      spanLimits: {},
+      logRecordLimits: {},
+    });
     const tracesOnly = loadConfig({
       env: {
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces',
@@ -61,6 +67,36 @@ describe('loadConfig', () => {
       },
     });
     expect(tracesOnly.otlp).toMatchObject({ traces: true, logs: false });
+  });
+
+  it('reads the OpenTelemetry attribute limits as NodeSDK does: the specific variable before the general one', () => {
+    const config = loadConfig({
+      env: {
+        OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '100',
+        OTEL_ATTRIBUTE_COUNT_LIMIT: '20',
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: '10',
+        OTEL_SPAN_EVENT_COUNT_LIMIT: '0',
+        OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT: '4',
+        OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: '3',
+        OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: '5',
+        OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: '50',
+        OTEL_SPAN_LINK_COUNT_LIMIT: ' ', // empty is unset, as for the SDK
+      },
+    });
+    expect(config.otlp.spanLimits).toEqual({
+      attributeValueLengthLimit: 100,
+      attributeCountLimit: 10,
+      eventCountLimit: 0,
+      attributePerEventCountLimit: 3,
+      attributePerLinkCountLimit: 5,
+    });
+    expect(config.otlp.logRecordLimits).toEqual({ attributeValueLengthLimit: 50, attributeCountLimit: 20 });
+    expect(() => loadConfig({ env: { OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '-1' } })).toThrow(
+      /OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT="-1": expected a whole number, at least 0/,
+    );
+    expect(() => loadConfig({ env: { OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: 'many' } })).toThrow(
+      /OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT="many": expected a whole number/,
+    );
   });
 
   it('takes values from a .env file where the environment has none', async () => {
