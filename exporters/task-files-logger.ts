@@ -21,6 +21,7 @@ export class TaskFilesLogger implements Logger {
   readonly #writer: Pick<TaskFileWriter, 'push'>;
   readonly #also: Logger | undefined;
   #stopped = false;
+  #forwarding = false;
 
   constructor(options: { writer: Pick<TaskFileWriter, 'push'>; also?: Logger | undefined }) {
     this.#writer = options.writer;
@@ -45,7 +46,21 @@ export class TaskFilesLogger implements Logger {
           spanContextOf(record.context ?? context.active()),
         ),
       );
-    this.#also?.emit(record);
+    if (this.#also === undefined) return;
+    this.#forwarding = true;
+    try {
+      this.#also.emit(record);
+    } finally {
+      this.#forwarding = false;
+    }
+  }
+
+  /**
+   * True while this logger hands a record to the OTLP logger: a file processor in that logger's pipeline (for the
+   * records of other loggers) leaves it out, since this logger queued it already.
+   */
+  get forwarding(): boolean {
+    return this.#forwarding;
   }
 
   enabled(): boolean {

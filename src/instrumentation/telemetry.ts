@@ -19,6 +19,7 @@ import { LimitingLogRecordExporter, LimitingSpanExporter } from '../../exporters
 import { RedactingLogRecordExporter, RedactingSpanExporter } from '../../exporters/redacting-exporter.ts';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogger } from '../../exporters/task-files-logger.ts';
+import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
@@ -82,8 +83,8 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   });
   const closeIndex = () => ownIndex?.close();
   const spanProcessors: SpanProcessor[] = [new TaskFilesSpanProcessor({ writer })];
-  // output lines reach the writer through TaskFilesLogger, not through the SDK's log pipeline, which carries only the
-  // OTLP export when it is configured
+  // output lines reach the writer through TaskFilesLogger, not through the SDK's log pipeline, which carries the OTLP
+  // export when it is configured (and, registered, the records of other loggers)
   const logProcessors: LogRecordProcessor[] = [];
   // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
   const json = config.otlp.protocol === 'http/json';
@@ -105,13 +106,18 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
 
   if (options.register ?? true) {
+    // The process's other loggers on the global API (a TaskRecorder made without a logger, raw logs API calls with
+    // task.id) reach the files through the SDK's pipeline, as the telemetry contract says; the lines' own records
+    // pass through it only for the OTLP export and are queued already.
+    let forwarding: TaskFilesLogger | undefined;
+    const others = new TaskFilesLogProcessor({ writer, skip: () => forwarding?.forwarding === true });
     const sdk = new NodeSDK({
       serviceName: config.serviceName,
       sampler,
       // NodeSDK reads the OTEL_*_LIMIT variables into its TracerProvider unless spanLimits sets each one
       spanLimits: FILE_SPAN_LIMITS,
       spanProcessors,
-      logRecordProcessors: logProcessors,
+      logRecordProcessors: [others, ...logProcessors],
       metricReaders: [],
     });
     withoutLogRecordLimits(() => sdk.start());
@@ -119,6 +125,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       writer,
       also: config.otlp.logs ? logs.getLogger(INSTRUMENTATION_SCOPE) : undefined,
     });
+    forwarding = lines;
     const tasks = new TaskRecorder({
       redactor,
       tracer: trace.getTracer(INSTRUMENTATION_SCOPE),
