@@ -15,6 +15,7 @@ import {
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   createTaskFileProcessors,
+  LimitingSpanExporter,
   RedactingLogRecordExporter,
   RedactingSpanExporter,
 } from '../../exporters/index.ts';
@@ -28,6 +29,8 @@ import {
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { withEnv } from '../helpers/with-env.ts';
+import { writerThreadEnv } from '../helpers/writer-thread-env.ts';
 
 // a GitHub token's shape, which the default rules redact
 const TOKEN = `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`;
@@ -144,5 +147,58 @@ describe('a service that brings its own NodeSDK', () => {
       'the token is [REDACTED:github-pat]',
     ]);
     expect(taskFiles.writer.stats()).toMatchObject({ dropped: 0, errors: 0, queued: 0 });
+  });
+
+  it('with the attribute limits kept off its providers and set on its exporter, the files stay whole', async () => {
+    withEnv({ OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10' }); // NodeSDK reads it into its TracerProvider
+    const root = await tempLogsDir();
+    const config = loadConfig({
+      env: {
+        TASK_LOGS_DIR: root,
+        TASK_LOGS_FLUSH_MS: '5',
+        OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10',
+        ...writerThreadEnv(),
+      },
+    });
+    const taskFiles = createTaskFileProcessors(taskFileWriterOptions(config));
+    const vendorSpans = new InMemorySpanExporter();
+    const sdk = new NodeSDK({
+      autoDetectResources: false,
+      // as the README says: every field set, so none comes from the environment
+      spanLimits: {
+        attributeValueLengthLimit: Infinity,
+        attributeCountLimit: 128,
+        eventCountLimit: 128,
+        linkCountLimit: 128,
+        attributePerEventCountLimit: 128,
+        attributePerLinkCountLimit: 128,
+      },
+      spanProcessors: [
+        new SimpleSpanProcessor({ exporter: new LimitingSpanExporter(vendorSpans, config.otlp.spanLimits) }),
+        taskFiles.spanProcessor,
+      ],
+      logRecordProcessors: [taskFiles.logProcessor],
+      metricReaders: [],
+    });
+    sdk.start();
+    onTestFinished(() => {
+      trace.disable();
+      logs.disable();
+      context.disable();
+      propagation.disable();
+    });
+    const result = 'The retry count is fixed at 3, and the delay does not grow.';
+    const tasks = new TaskRecorder();
+    const run = tasks.start({ taskId: 'task-own-limits' }).startAgent({ name: 'brain', model: 'm-1' });
+    run.text('Analysis complete');
+    run.finish({ result });
+    await taskFiles.writer.forceFlush();
+    const agent = vendorSpans.getFinishedSpans().find((span) => span.name === 'invoke_agent brain')!;
+    await sdk.shutdown();
+
+    expect(agent.attributes['task.result.text']).toBe(result.slice(0, 10));
+    const files = readTaskFolder(join(root, 'task-own-limits'));
+    expect(files.finalResult).toMatchObject({ success: true, result });
+    expect(files.metadata).toMatchObject({ task_id: 'task-own-limits', status: 'completed', model: 'm-1' });
   });
 });
