@@ -211,10 +211,11 @@ const FILE_SPAN_LIMITS: Required<SpanLimits> = Object.freeze({
 });
 
 // NodeSDK gives its LoggerProvider the log record limits from these variables, with no option to override them
-// (spanLimits is the TracerProvider's only). A record cut there is cut before the exporters' redaction: a token cut in
-// the middle no longer matches its rule, and its first part left over OTLP (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=30 and
-// a GitHub token in a tool's input). So the SDK starts without them in sight; what it exports is cut to them after
-// redaction (LimitingLogRecordExporter), its other instrumentation's records too. The provider reads them only in
+// (spanLimits is the TracerProvider's only). That provider carries the other loggers' records to the files (a
+// TaskRecorder made without a logger lost its whole 03 line to OTEL_ATTRIBUTE_COUNT_LIMIT=2), and it cut every record
+// before the exporters' redaction: a token cut in the middle no longer matches its rule, and its first part left over
+// OTLP (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=30 and a GitHub token in a tool's input). So the SDK starts without them in
+// sight; the export is cut to them after redaction (LimitingLogRecordExporter). The provider reads them only in
 // start(), which is synchronous: nothing else runs while they are set aside.
 const LOG_RECORD_LIMIT_VARIABLES = [
   'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
 import { fakeCollector, stringsIn } from '../helpers/fake-collector.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
@@ -75,6 +76,22 @@ describe('the export limits and the files', () => {
       { type: 'tool_call', seq: 2, tool_name: 'Read', tool_call_id: 'call-read-1', input: INPUT },
       { type: 'tool_result', seq: 3, tool_name: 'Read', tool_call_id: 'call-read-1', is_error: false },
     ]);
+  });
+
+  it('a line from another logger on the global API (a TaskRecorder made without one) is whole in 03 too', async () => {
+    withEnv(TIGHT_LIMITS); // NodeSDK's LoggerProvider, which carries these records to the files, reads them
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, {}, { register: true });
+    const run = new TaskRecorder().start({ taskId: 'task-global' }).startAgent({ name: 'brain' });
+    run.toolCall({ name: 'Read', callId: 'call-read-1', input: INPUT });
+    run.finish({ result: LONG_RESULT });
+    await telemetry.forceFlush();
+
+    const files = readTaskFolder(join(dir, 'task-global'));
+    expect(files.agentOutput).toMatchObject([
+      { type: 'tool_call', seq: 1, tool_name: 'Read', tool_call_id: 'call-read-1', input: INPUT },
+    ]);
+    expect(files.finalResult?.result).toBe(LONG_RESULT);
   });
 
   it('a whole task writes the same five files with tight export limits set as without them', async () => {
