@@ -20,6 +20,9 @@ export interface TaskFilters {
   conversation?: string[];
 }
 
+/** a task with token counts (its total_tokens is 0 without them): the condition of the index on total_tokens */
+export const HAS_TOKENS = '(input_tokens IS NOT NULL OR output_tokens IS NOT NULL)';
+
 /** The conditions (joined with AND by the caller) and their parameters; values are always bound, never inlined. */
 export function filterSql(filters: TaskFilters): { where: string[]; params: SQLInputValue[] } {
   const where: string[] = [];
@@ -49,6 +52,9 @@ export function filterSql(filters: TaskFilters): { where: string[]; params: SQLI
   compare('cost_usd >= ?', filters.min_cost);
   compare('cost_usd <= ?', filters.max_cost);
   compare('total_tokens >= ?', filters.min_tokens);
+  // the same rows (a total of 1 or more needs a token count), said so that the total_tokens index, which holds only
+  // the tasks with counts, can answer it
+  if (filters.min_tokens !== undefined && filters.min_tokens > 0) where.push(HAS_TOKENS);
   compare('total_tokens <= ?', filters.max_tokens);
   return { where, params };
 }
