@@ -1,9 +1,9 @@
 // Webhooks per second end to end (a signed GitHub issue_comment through every stage to queue_push) with logging on,
 // against the same server with TASK_LOGS_ENABLED=false, each in its own process, rounds interleaved; then the latency
-// each adds at a steady 100 signed webhooks/s (p99 with logging on minus p99 with it off). The saturation rounds send
-// prebuilt requests over raw keep-alive sockets (raw-http-client.ts): the client shares the server's two cores, and
-// node:http's client used as much CPU per webhook as the server's whole request path. Each round's CPU per webhook is
-// printed by thread, for both servers and for the client.
+// each adds at a steady 100 signed webhooks/s (p99 with logging on minus p99 with it off), the two servers sent to in
+// turns of a second. The saturation rounds send prebuilt requests over raw keep-alive sockets (raw-http-client.ts):
+// the client shares the server's two cores, and node:http's client used as much CPU per webhook as the server's whole
+// request path. Each round's CPU per webhook is printed by thread, for both servers and for the client.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
@@ -97,30 +97,45 @@ function post(url: string, agent: Agent, body: string, headers: Record<string, s
   });
 }
 
-/** Latencies (ms) of webhooks sent at a steady rate, one every 1/STEADY_RATE s, each timed from send to answer. */
-async function steadyLatencies(url: string): Promise<Float64Array> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const count = STEADY_SECONDS * STEADY_RATE;
-  const deliveries = Array.from({ length: count }, signedDelivery);
-  const laps = new Float64Array(count);
-  const start = performance.now();
+/**
+ * Latencies (ms) of webhooks sent at a steady rate, one every 1/STEADY_RATE s, each timed from send to answer, to
+ * two servers in turn, a second each (a, b, b, a, a, b, ...: each goes first in half of the pairs), so both answer
+ * under the same load on the machine; each gets STEADY_SECONDS seconds in all. Each server is told when its turns
+ * start and end (its event-loop delay counts only then).
+ */
+async function steadyLatenciesInTurns(
+  servers: Awaited<ReturnType<typeof startServer>>[],
+): Promise<Float64Array[]> {
+  const perServer = STEADY_SECONDS * STEADY_RATE;
+  const sides = servers.map((server) => ({
+    server,
+    agent: new Agent({ keepAlive: true, maxSockets: CONNECTIONS }),
+    deliveries: Array.from({ length: perServer }, signedDelivery),
+    laps: new Float64Array(perServer),
+    sent: 0,
+  }));
   const pending: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = start + (i * 1000) / STEADY_RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const { body, headers } = deliveries[i]!;
-    const t0 = performance.now();
-    pending.push(
-      post(url, agent, body, headers).then((status) => {
-        if (status !== 202) throw new Error(`webhook answered ${status}`);
-        laps[i] = performance.now() - t0;
-      }),
-    );
+  const start = performance.now();
+  for (let second = 0; second < STEADY_SECONDS * sides.length; second++) {
+    const side = sides[(second + (second >> 1)) % sides.length]!;
+    for (const other of sides) other.server.child.stdin!.write(other === side ? 'turn\n' : 'rest\n');
+    for (let k = 0; k < STEADY_RATE; k++) {
+      const wait = start + second * 1000 + (k * 1000) / STEADY_RATE - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const i = side.sent++;
+      const { body, headers } = side.deliveries[i]!;
+      const t0 = performance.now();
+      pending.push(
+        post(side.server.url, side.agent, body, headers).then((status) => {
+          if (status !== 202) throw new Error(`webhook answered ${status}`);
+          side.laps[i] = performance.now() - t0;
+        }),
+      );
+    }
   }
   await Promise.all(pending);
-  agent.destroy();
-  return laps;
+  for (const side of sides) side.agent.destroy();
+  return sides.map((side) => side.laps);
 }
 
 interface Round {
@@ -238,20 +253,23 @@ try {
       )}  ` +
       `[request path (main thread) off/on ${fmt(mainOff / mainOn, 2)}x: the on/off rate with a free core for the writer thread and the client]`,
   );
-  // the event loop's delay in each server while it answers at 100/s (what a request waits before it is read)
-  progress(`webhooks at ${STEADY_RATE}/s: logging on`);
+  // the latency each adds at 100/s, the two servers in turns of a second so that both see the same load on the
+  // machine (one after the other, a change of load between the two windows moved the difference by tens of ms), and
+  // the event loop's delay in each while it answers (what a request waits before it is read)
+  progress(`webhooks at ${STEADY_RATE}/s: logging on and off in turns of a second`);
   await withLogs.stats();
-  const steadyOn = await steadyLatencies(withLogs.url);
-  const delayOn = (await withLogs.stats()).eventLoopDelayMs;
-  progress(`webhooks at ${STEADY_RATE}/s: logging off`);
   await withoutLogs.stats();
-  const steadyOff = await steadyLatencies(withoutLogs.url);
+  const [steadyOn, steadyOff] = (await steadyLatenciesInTurns([withLogs, withoutLogs])) as [
+    Float64Array,
+    Float64Array,
+  ];
+  const delayOn = (await withLogs.stats()).eventLoopDelayMs;
   const delayOff = (await withoutLogs.stats()).eventLoopDelayMs;
   progressDone();
   const p99On = percentile(steadyOn, 99);
   const p99Off = percentile(steadyOff, 99);
   report(
-    `webhooks at ${STEADY_RATE}/s for ${STEADY_SECONDS} s  p50 on ${fmt(median(steadyOn), 2)} ms off ${fmt(median(steadyOff), 2)} ms  ` +
+    `webhooks at ${STEADY_RATE}/s, ${STEADY_SECONDS} s each in turns of a second  p50 on ${fmt(median(steadyOn), 2)} ms off ${fmt(median(steadyOff), 2)} ms  ` +
       `p99 on ${fmt(p99On, 2)} ms off ${fmt(p99Off, 2)} ms  ` +
       `[event-loop delay p99/max: on ${fmt(delayOn.p99, 1)}/${fmt(delayOn.max, 1)} ms, off ${fmt(delayOff.p99, 1)}/${fmt(delayOff.max, 1)} ms]`,
     atMost('p99 added by logging', p99On - p99Off, 2, ' ms'),
