@@ -5,7 +5,12 @@ import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import {
+  BatchLogRecordProcessor,
+  LoggerProvider,
+  type LogRecordLimits,
+  type LogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOnSampler,
@@ -115,12 +120,12 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       serviceName: config.serviceName,
       sampler,
       // NodeSDK reads the OTEL_*_LIMIT variables into its TracerProvider unless spanLimits sets each one
-      spanLimits: FILE_SPAN_LIMITS,
+      spanLimits: fileSpanLimits(config.otlp.spanLimits),
       spanProcessors,
       logRecordProcessors: [others, ...logProcessors],
       metricReaders: [],
     });
-    withoutLogRecordLimits(() => sdk.start());
+    withLogRecordLimits(fileLogRecordLimits(config.otlp.logRecordLimits), () => sdk.start());
     const lines = new TaskFilesLogger({
       writer,
       also: config.otlp.logs ? logs.getLogger(INSTRUMENTATION_SCOPE) : undefined,
@@ -162,10 +167,14 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const tracerProvider = new TracerProvider({
     resource,
     sampler,
-    spanLimits: FILE_SPAN_LIMITS,
+    spanLimits: fileSpanLimits(config.otlp.spanLimits),
     spanProcessors,
   });
-  const loggerProvider = new LoggerProvider({ resource, processors: logProcessors });
+  const loggerProvider = new LoggerProvider({
+    resource,
+    processors: logProcessors,
+    logRecordLimits: fileLogRecordLimits(config.otlp.logRecordLimits),
+  });
   const lines = new TaskFilesLogger({
     writer,
     also: config.otlp.logs ? loggerProvider.getLogger(INSTRUMENTATION_SCOPE) : undefined,
@@ -197,26 +206,39 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   };
 }
 
-// The limits of the spans the file processors see: no value is cut (the files are the audit trail; a cut task id or
-// status left a task without metadata.json and 04), and the counts are the SDK's defaults, which bound a span's size
-// whatever a caller records. Every field is set, so none comes from the environment: the operator's limits apply to
-// the OTLP export only (LimitingSpanExporter).
-const FILE_SPAN_LIMITS: Required<SpanLimits> = Object.freeze({
-  attributeValueLengthLimit: Infinity,
-  attributeCountLimit: 128,
-  eventCountLimit: 128,
-  linkCountLimit: 128,
-  attributePerEventCountLimit: 128,
-  attributePerLinkCountLimit: 128,
-});
+// The limits of what the file processors see: no value is cut (the files are the audit trail; a cut task id or
+// status left a task without metadata.json and 04), and each count is the SDK's default (128), which bounds an item's
+// size whatever a caller records, or the operator's when higher (the export cannot carry more than the files see).
+// Every field is set, so none comes from the environment: the operator's limits cut the OTLP export only
+// (LimitingSpanExporter, LimitingLogRecordExporter).
+const DEFAULT_COUNT = 128;
+const atLeastDefault = (count: number | undefined) => Math.max(DEFAULT_COUNT, count ?? DEFAULT_COUNT);
+
+function fileSpanLimits(exported: SpanLimits): Required<SpanLimits> {
+  return {
+    attributeValueLengthLimit: Infinity,
+    attributeCountLimit: atLeastDefault(exported.attributeCountLimit),
+    eventCountLimit: atLeastDefault(exported.eventCountLimit),
+    linkCountLimit: atLeastDefault(exported.linkCountLimit),
+    attributePerEventCountLimit: atLeastDefault(exported.attributePerEventCountLimit),
+    attributePerLinkCountLimit: atLeastDefault(exported.attributePerLinkCountLimit),
+  };
+}
+
+function fileLogRecordLimits(exported: LogRecordLimits): Required<LogRecordLimits> {
+  return {
+    attributeValueLengthLimit: Infinity,
+    attributeCountLimit: atLeastDefault(exported.attributeCountLimit),
+  };
+}
 
 // NodeSDK gives its LoggerProvider the log record limits from these variables, with no option to override them
 // (spanLimits is the TracerProvider's only). That provider carries the other loggers' records to the files (a
 // TaskRecorder made without a logger lost its whole 03 line to OTEL_ATTRIBUTE_COUNT_LIMIT=2), and it cut every record
 // before the exporters' redaction: a token cut in the middle no longer matches its rule, and its first part left over
-// OTLP (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=30 and a GitHub token in a tool's input). So the SDK starts without them in
-// sight; the export is cut to them after redaction (LimitingLogRecordExporter). The provider reads them only in
-// start(), which is synchronous: nothing else runs while they are set aside.
+// OTLP (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=30 and a GitHub token in a tool's input). So the SDK starts with them saying
+// the files' limits; the export is cut to the operator's after redaction (LimitingLogRecordExporter). The provider
+// reads them only in start(), which is synchronous: nothing else runs while they are changed.
 const LOG_RECORD_LIMIT_VARIABLES = [
   'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',
   'OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT',
@@ -224,15 +246,18 @@ const LOG_RECORD_LIMIT_VARIABLES = [
   'OTEL_ATTRIBUTE_COUNT_LIMIT',
 ];
 
-function withoutLogRecordLimits(start: () => void): void {
-  const set = LOG_RECORD_LIMIT_VARIABLES.filter((name) => process.env[name] !== undefined).map(
-    (name) => [name, process.env[name]!] as const,
-  );
-  for (const [name] of set) delete process.env[name];
+/** Runs `start` with the log record limit variables saying `limits` (no value length limit: unset), then restores them. */
+function withLogRecordLimits(limits: Required<LogRecordLimits>, start: () => void): void {
+  const before = LOG_RECORD_LIMIT_VARIABLES.map((name) => [name, process.env[name]] as const);
+  for (const name of LOG_RECORD_LIMIT_VARIABLES) delete process.env[name];
+  process.env.OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT = String(limits.attributeCountLimit);
   try {
     start();
   } finally {
-    for (const [name, value] of set) process.env[name] = value;
+    for (const [name, value] of before) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // cut what the files keep: they are the task's audit trail. Registered as `npm start` and the worker run it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { logs } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
@@ -107,6 +108,31 @@ describe('the export limits and the files', () => {
     });
     expect((without as { webhookFlow: unknown[] }).webhookFlow).toHaveLength(6);
     expect((without as { agentOutput: unknown[] }).agentOutput).toHaveLength(6);
+  });
+
+  it('a count limit above the SDK default of 128 holds for the files and the export alike', async () => {
+    const collector = await fakeCollector();
+    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+    const limits = { OTEL_ATTRIBUTE_COUNT_LIMIT: '300' };
+    withEnv({ ...otlp, ...limits });
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, { ...otlp, ...limits }, { register: true });
+    const fields = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`field_${i}`, i]));
+    telemetry.tasks.start({ taskId: 'task-wide' }).recordStage('received', fields);
+    logs.getLogger('raw').emit({ body: 'a wide record', attributes: { 'task.id': 'task-wide', ...fields } });
+    await telemetry.forceFlush();
+
+    expect(readTaskFolder(join(dir, 'task-wide')).webhookFlow[0]).toMatchObject(fields);
+    const [stage] = collected(
+      collector.received,
+      '/v1/traces',
+      'resourceSpans',
+      'scopeSpans',
+      'spans',
+    ).filter((span) => span.name === 'received');
+    expect(stage!.attributes.length).toBeGreaterThan(200);
+    const [record] = collected(collector.received, '/v1/logs', 'resourceLogs', 'scopeLogs', 'logRecords');
+    expect(record!.attributes).toHaveLength(201);
   });
 
   // what leaves over OTLP is cut as the SDK would cut it: registered (NodeSDK, whose LoggerProvider also cuts log
