@@ -10,6 +10,7 @@ import { type AggregateGroup, aggregateTasks, countByStatus, type TaskAggregate 
 import { filterSql, HAS_TOKENS, type TaskFilters } from './task-filters.ts';
 
 const SCHEMA_VERSION = 4;
+const INDEX_CACHE_KIB = 16 * 1024;
 
 export const SORT_FIELDS = [
   'created_at',
@@ -95,6 +96,11 @@ export class TaskIndex {
     // written without fsync: it is a cache of the task folders (see sqlite.ts)
     const opened = openUnsynced(path, { timeout: options.busyTimeoutMs ?? 1000 }, checkSchema);
     this.#db = opened.db;
+    // a page cache of 16 MiB (SQLite's default is 2 MiB; it grows as pages are read, so a command that reads a page of
+    // rows does not use it): a new task's row goes into a random page of the primary key and of tasks_missing (task
+    // ids are random), and with 30,000 rows a 2 MiB cache missed most of them, each a read from the file. Upsert of a
+    // queued task at 30,000 rows: 53 -> 27 µs of CPU; at 100,000: 66 -> 53
+    this.#db.exec(`PRAGMA cache_size = -${INDEX_CACHE_KIB}`);
     this.setAside = opened.setAside;
     this.setAsideWhy = opened.why;
     this.#forward = {
