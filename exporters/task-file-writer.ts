@@ -155,6 +155,8 @@ export class TaskFileWriter {
   #phase: Phase = { name: 'idle' };
   #queue: TelemetryItem[] = [];
   #tickets: Ticket[] = [];
+  // callers of whenQueuedAtMost waiting for the queue to shrink: answered when a flush takes the queue
+  #roomWaiters: { most: number; resolve: () => void }[] = [];
 
   // JSON state whose write failed, retried with the next flush until it lands
   readonly #retry = new Map<string, TaskChanges>();
@@ -277,6 +279,19 @@ export class TaskFileWriter {
     };
   }
 
+  /**
+   * Resolves once at most `most` items wait in the queue: at once when that is so already, otherwise when a flush takes
+   * the queue (or shutdown drops what is left). For a producer that would rather wait than outrun the writer into the
+   * bounded queue's drops; the benchmarks record tasks this way, only as fast as they are written.
+   */
+  whenQueuedAtMost(most: number): Promise<void> {
+    if (this.#queue.length <= most || this.#phase.name === 'closed') return Promise.resolve();
+    const room = new Promise<void>((resolve) => this.#roomWaiters.push({ most, resolve }));
+    // someone waits for the next flush: it starts now, and keeps the process alive until it does (see #arm)
+    if (this.#phase.name === 'armed') this.#arm(0);
+    return room;
+  }
+
   /** Writes everything queued before the call (and retries failed metadata once). Safe to call any time. */
   async forceFlush(): Promise<void> {
     const phase = this.#phase;
@@ -328,7 +343,10 @@ export class TaskFileWriter {
 
   // A flush after `delay` ms, or on the next turn of the event loop for a full batch. setImmediate, not a 0 ms
   // timer: a producer that yields with setImmediate would otherwise starve the timer by rearming it on every item.
+  // The timer does not keep the process alive, unless someone waits for room in the queue (whenQueuedAtMost): a
+  // pending promise alone would not, and the process would end with that caller's work undone.
   #arm(delay: number): void {
+    const hold = this.#roomWaiters.length > 0;
     if (this.#phase.name === 'armed') this.#phase.cancel();
     let cancel: () => void;
     const fire = () => {
@@ -336,11 +354,11 @@ export class TaskFileWriter {
     };
     if (delay === 0) {
       const immediate = setImmediate(fire);
-      immediate.unref();
+      if (!hold) immediate.unref();
       cancel = () => clearImmediate(immediate);
     } else {
       const timer = setTimeout(fire, delay);
-      timer.unref();
+      if (!hold) timer.unref();
       cancel = () => clearTimeout(timer);
     }
     this.#to({ name: 'armed', cancel });
@@ -371,6 +389,7 @@ export class TaskFileWriter {
     const tickets = this.#tickets;
     this.#queue = [];
     this.#tickets = [];
+    this.#answerRoomWaiters(true);
     this.#drop('shut_down', left);
     for (const ticket of tickets) {
       ticket.rejected += ticket.to - ticket.from;
@@ -388,6 +407,7 @@ export class TaskFileWriter {
     const tickets = this.#tickets;
     this.#queue = [];
     this.#tickets = [];
+    this.#answerRoomWaiters(false);
     try {
       await this.#write(items, tickets);
     } catch (error) {
@@ -530,6 +550,18 @@ export class TaskFileWriter {
         'queue_full',
         `task log queue full (${this.#maxQueue} items): telemetry is being dropped`,
       );
+    }
+  }
+
+  // the queue has just shrunk (a flush took it); `all`: shutdown, nothing more will be taken
+  #answerRoomWaiters(all: boolean): void {
+    if (this.#roomWaiters.length === 0) return;
+    const queued = this.#queue.length;
+    const waiting = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const waiter of waiting) {
+      if (all || queued <= waiter.most) waiter.resolve();
+      else this.#roomWaiters.push(waiter);
     }
   }
 

@@ -36,7 +36,9 @@ export function recordLifecycle(telemetry: ReturnType<typeof startTelemetry>, ta
 }
 
 /** waits while the writer's queue is deep: tasks arrive only as fast as they are written (a sustained rate, not a
- *  burst into the bounded queue) */
+ *  burst into the bounded queue). Told by the writer when its next flush takes the queue: polling the queue's depth
+ *  every millisecond instead woke this thread 1-2 times per task on the disk, each wake costing ~100-170 µs of CPU on
+ *  this VM (the naive and floor ways await their own writes, as this does now) */
 export async function waitForWriter(telemetry: ReturnType<typeof startTelemetry>): Promise<void> {
-  while (telemetry.writer!.stats().queued > 16_384) await new Promise((resolve) => setTimeout(resolve, 1));
+  await telemetry.writer!.whenQueuedAtMost(16_384);
 }

@@ -179,6 +179,38 @@ describe('the task file writer state machine', () => {
     expect(readTaskFolder(join(root, 'task-gone')).metadata?.status).toBe('completed');
   });
 
+  it('whenQueuedAtMost starts the flush its caller waits for and resolves when it takes the queue, and at shutdown', async () => {
+    const root = await tempLogsDir();
+    const stalled = stalledFs();
+    // the next flush is a minute away
+    const writer = new TaskFileWriter({ root, flushMs: 60_000, fs: stalled.fs, report: () => {} });
+    for (let i = 0; i < 3; i++) writer.push(line('task-room', `line ${i}`));
+    expect(writer.phase).toBe('armed');
+    let shallow = false;
+    void writer.whenQueuedAtMost(3).then(() => {
+      shallow = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(shallow).toBe(true);
+    expect(writer.phase).toBe('armed');
+    // waiting for an empty queue starts the flush now; it stalls in the file system, and the waiter is answered while
+    // it is still being written (a flush a minute away, or an unref'd timer, would leave the caller waiting)
+    await writer.whenQueuedAtMost(0);
+    expect(writer.phase).toBe('flushing');
+    expect(outputLines(root, 'task-room')).toEqual([]);
+    // pushed while that flush stalls: only shutdown answers a waiter for less than nothing
+    writer.push(line('task-room', 'line 3'));
+    let closed = false;
+    void writer.whenQueuedAtMost(-1).then(() => {
+      closed = true;
+    });
+    stalled.release();
+    await writer.shutdown();
+    expect(closed).toBe(true);
+    expect(outputLines(root, 'task-room')).toEqual(['line 0', 'line 1', 'line 2', 'line 3']);
+    await writer.whenQueuedAtMost(-1); // closed: at once
+  });
+
   it('forceFlush resolves only once the items queued before it are written, when another forceFlush started that flush', async () => {
     // found by the kill -9 torture: the SDK flushes the span and log processors at once, each calling forceFlush
     const root = await tempLogsDir();
