@@ -14,8 +14,8 @@ async function main(): Promise<number> {
   const secret = config.webhooks.github.secret ?? readDevSecret(config.logsDir);
   if (secret === undefined) {
     process.stderr.write(
-      'demo: no GITHUB_WEBHOOK_SECRET, and no development secret from `npm start` in this TASK_LOGS_DIR yet.\n' +
-        'Start the server first (npm start), or set the same GITHUB_WEBHOOK_SECRET for both.\n',
+      `demo: no GITHUB_WEBHOOK_SECRET, and no development secret from \`npm start\` in TASK_LOGS_DIR (${config.logsDir}) yet.\n` +
+        'Start the server first (npm start), with the same TASK_LOGS_DIR, or set the same GITHUB_WEBHOOK_SECRET for both.\n',
     );
     return 2;
   }
@@ -50,9 +50,7 @@ async function main(): Promise<number> {
       body,
     });
   } catch (error) {
-    process.stderr.write(
-      `demo: cannot reach ${base} (${(error as Error).message}): is \`npm start\` running?\n`,
-    );
+    process.stderr.write(`demo: cannot reach ${base} (${describe(error)}): is \`npm start\` running?\n`);
     return 1;
   }
   const answer = (await response.json()) as {
@@ -75,7 +73,16 @@ async function main(): Promise<number> {
   let status = 'queued';
   const appearBy = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const metadata = await fetch(`${base}/api/tasks/${taskId}/logs/metadata`, { headers: auth });
+    let metadata: Response;
+    try {
+      metadata = await fetch(`${base}/api/tasks/${taskId}/logs/metadata`, { headers: auth });
+    } catch (error) {
+      // the server stopped or was killed while the task ran: a running task is ended as interrupted at its next start
+      process.stderr.write(
+        `demo: lost ${base} while task ${taskId} was ${status} (${describe(error)}): did the server stop?\n`,
+      );
+      return 1;
+    }
     if (!metadata.ok && status === 'queued' && Date.now() > appearBy) {
       process.stderr.write(
         `demo: task ${taskId} has no metadata after 30 s (${metadata.status}): is the server writing?\n`,
@@ -98,6 +105,13 @@ async function main(): Promise<number> {
   say(`  curl${h} ${base}/api/tasks/${taskId}/logs/agent-output`);
   say(`  ls ${config.logsDir}/${taskId}`);
   return status === 'completed' ? 0 : 1;
+}
+
+/** a fetch error's message and its cause: "fetch failed: ECONNREFUSED" */
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const why = typeof cause?.code === 'string' ? cause.code : cause?.message;
+  return `${(error as Error).message}${typeof why === 'string' ? `: ${why}` : ''}`;
 }
 
 try {

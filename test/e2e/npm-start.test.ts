@@ -1,5 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
@@ -95,5 +97,50 @@ describe('npm run demo', () => {
       server.kill('SIGTERM');
     }
     await once(server, 'exit');
+  });
+
+  it('says in one line that the server went away while it waited, without a stack', async () => {
+    // the server is killed (kill -9, a crash) while the demo polls its task: the demo names what happened and ends
+    // with 1; it used to die on an uncaught "fetch failed" and print Node's stack
+    let polls = 0;
+    const server = createServer((req, res) => {
+      if (req.url === '/webhooks/github') {
+        req.resume();
+        res.writeHead(202, { 'content-type': 'application/json' });
+        res.end('{"task_id":"task-gone0000000001","status":"queued"}');
+      } else if (req.url === '/healthz') {
+        res.end('{"status":"ok","logging":true}');
+      } else if (polls++ === 0) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"running"}');
+      } else {
+        req.socket.destroy(); // gone mid-poll, as after a kill -9
+        server.close();
+      }
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TASK_LOGS_DIR: await tempLogsDir(),
+      DEMO_URL: url,
+      GITHUB_WEBHOOK_SECRET: 'walk-demo-secret-0123456789',
+    };
+    const { code, stdout, stderr } = await new Promise<{
+      code: number | null;
+      stdout: string;
+      stderr: string;
+    }>((done) => {
+      const child = execFile(
+        process.execPath,
+        ['src/demo.ts'],
+        { cwd: ROOT, env },
+        (_error, stdout, stderr) => done({ code: child.exitCode, stdout, stderr }),
+      );
+    });
+    server.close();
+    expect(stdout).toContain('task task-gone0000000001: running');
+    expect(stderr).toMatch(/^demo: lost .*task-gone0000000001.* \(fetch failed[^\n]*\n$/);
+    expect(code).toBe(1);
   });
 });
