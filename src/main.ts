@@ -57,10 +57,22 @@ say(
 );
 
 shutdownOnSignals({
-  announce: (signal) => say(`${signal}: shutting down (flushing telemetry)`),
+  announce: (signal) => say(`${signal}: shutting down (${tasksToFinish()}flushing telemetry)`),
   stop: () => running.close(),
   failed: (error) => process.stderr.write(`task-logs: shutdown failed: ${String(error)}\n`),
 });
+
+// the in-process queue lets the tasks it runs and holds finish before the telemetry is flushed: an agent may take up to
+// AGENT_TIMEOUT_SECONDS, so the operator is told what the shutdown waits for and how to cut it short
+function tasksToFinish(): string {
+  const size = (running.queue as { size?: { waiting: number; running: number } }).size;
+  if (size === undefined || size.running + size.waiting === 0) return '';
+  return (
+    `first letting ${size.running} running and ${size.waiting} queued task(s) finish, each within ` +
+    `AGENT_TIMEOUT_SECONDS=${config.agent.timeoutSeconds}; kill -9 stops now and the next start ends them as failed ` +
+    '(interrupted); then '
+  );
+}
 
 // problems of the environment, as one line naming the setting; anything else is a bug and keeps its stack
 function startupProblem(error: unknown): string | undefined {

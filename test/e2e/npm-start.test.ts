@@ -1,10 +1,13 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { join, resolve } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { hubSignature } from '../../src/intake/signatures.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { githubComment, SECRETS } from '../helpers/webhook-requests.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -58,6 +61,74 @@ describe('npm start', () => {
     const [code] = await once(server, 'exit');
     expect(code).toBe(0);
     expect(out).toContain('SIGTERM: shutting down');
+  });
+});
+
+describe('a shutdown with tasks still running', () => {
+  it('says which tasks it lets finish first and how to cut that short', async () => {
+    // the in-process queue lets its running and waiting tasks finish before the flush, each within the agent timeout:
+    // the SIGTERM line says so (it used to say only "flushing telemetry", then wait with no word for half an hour)
+    const dir = await tempLogsDir();
+    const agent = join(dir, 'slow-agent.sh'); // a stray file in TASK_LOGS_DIR is not a task, and goes with the folder
+    await writeFile(agent, '#!/bin/sh\necho started\nexec sleep 120\n', { mode: 0o700 });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...SECRETS,
+      TASK_LOGS_DIR: dir,
+      PORT: '0',
+      AGENT_RUNNER: 'command',
+      AGENT_COMMAND: agent,
+      WORKER_CONCURRENCY: '1',
+    };
+    const server = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => {
+      server.kill('SIGKILL'); // also when the test fails on its timeout: the agent's watchdog ends the agent with it
+    });
+    let out = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    try {
+      const port = await listeningPort(() => out);
+      const send = async (id: number) => {
+        const body = JSON.stringify(
+          githubComment('@agent review', { comment: { id, body: '@agent review' } }),
+        );
+        const answer = await fetch(`http://127.0.0.1:${port}/webhooks/github`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': 'issue_comment',
+            'x-github-delivery': `delivery-${id}`,
+            'x-hub-signature-256': hubSignature(SECRETS.GITHUB_WEBHOOK_SECRET, body),
+          },
+          body,
+        });
+        return ((await answer.json()) as { task_id: string }).task_id;
+      };
+      const first = await send(1);
+      await send(2);
+      const status = async () =>
+        (
+          (await (await fetch(`http://127.0.0.1:${port}/api/tasks/${first}/logs/metadata`)).json()) as {
+            status?: string;
+          }
+        ).status;
+      await expect.poll(status, { timeout: 60_000 }).toBe('running');
+      server.kill('SIGTERM');
+      await expect
+        .poll(() => out, { timeout: 60_000 })
+        .toMatch(
+          /SIGTERM: shutting down \(first letting 1 running and 1 queued task\(s\) finish, each within AGENT_TIMEOUT_SECONDS=1800; kill -9 stops now/,
+        );
+    } finally {
+      server.kill('SIGKILL'); // the agent's watchdog ends the agent with it
+    }
+    await once(server, 'exit');
   });
 });
 
