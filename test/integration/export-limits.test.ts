@@ -147,7 +147,7 @@ describe('the export limits and the files', () => {
       withEnv({ ...otlp, ...limits }); // the SDK and the OTLP exporters read the variables themselves
       const dir = await tempLogsDir();
       const telemetry = testTelemetry(dir, { ...otlp, ...limits }, { register });
-      await recordSampleTask(telemetry.tasks, { taskId: 'task-cut', result: LONG_RESULT });
+      await recordSampleTask(telemetry.tasks, { taskId: 'task-cut-0123456789', result: LONG_RESULT });
       await telemetry.forceFlush();
 
       const spans = collected(collector.received, '/v1/traces', 'resourceSpans', 'scopeSpans', 'spans');
@@ -163,14 +163,16 @@ describe('the export limits and the files', () => {
       const records = collected(collector.received, '/v1/logs', 'resourceLogs', 'scopeLogs', 'logRecords');
       const toolCall = records.find((record) => attributeOf(record, 'task.output.type') === 'tool_call')!;
       expect(attributeOf(toolCall, 'task.tool.input')).toBe('{"file_path"');
+      // task.id is cut like any other value (the README: keep a value length limit at 128 or more)
+      expect(attributeOf(toolCall, 'task.id')).toBe('task-cut-012');
       expect(toolCall.attributes.length).toBeGreaterThan(3); // the span count limit is not the log records'
 
-      const files = readTaskFolder(join(dir, 'task-cut'));
+      const files = readTaskFolder(join(dir, 'task-cut-0123456789'));
       expect(files.finalResult?.result).toBe(LONG_RESULT);
       expect(files.agentOutput.find((line) => line.type === 'tool_call')).toMatchObject({
         input: { file_path: 'src/queue.ts' },
       });
-      expect(files.metadata).toMatchObject({ task_id: 'task-cut', status: 'completed' });
+      expect(files.metadata).toMatchObject({ task_id: 'task-cut-0123456789', status: 'completed' });
     },
   );
 });
