@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
-import { BIN, cli, PATH, tasklogs } from '../helpers/tasklogs-cli.ts';
+import { BIN, cli, PATH, tasklogs, tasklogsWith } from '../helpers/tasklogs-cli.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -43,6 +43,27 @@ describe('tasklogs', () => {
       err: 'tasklogs: unknown command "frobnicate"\n(see tasklogs --help)\n',
     });
   });
+
+  // a logs folder this user may read but not write (a backup's read-only mount, another user's folder): the index
+  // beside the tasks cannot be opened for writing; the command used to die on SQLite's error with Node's stack
+  it.skipIf(process.getuid?.() !== 0)(
+    'ls in a folder it cannot write says in one line where to put the index instead',
+    async () => {
+      const dir = await tempLogsDir();
+      writeTask(dir, 'task-abc123'); // a task's files only: no index yet
+      chmodSync(dir, 0o755); // readable by everyone, writable by root only
+      const asNobody = () => tasklogsWith(dir, ['ls'], { uid: 65534 });
+      const first = asNobody();
+      await cli(dir, 'ls'); // root's, which makes the index
+      for (const run of [first, asNobody()]) {
+        // with no index yet, then with the one root's `ls` made
+        expect(run.err).toMatch(
+          /^tasklogs: cannot open the task index \/.*\/\.index\.sqlite \(.*\): .*TASK_LOGS_INDEX_PATH.*\n$/,
+        );
+        expect(run).toMatchObject({ code: 1, out: '' });
+      }
+    },
+  );
 
   it('prints help with exit 0, and exits 2 on bad usage with a pointer to --help', async () => {
     const dir = await tempLogsDir();
