@@ -1,11 +1,13 @@
 // Exporter wrappers that cut spans and log records to the OpenTelemetry attribute limits before they leave the
 // process over OTLP. The providers that feed the task files keep whole values (the files are the audit trail), so the
 // limits an operator sets for Datadog or Jaeger (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT and the rest) apply here, in the
-// batch processor's export, with the SDK's own attribute cleaning: what leaves is what the SDK would have sent.
+// batch processor's export, with the SDK's own attribute cleaning: what leaves is what the SDK would have sent, except
+// that task.id is never cut (see `limited`).
 import type { Attributes, Link } from '@opentelemetry/api';
 import { cleanAttributes, cleanSimpleAttributes, type ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, LogRecordLimits, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter, SpanLimits, TimedEvent } from '@opentelemetry/sdk-trace';
+import { ATTR } from '../src/contract/attributes.ts';
 
 // the SDK's defaults for a limit left unset (TracerProvider, LoggerProvider)
 const DEFAULT_COUNT = 128;
@@ -177,7 +179,13 @@ function limited(
   }
   if (!over) return undefined;
   const cleaned = clean(attributes, { attributeCountLimit: count, attributeValueLengthLimit: length });
-  return { attributes: cleaned.attributes ?? {}, dropped: cleaned.droppedAttributesCount ?? 0 };
+  const kept = cleaned.attributes ?? {};
+  // task.id is the key a task's telemetry is found by, not a value to shorten: cut, it names another task (in Datadog,
+  // and in a task-logs server fed through the Collector, which would write into that task's folder). It leaves whole
+  // (at most 128 characters, a valid id) whenever it leaves at all.
+  const id = attributes[ATTR.taskId];
+  if (typeof id === 'string' && typeof kept[ATTR.taskId] === 'string') kept[ATTR.taskId] = id;
+  return { attributes: kept, dropped: cleaned.droppedAttributesCount ?? 0 };
 }
 
 // the SDK ignores a length limit of 0 or less (with a warning), as it does Infinity

@@ -74,6 +74,12 @@ function busySpan(tracer: Tracer): void {
   span.end();
 }
 
+// the SDK's cut, except task.id, which the wrappers never cut (cut, it would name another task): whole wherever kept
+function wholeTaskId<T extends { attributes: Attributes }>(item: T): T {
+  if (item.attributes['task.id'] === undefined) return item;
+  return { ...item, attributes: { ...item.attributes, 'task.id': 'task-1' } };
+}
+
 describe('LimitingSpanExporter', () => {
   it.each<[string, SpanLimits]>([
     ['value length', { attributeValueLengthLimit: 10 }],
@@ -94,7 +100,7 @@ describe('LimitingSpanExporter', () => {
     ],
     ['a length of 0, which the SDK ignores', { attributeValueLengthLimit: 0 }],
   ])('cuts as the SDK does: %s', (_, limits) => {
-    const bySdk = spansThrough(limits, false, busySpan).map(exported);
+    const bySdk = spansThrough(limits, false, busySpan).map(exported).map(wholeTaskId);
     const byWrapper = spansThrough(limits, true, busySpan).map(exported);
     expect(byWrapper).toEqual(bySdk);
   });
@@ -141,7 +147,22 @@ describe('LimitingLogRecordExporter', () => {
     ['both', { attributeValueLengthLimit: 3, attributeCountLimit: 1 }],
   ])('cuts as the SDK does: %s', (_, limits) => {
     const byWrapper = recordsThrough(limits, true, someRecords);
-    expect(byWrapper).toEqual(recordsThrough(limits, false, someRecords));
+    expect(byWrapper).toEqual(recordsThrough(limits, false, someRecords).map(wholeTaskId));
     expect(byWrapper[0]!.body).toBe(LONG); // the SDK never cuts a body
+  });
+
+  it('never cuts task.id, which would name another task (a task-logs server would write into its folder)', () => {
+    const id = 'task-0123456789abcdef';
+    const records = recordsThrough({ attributeValueLengthLimit: 9 }, true, (logger) => {
+      logger.emit({ body: 'b', attributes: { 'task.id': id, input: LONG } });
+      logger.emit({ body: 'b', attributes: { input: LONG, 'task.id': id } });
+    });
+    for (const record of records)
+      expect(record.attributes).toEqual({ 'task.id': id, input: LONG.slice(0, 9) });
+    // a count limit may still leave it out, as it leaves out any attribute past the count
+    const [counted] = recordsThrough({ attributeCountLimit: 1 }, true, (logger) =>
+      logger.emit({ body: 'b', attributes: { input: LONG, 'task.id': id } }),
+    );
+    expect(counted!.attributes).toEqual({ input: LONG });
   });
 });
