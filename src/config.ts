@@ -137,6 +137,15 @@ const Env = z.object({
   OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT: exportLimit,
   OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: exportLimit,
   OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: exportLimit,
+  // the OTLP export's batch processors, read as NodeSDK reads them (startTelemetry makes its own processors)
+  OTEL_BSP_SCHEDULE_DELAY: exportLimit,
+  OTEL_BSP_EXPORT_TIMEOUT: exportLimit,
+  OTEL_BSP_MAX_QUEUE_SIZE: exportLimit,
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: exportLimit,
+  OTEL_BLRP_SCHEDULE_DELAY: exportLimit,
+  OTEL_BLRP_EXPORT_TIMEOUT: exportLimit,
+  OTEL_BLRP_MAX_QUEUE_SIZE: exportLimit,
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: exportLimit,
 });
 
 export interface Config {
@@ -222,7 +231,18 @@ export interface Config {
      */
     readonly spanLimits: Readonly<SpanLimits>;
     readonly logRecordLimits: Readonly<LogRecordLimits>;
+    /** the batch processors' queue, batch size, delay and timeout (OTEL_BSP_*, OTEL_BLRP_*; unset: the SDK's) */
+    readonly spanBatch: Readonly<ExportBatch>;
+    readonly logBatch: Readonly<ExportBatch>;
   };
+}
+
+/** a batch processor's settings (the fields of the SDK's BatchSpanProcessorOptions and its log records' twin) */
+export interface ExportBatch {
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
 }
 
 export interface LoadConfigOptions {
@@ -435,6 +455,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         attributeValueLengthLimit:
           e.OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT ?? e.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
         attributeCountLimit: e.OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT ?? e.OTEL_ATTRIBUTE_COUNT_LIMIT,
+      }),
+      spanBatch: definedOnly({
+        scheduledDelayMillis: e.OTEL_BSP_SCHEDULE_DELAY,
+        exportTimeoutMillis: e.OTEL_BSP_EXPORT_TIMEOUT,
+        maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: e.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+      }),
+      logBatch: definedOnly({
+        scheduledDelayMillis: e.OTEL_BLRP_SCHEDULE_DELAY,
+        exportTimeoutMillis: e.OTEL_BLRP_EXPORT_TIMEOUT,
+        maxQueueSize: e.OTEL_BLRP_MAX_QUEUE_SIZE,
+        maxExportBatchSize: e.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
       }),
     }),
   });

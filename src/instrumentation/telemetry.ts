@@ -98,13 +98,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     const otlp = json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto();
     const limited = new LimitingSpanExporter(otlp, config.otlp.spanLimits);
     const exporter = redactor ? new RedactingSpanExporter(limited, redactor) : limited;
-    spanProcessors.push(new BatchSpanProcessor({ exporter }));
+    spanProcessors.push(new BatchSpanProcessor({ exporter, ...config.otlp.spanBatch }));
   }
   if (config.otlp.logs) {
     const otlp = json ? new OTLPLogExporterJson() : new OTLPLogExporterProto();
     const limited = new LimitingLogRecordExporter(otlp, config.otlp.logRecordLimits);
     const exporter = redactor ? new RedactingLogRecordExporter(limited, redactor) : limited;
-    logProcessors.push(new BatchLogRecordProcessor({ exporter }));
+    logProcessors.push(new BatchLogRecordProcessor({ exporter, ...config.otlp.logBatch }));
   }
   // every task is recorded: the files are an audit trail, so trace sampling would leave holes in them
   const sampler = new AlwaysOnSampler();

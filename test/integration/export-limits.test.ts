@@ -213,6 +213,7 @@ interface OtlpItem {
   name?: string;
   attributes: { key: string; value: { stringValue?: string } }[];
   droppedAttributesCount?: number;
+  body?: { stringValue?: string };
 }
 
 // the spans or log records of every OTLP/JSON request to `path`
@@ -236,3 +237,26 @@ function collected(
 function attributeOf(item: OtlpItem, key: string): string | undefined {
   return item.attributes.find((attribute) => attribute.key === key)?.value.stringValue;
 }
+
+// The OTLP export's batch processors drop what does not fit in their queue (2,048 by default), silently: a burst of
+// output (an agent printing a build log) lost most of its export. The standard OTEL_BLRP_* / OTEL_BSP_* variables
+// size them, as NodeSDK reads them; startTelemetry made its processors with the defaults whatever they said.
+describe('the OTLP export queue', () => {
+  it('OTEL_BLRP_MAX_QUEUE_SIZE holds a burst of output lines whole for the export', async () => {
+    const collector = await fakeCollector();
+    const otlp = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BLRP_MAX_QUEUE_SIZE: '4000',
+      OTEL_BSP_MAX_QUEUE_SIZE: '4000',
+    };
+    withEnv(otlp);
+    const telemetry = testTelemetry(await tempLogsDir(), otlp);
+    await recordSampleTask(telemetry.tasks, { taskId: 'task-burst', lines: 3000 }); // emitted without a pause
+    await telemetry.forceFlush();
+    const records = collected(collector.received, '/v1/logs', 'resourceLogs', 'scopeLogs', 'logRecords');
+    const lines = records.filter((record) => /^line \d+$/.test(String(record.body?.stringValue)));
+    expect(new Set(lines.map((record) => record.body?.stringValue)).size).toBe(3000);
+    expect(lines).toHaveLength(3000);
+  });
+});

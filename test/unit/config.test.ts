@@ -59,6 +59,8 @@ describe('loadConfig', () => {
       protocol: 'http/protobuf',
       spanLimits: {},
       logRecordLimits: {},
+      spanBatch: {},
+      logBatch: {},
     });
     const tracesOnly = loadConfig({
       env: {
@@ -67,6 +69,21 @@ describe('loadConfig', () => {
       },
     });
     expect(tracesOnly.otlp).toMatchObject({ traces: true, logs: false });
+  });
+
+  it('reads the OTLP batch processors settings (OTEL_BSP_*, OTEL_BLRP_*) as NodeSDK does', () => {
+    const config = loadConfig({
+      env: {
+        OTEL_BLRP_MAX_QUEUE_SIZE: '20000',
+        OTEL_BLRP_SCHEDULE_DELAY: '200',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '64',
+      },
+    });
+    expect(config.otlp.logBatch).toEqual({ maxQueueSize: 20000, scheduledDelayMillis: 200 });
+    expect(config.otlp.spanBatch).toEqual({ maxExportBatchSize: 64 });
+    expect(() => loadConfig({ env: { OTEL_BLRP_MAX_QUEUE_SIZE: 'lots' } })).toThrow(
+      /OTEL_BLRP_MAX_QUEUE_SIZE/,
+    );
   });
 
   it('reads the OpenTelemetry attribute limits as NodeSDK does: the specific variable before the general one', () => {
