@@ -109,6 +109,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   // every task is recorded: the files are an audit trail, so trace sampling would leave holes in them
   const sampler = new AlwaysOnSampler();
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  // a stuck disk or collector: shutdown stops waiting, says so (with the default OTLP timeout, also 10 s, a collector
+  // that is down is otherwise never named) and the process may exit
+  const giveUp = () =>
+    report(
+      `telemetry did not shut down within ${timeoutMs / 1000} s (an OTLP export or the disk still waiting: is the ` +
+        'collector down?); stopped waiting',
+    );
 
   if (options.register ?? true) {
     // The process's other loggers on the global API (a TaskRecorder made without a logger, raw logs API calls with
@@ -261,8 +268,6 @@ function withLogRecordLimits(limits: Required<LogRecordLimits>, start: () => voi
   }
 }
 
-// a stuck disk or collector: shutdown stops waiting and the process may exit
-const giveUp = () => undefined;
 
 // The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger does the same.
 // Called with the shutdown's promise already made, so the stop comes right after the SDK's own.

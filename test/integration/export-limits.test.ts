@@ -2,9 +2,10 @@
 // OTEL_ATTRIBUTE_COUNT_LIMIT and their span, event and link forms, which NodeSDK applies to its providers) must not
 // cut what the files keep: they are the task's audit trail. Registered as `npm start` and the worker run it.
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { logs } from '@opentelemetry/api';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
 import { fakeCollector, stringsIn } from '../helpers/fake-collector.ts';
@@ -258,5 +259,35 @@ describe('the OTLP export queue', () => {
     const lines = records.filter((record) => /^line \d+$/.test(String(record.body?.stringValue)));
     expect(new Set(lines.map((record) => record.body?.stringValue)).size).toBe(3000);
     expect(lines).toHaveLength(3000);
+  });
+});
+
+// A collector that takes the connection and never answers: the exporter waits for its timeout (10 s by default), and
+// shutdown gives up at its own limit (10 s by default, first). It gave up silently, so a dead Datadog pipeline went
+// unsaid with the default settings; the README promises shutdown reports a collector that is down.
+describe('a collector that never answers', () => {
+  it('shutdown says it stopped waiting for the export, and the files are whole', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => {
+      held.push(socket);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    });
+    const otlp = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    };
+    withEnv(otlp);
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, otlp, { shutdownTimeoutMs: 300 });
+    await recordSampleTask(telemetry.tasks, { taskId: 'task-silent' });
+    await telemetry.shutdown();
+    expect(telemetry.reports.join('\n')).toMatch(
+      /telemetry did not shut down within 0\.3 s \(an OTLP export or the disk still waiting: is the collector down\?\)/,
+    );
+    expect(readTaskFolder(join(dir, 'task-silent')).metadata).toMatchObject({ status: 'completed' });
   });
 });
