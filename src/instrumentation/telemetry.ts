@@ -268,7 +268,6 @@ function withLogRecordLimits(limits: Required<LogRecordLimits>, start: () => voi
   }
 }
 
-
 // The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger does the same.
 // Called with the shutdown's promise already made, so the stop comes right after the SDK's own.
 function stopLines(lines: TaskFilesLogger, shutdown: Promise<unknown>): Promise<unknown> {
