@@ -31,6 +31,15 @@ const exportLimit = z.preprocess(
   whole(0, Number.MAX_SAFE_INTEGER, 'a whole number').optional(),
 );
 
+// A batch processor's queue, batch size or export timeout: 0 is refused (NodeSDK takes it, and the SDK's processor then
+// misbehaves: a batch size of 0, or a queue of 0, which the batch size is cut to, sends empty exports without end,
+// hundreds a second, and its flush loops for ever, so forceFlush and shutdown never return; a timeout of 0 fails every
+// export at once)
+const exportBatchSetting = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+  whole(1, Number.MAX_SAFE_INTEGER, 'a whole number').optional(),
+);
+
 const Env = z.object({
   TASK_LOGS_ENABLED: flag(true),
   TASK_LOGS_DIR: z.string().min(1, { error: 'expected a folder path' }).default('./data/logs/tasks'),
@@ -139,13 +148,13 @@ const Env = z.object({
   OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: exportLimit,
   // the OTLP export's batch processors, read as NodeSDK reads them (startTelemetry makes its own processors)
   OTEL_BSP_SCHEDULE_DELAY: exportLimit,
-  OTEL_BSP_EXPORT_TIMEOUT: exportLimit,
-  OTEL_BSP_MAX_QUEUE_SIZE: exportLimit,
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: exportLimit,
+  OTEL_BSP_EXPORT_TIMEOUT: exportBatchSetting,
+  OTEL_BSP_MAX_QUEUE_SIZE: exportBatchSetting,
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: exportBatchSetting,
   OTEL_BLRP_SCHEDULE_DELAY: exportLimit,
-  OTEL_BLRP_EXPORT_TIMEOUT: exportLimit,
-  OTEL_BLRP_MAX_QUEUE_SIZE: exportLimit,
-  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: exportLimit,
+  OTEL_BLRP_EXPORT_TIMEOUT: exportBatchSetting,
+  OTEL_BLRP_MAX_QUEUE_SIZE: exportBatchSetting,
+  OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: exportBatchSetting,
 });
 
 export interface Config {

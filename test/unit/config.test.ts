@@ -84,6 +84,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { OTEL_BLRP_MAX_QUEUE_SIZE: 'lots' } })).toThrow(
       /OTEL_BLRP_MAX_QUEUE_SIZE/,
     );
+    // 0 makes the SDK's batch processor spin (empty exports without end, a flush that never returns) or fail every
+    // export: refused at start-up; a delay of 0 (export at once) is fine
+    for (const prefix of ['OTEL_BSP', 'OTEL_BLRP'])
+      for (const name of ['MAX_EXPORT_BATCH_SIZE', 'MAX_QUEUE_SIZE', 'EXPORT_TIMEOUT'])
+        expect(() => loadConfig({ env: { [`${prefix}_${name}`]: '0' } })).toThrow(
+          new RegExp(`${prefix}_${name}.*at least 1`),
+        );
+    expect(loadConfig({ env: { OTEL_BSP_SCHEDULE_DELAY: '0' } }).otlp.spanBatch).toEqual({
+      scheduledDelayMillis: 0,
+    });
   });
 
   it('reads the OpenTelemetry attribute limits as NodeSDK does: the specific variable before the general one', () => {
