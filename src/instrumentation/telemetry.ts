@@ -30,6 +30,7 @@ import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
 import { withTimeout } from '../contract/with-timeout.ts';
 import { corruptIndexLine, TaskIndex } from '../store/task-index.ts';
+import { ExportFailures } from './export-failures.ts';
 import { redactorFor } from './redactor-for-config.ts';
 import { taskFileWriterOptions } from './task-file-writer-options.ts';
 import { TaskRecorder } from './task-recorder.ts';
@@ -93,15 +94,17 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const logProcessors: LogRecordProcessor[] = [];
   // the exporters read their endpoint, headers and timeout from the standard OTEL_EXPORTER_OTLP_* variables
   const json = config.otlp.protocol === 'http/json';
+  // an export the collector refused or never answered is reported, not only a flush that failed
+  const failures = new ExportFailures(report);
   // the operator's attribute limits cut what is exported, after redaction (a secret is redacted whole, then cut)
   if (config.otlp.traces) {
-    const otlp = json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto();
+    const otlp = failures.spans(json ? new OTLPTraceExporterJson() : new OTLPTraceExporterProto());
     const limited = new LimitingSpanExporter(otlp, config.otlp.spanLimits);
     const exporter = redactor ? new RedactingSpanExporter(limited, redactor) : limited;
     spanProcessors.push(new BatchSpanProcessor({ exporter, ...config.otlp.spanBatch }));
   }
   if (config.otlp.logs) {
-    const otlp = json ? new OTLPLogExporterJson() : new OTLPLogExporterProto();
+    const otlp = failures.logRecords(json ? new OTLPLogExporterJson() : new OTLPLogExporterProto());
     const limited = new LimitingLogRecordExporter(otlp, config.otlp.logRecordLimits);
     const exporter = redactor ? new RedactingLogRecordExporter(limited, redactor) : limited;
     logProcessors.push(new BatchLogRecordProcessor({ exporter, ...config.otlp.logBatch }));
@@ -160,6 +163,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
           timeoutMs,
           giveUp,
         ).finally(() => {
+          failures.flush();
           closeIndex();
           // let a later start in the same process register again
           trace.disable();
@@ -209,7 +213,10 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         ),
         timeoutMs,
         giveUp,
-      ).finally(closeIndex)),
+      ).finally(() => {
+        failures.flush();
+        closeIndex();
+      })),
   };
 }
 

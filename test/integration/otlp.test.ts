@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fakeCollector } from '../helpers/fake-collector.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
@@ -108,5 +112,39 @@ describe('OTLP alongside the files', () => {
   it('sends nothing over the network when no OTLP endpoint is set', async () => {
     const telemetry = testTelemetry(await tempLogsDir());
     expect(telemetry.config.otlp).toMatchObject({ traces: false, logs: false });
+  });
+});
+
+describe('OTLP export failures', () => {
+  it('are reported while the process runs, when the collector refuses a batch, with no flush asked for', async () => {
+    // a collector that answers every export 400: the batch processors drop the batch after the exporter gives up
+    const collector = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.statusCode = 400;
+        response.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+      OTEL_BLRP_SCHEDULE_DELAY: '20',
+    };
+    withEnv(env);
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir, env);
+    const run = telemetry.tasks.start({ taskId: 'task-refused' }).startAgent({ name: 'brain' });
+    run.text('a line the collector will refuse');
+    run.finish({ result: 'done' });
+    // the scheduled export fails; nobody calls forceFlush or shutdown
+    await expect
+      .poll(() => telemetry.reports.find((line) => line.startsWith('OTLP export failed')))
+      .toMatch(/not delivered; last error: OTLPExporterError: Bad Request/);
+    await telemetry.writer!.forceFlush();
+    expect(readFileSync(join(dir, 'task-refused', '03-agent-output.jsonl'), 'utf8')).toContain('will refuse');
   });
 });
