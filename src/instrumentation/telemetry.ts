@@ -75,7 +75,16 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       shutdown: async () => undefined,
     };
   }
-  const report = options.report ?? ((message: string) => process.emitWarning(message, 'TaskLogsWarning'));
+  // a caller's report function that throws must not turn a flush or a shutdown into a rejection: telemetry never
+  // throws into the application
+  const given = options.report ?? ((message: string) => process.emitWarning(message, 'TaskLogsWarning'));
+  const report = (message: string) => {
+    try {
+      given(message);
+    } catch {
+      // nowhere left to say it
+    }
+  };
   const ownIndex = options.index === undefined ? openIndex(config, report) : undefined;
   const index = options.index === false ? undefined : (options.index ?? ownIndex);
   // secrets are redacted off the caller's stack: in the writer's flush and in the OTLP exporters' batches

@@ -148,3 +148,35 @@ describe('OTLP export failures', () => {
     expect(readFileSync(join(dir, 'task-refused', '03-agent-output.jsonl'), 'utf8')).toContain('will refuse');
   });
 });
+
+describe('a report function that throws', () => {
+  it('leaves flush and shutdown resolving when the export fails', async () => {
+    const collector = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.statusCode = 400;
+        response.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    };
+    withEnv(env);
+    let calls = 0;
+    const telemetry = testTelemetry(await tempLogsDir(), env, {
+      report: () => {
+        calls++;
+        throw new Error('a broken report');
+      },
+    });
+    const run = telemetry.tasks.start({ taskId: 'task-broken-report' }).startAgent({ name: 'brain' });
+    run.text('a line');
+    run.finish({ result: 'done' });
+    await expect(telemetry.forceFlush()).resolves.toBeUndefined();
+    await expect(telemetry.shutdown()).resolves.toBeUndefined();
+    expect(calls).toBeGreaterThan(0);
+  });
+});
