@@ -115,19 +115,23 @@ describe('OTLP alongside the files', () => {
   });
 });
 
+/** A collector on loopback that answers every export 400 (the batch is dropped once the exporter gives up); its URL. */
+async function refusingCollector(): Promise<string> {
+  const collector = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.statusCode = 400;
+      response.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+  return `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+}
+
 describe('OTLP export failures', () => {
   it('are reported while the process runs, when the collector refuses a batch, with no flush asked for', async () => {
-    // a collector that answers every export 400: the batch processors drop the batch after the exporter gives up
-    const collector = createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        response.statusCode = 400;
-        response.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    onTestFinished(() => new Promise<void>((resolve) => collector.close(() => resolve())));
-    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const url = await refusingCollector();
     const env = {
       OTEL_EXPORTER_OTLP_ENDPOINT: url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -151,17 +155,9 @@ describe('OTLP export failures', () => {
 
 describe('a report function that throws', () => {
   it('leaves flush and shutdown resolving when the export fails', async () => {
-    const collector = createServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        response.statusCode = 400;
-        response.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-    onTestFinished(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+    const url = await refusingCollector();
     const env = {
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     };
     withEnv(env);
