@@ -481,14 +481,7 @@ function checkSchema(db: DatabaseSync): void {
 // each new task's row went into a random page of each of them (with 30,000 rows indexed, a queued task's upsert cost
 // about 150 µs of CPU, mostly the WAL pages it dirtied; 55 µs with these partial). The second halves read
 // tasks_missing instead: one index, in task id order, of the rows missing any of these values.
-const LATE_FIELDS: readonly string[] = [
-  'started_at',
-  'completed_at',
-  'cost_usd',
-  'duration_seconds',
-  'input_tokens',
-  'output_tokens',
-];
+const LATE_FIELDS: readonly string[] = SORT_FIELDS.filter((field) => field !== 'created_at');
 const LATE_INDEX_NAMES: Record<string, string> = {
   started_at: 'tasks_started',
   completed_at: 'tasks_completed',

@@ -35,6 +35,14 @@ import { writerThreadEnv } from '../helpers/writer-thread-env.ts';
 // a GitHub token's shape, which the default rules redact
 const TOKEN = `ghp_${'a1B2c3D4e5'.repeat(3)}a1B2c3`;
 
+/** Undoes what sdk.start() registered, so the next test in this file can register its own. */
+function unregisterGlobals(): void {
+  trace.disable();
+  logs.disable();
+  context.disable();
+  propagation.disable();
+}
+
 describe('a service that brings its own NodeSDK', () => {
   it('gets the five files from the task processors and still exports all of its own telemetry', async () => {
     const root = await tempLogsDir();
@@ -62,12 +70,7 @@ describe('a service that brings its own NodeSDK', () => {
       metricReaders: [],
     });
     sdk.start();
-    onTestFinished(() => {
-      trace.disable();
-      logs.disable();
-      context.disable();
-      propagation.disable();
-    });
+    onTestFinished(unregisterGlobals);
 
     // the service's own telemetry, which is no task
     trace.getTracer('orders').startActiveSpan('GET /orders', (span) => span.end());
@@ -181,12 +184,7 @@ describe('a service that brings its own NodeSDK', () => {
       metricReaders: [],
     });
     sdk.start();
-    onTestFinished(() => {
-      trace.disable();
-      logs.disable();
-      context.disable();
-      propagation.disable();
-    });
+    onTestFinished(unregisterGlobals);
     const result = 'The retry count is fixed at 3, and the delay does not grow.';
     const tasks = new TaskRecorder();
     const run = tasks.start({ taskId: 'task-own-limits' }).startAgent({ name: 'brain', model: 'm-1' });
