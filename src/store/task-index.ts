@@ -79,6 +79,7 @@ export class TaskIndex {
   readonly #upsertResult: StatementSync;
   readonly #setMtime: StatementSync;
   readonly #folderMtimes: StatementSync;
+  readonly #folderMtime: StatementSync;
   // prepared once: the interrupted-task check reads a page of ids every turn of the event loop
   readonly #idsWithCreated: StatementSync;
   readonly #idsWithoutCreated: StatementSync;
@@ -124,6 +125,8 @@ export class TaskIndex {
       'SELECT task_id, folder_mtime FROM tasks WHERE task_id > ? ORDER BY task_id LIMIT ?',
     );
     this.#folderMtimes.setReturnArrays(true);
+    this.#folderMtime = this.#db.prepare('SELECT folder_mtime FROM tasks WHERE task_id = ?');
+    this.#folderMtime.setReturnArrays(true);
     this.#idsWithCreated = this.#db.prepare(
       'SELECT task_id, created_at FROM tasks WHERE status = ? AND created_at IS NOT NULL AND (created_at, task_id) > (?, ?) ORDER BY created_at, task_id LIMIT ?',
     );
@@ -268,6 +271,12 @@ export class TaskIndex {
   folderMtimesAfter(after: string, limit: number): [string, number | null][] {
     // as arrays: a page of objects, then of pairs made from them, cost twice the time
     return this.#folderMtimes.all(after, limit) as unknown as [string, number | null][];
+  }
+
+  /** The folder mtime a task was indexed at: null when its writer could not tell, undefined when it has no row. */
+  folderMtime(taskId: string): number | null | undefined {
+    const row = this.#folderMtime.get(taskId) as unknown as [number | null] | undefined;
+    return row?.[0];
   }
 
   get(taskId: string): TaskRow | undefined {

@@ -10,7 +10,7 @@ import { expect, it, onTestFinished } from 'vitest';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TASK_FILES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
-import { FolderMtimesThread } from '../../src/store/folder-mtimes.ts';
+import { type FolderLister, FolderMtimesThread, listHere } from '../../src/store/folder-mtimes.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
@@ -235,6 +235,37 @@ it('a folder the writer has just written is left alone by the next refresh: its 
   await rename(join(root, 'task-written2', 'metadata.tmp'), join(root, 'task-written2', TASK_FILES.metadata));
   expect(await refreshIndex(index, root)).toMatchObject({ scanned: 3, updated: 1, removed: 0 });
   expect(index.get('task-written2')?.status).toBe('failed');
+  await telemetry.shutdown();
+  index.close();
+});
+
+it('a refresh does not reread the folders a writer made and indexed while it listed them, and reads one it did not index', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  const telemetry = testTelemetry(root, {}, { index });
+  const ids = ['task-during1', 'task-during2', 'task-during3'];
+  // the rows are read before the listing; at saturation the writer makes and indexes folders in between
+  const lister: FolderLister = {
+    list: async (dir, signal) => {
+      for (const taskId of ids) {
+        const task = telemetry.tasks.start({ taskId, source: 'webhook', provider: 'github' });
+        for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+      }
+      await telemetry.forceFlush();
+      // and another process makes one the index does not have
+      await mkdir(join(dir, 'task-elsewhere'));
+      await writeFile(join(dir, 'task-elsewhere', TASK_FILES.metadata), JSON.stringify({ status: 'failed' }));
+      return listHere.list(dir, signal);
+    },
+  };
+  // only the other process's folder is read (before: all four); none is taken for deleted
+  expect(await refreshIndex(index, root, undefined, { lister })).toMatchObject({
+    scanned: 4,
+    updated: 1,
+    removed: 0,
+  });
+  expect(index.get('task-elsewhere')?.status).toBe('failed');
+  for (const taskId of ids) expect(index.get(taskId)?.status).toBe('queued');
   await telemetry.shutdown();
   index.close();
 });
