@@ -1,5 +1,5 @@
 // Telemetry set-up: the file processors that write the five files, plus OTLP/HTTP when OTEL_EXPORTER_OTLP_* asks for it.
-import { context, logs, propagation, trace } from '@opentelemetry/api';
+import { context, logs, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api';
 import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
@@ -129,7 +129,11 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         'collector down?); stopped waiting',
     );
 
-  if (options.register ?? true) {
+  // A second SDK cannot register (the API keeps the first), and the task's spans would go to the first one's
+  // pipeline, which has no task processors: no metadata.json, 02 or 04. Tasks are then recorded through providers of
+  // our own, as with register: false.
+  const register = (options.register ?? true) && !tracerProviderRegistered(report);
+  if (register) {
     // The process's other loggers on the global API (a TaskRecorder made without a logger, raw logs API calls with
     // task.id) reach the files through the SDK's pipeline, as the telemetry contract says; the lines' own records
     // pass through it only for the OTLP export and are queued already.
@@ -227,6 +231,22 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         closeIndex();
       })),
   };
+}
+
+/** Whether a tracer provider is registered globally already (and says so when one is). */
+function tracerProviderRegistered(report: (message: string) => void): boolean {
+  const global = trace.getTracerProvider();
+  // an unset proxy delegates to the API's no-op provider, the same one a fresh proxy hands out
+  const registered =
+    !(global instanceof ProxyTracerProvider) ||
+    global.getDelegate() !== new ProxyTracerProvider().getDelegate();
+  if (registered)
+    report(
+      'an OpenTelemetry SDK is already registered in this process, so startTelemetry does not register its own: tasks ' +
+        'are recorded to the files through private providers, and other instrumentation keeps exporting through the ' +
+        "registered SDK (add the task processors to it instead: see the README's own-SDK section)",
+    );
+  return registered;
 }
 
 // The limits of what the file processors see: no value is cut (the files are the audit trail; a cut task id or
