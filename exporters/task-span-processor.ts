@@ -5,6 +5,24 @@ import { ATTR, OPERATION } from '../src/contract/attributes.ts';
 import type { TaskFileWriter } from './task-file-writer.ts';
 import type { SpanLike } from './telemetry-item.ts';
 
+// What the writer's queue takes of a task's spans, for the SDK's spans here and for TaskFilesTracer's: one rule each.
+
+/** A started span worth a write: a task's agent run (it makes the task "running"). */
+export function startsTaskRun(a: Attributes): boolean {
+  return a[ATTR.taskId] !== undefined && a[ATTR.genAiOperationName] === OPERATION.invokeAgent;
+}
+
+/** An ended span the files take: a stage, a task status, the input, or the agent run (not a tool call). */
+export function isFileSpan(a: Attributes): boolean {
+  return (
+    a[ATTR.taskId] !== undefined &&
+    (a[ATTR.stageName] !== undefined ||
+      a[ATTR.taskStatus] !== undefined ||
+      a[ATTR.inputMessage] !== undefined ||
+      a[ATTR.genAiOperationName] === OPERATION.invokeAgent)
+  );
+}
+
 // What the writer's queue keeps of an ended span until its flush: the fields the mapping reads, not the SDK's span
 // (its events, links, resource, scope, limits and timings), which then dies young instead of being promoted.
 class EndedSpan implements SpanLike {
@@ -38,23 +56,11 @@ export class TaskFilesSpanProcessor implements SpanProcessor {
 
   // runs on the caller's stack: only a couple of property reads and a push
   onStart(span: Span, _parentContext: Context): void {
-    const a = span.attributes;
-    if (a[ATTR.taskId] !== undefined && a[ATTR.genAiOperationName] === OPERATION.invokeAgent) {
-      this.#writer.push({ started: span });
-    }
+    if (startsTaskRun(span.attributes)) this.#writer.push({ started: span });
   }
 
   onEnd(span: ReadableSpan): void {
-    const a = span.attributes;
-    if (a[ATTR.taskId] === undefined) return;
-    if (
-      a[ATTR.stageName] !== undefined ||
-      a[ATTR.taskStatus] !== undefined ||
-      a[ATTR.inputMessage] !== undefined ||
-      a[ATTR.genAiOperationName] === OPERATION.invokeAgent
-    ) {
-      this.#writer.push(new EndedSpan(span));
-    }
+    if (isFileSpan(span.attributes)) this.#writer.push(new EndedSpan(span));
   }
 
   forceFlush(): Promise<void> {
