@@ -24,6 +24,7 @@ import { LimitingLogRecordExporter, LimitingSpanExporter } from '../../exporters
 import { RedactingLogRecordExporter, RedactingSpanExporter } from '../../exporters/redacting-exporter.ts';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogger } from '../../exporters/task-files-logger.ts';
+import { TaskFilesTracer } from '../../exporters/task-files-tracer.ts';
 import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
@@ -120,6 +121,13 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   }
   // every task is recorded: the files are an audit trail, so trace sampling would leave holes in them
   const sampler = new AlwaysOnSampler();
+  const spanLimits = fileSpanLimits(config.otlp.spanLimits);
+  // With OTLP trace export off, the task's own spans go straight into the writer's queue (TaskFilesTracer), without
+  // an SDK span each; other tracers' spans with task.id still reach the files through the SDK's TaskFilesSpanProcessor.
+  // With it on, the task's spans are the SDK's: the export needs its spans and its batch processor.
+  const spans = config.otlp.traces
+    ? undefined
+    : new TaskFilesTracer({ writer, attributeCountLimit: spanLimits.attributeCountLimit });
   const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
   // a stuck disk or collector: shutdown stops waiting, says so (with the default OTLP timeout, also 10 s, a collector
   // that is down is otherwise never named) and the process may exit
@@ -143,7 +151,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       serviceName: config.serviceName,
       sampler,
       // NodeSDK reads the OTEL_*_LIMIT variables into its TracerProvider unless spanLimits sets each one
-      spanLimits: fileSpanLimits(config.otlp.spanLimits),
+      spanLimits,
       spanProcessors,
       logRecordProcessors: [others, ...logProcessors],
       metricReaders: [],
@@ -156,7 +164,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     forwarding = lines;
     const tasks = new TaskRecorder({
       redactor,
-      tracer: trace.getTracer(INSTRUMENTATION_SCOPE),
+      tracer: spans ?? trace.getTracer(INSTRUMENTATION_SCOPE),
       logger: lines,
     });
     let stopping: Promise<void> | undefined;
@@ -172,7 +180,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         ).then(() => writer.forceFlush()),
       shutdown: () =>
         (stopping ??= withTimeout(
-          settled('shut down', stopLines(lines, sdk.shutdown()), report),
+          settled('shut down', stopLines(lines, spans, sdk.shutdown()), report),
           timeoutMs,
           giveUp,
         ).finally(() => {
@@ -191,7 +199,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   const tracerProvider = new TracerProvider({
     resource,
     sampler,
-    spanLimits: fileSpanLimits(config.otlp.spanLimits),
+    spanLimits,
     spanProcessors,
   });
   const loggerProvider = new LoggerProvider({
@@ -205,7 +213,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
   });
   const tasks = new TaskRecorder({
     redactor,
-    tracer: tracerProvider.getTracer(INSTRUMENTATION_SCOPE),
+    tracer: spans ?? tracerProvider.getTracer(INSTRUMENTATION_SCOPE),
     logger: lines,
   });
   let stopping: Promise<void> | undefined;
@@ -221,7 +229,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       (stopping ??= withTimeout(
         settled(
           'shut down',
-          stopLines(lines, Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()])),
+          stopLines(lines, spans, Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()])),
           report,
         ),
         timeoutMs,
@@ -304,10 +312,15 @@ function withLogRecordLimits(limits: Required<LogRecordLimits>, start: () => voi
   }
 }
 
-// The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger does the same.
-// Called with the shutdown's promise already made, so the stop comes right after the SDK's own.
-function stopLines(lines: TaskFilesLogger, shutdown: Promise<unknown>): Promise<unknown> {
+// The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger and the
+// task's tracer do the same. Called with the shutdown's promise already made, so the stop comes right after the SDK's.
+function stopLines(
+  lines: TaskFilesLogger,
+  spans: TaskFilesTracer | undefined,
+  shutdown: Promise<unknown>,
+): Promise<unknown> {
   lines.stop();
+  spans?.stop();
   return shutdown;
 }
 

@@ -34,3 +34,18 @@ export function readTaskFolder(dir: string): TaskFolder {
     finalResult: json(join(dir, '04-final-result.json')),
   };
 }
+
+const VARYING = new Set(['timestamp', 'duration_ms', 'trace_id', 'span_id', 'owner']);
+
+/** A task folder (or any part of it) with what differs from one run to the next (times, durations, trace and span
+ * ids, the owner) set aside, for comparing two recordings of the same task. */
+export function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [
+      key,
+      VARYING.has(key) || key.endsWith('_at') ? '(varies)' : comparable(v),
+    ]),
+  );
+}

@@ -10,7 +10,7 @@ import { TaskRecorder } from '../../src/instrumentation/task-recorder.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
 import { fakeCollector, stringsIn } from '../helpers/fake-collector.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
-import { readTaskFolder } from '../helpers/task-files.ts';
+import { comparable, readTaskFolder } from '../helpers/task-files.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { withEnv } from '../helpers/with-env.ts';
@@ -43,19 +43,6 @@ async function recordFullTask(register: boolean): Promise<{ folder: string; file
   await telemetry.shutdown(); // unregisters, so the next start registers its own SDK
   const folder = join(dir, 'task-full');
   return { folder, files: comparable(readTaskFolder(folder)) };
-}
-
-const VARYING = new Set(['timestamp', 'duration_ms', 'trace_id', 'span_id', 'owner']);
-
-function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, v]) => [
-      key,
-      VARYING.has(key) || key.endsWith('_at') ? '(varies)' : comparable(v),
-    ]),
-  );
 }
 
 describe('the export limits and the files', () => {
