@@ -48,21 +48,10 @@ export interface TaskFilesTracerOptions {
 export class TaskFilesTracer implements Tracer {
   readonly writer: Pick<TaskFileWriter, 'push'>;
   readonly limits: { attributeCountLimit: number; attributeValueLengthLimit: number };
-  #stopped = false;
 
   constructor(options: TaskFilesTracerOptions) {
     this.writer = options.writer;
     this.limits = { attributeCountLimit: options.attributeCountLimit, attributeValueLengthLimit: Infinity };
-  }
-
-  /** True once telemetry shuts down: spans still start and end, and nothing more is queued. */
-  get stopped(): boolean {
-    return this.#stopped;
-  }
-
-  /** From now on spans are not queued, as the SDK's processors take nothing once their provider shuts down. */
-  stop(): void {
-    this.#stopped = true;
   }
 
   // As the SDK's Tracer: a root option leaves the parent out, a suppressed context gets a span that records nothing,
@@ -79,7 +68,9 @@ export class TaskFilesTracer implements Tracer {
     const span = new TaskFileSpan(this, name, ids, options.startTime);
     const attributes = options.attributes;
     if (attributes !== undefined && attributes !== null) span.setAttributes(attributes);
-    if (!this.#stopped && startsTaskRun(span.attributes)) this.writer.push({ started: span });
+    // also after telemetry's shutdown began, as the SDK's processor is called then: the writer writes what comes
+    // while it closes (a run finished in the same turn) and counts what comes later as shut_down
+    if (startsTaskRun(span.attributes)) this.writer.push({ started: span });
     return span;
   }
 
@@ -163,9 +154,14 @@ export class TaskFileSpan implements Span, SpanLike {
   status: SpanStatus = UNSET;
   readonly #tracer: TaskFilesTracer;
   readonly #context: TaskFileSpanContext;
-  // performance.now() at start, for a default end time on the same monotonic clock as the SDK's; NaN when the start
-  // time was given (the SDK then ends at Date.now())
+  // Date.now() and performance.now() at start, as the SDK's span reads them: a default end time is on the same
+  // monotonic clock, and a performance timestamp given for the start or the end is converted with the one offset
+  // between the two clocks read here (read again at the end, a whole-millisecond Date.now() beside a fractional
+  // performance.now() moved the duration by up to a millisecond)
+  readonly #wallStart: number;
   readonly #performanceStart: number;
+  // the SDK ends a span whose start was given at Date.now()
+  readonly #startGiven: boolean;
   #count = 0;
   #ended = false;
 
@@ -178,13 +174,12 @@ export class TaskFileSpan implements Span, SpanLike {
     this.#tracer = tracer;
     this.name = name;
     this.#context = ids;
-    if (startTime === undefined || startTime === null) {
-      this.startTime = millisToHrTime(Date.now());
-      this.#performanceStart = performance.now();
-    } else {
-      this.startTime = givenTime(startTime) ?? millisToHrTime(Date.now());
-      this.#performanceStart = Number.NaN;
-    }
+    const now = Date.now();
+    this.#wallStart = now;
+    this.#performanceStart = performance.now();
+    this.#startGiven = startTime !== undefined && startTime !== null;
+    const given = startTime === undefined || startTime === null ? undefined : this.#givenTime(startTime);
+    this.startTime = given ?? millisToHrTime(now);
   }
 
   spanContext(): SpanContext {
@@ -223,6 +218,8 @@ export class TaskFileSpan implements Span, SpanLike {
   }
 
   setAttributes(attributes: SpanAttributes): this {
+    // none given (a JavaScript caller's undefined or null): nothing to set, as the SDK's for-in finds nothing
+    if (attributes === undefined || attributes === null) return this;
     for (const key of Object.keys(attributes)) this.setAttribute(key, attributes[key]);
     return this;
   }
@@ -269,38 +266,36 @@ export class TaskFileSpan implements Span, SpanLike {
       );
       return;
     }
-    let end = endTime === undefined || endTime === null ? undefined : givenTime(endTime);
+    let end = endTime === undefined || endTime === null ? undefined : this.#givenTime(endTime);
     if (end === undefined) {
-      const started = this.#performanceStart;
-      end = Number.isNaN(started)
+      end = this.#startGiven
         ? millisToHrTime(Date.now())
-        : addHrTimes(this.startTime, millisToHrTime(performance.now() - started));
+        : addHrTimes(this.startTime, millisToHrTime(performance.now() - this.#performanceStart));
     }
     // an end before the start is the start: a duration is never negative
     const start = this.startTime;
     this.endTime =
       end[0] < start[0] || (end[0] === start[0] && end[1] < start[1]) ? [start[0], start[1]] : end;
     this.#ended = true;
-    const tracer = this.#tracer;
-    if (!tracer.stopped && isFileSpan(this.attributes)) tracer.writer.push(this);
+    if (isFileSpan(this.attributes)) this.#tracer.writer.push(this);
+  }
+
+  // A time given by the caller, converted as the SDK's span converts it: a number not later than performance.now()
+  // is a performance timestamp (with the offset between the clocks at the span's start), a larger one epoch
+  // milliseconds; a Date; an [seconds, nanoseconds] pair as it is. Anything else: undefined (the SDK then takes now).
+  #givenTime(time: TimeInput): HrTime | undefined {
+    if (typeof time === 'number') {
+      if (time <= performance.now())
+        return hrTime(time + (this.#wallStart - (this.#performanceStart + performance.timeOrigin)));
+      return millisToHrTime(time);
+    }
+    if (time instanceof Date) return millisToHrTime(time.getTime());
+    if (isTimeInputHrTime(time)) return time;
+    return undefined;
   }
 }
 
 const NOT_ENDED: HrTime = Object.freeze([0, 0]) as unknown as HrTime;
-
-// A time given by the caller, converted as the SDK's span converts it: a number not later than performance.now() is
-// a performance timestamp, a larger one epoch milliseconds; a Date; an [seconds, nanoseconds] pair as it is. Anything
-// else: undefined (the SDK then takes now).
-function givenTime(time: TimeInput): HrTime | undefined {
-  if (typeof time === 'number') {
-    const now = performance.now();
-    if (time <= now) return hrTime(time + (Date.now() - (now + performance.timeOrigin)));
-    return millisToHrTime(time);
-  }
-  if (time instanceof Date) return millisToHrTime(time.getTime());
-  if (isTimeInputHrTime(time)) return time;
-  return undefined;
-}
 
 // Span and trace ids: random bytes taken from a pool filled by the CSPRNG 4 KiB at a time (the SDK calls
 // Math.random per 4 bytes), as lowercase hex; an id is never all zeros, as W3C Trace Context requires.

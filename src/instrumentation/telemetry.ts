@@ -180,7 +180,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
         ).then(() => writer.forceFlush()),
       shutdown: () =>
         (stopping ??= withTimeout(
-          settled('shut down', stopLines(lines, spans, sdk.shutdown()), report),
+          settled('shut down', stopLines(lines, sdk.shutdown()), report),
           timeoutMs,
           giveUp,
         ).finally(() => {
@@ -229,7 +229,7 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
       (stopping ??= withTimeout(
         settled(
           'shut down',
-          stopLines(lines, spans, Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()])),
+          stopLines(lines, Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()])),
           report,
         ),
         timeoutMs,
@@ -312,15 +312,12 @@ function withLogRecordLimits(limits: Required<LogRecordLimits>, start: () => voi
   }
 }
 
-// The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger and the
-// task's tracer do the same. Called with the shutdown's promise already made, so the stop comes right after the SDK's.
-function stopLines(
-  lines: TaskFilesLogger,
-  spans: TaskFilesTracer | undefined,
-  shutdown: Promise<unknown>,
-): Promise<unknown> {
+// The SDK's logger ignores records from the moment its provider begins to shut down; the lines' logger does the same.
+// Called with the shutdown's promise already made, so the stop comes right after the SDK's. The task's spans are not
+// stopped: the SDK calls its span processors after a shutdown too, so a span ended while the writer closes (a run
+// finished in the same turn) is written, and a later one counted as shut_down, whichever tracer made it.
+function stopLines(lines: TaskFilesLogger, shutdown: Promise<unknown>): Promise<unknown> {
   lines.stop();
-  spans?.stop();
   return shutdown;
 }
 

@@ -117,4 +117,21 @@ describe("the task's spans with and without OTLP trace export", () => {
       { stage: 'validation', status: 'failed', error: 'bad signature' },
     ]);
   });
+
+  it('end after shutdown() begins as the SDK spans did: written while it closes, counted shut_down after', async () => {
+    const telemetry = testTelemetry(await tempLogsDir());
+    const task = telemetry.tasks.start({ taskId: 'task-closing', source: 'webhook' });
+    task.recordStage('received');
+    const run = task.startAgent({ name: 'brain' });
+    expect(run.span).toBeInstanceOf(TaskFileSpan);
+    const later = telemetry.tasks.start({ taskId: 'task-after' });
+    const stopping = telemetry.shutdown();
+    run.finish({ result: 'done' }); // the same turn: the writer is still closing
+    await stopping;
+    later.recordStage('received');
+    const files = readTaskFolder(join(telemetry.config.logsDir, 'task-closing'));
+    expect(files.metadata?.status).toBe('completed');
+    expect(files.finalResult).toMatchObject({ success: true, result: 'done' });
+    expect(telemetry.writer?.stats().dropReasons.shut_down).toBe(1);
+  });
 });
