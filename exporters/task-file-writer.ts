@@ -153,7 +153,13 @@ export class TaskFileWriter {
   readonly #keyBlocks = new OpenKeyBlocks();
 
   #phase: Phase = { name: 'idle' };
-  #queue: TelemetryItem[] = [];
+  // The queue is the first `#queued` slots of `#queue`; the rest are empty. Two arrays take turns (the one a flush
+  // took becomes `#spare` once the flush has mapped its items, emptied), so the queue grows into slots it had before
+  // instead of a new array per flush grown push by push (each growth a fresh, larger copy: fresh memory every flush).
+  // Each keeps the most slots a flush took (at most the queue's bound) until shutdown.
+  #queue: (TelemetryItem | undefined)[] = [];
+  #queued = 0;
+  #spare: (TelemetryItem | undefined)[] | undefined;
   #tickets: Ticket[] = [];
   // callers of whenQueuedAtMost waiting for the queue to shrink: answered when a flush takes the queue
   #roomWaiters: { most: number; resolve: () => void }[] = [];
@@ -226,8 +232,8 @@ export class TaskFileWriter {
     if (!this.#take(item)) return;
     const phase = this.#phase.name;
     // armed: the scheduled flush takes it; flushing/closing: the next round does
-    if (phase === 'idle') this.#arm(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
-    else if (phase === 'armed' && this.#queue.length === this.#batchSize) this.#arm(0);
+    if (phase === 'idle') this.#arm(this.#queued >= this.#batchSize ? 0 : this.#flushMs);
+    else if (phase === 'armed' && this.#queued === this.#batchSize) this.#arm(0);
   }
 
   /**
@@ -237,8 +243,8 @@ export class TaskFileWriter {
   pushAll(items: readonly TelemetryItem[], done: PushDone): number {
     const ticket: Ticket = {
       total: items.length,
-      from: this.#queue.length,
-      to: this.#queue.length,
+      from: this.#queued,
+      to: this.#queued,
       rejected: 0,
       error: undefined,
       done,
@@ -259,8 +265,8 @@ export class TaskFileWriter {
     }
     this.#tickets.push(ticket);
     const phase = this.#phase.name;
-    if (phase === 'idle') this.#arm(this.#queue.length >= this.#batchSize ? 0 : this.#flushMs);
-    else if (phase === 'armed' && this.#queue.length >= this.#batchSize) this.#arm(0);
+    if (phase === 'idle') this.#arm(this.#queued >= this.#batchSize ? 0 : this.#flushMs);
+    else if (phase === 'armed' && this.#queued >= this.#batchSize) this.#arm(0);
     return refused;
   }
 
@@ -271,7 +277,7 @@ export class TaskFileWriter {
       written: this.#written,
       dropped,
       dropReasons: { ...this.#dropReasons },
-      queued: this.#queue.length,
+      queued: this.#queued,
       ignored: this.#ignored,
       errors: this.#errors,
       recovered: this.#recovered,
@@ -285,7 +291,7 @@ export class TaskFileWriter {
    * bounded queue's drops; the benchmarks record tasks this way, only as fast as they are written.
    */
   whenQueuedAtMost(most: number): Promise<void> {
-    if (this.#queue.length <= most || this.#phase.name === 'closed') return Promise.resolve();
+    if (this.#queued <= most || this.#phase.name === 'closed') return Promise.resolve();
     const room = new Promise<void>((resolve) => this.#roomWaiters.push({ most, resolve }));
     // someone waits for the next flush: it starts now, and keeps the process alive until it does (see #arm)
     if (this.#phase.name === 'armed') this.#arm(0);
@@ -302,7 +308,7 @@ export class TaskFileWriter {
     const next = this.#phase;
     if (next.name === 'closing' || next.name === 'closed') return next.closed;
     if (next.name === 'flushing') await next.flush;
-    else if (this.#queue.length > 0 || this.#retry.size > 0) await this.#startFlush();
+    else if (this.#queued > 0 || this.#retry.size > 0) await this.#startFlush();
   }
 
   /** Writes what is queued, and what arrives meanwhile, then stops accepting items. Idempotent: the same promise. */
@@ -330,14 +336,14 @@ export class TaskFileWriter {
       this.#drop('shut_down', 1);
       return false;
     }
-    if (this.#queue.length >= this.#maxQueue) {
+    if (this.#queued >= this.#maxQueue) {
       // output floods must not push out the few spans that carry status and results: they get a reserve
-      if (isLogRecord(item) || this.#queue.length >= this.#maxQueue + this.#spanReserve) {
+      if (isLogRecord(item) || this.#queued >= this.#maxQueue + this.#spanReserve) {
         this.#drop('queue_full', 1);
         return false;
       }
     }
-    this.#queue.push(item);
+    this.#queue[this.#queued++] = item;
     return true;
   }
 
@@ -371,8 +377,8 @@ export class TaskFileWriter {
     const flush = this.#flushOnce().then(() => {
       // shutdown may have begun meanwhile: then it owns what follows
       if (this.#phase.name !== 'flushing') return;
-      if (this.#queue.length >= this.#batchSize) this.#arm(0);
-      else if (this.#queue.length > 0) this.#arm(this.#flushMs);
+      if (this.#queued >= this.#batchSize) this.#arm(0);
+      else if (this.#queued > 0) this.#arm(this.#flushMs);
       else if (this.#retry.size > 0) this.#arm(RETRY_MS);
       else this.#to({ name: 'idle' });
     });
@@ -384,10 +390,12 @@ export class TaskFileWriter {
     if (running !== undefined) await running;
     // one flush even with an empty queue: it retries failed metadata once more
     await this.#flushOnce();
-    for (let round = 1; round < CLOSE_ROUNDS && this.#queue.length > 0; round++) await this.#flushOnce();
-    const left = this.#queue.length;
+    for (let round = 1; round < CLOSE_ROUNDS && this.#queued > 0; round++) await this.#flushOnce();
+    const left = this.#queued;
     const tickets = this.#tickets;
     this.#queue = [];
+    this.#queued = 0;
+    this.#spare = undefined;
     this.#tickets = [];
     this.#answerRoomWaiters(true);
     this.#drop('shut_down', left);
@@ -404,12 +412,15 @@ export class TaskFileWriter {
   // Never rejects: every failure inside is counted against its items, and every waiter is answered.
   async #flushOnce(): Promise<void> {
     const items = this.#queue;
+    const count = this.#queued;
     const tickets = this.#tickets;
-    this.#queue = [];
+    this.#queue = this.#spare ?? [];
+    this.#queued = 0;
+    this.#spare = undefined;
     this.#tickets = [];
     this.#answerRoomWaiters(false);
     try {
-      await this.#write(items, tickets);
+      await this.#write(items, count, tickets);
     } catch (error) {
       // a bug, not a disk problem: the items still waiting are lost, and said so
       const err = asError(error);
@@ -419,15 +430,15 @@ export class TaskFileWriter {
     for (const ticket of tickets) this.#settle(ticket);
   }
 
-  async #write(items: TelemetryItem[], tickets: Ticket[]): Promise<void> {
+  async #write(items: (TelemetryItem | undefined)[], count: number, tickets: Ticket[]): Promise<void> {
     const changeSet = new TaskChangeSet(this.#redactor, this.#keyBlocks);
     let t = 0;
     let sliceEnd = performance.now() + SLICE_MS;
-    for (let i = 0; i < items.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (
         i > 0 &&
         (i % SLICE_ITEMS === 0 || ((i & 31) === 0 && performance.now() > sliceEnd)) &&
-        this.#queue.length < this.#maxQueue / 4
+        this.#queued < this.#maxQueue / 4
       ) {
         await new Promise((resolve) => setImmediate(resolve));
         sliceEnd = performance.now() + SLICE_MS;
@@ -455,6 +466,10 @@ export class TaskFileWriter {
         else this.#problems.problem('invalid_item', `telemetry item dropped: ${changeSet.lastError}`);
       }
     }
+    // the items are folded in: emptied, the array is the next flush's queue (and they die young instead of living
+    // until the thread has written them)
+    items.fill(undefined, 0, count);
+    this.#spare = items;
     for (const [taskId, pending] of this.#retry) {
       const current = changeSet.byTask.get(taskId);
       if (current === undefined) changeSet.byTask.set(taskId, pending);
@@ -556,7 +571,7 @@ export class TaskFileWriter {
   // the queue has just shrunk (a flush took it); `all`: shutdown, nothing more will be taken
   #answerRoomWaiters(all: boolean): void {
     if (this.#roomWaiters.length === 0) return;
-    const queued = this.#queue.length;
+    const queued = this.#queued;
     const waiting = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const waiter of waiting) {

@@ -1,6 +1,7 @@
 // The writer's queue holds a log record or an ended span until its flush (up to the flush window), long enough for V8
 // to copy it through the young generation and promote it. What it keeps is the fields the mapping reads, so the
-// SDK's own record or span object is garbage at once.
+// SDK's own record or span object is garbage at once; and once a flush has mapped them, the writer lets them go
+// while the folders are written.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -12,6 +13,7 @@ import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
+import { stalledFs } from '../helpers/faulty-fs.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 setFlagsFromString('--expose-gc');
@@ -119,5 +121,47 @@ describe('TaskFilesSpanProcessor', () => {
       .trim()
       .split('\n');
     expect(lines.map((line) => JSON.parse(line))).toMatchObject([{ stage: 'received' }]);
+  });
+});
+
+describe('TaskFileWriter', () => {
+  // (life6's test of round 6, landed with the change it tested)
+  it('lets go of the queued items of a flush once they are mapped, while their folders are still being written', async () => {
+    const dir = await tempLogsDir();
+    const stalled = stalledFs();
+    writer = new TaskFileWriter({ root: dir, flushMs: 600_000, fs: stalled.fs });
+    const queued: WeakRef<object>[] = [];
+    (() => {
+      for (let i = 0; i < 3; i++) {
+        const item = {
+          hrTime: [1_700_000_000, i] as [number, number],
+          attributes: { [ATTR.taskId]: 'task-held', [ATTR.outputType]: 'text' },
+          body: `line ${i}`,
+        };
+        queued.push(new WeakRef(item), new WeakRef(item.attributes));
+        writer.push(item);
+      }
+    })();
+    const flushed = writer.forceFlush();
+    try {
+      // the flush has mapped its items and waits on the disk (the folder's mkdir)
+      await expect.poll(() => stalled.stalledCalls()).toBeGreaterThan(0);
+      expect(await collected(queued)).toBe(true);
+    } finally {
+      stalled.release(); // a failed check must not leave the shutdown waiting on the disk
+    }
+    await flushed;
+    // the next flush's queue is the array the first one emptied: its items are written as well
+    writer.push({
+      hrTime: [1_700_000_000, 3],
+      attributes: { [ATTR.taskId]: 'task-held', [ATTR.outputType]: 'text' },
+      body: 'line 3',
+    });
+    await writer.forceFlush();
+    expect(writer.stats()).toMatchObject({ written: 4, dropped: 0, queued: 0 });
+    const lines = readFileSync(join(dir, 'task-held', '03-agent-output.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((line) => JSON.parse(line).content)).toEqual(['line 0', 'line 1', 'line 2', 'line 3']);
   });
 });
