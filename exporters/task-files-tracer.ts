@@ -58,7 +58,9 @@ export class TaskFilesTracer implements Tracer {
   // and the trace (and its trace state) continues from a valid parent, remote or not. Every span is sampled, as
   // telemetry.ts's AlwaysOnSampler decides: the files are the audit trail.
   startSpan(name: string, options: SpanOptions = {}, context: Context = contextApi.active()): Span {
-    const from = options.root === true ? trace.deleteSpan(context) : context;
+    // (a context without a span, such as a new task's ROOT_CONTEXT, is taken as it is: no new context for nothing)
+    const from =
+      options.root === true && trace.getSpan(context) !== undefined ? trace.deleteSpan(context) : context;
     if (isTracingSuppressed(from)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const parent = trace.getSpan(from)?.spanContext();
     const ids =
