@@ -397,6 +397,10 @@ export class TaskFileWriter {
     this.#queued = 0;
     this.#spare = undefined;
     this.#tickets = [];
+    // closed before anyone is answered: a waiter answered here, or a push while the folders close (a thread ending
+    // takes a while), found the writer still closing, and its items were queued where no flush would take them
+    const phase = this.#phase;
+    if (phase.name === 'closing') this.#to({ name: 'closed', closed: phase.closed });
     this.#answerRoomWaiters(true);
     this.#drop('shut_down', left);
     for (const ticket of tickets) {
@@ -405,8 +409,6 @@ export class TaskFileWriter {
       this.#settle(ticket);
     }
     await this.#folders.close();
-    const phase = this.#phase;
-    if (phase.name === 'closing') this.#to({ name: 'closed', closed: phase.closed });
   }
 
   // Never rejects: every failure inside is counted against its items, and every waiter is answered.

@@ -96,6 +96,26 @@ describe('the task file writer state machine', () => {
     expectBalanced(writer.stats());
   });
 
+  it('counts what comes once the last flush is done, while the folders close, as shut_down, and answers its waiter', async () => {
+    const root = await tempLogsDir();
+    const writer = new TaskFileWriter({ root, flushMs: 5, report: () => {} });
+    writer.push(line('task-window', 'before shutdown'));
+    // a producer that waits for room (as the benchmarks do) is answered by shutdown after its last flush
+    let answered: PushOutcome | undefined;
+    const late = writer.whenQueuedAtMost(-1).then(() => {
+      writer.push(line('task-window', 'after the last flush'));
+      writer.pushAll([line('task-window', 'also after')], (_error, outcome) => {
+        answered = outcome;
+      });
+    });
+    await writer.shutdown();
+    await late;
+    expect(outputLines(root, 'task-window')).toEqual(['before shutdown']);
+    expect(writer.stats().dropReasons.shut_down).toBe(2);
+    expect(answered).toMatchObject({ accepted: 0, rejected: 1, error: { code: 'WRITER_CLOSED' } });
+    expectBalanced(writer.stats());
+  });
+
   it('reports items dropped because the queue was full as a FAILED export, with per-call counts', async () => {
     const root = await tempLogsDir();
     const writer = new TaskFileWriter({ root, maxQueue: 4, flushMs: 5, report: () => {} });
