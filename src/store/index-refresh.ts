@@ -59,6 +59,9 @@ export async function refreshIndex(
     rows = [];
   };
   for (let i = 0; i < toRead.length; i += 32) {
+    // a turn of the event loop every LOOKUPS folders: when the writer has indexed them all since the listing, none is
+    // read (no I/O to wait on), and 70,000 look-ups in one go held the event loop for a few hundred ms
+    if (i > 0 && i % LOOKUPS === 0) await setImmediate();
     // stopped (a server shutting down): what was read is kept, nothing is forgotten on a partial scan
     if (stopped()) {
       if (!index.closed) await write();
@@ -88,6 +91,8 @@ export async function refreshIndex(
   const removed = await inSlices(changes.gone, (slice) => index.remove(slice), stopped);
   return { scanned, updated, removed, ms: performance.now() - started };
 }
+
+const LOOKUPS = 256;
 
 interface KnownMtimes {
   ids: string[];

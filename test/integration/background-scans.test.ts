@@ -269,3 +269,27 @@ it('a refresh does not reread the folders a writer made and indexed while it lis
   await telemetry.shutdown();
   index.close();
 });
+
+it('a refresh whose listed folders were all indexed meanwhile still lets the event loop turn while it looks them up', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  const ids = Array.from({ length: 600 }, (_, n) => id('m', n));
+  let turns: { stop: () => number } | undefined;
+  // the writer indexes every folder (with its mtime) between the refresh's read of the rows and its listing
+  const lister: FolderLister = {
+    list: async (dir, signal) => {
+      await Promise.all(ids.map((task) => mkdir(join(dir, task))));
+      const listed = await listHere.list(dir, signal);
+      const mtimes = listed!.mtimes;
+      index.upsertMany(
+        ids.map((task, n) => [task, { metadata: { status: 'queued' }, folderMtimeMs: mtimes[n]! }]),
+      );
+      turns = turnCounter();
+      return listed;
+    },
+  };
+  expect(await refreshIndex(index, root, undefined, { lister })).toMatchObject({ scanned: 600, updated: 0 });
+  // a look-up is a few µs, but 100,000 of them in one go held the event loop (a turn every 256 at least)
+  expect(turns!.stop()).toBeGreaterThanOrEqual(2);
+  index.close();
+});
