@@ -450,16 +450,19 @@ function isOwner(value: unknown): value is TaskOwner {
 
 // A stage field's name for its attribute key: the same few keys come with every webhook, and a name sliced anew each
 // time had to be looked up in V8's string table at every store into the line (half of this mapping's time). The
-// names are remembered for the first keys seen, which bounds what a caller's own field names can make it hold.
+// names are remembered for the first keys seen, and only for keys of a field name's usual length: keys also come from
+// clients (OTLP ingest), and 512 keys of a megabyte each held a gigabyte (a key and its name) for the process's life.
 // null: the key is not a stage field.
 const STAGE_FIELD_NAMES = new Map<string, string | null>();
 const MAX_STAGE_FIELD_NAMES = 512;
+const MAX_REMEMBERED_KEY_LENGTH = 128;
 
 function stageFieldName(key: string): string | null {
   let name = STAGE_FIELD_NAMES.get(key);
   if (name !== undefined) return name;
   name = key.startsWith(ATTR.stageFieldPrefix) ? key.slice(ATTR.stageFieldPrefix.length) : null;
-  if (STAGE_FIELD_NAMES.size < MAX_STAGE_FIELD_NAMES) STAGE_FIELD_NAMES.set(key, name);
+  if (STAGE_FIELD_NAMES.size < MAX_STAGE_FIELD_NAMES && key.length <= MAX_REMEMBERED_KEY_LENGTH)
+    STAGE_FIELD_NAMES.set(key, name);
   return name;
 }
 

@@ -1,0 +1,48 @@
+// The stage mapping remembers the names of the first stage field keys it sees (a speed-up for the few names a service
+// uses). Keys come from clients too (OTLP ingest), and a key may be megabytes long: what is remembered must stay small
+// however long the keys are. A file of its own, so that the names this module instance remembers start empty.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Attributes } from '@opentelemetry/api';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { expect, it } from 'vitest';
+import { TaskChangeSet } from '../../exporters/task-changes.ts';
+import type { SpanLike } from '../../exporters/telemetry-item.ts';
+import { ATTR } from '../../src/contract/attributes.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function heapUsed(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+function stageWithField(name: string): SpanLike {
+  const attributes: Attributes = {
+    [ATTR.taskId]: 'task-long-names',
+    [ATTR.stageName]: 'received',
+    [`${ATTR.stageFieldPrefix}${name}`]: 'x',
+  };
+  return {
+    name: 'received',
+    attributes,
+    startTime: [1_700_000_000, 0],
+    endTime: [1_700_000_000, 1_000_000],
+    status: { code: SpanStatusCode.OK },
+    spanContext: () => ({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: 1 }),
+  };
+}
+
+it('keeps nothing of long stage field keys once their lines are mapped', () => {
+  const before = heapUsed();
+  const long = 'k'.repeat(256 * 1024);
+  for (let i = 0; i < 8; i++) {
+    const set = new TaskChangeSet();
+    expect(set.add(stageWithField(`${i}${long}`))).toBe('mapped');
+    expect(set.byTask.get('task-long-names')!.webhookLines[0]!.length).toBeGreaterThan(256 * 1024);
+  }
+  // 8 keys of 256 KiB: remembered, they held 4 MiB (each key and its name) for the life of the process
+  expect(heapUsed() - before).toBeLessThan(1024 * 1024);
+});
