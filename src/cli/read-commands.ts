@@ -50,7 +50,7 @@ export async function ls(config: Config, flags: Flags, out: Out): Promise<number
         t.cost_usd === null ? '-' : `$${t.cost_usd.toFixed(4)}`,
         t.input_tokens === null ? '-' : String((t.input_tokens ?? 0) + (t.output_tokens ?? 0)),
       ]),
-      [undefined, 'green'],
+      [undefined, statusColor],
     );
     if (page.next_cursor) out.line(paint(out, 'dim', `more: --cursor ${page.next_cursor}`));
     return 0;

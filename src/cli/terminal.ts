@@ -46,19 +46,18 @@ export function statusColor(status: string | null | undefined): Color {
   return 'dim';
 }
 
+/** A column's colour: one for every cell, or one chosen by the cell's text (a status column). */
+export type ColumnColor = Color | ((cell: string) => Color) | undefined;
+
 /** A table with a header row; cells are plain text (colour added after padding keeps the columns straight). */
-export function table(
-  out: Out,
-  header: string[],
-  rows: string[][],
-  colors: (Color | undefined)[] = [],
-): void {
+export function table(out: Out, header: string[], rows: string[][], colors: ColumnColor[] = []): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[], paintCells: boolean) =>
     cells
       .map((cell, i) => {
         const padded = i === cells.length - 1 ? cell : cell.padEnd(widths[i]!);
-        const color = colors[i];
+        const column = colors[i];
+        const color = typeof column === 'function' ? column(cell) : column;
         return paintCells && color ? paint(out, color, padded) : padded;
       })
       .join('  ')

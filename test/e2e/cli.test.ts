@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { appendFileSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run-cli.ts';
 import { writeTask } from '../helpers/old-tasks.ts';
 import { recordSampleTask } from '../helpers/sample-task.ts';
 import { BIN, cli, PATH, tasklogs, tasklogsWith } from '../helpers/tasklogs-cli.ts';
@@ -115,6 +116,15 @@ describe('tasklogs', () => {
     expect(list.code).toBe(0);
     expect(list.out.split('\n')[0]).toMatch(/^TASK\s+STATUS\s+PROVIDER/);
     expect(list.out).toMatch(/task-abc123\s+completed\s+github/);
+    // on a terminal each status has its own colour, as in show: a failed task is red, not green
+    let painted = '';
+    const env: NodeJS.ProcessEnv = { ...process.env, TASK_LOGS_DIR: dir };
+    delete env.NO_COLOR;
+    const write = (text: string) => (painted += text);
+    await runCli(['ls'], { stdout: { isTTY: true, write }, stderr: { write: () => true }, env });
+    const row = (id: string) => painted.split('\n').find((line) => line.startsWith(id));
+    expect(row('task-abc123')).toContain('\x1b[32mcompleted');
+    expect(row('task-bad')).toContain('\x1b[31mfailed');
     const failed = JSON.parse((await cli(dir, 'ls', '--status', 'failed', '--json')).out);
     expect(failed.tasks.map((t: { task_id: string }) => t.task_id)).toEqual(['task-bad']);
     const talk = await cli(dir, 'ls', '--conversation', 'github:owner/repo#42', '--json');
