@@ -179,7 +179,14 @@ async function compare(
     folder = nextId();
     n++;
   }
-  for (; folder !== undefined; folder = nextId(), n++) changes.read.push([folder, undefined, mtimes[n]!]);
+  // the folders after the last row (all of them for an empty index), a page at a time too
+  for (let k = 0; folder !== undefined; folder = nextId(), n++, k++) {
+    if (k > 0 && k % PAGE === 0) {
+      await setImmediate();
+      if (stopped()) return undefined;
+    }
+    changes.read.push([folder, undefined, mtimes[n]!]);
+  }
   return changes;
 }
 

@@ -10,7 +10,12 @@ import { expect, it, onTestFinished } from 'vitest';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TASK_FILES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
-import { type FolderLister, FolderMtimesThread, listHere } from '../../src/store/folder-mtimes.ts';
+import {
+  type FolderLister,
+  type FolderMtimes,
+  FolderMtimesThread,
+  listHere,
+} from '../../src/store/folder-mtimes.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
@@ -270,6 +275,11 @@ it('a refresh does not reread the folders a writer made and indexed while it lis
   index.close();
 });
 
+/** a listing of `ids` (no folders made: the refresh reads none of them when the index has each at the listed mtime) */
+function listingOf(ids: string[]): FolderMtimes {
+  return { ids: ids.join('\n'), mtimes: new Float64Array(ids.length).fill(1) };
+}
+
 it('a refresh whose listed folders were all indexed meanwhile still lets the event loop turn while it looks them up', async () => {
   const root = await tempLogsDir();
   const index = new TaskIndex(':memory:');
@@ -277,19 +287,35 @@ it('a refresh whose listed folders were all indexed meanwhile still lets the eve
   let turns: { stop: () => number } | undefined;
   // the writer indexes every folder (with its mtime) between the refresh's read of the rows and its listing
   const lister: FolderLister = {
-    list: async (dir, signal) => {
-      await Promise.all(ids.map((task) => mkdir(join(dir, task))));
-      const listed = await listHere.list(dir, signal);
-      const mtimes = listed!.mtimes;
-      index.upsertMany(
-        ids.map((task, n) => [task, { metadata: { status: 'queued' }, folderMtimeMs: mtimes[n]! }]),
-      );
+    list: async () => {
+      index.upsertMany(ids.map((task) => [task, { metadata: { status: 'queued' }, folderMtimeMs: 1 }]));
       turns = turnCounter();
-      return listed;
+      return listingOf(ids);
     },
   };
   expect(await refreshIndex(index, root, undefined, { lister })).toMatchObject({ scanned: 600, updated: 0 });
-  // a look-up is a few µs, but 100,000 of them in one go held the event loop (a turn every 256 at least)
+  // a look-up is a few µs, but 70,000 of them in one go held the event loop (a turn every 256 at least)
   expect(turns!.stop()).toBeGreaterThanOrEqual(2);
+  index.close();
+});
+
+it('a refresh lets the event loop turn while it compares a long listing with the rows (a shutdown stops it there)', async () => {
+  const root = await tempLogsDir();
+  const index = new TaskIndex(':memory:');
+  const ids = Array.from({ length: 2000 }, (_, n) => id('l', n));
+  const stop = new AbortController();
+  const lister: FolderLister = {
+    list: async () => {
+      index.upsertMany(ids.map((task) => [task, { metadata: { status: 'queued' }, folderMtimeMs: 1 }]));
+      // the next turn of the event loop: within the comparison of the 2,000 folders with the (no) rows when it
+      // yields a page at a time (before, not before the look-ups had begun: 256 scanned)
+      setImmediate(() => stop.abort());
+      return listingOf(ids);
+    },
+  };
+  expect(await refreshIndex(index, root, undefined, { lister, signal: stop.signal })).toMatchObject({
+    scanned: 0,
+    updated: 0,
+  });
   index.close();
 });
