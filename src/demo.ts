@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from './config.ts';
 import { TaskLogsError } from './contract/errors.ts';
+import { fetchFailure } from './contract/fetch-failure.ts';
 import { readDevSecret } from './intake/dev-secret.ts';
 import { hubSignature } from './intake/signatures.ts';
 
@@ -50,7 +51,7 @@ async function main(): Promise<number> {
       body,
     });
   } catch (error) {
-    process.stderr.write(`demo: cannot reach ${base} (${describe(error)}): is \`npm start\` running?\n`);
+    process.stderr.write(`demo: cannot reach ${base} (${fetchFailure(error)}): is \`npm start\` running?\n`);
     return 1;
   }
   const answer = (await response.json()) as {
@@ -79,7 +80,7 @@ async function main(): Promise<number> {
     } catch (error) {
       // the server stopped or was killed while the task ran: a running task is ended as interrupted at its next start
       process.stderr.write(
-        `demo: lost ${base} while task ${taskId} was ${status} (${describe(error)}): did the server stop?\n`,
+        `demo: lost ${base} while task ${taskId} was ${status} (${fetchFailure(error)}): did the server stop?\n`,
       );
       return 1;
     }
@@ -105,13 +106,6 @@ async function main(): Promise<number> {
   say(`  curl${h} ${base}/api/tasks/${taskId}/logs/agent-output`);
   say(`  ls ${config.logsDir}/${taskId}`);
   return status === 'completed' ? 0 : 1;
-}
-
-/** a fetch error's message and its cause: "fetch failed: ECONNREFUSED" */
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const why = typeof cause?.code === 'string' ? cause.code : cause?.message;
-  return `${(error as Error).message}${typeof why === 'string' ? `: ${why}` : ''}`;
 }
 
 try {

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { TaskLogsError } from '../contract/errors.ts';
+import { fetchFailure } from '../contract/fetch-failure.ts';
 import type { SourceMetadata } from '../contract/task-files.ts';
 import { newTaskId } from '../contract/task-id.ts';
 import { withTimeout } from '../contract/with-timeout.ts';
@@ -248,6 +249,6 @@ export async function postAck(
     if (isOk(response.status, json)) return { action, status: 'sent' };
     return { action, status: 'failed', detail: `HTTP ${response.status} ${text.slice(0, 200)}` };
   } catch (error) {
-    return { action, status: 'failed', detail: (error as Error).message };
+    return { action, status: 'failed', detail: fetchFailure(error) };
   }
 }

@@ -1,7 +1,10 @@
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
+import { postAck } from '../../src/intake/intake.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
@@ -120,6 +123,15 @@ describe('a signed GitHub issue_comment with @agent review', () => {
       status: 'failed',
       detail: expect.stringContaining('HTTP 500'),
     });
+  });
+
+  it("records why the provider's API could not be reached, not only that the fetch failed", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const ack = await postAck('reaction', `http://127.0.0.1:${port}/reactions`, {}, { content: 'eyes' });
+    expect(ack).toEqual({ action: 'reaction', status: 'failed', detail: 'fetch failed: ECONNREFUSED' });
   });
 });
 
