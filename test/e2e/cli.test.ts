@@ -152,6 +152,12 @@ describe('tasklogs', () => {
     expect(stats.by_provider.github.tasks).toBe(2);
     expect(stats.bytes_per_task).toBeGreaterThan(0);
     expect((await cli(dir, 'stats')).out).toMatch(/disk: .* in all, .* per task/);
+
+    // a task written by a process that keeps no index (a service's own SDK set-up) is listed after --refresh
+    const noIndex = testTelemetry(dir, {}, { index: false });
+    await recordSampleTask(noIndex.tasks, { taskId: 'task-own-sdk' });
+    await noIndex.forceFlush();
+    expect((await cli(dir, 'ls', '--refresh')).out).toMatch(/task-own-sdk\s+completed/);
   });
 
   it('answers an unknown task with exit 1 and a hostile id with exit 2, writing nothing', async () => {
