@@ -41,8 +41,9 @@ describe('npm start', () => {
     });
     try {
       const port = await listeningPort(() => out);
-      expect(out).toContain(`task logs in ${dir}`);
-      expect(out).toContain('listens on loopback only');
+      // the start-up lines after the listening one may come in a later chunk of the pipe
+      await expect.poll(() => out).toContain(`task logs in ${dir}`);
+      await expect.poll(() => out).toContain('listens on loopback only');
 
       const curl = (command: string) =>
         execFileSync('bash', ['-c', command.replace(':8000', `:${port}`)], { encoding: 'utf8' });
