@@ -34,9 +34,19 @@ export class StageSpan {
     return this.#ended;
   }
 
-  /** Adds fields to the stage's line. */
+  /**
+   * Adds fields to the stage's line. Fields that say `status: 'failed'` make the span an error span too (a trace
+   * viewer shows the stage failed), with `error` as its message when there is one: the line stays as the fields say.
+   */
   set(fields: StageFields): this {
-    if (!this.#ended) this.span.setAttributes(stageAttributes(fields));
+    if (this.#ended) return this;
+    this.span.setAttributes(stageAttributes(fields));
+    if (fields.status === 'failed')
+      this.span.setStatus(
+        typeof fields.error === 'string'
+          ? { code: SpanStatusCode.ERROR, message: fields.error }
+          : { code: SpanStatusCode.ERROR },
+      );
     return this;
   }
 

@@ -2,6 +2,7 @@
 import {
   type Attributes,
   type Context,
+  context,
   type Logger,
   type Span,
   SpanKind,
@@ -111,12 +112,16 @@ export class TaskTrace {
     return stage;
   }
 
-  /** Runs `fn` as a stage: ended when it returns, failed (and rethrown) when it throws. */
+  /**
+   * Runs `fn` as a stage: ended when it returns, failed (and rethrown) when it throws. The stage is the active span
+   * while `fn` runs, so the spans other instrumentation starts from the active context (a fetch to the provider's
+   * API, a queue client) join the task's trace under it.
+   */
   runStage<T>(name: WebhookStage, fields: StageFields | undefined, fn: (stage: StageSpan) => T): T {
     const stage = this.stage(name, fields);
     let result: T;
     try {
-      result = fn(stage);
+      result = context.with(trace.setSpan(context.active(), stage.span), fn, undefined, stage);
     } catch (error) {
       stage.fail(error);
       throw error;

@@ -118,6 +118,59 @@ describe("the task's spans with and without OTLP trace export", () => {
     ]);
   });
 
+  it("runStage makes the stage the active span, so other instrumentation's spans in it join the task's trace", async () => {
+    const telemetry = testTelemetry(await tempLogsDir(), {}, { register: true });
+    const task = telemetry.tasks.start({ taskId: 'task-active', source: 'webhook' });
+    const children: (Span & ReadableSpan)[] = [];
+    // as an auto-instrumented HTTP client does: a span from the active context, before and after an await
+    const call = () =>
+      trace.getTracer('http-client').startActiveSpan('POST /reactions', (span) => {
+        children.push(span as Span & ReadableSpan);
+        span.end();
+      });
+    let stageSpan: Span | undefined;
+    await task.runStage('immediate_response', undefined, async (stage) => {
+      stageSpan = stage.span;
+      expect(trace.getActiveSpan()).toBe(stage.span);
+      call();
+      await new Promise((resolve) => setImmediate(resolve));
+      call();
+    });
+    expect(children).toHaveLength(2);
+    for (const child of children) {
+      expect(child.spanContext().traceId).toBe(task.traceId);
+      expect(child.parentSpanContext?.spanId).toBe(stageSpan!.spanContext().spanId);
+    }
+    // outside the stage the caller's context is back
+    expect(trace.getActiveSpan()).toBeUndefined();
+    await telemetry.shutdown();
+  });
+
+  it('a stage whose fields say status failed is an error span, and its line is the same', async () => {
+    const telemetry = testTelemetry(await tempLogsDir());
+    const task = telemetry.tasks.start({ taskId: 'task-ack-failed', source: 'webhook' });
+    const ack = task.stage('immediate_response', { action: 'reaction' });
+    ack.end({ status: 'failed', detail: 'GitHub answered 500' });
+    const reply = task.stage('immediate_response', { action: 'reply' });
+    reply.end({ status: 'failed', error: 'fetch failed: ECONNREFUSED' });
+    const passed = task.stage('validation');
+    passed.end({ status: 'passed' });
+    expect((ack.span as TaskFileSpan).status).toEqual({ code: SpanStatusCode.ERROR });
+    expect((reply.span as TaskFileSpan).status).toEqual({
+      code: SpanStatusCode.ERROR,
+      message: 'fetch failed: ECONNREFUSED',
+    });
+    expect((passed.span as TaskFileSpan).status).toEqual({ code: SpanStatusCode.UNSET });
+    await telemetry.forceFlush();
+    const lines = readTaskFolder(join(telemetry.config.logsDir, 'task-ack-failed')).webhookFlow;
+    expect(lines.map(({ timestamp, duration_ms, trace_id, span_id, ...rest }) => rest)).toEqual([
+      { stage: 'immediate_response', action: 'reaction', status: 'failed', detail: 'GitHub answered 500' },
+      { stage: 'immediate_response', action: 'reply', status: 'failed', error: 'fetch failed: ECONNREFUSED' },
+      { stage: 'validation', status: 'passed' },
+    ]);
+    await telemetry.shutdown();
+  });
+
   it('end after shutdown() begins as the SDK spans did: written while it closes, counted shut_down after', async () => {
     const telemetry = testTelemetry(await tempLogsDir());
     const task = telemetry.tasks.start({ taskId: 'task-closing', source: 'webhook' });
