@@ -7,6 +7,11 @@ import type Long from 'long';
 const MAX_VALUE_DEPTH = 32;
 /** one string (or bytes) value, in UTF-16 units */
 const MAX_STRING_LENGTH = 8 * 1024 * 1024;
+/**
+ * one attribute or key-value key, in UTF-16 units: keys are names, and a key of megabytes costs the event loop ~65 ms
+ * a MiB when its record becomes a line (V8 interns property names), with no limit on values to stop it
+ */
+const MAX_KEY_LENGTH = 4096;
 /** scalar values and keys in one item, all nesting included */
 const MAX_VALUES_PER_ITEM = 100_000;
 
@@ -60,7 +65,7 @@ export function attributesFromProtobuf(list: PbKeyValue[] | undefined): Attribut
   for (const kv of list) {
     const value = kv.value == null ? undefined : pbValue(kv.value, 0, budget);
     // a key-value with no value (an empty AnyValue) says nothing: skipped, as the SDK skips undefined attributes
-    if (value !== undefined && value !== null) out[kv.key ?? ''] = value as AttributeValue;
+    if (value !== undefined && value !== null) out[keyOf(kv.key)] = value as AttributeValue;
   }
   return out;
 }
@@ -91,7 +96,7 @@ function pbValue(v: PbAnyValue, depth: number, budget: Budget): unknown {
       const out: Record<string, unknown> = {};
       for (const kv of v.kvlistValue!.values ?? []) {
         spend(budget);
-        out[kv.key ?? ''] = kv.value == null ? null : (pbValue(kv.value, depth + 1, budget) ?? null);
+        out[keyOf(kv.key)] = kv.value == null ? null : (pbValue(kv.value, depth + 1, budget) ?? null);
       }
       return out;
     }
@@ -118,7 +123,7 @@ export function attributesFromJson(list: unknown, path: string): Attributes {
     if (key !== undefined && typeof key !== 'string')
       throw new RequestMalformed(`${path} has a non-string key`);
     const decoded = value === undefined || value === null ? undefined : jsonValue(value, 0, budget, path);
-    if (decoded !== undefined && decoded !== null) out[key ?? ''] = decoded as AttributeValue;
+    if (decoded !== undefined && decoded !== null) out[keyOf(key)] = decoded as AttributeValue;
   }
   return out;
 }
@@ -173,7 +178,7 @@ function jsonValue(raw: unknown, depth: number, budget: Budget, path: string): u
       if (key !== undefined && typeof key !== 'string')
         throw new RequestMalformed(`${path} has a non-string key`);
       spend(budget);
-      out[key ?? ''] =
+      out[keyOf(key)] =
         value === undefined || value === null ? null : (jsonValue(value, depth + 1, budget, path) ?? null);
     }
     return out;
@@ -208,6 +213,13 @@ function text(value: string): string {
   if (value.length > MAX_STRING_LENGTH)
     throw new ItemRefused(`a string value longer than ${MAX_STRING_LENGTH} characters`);
   return value;
+}
+
+function keyOf(key: string | undefined): string {
+  if (key === undefined) return '';
+  if (key.length > MAX_KEY_LENGTH)
+    throw new ItemRefused(`an attribute key longer than ${MAX_KEY_LENGTH} characters`);
+  return key;
 }
 
 function nest(depth: number): void {
