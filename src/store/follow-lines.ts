@@ -138,12 +138,14 @@ export async function* followLines(
     } finally {
       await opened.close();
     }
+    // the end names the file's last line, also when the follow began at or past it and sent none
+    const fileLast = Math.max(lastLine, plainLast, base);
     if (isFinalStatus(metadata?.status)) {
-      yield { type: 'end', status: metadata!.status, lastLine };
+      yield { type: 'end', status: metadata!.status, lastLine: fileLast };
       return;
     }
     if (metadata !== undefined && options.isInterrupted?.(metadata)) {
-      yield { type: 'end', status: 'interrupted', lastLine };
+      yield { type: 'end', status: 'interrupted', lastLine: fileLast };
       return;
     }
     if (!sent) yield { type: 'idle' };

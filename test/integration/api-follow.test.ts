@@ -86,6 +86,13 @@ describe('GET /api/tasks/{id}/logs/agent-output/stream', () => {
     expect(resumed.at(-1)?.event).toBe('end');
     const fromQuery = await readEvents(`${url}?after=48`);
     expect(fromQuery.filter((e) => e.event === undefined).map((e) => e.id)).toEqual(['49', '50']);
+    // resumed at or past the end: no line, and the end names the task's last line, not 0 (walk8: a client taking
+    // its cursor from it went back to the start)
+    for (const cursor of ['50', '70']) {
+      const past = await readEvents(url, { 'Last-Event-ID': cursor });
+      expect(past.filter((e) => e.event === undefined)).toEqual([]);
+      expect(JSON.parse(past.at(-1)!.data)).toEqual({ status: 'completed', last_line: 50 });
+    }
   });
 
   it('refuses a Last-Event-ID that is not a line number, and an unknown task', async () => {
