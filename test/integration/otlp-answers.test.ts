@@ -406,7 +406,11 @@ describe('attribute keys of any length (walk8: 20 MiB of keys held the event loo
       }),
       logRecord('task-keys', 'long body key', { body: { kvlistValue: { values: [str(long, 'v')] } } }),
       logRecord('task-keys', 'kept', {
-        attributes: [str('task.id', 'task-keys'), str('task.output.type', 'text'), str('k'.repeat(4096), 'v')],
+        attributes: [
+          str('task.id', 'task-keys'),
+          str('task.output.type', 'text'),
+          str('k'.repeat(4096), 'v'),
+        ],
       }),
     );
     const json = await post(server.url, '/v1/logs', JSON.stringify(records), JSON_TYPE);
