@@ -54,19 +54,19 @@ describe('a service that brings its own NodeSDK', () => {
     const redactor = redactorFor(config)!;
     const vendorSpans = new InMemorySpanExporter();
     const vendorRecords = new InMemoryLogRecordExporter();
+    // the service's processors export once the detected resource is ready (NodeSDK detects host and process
+    // attributes asynchronously): the test flushes them before it reads their exporters
+    const serviceProcessors = [
+      new SimpleSpanProcessor({ exporter: spans }),
+      new SimpleSpanProcessor({ exporter: new RedactingSpanExporter(vendorSpans, redactor) }),
+      new SimpleLogRecordProcessor({ exporter: records }),
+      new SimpleLogRecordProcessor({ exporter: new RedactingLogRecordExporter(vendorRecords, redactor) }),
+    ] as const;
     const sdk = new NodeSDK({
       resource: resourceFromAttributes({ 'service.name': 'orders', 'deployment.environment.name': 'test' }),
       sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-      spanProcessors: [
-        new SimpleSpanProcessor({ exporter: spans }),
-        new SimpleSpanProcessor({ exporter: new RedactingSpanExporter(vendorSpans, redactor) }),
-        taskFiles.spanProcessor,
-      ],
-      logRecordProcessors: [
-        new SimpleLogRecordProcessor({ exporter: records }),
-        new SimpleLogRecordProcessor({ exporter: new RedactingLogRecordExporter(vendorRecords, redactor) }),
-        taskFiles.logProcessor,
-      ],
+      spanProcessors: [serviceProcessors[0], serviceProcessors[1], taskFiles.spanProcessor],
+      logRecordProcessors: [serviceProcessors[2], serviceProcessors[3], taskFiles.logProcessor],
       metricReaders: [],
     });
     sdk.start();
@@ -112,6 +112,7 @@ describe('a service that brings its own NodeSDK', () => {
     });
 
     await taskFiles.writer.forceFlush();
+    await Promise.all(serviceProcessors.map((processor) => processor.forceFlush()));
     const exportedSpans = spans.getFinishedSpans();
     const exportedRecords = records.getFinishedLogRecords();
     const vendorBodies = vendorRecords.getFinishedLogRecords().map((record) => record.body);
