@@ -8,8 +8,10 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
 import { expectTaskPassesChecker } from '../helpers/check-task.ts';
+import { recordSampleTask } from '../helpers/sample-task.ts';
 import { readTaskFolder } from '../helpers/task-files.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
@@ -35,30 +37,7 @@ describe('startTelemetry after another SDK was registered', () => {
       index: false,
       report: (message) => reports.push(message),
     });
-    const task = telemetry.tasks.start({
-      taskId: 'task-second-sdk',
-      source: 'webhook',
-      provider: 'github',
-      input: {
-        message: '@agent review',
-        source_metadata: {
-          provider: 'github',
-          event_type: 'issue_comment.created',
-          webhook_id: 'wh-1',
-          repo: 'owner/repo',
-          issue_number: 1,
-        },
-      },
-    });
-    task.recordStage('received', { event_type: 'issue_comment.created' });
-    task.recordStage('validation', { status: 'passed' });
-    task.recordStage('command_matching', { command: 'review', matched: true });
-    task.recordStage('immediate_response', { action: 'reaction' });
-    task.recordStage('task_created', { assigned_agent: 'brain', agent_type: 'planning' });
-    task.recordStage('queue_push', { queue: 'tasks' });
-    const run = task.startAgent({ name: 'brain', model: 'm-1' });
-    run.text('Analysis complete');
-    run.finish({ result: 'ok' });
+    await recordSampleTask(telemetry.tasks, { taskId: 'task-second-sdk' });
     await telemetry.forceFlush();
     await telemetry.shutdown();
 
@@ -66,14 +45,7 @@ describe('startTelemetry after another SDK was registered', () => {
     expectTaskPassesChecker(folder, 'completed');
     const files = readTaskFolder(folder);
     expect(files.metadata).toMatchObject({ status: 'completed', assigned_agent: 'brain' });
-    expect(files.webhookFlow.map((line) => line.stage)).toEqual([
-      'received',
-      'validation',
-      'command_matching',
-      'immediate_response',
-      'task_created',
-      'queue_push',
-    ]);
+    expect(files.webhookFlow.map((line) => line.stage)).toEqual([...WEBHOOK_STAGES]);
     expect(reports.filter((line) => line.includes('already registered'))).toHaveLength(1);
     // the service's SDK is still the global one, and its own spans still reach its exporter
     trace.getTracer('orders').startActiveSpan('GET /orders', (span) => span.end());
