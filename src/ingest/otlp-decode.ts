@@ -1,13 +1,15 @@
 // Decodes one OTLP export request (protobuf or OTLP/JSON, already decompressed) into plain spans and log records for
 // the task writer, checking every value at the door: a request that breaks the schema is malformed (400); an item
-// with a missing or bad task id, an id of the wrong size, an out-of-range time or an oversized value is refused and
-// counted for partial_success, and the rest of the request still goes through. Pure and cloneable, so it can run
-// in a worker thread.
+// with a missing or bad task id, an id of the wrong size, an out-of-range time, an oversized value or a value the
+// files have no place for is refused and counted for partial_success, and the rest of the request still goes
+// through. Pure and cloneable, so it can run in a worker thread.
 import { hash } from 'node:crypto';
 import type { Attributes } from '@opentelemetry/api';
 import type Long from 'long';
 import { ATTR } from '../contract/attributes.ts';
+import { isOutputType, isWebhookStage, OUTPUT_TYPES, WEBHOOK_STAGES } from '../contract/task-files.ts';
 import { tryParseTaskId } from '../contract/task-id.ts';
+import { isTaskStatus, TASK_STATUSES } from '../contract/task-status.ts';
 import {
   attributesFromJson,
   attributesFromProtobuf,
@@ -65,6 +67,9 @@ const BILLION = 1_000_000_000n;
 const HEX32 = /^[0-9a-fA-F]{32}$/;
 const HEX16 = /^[0-9a-fA-F]{16}$/;
 const UNSIGNED = /^\d{1,30}$/;
+const NOT_A_STAGE = `a task.stage that is not one of ${WEBHOOK_STAGES.join(', ')}`;
+const NOT_A_STATUS = `a task.status that is not one of ${TASK_STATUSES.join(', ')}`;
+const NOT_AN_OUTPUT_TYPE = `a task.output.type that is not one of ${OUTPUT_TYPES.join(', ')}`;
 
 export function decodeExport(signal: Signal, encoding: Encoding, bytes: Uint8Array): DecodeResult {
   const refused: Record<string, number> = {};
@@ -306,6 +311,10 @@ interface RawSpan {
 
 function checkedSpan(raw: RawSpan): PlainSpan {
   const taskId = taskIdOf(raw.attributes);
+  // a value the mapping has no place for would be taken and written nowhere: refused and counted instead
+  const { [ATTR.stageName]: stage, [ATTR.taskStatus]: status } = raw.attributes;
+  if (stage !== undefined && !isWebhookStage(stage)) throw new ItemRefused(NOT_A_STAGE);
+  if (status !== undefined && !isTaskStatus(status)) throw new ItemRefused(NOT_A_STATUS);
   if (raw.startNanos === 0n) throw new ItemRefused('no start time');
   if (raw.endNanos === 0n) throw new ItemRefused('no end time');
   return {
@@ -333,6 +342,11 @@ interface RawLogRecord {
 
 function checkedLog(raw: RawLogRecord): PlainLogRecord {
   const taskId = taskIdOf(raw.attributes);
+  // a task's log records are its output lines (the contract has no other place for them): without a type the
+  // writer would take the record and write it nowhere
+  const type = raw.attributes[ATTR.outputType];
+  if (type === undefined) throw new ItemRefused('no task.output.type attribute');
+  if (!isOutputType(type)) throw new ItemRefused(NOT_AN_OUTPUT_TYPE);
   // time_unix_nano 0 means unknown: the collector's observed time stands in
   const nanos = raw.timeNanos !== 0n ? raw.timeNanos : raw.observedNanos;
   if (nanos === 0n) throw new ItemRefused('no time');

@@ -438,6 +438,95 @@ describe('attribute keys of any length (walk8: 20 MiB of keys held the event loo
   });
 });
 
+describe('items with a task.id that the mapping has no place for (fix9: answered 200 and written nowhere)', () => {
+  it('refuses a log record without or with an unknown task.output.type, and a span with an unknown stage or status, JSON and protobuf', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir);
+    const typed = (type: Attr | undefined, content: string, time: string) =>
+      logRecord('task-place', content, {
+        timeUnixNano: time,
+        attributes: [str('task.id', 'task-place'), ...(type === undefined ? [] : [type])],
+      });
+    const records = logs(
+      typed(undefined, 'no type', '1700000000000000001'),
+      typed(str('task.output.type', '<script>'), 'unknown type', '1700000000000000002'),
+      typed({ key: 'task.output.type', value: { intValue: '5' } }, 'a number', '1700000000000000003'),
+      typed(str('task.output.type', 'text'), 'kept', '1700000000000000004'),
+    );
+    const span = (id: string, attributes: Attr[]) => ({
+      traceId: 'c'.repeat(32),
+      spanId: id.repeat(16),
+      name: 'x',
+      startTimeUnixNano: '1700000000000000000',
+      endTimeUnixNano: '1700000000100000000',
+      attributes: [str('task.id', 'task-place'), ...attributes],
+    });
+    const spans = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                span('1', [str('task.stage', 'bogus')]),
+                span('2', [str('task.status', 'exploded')]),
+                span('3', [str('task.stage', 'validation')]),
+                span('4', []), // the task root: task.id only, by the contract written nowhere and not refused
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const logReason =
+      'items refused: 1 with no task.output.type attribute; 2 with a task.output.type that is not one of system, thinking, text, tool_call, tool_result, final, error';
+    const spanReason =
+      'items refused: 1 with a task.stage that is not one of received, validation, command_matching, immediate_response, task_created, queue_push; 1 with a task.status that is not one of queued, running, completed, failed, rejected';
+
+    const jsonLogs = await post(server.url, '/v1/logs', JSON.stringify(records), JSON_TYPE);
+    expect(JSON.parse(jsonLogs.body.toString()).partialSuccess).toEqual({
+      rejectedLogRecords: '3',
+      errorMessage: logReason,
+    });
+    const jsonSpans = await post(server.url, '/v1/traces', JSON.stringify(spans), JSON_TYPE);
+    expect(JSON.parse(jsonSpans.body.toString()).partialSuccess).toEqual({
+      rejectedSpans: '2',
+      errorMessage: spanReason,
+    });
+
+    // protobuf: the same items for another task (so that nothing is a repeat), the hex ids as bytes (fromObject
+    // would read a string as base64)
+    const again = (value: unknown) =>
+      JSON.parse(JSON.stringify(value).replaceAll('task-place', 'task-place-pb'), (key, v) =>
+        key === 'traceId' || key === 'spanId' ? (typeof v === 'string' ? Buffer.from(v, 'hex') : v) : v,
+      );
+    const logsBody = Buffer.from(
+      OTLP.logsRequest.encode(OTLP.logsRequest.fromObject(again(records))).finish(),
+    );
+    const protoLogs = await post(server.url, '/v1/logs', logsBody, PROTO_TYPE);
+    expect(OTLP.logsResponse.toObject(OTLP.logsResponse.decode(protoLogs.body), { longs: Number })).toEqual({
+      partialSuccess: { rejectedLogRecords: 3, errorMessage: logReason },
+    });
+    const spansBody = Buffer.from(
+      OTLP.traceRequest.encode(OTLP.traceRequest.fromObject(again(spans))).finish(),
+    );
+    const protoSpans = await post(server.url, '/v1/traces', spansBody, PROTO_TYPE);
+    expect(
+      OTLP.traceResponse.toObject(OTLP.traceResponse.decode(protoSpans.body), { longs: Number }),
+    ).toEqual({
+      partialSuccess: { rejectedSpans: 2, errorMessage: spanReason },
+    });
+
+    await server.telemetry.forceFlush();
+    for (const task of ['task-place', 'task-place-pb']) {
+      const folder = readTaskFolder(join(dir, task));
+      expect(folder.agentOutput.map((line) => line.content)).toEqual(['kept']);
+      expect(folder.webhookFlow.map((line) => line.stage)).toEqual(['validation']);
+    }
+    // nothing was taken that the writer then ignored
+    expect(server.telemetry.writer!.stats().ignored).toBe(1 * 2); // the two task roots
+  });
+});
+
 /** an ExportLogsServiceRequest whose one log record body nests `depth` array values */
 function nestedAnyValue(depth: number): Buffer {
   let value = OTLP.logsRequest.lookupType('AnyValue').encode({ stringValue: 'x' }).finish();
