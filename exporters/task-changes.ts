@@ -1,6 +1,7 @@
 // The mapping from telemetry to file operations: which span or log record changes which of a task's five files.
 import { type Attributes, type AttributeValue, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR, OPERATION } from '../src/contract/attributes.ts';
+import { setOwnProperty } from '../src/contract/own-property.ts';
 import type { OpenKeyBlocks } from '../src/contract/redaction/key-blocks.ts';
 import type { RedactionCounts, Redactor } from '../src/contract/redaction/redactor.ts';
 import type {
@@ -249,7 +250,9 @@ export class TaskChangeSet {
     if (details !== undefined) {
       const parsed = parseJsonAttribute(details);
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        for (const [key, value] of Object.entries(parsed)) if (!(key in line)) line[key] = value;
+        // the line's own fields only: `key in line` also found constructor, toString and __proto__ there
+        for (const [key, value] of Object.entries(parsed))
+          if (!Object.hasOwn(line, key)) setOwnProperty(line, key, value);
       }
     }
     const seq = a[ATTR.outputSeq];
@@ -336,10 +339,11 @@ export class TaskChangeSet {
     // stage timestamp = span start, so stages sort in the order they began
     const line: Record<string, unknown> = { timestamp: hrTimeToIso(span.startTime), stage };
     // the caller's fields (stage.field.*), in their order, straight into the line (an object of them first, then
-    // copied in, was a third of this method's time); a field named __proto__ is left out, as a copy left it out
+    // copied in, was a third of this method's time); a field named __proto__ is a field too, not the line's prototype
     for (const key in a) {
       const name = stageFieldName(key);
-      if (name !== null && name !== '__proto__') line[name] = a[key];
+      if (name === '__proto__') setOwnProperty(line, name, a[key]);
+      else if (name !== null) line[name] = a[key];
     }
     if (span.status.code === SpanStatusCode.ERROR) {
       if (line.status === undefined) line.status = 'failed';

@@ -1,7 +1,8 @@
 // OTLP AnyValue and KeyValue lists (decoded from protobuf or from OTLP/JSON) as attribute values, within limits: a
 // value nested too deep, too large or of the wrong type throws ItemRefused, which refuses only the item it is in.
-import type { Attributes, AttributeValue } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import type Long from 'long';
+import { setOwnProperty } from '../contract/own-property.ts';
 
 /** nesting of arrays and key-value lists inside one value; the writer stringifies values recursively */
 const MAX_VALUE_DEPTH = 32;
@@ -65,7 +66,7 @@ export function attributesFromProtobuf(list: PbKeyValue[] | undefined): Attribut
   for (const kv of list) {
     const value = kv.value == null ? undefined : pbValue(kv.value, 0, budget);
     // a key-value with no value (an empty AnyValue) says nothing: skipped, as the SDK skips undefined attributes
-    if (value !== undefined && value !== null) out[keyOf(kv.key)] = value as AttributeValue;
+    if (value !== undefined && value !== null) setOwnProperty(out, keyOf(kv.key), value);
   }
   return out;
 }
@@ -96,7 +97,11 @@ function pbValue(v: PbAnyValue, depth: number, budget: Budget): unknown {
       const out: Record<string, unknown> = {};
       for (const kv of v.kvlistValue!.values ?? []) {
         spend(budget);
-        out[keyOf(kv.key)] = kv.value == null ? null : (pbValue(kv.value, depth + 1, budget) ?? null);
+        setOwnProperty(
+          out,
+          keyOf(kv.key),
+          kv.value == null ? null : (pbValue(kv.value, depth + 1, budget) ?? null),
+        );
       }
       return out;
     }
@@ -123,7 +128,7 @@ export function attributesFromJson(list: unknown, path: string): Attributes {
     if (key !== undefined && typeof key !== 'string')
       throw new RequestMalformed(`${path} has a non-string key`);
     const decoded = value === undefined || value === null ? undefined : jsonValue(value, 0, budget, path);
-    if (decoded !== undefined && decoded !== null) out[keyOf(key)] = decoded as AttributeValue;
+    if (decoded !== undefined && decoded !== null) setOwnProperty(out, keyOf(key), decoded);
   }
   return out;
 }
@@ -178,8 +183,11 @@ function jsonValue(raw: unknown, depth: number, budget: Budget, path: string): u
       if (key !== undefined && typeof key !== 'string')
         throw new RequestMalformed(`${path} has a non-string key`);
       spend(budget);
-      out[keyOf(key)] =
-        value === undefined || value === null ? null : (jsonValue(value, depth + 1, budget, path) ?? null);
+      setOwnProperty(
+        out,
+        keyOf(key),
+        value === undefined || value === null ? null : (jsonValue(value, depth + 1, budget, path) ?? null),
+      );
     }
     return out;
   }

@@ -11,6 +11,8 @@
 // whitespace) is checked here. Each byte is scanned once, plus at most PIECE_BYTES again for each container walked
 // here; containers nested deeper than MAX_DEPTH are parsed whole, so hostile nesting costs no more than that.
 
+import { setOwnProperty } from '../contract/own-property.ts';
+
 /** a body up to this size is parsed in one go */
 export const WHOLE_BYTES = 96 * 1024;
 /** the most bytes one piece may take (up to twice that as a string of two-byte characters) */
@@ -99,9 +101,7 @@ class Pieces {
       this.space();
       const value = this.value(depth + 1);
       // as JSON.parse: an own property even for "__proto__" (an assignment would set the prototype instead)
-      if (key === '__proto__')
-        Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
-      else out[key] = value;
+      setOwnProperty(out, key, value);
       this.space();
       const next = buffer[this.at];
       this.at++;

@@ -527,6 +527,102 @@ describe('items with a task.id that the mapping has no place for (fix9: answered
   });
 });
 
+describe('keys named __proto__, constructor and prototype (fix9)', () => {
+  it('are kept as plain data in attributes, key-value bodies, details and stage fields, JSON and protobuf, and set no prototype', async () => {
+    const dir = await tempLogsDir();
+    const server = await testServer(dir);
+    const kv = (...pairs: Attr[]) => ({ kvlistValue: { values: pairs } });
+    const odd = [
+      { key: '__proto__', value: kv(str('polluted', 'yes')) },
+      str('constructor', 'c'),
+      str('prototype', 'p'),
+    ];
+    const records = (task: string) =>
+      logs(
+        logRecord(task, 'body', { timeUnixNano: '1700000000000000001', body: kv(...odd) }),
+        logRecord(task, 'details', {
+          timeUnixNano: '1700000000000000002',
+          attributes: [
+            str('task.id', task),
+            str('task.output.type', 'text'),
+            str('task.output.details', '{"__proto__":{"x":1},"constructor":"c","toString":"t"}'),
+          ],
+        }),
+        // its task.id and type only in an attribute named __proto__: as a prototype they would be found
+        logRecord(undefined, 'hidden', {
+          timeUnixNano: '1700000000000000003',
+          attributes: [
+            { key: '__proto__', value: kv(str('task.id', task), str('task.output.type', 'text')) },
+          ],
+        }),
+      );
+    const spans = (task: string) => ({
+      resourceSpans: [
+        {
+          resource: { attributes: odd },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: 'c'.repeat(32),
+                  spanId: 'd'.repeat(16),
+                  name: 'validation',
+                  startTimeUnixNano: '1700000000000000000',
+                  endTimeUnixNano: '1700000000100000000',
+                  attributes: [
+                    str('task.id', task),
+                    str('task.stage', 'validation'),
+                    str('task.stage.__proto__', 'x'),
+                    str('task.stage.constructor', 'c'),
+                    ...odd,
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const refused = { errorMessage: 'items refused: 1 with no task.id attribute' };
+    const json = await post(server.url, '/v1/logs', JSON.stringify(records('task-proto')), JSON_TYPE);
+    expect(JSON.parse(json.body.toString()).partialSuccess).toEqual({ rejectedLogRecords: '1', ...refused });
+    const jsonSpans = await post(server.url, '/v1/traces', JSON.stringify(spans('task-proto')), JSON_TYPE);
+    expect(JSON.parse(jsonSpans.body.toString())).toEqual({});
+
+    const protobuf = (value: unknown) =>
+      JSON.parse(JSON.stringify(value), (key, v) =>
+        (key === 'traceId' || key === 'spanId') && typeof v === 'string' ? Buffer.from(v, 'hex') : v,
+      );
+    const logsBody = OTLP.logsRequest.encode(OTLP.logsRequest.fromObject(protobuf(records('task-proto-pb'))));
+    const proto = await post(server.url, '/v1/logs', Buffer.from(logsBody.finish()), PROTO_TYPE);
+    expect(OTLP.logsResponse.toObject(OTLP.logsResponse.decode(proto.body), { longs: Number })).toEqual({
+      partialSuccess: { rejectedLogRecords: 1, ...refused },
+    });
+    const spansBody = OTLP.traceRequest.encode(
+      OTLP.traceRequest.fromObject(protobuf(spans('task-proto-pb'))),
+    );
+    const protoSpans = await post(server.url, '/v1/traces', Buffer.from(spansBody.finish()), PROTO_TYPE);
+    expect(OTLP.traceResponse.toObject(OTLP.traceResponse.decode(protoSpans.body))).toEqual({});
+
+    await server.telemetry.forceFlush();
+    for (const task of ['task-proto', 'task-proto-pb']) {
+      const folder = readTaskFolder(join(dir, task));
+      const [body, details] = folder.agentOutput;
+      expect(folder.agentOutput).toHaveLength(2);
+      expect(body!.content).toBe('{"__proto__":{"polluted":"yes"},"constructor":"c","prototype":"p"}');
+      expect(Object.keys(details!)).toEqual(
+        expect.arrayContaining(['__proto__', 'constructor', 'toString', 'content']),
+      );
+      expect(JSON.stringify(Object.getOwnPropertyDescriptor(details, '__proto__')?.value)).toBe('{"x":1}');
+      const [stage] = folder.webhookFlow;
+      expect(Object.getOwnPropertyDescriptor(stage, '__proto__')?.value).toBe('x');
+      expect(stage).toMatchObject({ stage: 'validation', constructor: 'c' });
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('task.id');
+  });
+});
+
 /** an ExportLogsServiceRequest whose one log record body nests `depth` array values */
 function nestedAnyValue(depth: number): Buffer {
   let value = OTLP.logsRequest.lookupType('AnyValue').encode({ stringValue: 'x' }).finish();

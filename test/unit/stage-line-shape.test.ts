@@ -26,17 +26,26 @@ function span(stage: string, fields: Record<string, unknown>, error?: string): S
   };
 }
 
-/** the line as the mapping built it before: an object of the fields, copied into the line */
+/**
+ * the line as the mapping built it before: an object of the fields, copied into the line (a field named __proto__
+ * defined as a field, as JSON.parse would read it back: it was left out before fix9)
+ */
 function expected(s: SpanLike): string {
   const fields: Record<string, unknown> = {};
   for (const key in s.attributes)
     if (key.startsWith(ATTR.stageFieldPrefix))
-      fields[key.slice(ATTR.stageFieldPrefix.length)] = s.attributes[key];
+      Object.defineProperty(fields, key.slice(ATTR.stageFieldPrefix.length), {
+        value: s.attributes[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   const line: Record<string, unknown> = {
     timestamp: '2023-11-14T22:13:20.123Z',
     stage: s.attributes[ATTR.stageName],
   };
-  Object.assign(line, fields);
+  for (const [key, value] of Object.entries(fields))
+    Object.defineProperty(line, key, { value, enumerable: true, writable: true, configurable: true });
   if (s.status.code === SpanStatusCode.ERROR) {
     if (line.status === undefined) line.status = 'failed';
     if (line.error === undefined && s.status.message) line.error = s.status.message;
@@ -57,7 +66,7 @@ it('a stage line holds the fields as a copy of them did, whatever their names', 
     span('received', { event_type: 'issue_comment', delivery_id: 'd-1', bytes: 312 }),
     // a field named like the writer's own keeps the writer's place in the line, with the caller's value
     span('validation', { timestamp: 'caller', stage: 'caller', status: 'passed', method: 'hmac' }),
-    // integer-like names come first in any object; __proto__ is never a field of a copy, an array or a string alike
+    // integer-like names come first in any object; __proto__ is a field like any other, an array or a string alike
     span('command_matching', { '2': 'two', zeta: true, '1': 'one', ['__proto__']: ['x'] }),
     span('command_matching', { ['__proto__']: 'text', command: 'review' }),
     span('queue_push', { queue: 'memory', error: 'caller said' }, 'push failed'),
