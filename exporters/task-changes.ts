@@ -347,7 +347,9 @@ export class TaskChangeSet {
     }
     if (span.status.code === SpanStatusCode.ERROR) {
       if (line.status === undefined) line.status = 'failed';
-      if (line.error === undefined && span.status.message) line.error = span.status.message;
+      // a message that is the line's detail already (a failed acknowledgement's reason) is not said twice
+      const message = span.status.message;
+      if (line.error === undefined && message && message !== line.detail) line.error = message;
     }
     line.duration_ms = round3(hrTimeToMs(span.endTime) - hrTimeToMs(span.startTime));
     line.trace_id = traceId;

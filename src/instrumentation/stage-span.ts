@@ -23,11 +23,19 @@ export class StageSpan {
   readonly span: Span;
   readonly #beforeEnd: ((stage: StageSpan) => void) | undefined;
   #ended = false;
+  // what the line's fields say last (a field set to null or undefined is not written, so it does not count): the
+  // span's status follows them when it ends, since an ERROR status cannot be taken back once set
+  #status: unknown;
+  #error: unknown;
+  #detail: unknown;
+  /** fail() gave the span its status itself */
+  #failed = false;
 
-  constructor(name: string, span: Span, beforeEnd?: (stage: StageSpan) => void) {
+  constructor(name: string, span: Span, beforeEnd?: (stage: StageSpan) => void, fields?: StageFields) {
     this.name = name;
     this.span = span;
     this.#beforeEnd = beforeEnd;
+    if (fields !== undefined) this.#note(fields);
   }
 
   get ended(): boolean {
@@ -35,18 +43,14 @@ export class StageSpan {
   }
 
   /**
-   * Adds fields to the stage's line. Fields that say `status: 'failed'` make the span an error span too (a trace
-   * viewer shows the stage failed), with `error` as its message when there is one: the line stays as the fields say.
+   * Adds fields to the stage's line. A stage whose fields say `status: 'failed'` when it ends is an error span too (a
+   * trace viewer shows the stage failed), with `error`, else `detail`, as its message: the line stays as the fields
+   * say.
    */
   set(fields: StageFields): this {
     if (this.#ended) return this;
     this.span.setAttributes(stageAttributes(fields));
-    if (fields.status === 'failed')
-      this.span.setStatus(
-        typeof fields.error === 'string'
-          ? { code: SpanStatusCode.ERROR, message: fields.error }
-          : { code: SpanStatusCode.ERROR },
-      );
+    this.#note(fields);
     return this;
   }
 
@@ -57,6 +61,7 @@ export class StageSpan {
     this.set({ status: 'failed', error: message, ...fields });
     if (error instanceof Error) this.span.recordException(error);
     this.span.setStatus({ code: SpanStatusCode.ERROR, message });
+    this.#failed = true;
     this.end();
   }
 
@@ -64,8 +69,25 @@ export class StageSpan {
   end(fields?: StageFields, endTime?: TimeInput): void {
     if (this.#ended) return;
     if (fields !== undefined) this.set(fields);
+    if (this.#status === 'failed' && !this.#failed) {
+      const message =
+        typeof this.#error === 'string'
+          ? this.#error
+          : typeof this.#detail === 'string'
+            ? this.#detail
+            : undefined;
+      this.span.setStatus(
+        message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message },
+      );
+    }
     this.#beforeEnd?.(this);
     this.#ended = true;
     this.span.end(endTime);
+  }
+
+  #note(fields: StageFields): void {
+    if (fields.status !== undefined && fields.status !== null) this.#status = fields.status;
+    if (fields.error !== undefined && fields.error !== null) this.#error = fields.error;
+    if (fields.detail !== undefined && fields.detail !== null) this.#detail = fields.detail;
   }
 }

@@ -107,7 +107,7 @@ export class TaskTrace {
       },
       this.#parent,
     );
-    const stage = new StageSpan(name, span, this.#stageEndHook(name));
+    const stage = new StageSpan(name, span, this.#stageEndHook(name), fields);
     if (name === 'received') this.#inputStage = stage;
     return stage;
   }

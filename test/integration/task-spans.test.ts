@@ -155,7 +155,22 @@ describe("the task's spans with and without OTLP trace export", () => {
     reply.end({ status: 'failed', error: 'fetch failed: ECONNREFUSED' });
     const passed = task.stage('validation');
     passed.end({ status: 'passed' });
-    expect((ack.span as TaskFileSpan).status).toEqual({ code: SpanStatusCode.ERROR });
+    // the status follows the fields' last word (fix9): failed, then passed, is not an error span
+    const retried = task.stage('immediate_response', { action: 'label' });
+    retried.set({ status: 'failed', error: 'first try: 502' });
+    retried.end({ status: 'passed' });
+    const recorded = task.stage('command_matching', { status: 'failed', detail: 'no command' });
+    recorded.end();
+    // a failed acknowledgement's reason is its detail: the span's status message, not a new error field in 02
+    expect((ack.span as TaskFileSpan).status).toEqual({
+      code: SpanStatusCode.ERROR,
+      message: 'GitHub answered 500',
+    });
+    expect((retried.span as TaskFileSpan).status).toEqual({ code: SpanStatusCode.UNSET });
+    expect((recorded.span as TaskFileSpan).status).toEqual({
+      code: SpanStatusCode.ERROR,
+      message: 'no command',
+    });
     expect((reply.span as TaskFileSpan).status).toEqual({
       code: SpanStatusCode.ERROR,
       message: 'fetch failed: ECONNREFUSED',
@@ -167,6 +182,8 @@ describe("the task's spans with and without OTLP trace export", () => {
       { stage: 'immediate_response', action: 'reaction', status: 'failed', detail: 'GitHub answered 500' },
       { stage: 'immediate_response', action: 'reply', status: 'failed', error: 'fetch failed: ECONNREFUSED' },
       { stage: 'validation', status: 'passed' },
+      { stage: 'immediate_response', action: 'label', status: 'passed', error: 'first try: 502' },
+      { stage: 'command_matching', status: 'failed', detail: 'no command' },
     ]);
     await telemetry.shutdown();
   });

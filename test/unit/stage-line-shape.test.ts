@@ -48,7 +48,8 @@ function expected(s: SpanLike): string {
     Object.defineProperty(line, key, { value, enumerable: true, writable: true, configurable: true });
   if (s.status.code === SpanStatusCode.ERROR) {
     if (line.status === undefined) line.status = 'failed';
-    if (line.error === undefined && s.status.message) line.error = s.status.message;
+    if (line.error === undefined && s.status.message && s.status.message !== line.detail)
+      line.error = s.status.message;
   }
   line.duration_ms = 1.543;
   line.trace_id = 'c'.repeat(32);
@@ -71,6 +72,12 @@ it('a stage line holds the fields as a copy of them did, whatever their names', 
     span('command_matching', { ['__proto__']: 'text', command: 'review' }),
     span('queue_push', { queue: 'memory', error: 'caller said' }, 'push failed'),
     span('queue_push', { queue: 'memory' }, 'push failed'),
+    // a failed acknowledgement: its reason is the detail and the status message, said once
+    span(
+      'immediate_response',
+      { action: 'reaction', status: 'failed', detail: 'GitHub answered 500' },
+      'GitHub answered 500',
+    ),
     span('task_created', { assigned_agent: 'brain', agent_type: 'planning', model: 'm', list: ['a', 'b'] }),
   ];
   for (const s of cases) expect(lineOf(s)).toBe(expected(s));
