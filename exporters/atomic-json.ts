@@ -1,7 +1,7 @@
 // Whole-file JSON writes that a reader never sees half done: a temporary file in the same folder, then rename.
 // Compact JSON on purpose: the seed greps for `"success":false` with no space.
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { FileSystem } from './file-system.ts';
 
 export interface AtomicWriteOptions {
@@ -16,9 +16,12 @@ export interface AtomicWriteOptions {
 let prefix: string | undefined;
 let counter = 0;
 
+// `.name.<prefix>.<n>.tmp` beside the target; split at the last slash, not by path.join (its normalizing pass cost
+// more than the rest of a JSON file's write in JS)
 function tempPathFor(path: string): string {
   prefix ??= `${process.pid}.${randomBytes(3).toString('hex')}`;
-  return join(dirname(path), `.${basename(path)}.${prefix}.${(counter++).toString(36)}.tmp`);
+  const slash = path.lastIndexOf('/');
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${prefix}.${(counter++).toString(36)}.tmp`;
 }
 
 export async function writeJsonAtomic(

@@ -27,7 +27,7 @@ export interface FileSystem {
    * the first chunk's write): the half line stays a line of its own, and no empty line is made */
   append(
     path: string,
-    chunks: readonly Buffer[],
+    chunks: readonly Uint8Array[],
     options: { sync: boolean; fresh?: boolean; torn?: boolean },
   ): Promise<void>;
   /** creates a new file exclusively (fails with EEXIST) holding data; if writing it fails (disk full), the partial
@@ -49,7 +49,7 @@ export interface FileSystem {
 type Done = (error: Error | null) => void;
 
 // writes all of data from `offset` (a short write continues where it stopped); `progress` counts bytes that landed
-function writeAllFd(fd: number, data: Buffer, progress: { bytes: number }, done: Done, offset = 0): void {
+function writeAllFd(fd: number, data: Uint8Array, progress: { bytes: number }, done: Done, offset = 0): void {
   if (offset >= data.length) {
     done(null);
     return;
@@ -66,7 +66,7 @@ function writeAllFd(fd: number, data: Buffer, progress: { bytes: number }, done:
 
 function writeChunksFd(
   fd: number,
-  chunks: readonly Buffer[],
+  chunks: readonly Uint8Array[],
   progress: { bytes: number },
   done: Done,
   i = 0,
@@ -138,8 +138,8 @@ async function openForAppend(
 function tornChunks(
   fd: number,
   size: number,
-  chunks: readonly Buffer[],
-  done: (chunks: readonly Buffer[]) => void,
+  chunks: readonly Uint8Array[],
+  done: (chunks: readonly Uint8Array[]) => void,
 ): void {
   if (size === 0) {
     done(chunks);
@@ -166,7 +166,7 @@ export const nodeFileSystem: FileSystem = {
     const { fd, size } = await openForAppend(path, fresh === true, torn === true);
     const progress = { bytes: 0 };
     return new Promise((resolve, reject) => {
-      const writeChunks = (chunks: readonly Buffer[]) =>
+      const writeChunks = (chunks: readonly Uint8Array[]) =>
         writeChunksFd(fd, chunks, progress, (error) => {
           const settle = (failure: Error | null) => {
             if (failure === null) {

@@ -9,7 +9,7 @@ const MAX_BYTES_PER_UNIT = 3;
 const NEWLINE = Buffer.from('\n');
 
 /** The chunks with a newline at the start of the first one (written with it in one write(2), as any chunk is). */
-export function onFreshLine(chunks: readonly Buffer[]): readonly Buffer[] {
+export function onFreshLine(chunks: readonly Uint8Array[]): readonly Uint8Array[] {
   return [Buffer.concat([NEWLINE, chunks[0]!]), ...chunks.slice(1)];
 }
 
@@ -163,45 +163,50 @@ export class JsonlAppender {
   }
 
   /** `fresh`: the file's folder was just created (see FileSystem.append). `key` names the file for the torn-line memory when `path` is not stable (a /proc/self/fd/N/... path). */
-  async append(
+  append(
     path: string,
     lines: readonly string[],
     options: { sync: boolean; key?: string; fresh?: boolean },
   ): Promise<void> {
-    if (lines.length === 0) return;
-    const key = options.key ?? path;
-    await this.#write(path, key, encodeLines(lines), options);
+    if (lines.length === 0) return Promise.resolve();
+    let chunks: Buffer[];
+    try {
+      chunks = encodeLines(lines);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#write(path, options.key ?? path, chunks, options);
   }
 
   /** The same as append, for lines already encoded (encodeLineLists). */
-  async appendEncoded(
+  appendEncoded(
     path: string,
     encoded: readonly Uint8Array[],
     options: { sync: boolean; key?: string; fresh?: boolean },
   ): Promise<void> {
-    if (encoded.length === 0) return;
-    const key = options.key ?? path;
-    const chunks = encoded.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    await this.#write(path, key, chunks, options);
+    if (encoded.length === 0) return Promise.resolve();
+    // written as they are (write(2) takes any byte view): no Buffer made per chunk
+    return this.#write(path, options.key ?? path, encoded, options);
   }
 
   async #write(
     path: string,
     key: string,
-    chunks: Buffer[],
+    chunks: readonly Uint8Array[],
     options: { sync: boolean; fresh?: boolean },
   ): Promise<void> {
     try {
       await this.#fs.append(path, chunks, {
         sync: options.sync,
         fresh: options.fresh === true,
-        torn: this.#torn.has(key),
+        // (the set is empty but after a failure: no key is hashed then)
+        torn: this.#torn.size > 0 && this.#torn.has(key),
       });
     } catch (error) {
       // part of a line may have reached the file: start the next append on a fresh line
       if (this.#torn.size < TORN_LIMIT) this.#torn.add(key);
       throw error;
     }
-    this.#torn.delete(key);
+    if (this.#torn.size > 0) this.#torn.delete(key);
   }
 }

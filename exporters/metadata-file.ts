@@ -1,7 +1,6 @@
 // MetadataFile: metadata.json written merged with what is on disk. The first write from a process creates it without
 // the lock when nobody has yet (an atomic create-if-absent); every later write is a read-modify-write under the lock
 // file, so two processes updating one task lose nothing.
-import { join } from 'node:path';
 import { TASK_FILES, type TaskMetadata } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
 import { withFileLock } from './file-lock.ts';
@@ -25,7 +24,7 @@ export class MetadataFile {
 
   /** Writes the task's metadata.json with the patch merged in, and returns what it wrote. */
   async write(taskId: string, dir: string, patch: MetadataPatch): Promise<TaskMetadata> {
-    const path = join(dir, TASK_FILES.metadata);
+    const path = `${dir}/${TASK_FILES.metadata}`; // dir is a task folder's normal path (see TaskFolderWriter)
     const now = new Date().toISOString();
     if (!this.#exists.has(taskId)) {
       const file = completeMetadata(taskId, patch, now);

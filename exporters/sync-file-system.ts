@@ -23,7 +23,7 @@ import type { FileSystem } from './file-system.ts';
 import { onFreshLine } from './jsonl-appender.ts';
 
 // writes all of data (a short write continues where it stopped); `progress` counts bytes that landed
-function writeAll(fd: number, data: Buffer, progress: { bytes: number }): void {
+function writeAll(fd: number, data: Uint8Array, progress: { bytes: number }): void {
   let offset = 0;
   while (offset < data.length) {
     const written = writeSync(fd, data, offset, data.length - offset);
@@ -45,7 +45,7 @@ function openForAppend(path: string, fresh: boolean, torn: boolean): { fd: numbe
 }
 
 // see nodeFileSystem: a torn file gets a newline first unless it is empty or its last byte is one
-function tornChunks(fd: number, size: number, chunks: readonly Buffer[]): readonly Buffer[] {
+function tornChunks(fd: number, size: number, chunks: readonly Uint8Array[]): readonly Uint8Array[] {
   if (size === 0) return chunks;
   const last = Buffer.allocUnsafe(1);
   try {

@@ -12,6 +12,11 @@ import type { TaskChanges } from './task-changes.ts';
 
 const KNOWN_LIMIT = 50_000;
 
+// A file's path in a task folder. The folder's path is already normal (the root joined with a checked task id, or
+// /proc/self/fd/N) and the names are the contract's plain names, so this is what path.join gives, without its
+// normalizing pass over the whole path (about a dozen joins per new task, ~10% of the writer thread's JS).
+const inFolder = (dir: string, name: string): string => `${dir}/${name}`;
+
 export type FolderOutcome =
   | {
       readonly kind: 'written';
@@ -64,7 +69,7 @@ export class TaskFolderWriter {
     // a writer thread stopped while writing this task: its last lines may be half there, so ours start a new line
     if (changes.torn === true)
       for (const name of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput])
-        this.#lines.markTorn(join(path, name));
+        this.#lines.markTorn(inFolder(path, name));
     let folder: OpenFolder | undefined;
     let dir: 'created' | 'exists' | 'deleted';
     try {
@@ -102,16 +107,16 @@ export class TaskFolderWriter {
     const dir = folder.path;
     const durable = this.#durable;
     // creating a file is the costly step on many disks, so the independent files are written concurrently
-    const webhookFlow = join(dir, TASK_FILES.webhookFlow);
-    const agentOutput = join(dir, TASK_FILES.agentOutput);
+    const webhookFlow = inFolder(dir, TASK_FILES.webhookFlow);
+    const agentOutput = inFolder(dir, TASK_FILES.agentOutput);
     const webhookOptions = {
       sync: durable && changes.ended,
-      key: join(folder.dir, TASK_FILES.webhookFlow),
+      key: inFolder(folder.dir, TASK_FILES.webhookFlow),
       fresh,
     };
     const outputOptions = {
       sync: durable && changes.ended,
-      key: join(folder.dir, TASK_FILES.agentOutput),
+      key: inFolder(folder.dir, TASK_FILES.agentOutput),
       fresh,
     };
     const encoded = changes.encoded;
@@ -128,9 +133,10 @@ export class TaskFolderWriter {
             ],
       ).then(onLinesWritten),
       Promise.all([
-        changes.input && writeJsonAtomic(this.#fs, join(dir, TASK_FILES.input), changes.input, { durable }),
+        changes.input &&
+          writeJsonAtomic(this.#fs, inFolder(dir, TASK_FILES.input), changes.input, { durable }),
         changes.finalResult &&
-          writeJsonAtomic(this.#fs, join(dir, TASK_FILES.finalResult), changes.finalResult, { durable }),
+          writeJsonAtomic(this.#fs, inFolder(dir, TASK_FILES.finalResult), changes.finalResult, { durable }),
       ]),
     ]);
     let failure: unknown;

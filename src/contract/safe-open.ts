@@ -181,6 +181,15 @@ export function openRegularFdSync(path: string, mode: OpenMode): { fd: number; s
   }
 }
 
+// a synchronous call's result or error as a settled promise (no extra turn of the microtask queue)
+function settle<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** A task folder held open: its files are reached through the handle, whatever happens to its path meanwhile. */
 export class OpenFolder {
   /** the folder's path, for messages */
@@ -227,7 +236,7 @@ export class OpenFolder {
   stat(): Promise<Stats> {
     const handle = this.#handle;
     if (typeof handle !== 'number') return handle.stat();
-    if (this.#syncCalls) return Promise.resolve().then(() => fstatSync(handle));
+    if (this.#syncCalls) return settle(() => fstatSync(handle));
     return new Promise((resolve, reject) =>
       fstat(handle, (error, stats) => (error === null ? resolve(stats) : reject(error))),
     );
@@ -264,7 +273,7 @@ export class OpenFolder {
   close(): Promise<void> {
     const handle = this.#handle;
     if (typeof handle !== 'number') return handle.close();
-    if (this.#syncCalls) return Promise.resolve().then(() => closeSync(handle));
+    if (this.#syncCalls) return settle(() => closeSync(handle));
     return new Promise((resolve, reject) =>
       fsClose(handle, (error) => (error === null ? resolve() : reject(error))),
     );
