@@ -15,6 +15,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { ATTR, OPERATION, OUTPUT_EVENT_NAME } from '../contract/attributes.ts';
+import { setOwnProperty } from '../contract/own-property.ts';
 import type { Redactor } from '../contract/redaction/redactor.ts';
 import type { OutputType } from '../contract/task-files.ts';
 import type { AgentUsage } from './agent-usage.ts';
@@ -288,7 +289,7 @@ function addDetails(attributes: Attributes, details: OutputDetails): void {
     else if (key === 'input') attributes[ATTR.toolInput] = JSON.stringify(value) ?? 'null';
     else {
       extra ??= {};
-      extra[key] = value;
+      setOwnProperty(extra, key, value); // a key named __proto__ stays a field
     }
   }
   if (extra !== undefined) attributes[ATTR.outputDetails] = JSON.stringify(extra);

@@ -188,6 +188,18 @@ describe("the task's spans with and without OTLP trace export", () => {
     await telemetry.shutdown();
   });
 
+  it('an output line keeps details keys named __proto__ and constructor as fields (fix9)', async () => {
+    const telemetry = testTelemetry(await tempLogsDir());
+    const run = telemetry.tasks.start({ taskId: 'task-odd-keys' }).startAgent({ name: 'brain' });
+    run.text('hello', JSON.parse('{"__proto__":{"x":1},"constructor":"c","subtype":"s"}'));
+    run.finish({ result: 'done' });
+    await telemetry.forceFlush();
+    const [line] = readTaskFolder(join(telemetry.config.logsDir, 'task-odd-keys')).agentOutput;
+    expect(JSON.stringify(Object.getOwnPropertyDescriptor(line, '__proto__')?.value)).toBe('{"x":1}');
+    expect(line).toMatchObject({ content: 'hello', constructor: 'c', subtype: 's' });
+    await telemetry.shutdown();
+  });
+
   it('end after shutdown() begins as the SDK spans did: written while it closes, counted shut_down after', async () => {
     const telemetry = testTelemetry(await tempLogsDir());
     const task = telemetry.tasks.start({ taskId: 'task-closing', source: 'webhook' });
