@@ -18,7 +18,7 @@ import { extractTaskContext } from './queue-message.ts';
 import { TaskTrace } from './task-trace.ts';
 
 export interface StartTaskOptions {
-  /** a safe folder name; generated as task-<random> when absent. An unsafe id throws TASK_ID_INVALID. */
+  /** a safe folder name; made by newTaskId (task-<time><random bits>) when absent. An unsafe id throws TASK_ID_INVALID. */
   taskId?: string;
   /** metadata.source, for example "webhook" */
   source?: string;

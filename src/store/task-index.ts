@@ -98,9 +98,10 @@ export class TaskIndex {
     const opened = openUnsynced(path, { timeout: options.busyTimeoutMs ?? 1000 }, checkSchema);
     this.#db = opened.db;
     // a page cache of 16 MiB (SQLite's default is 2 MiB; it grows as pages are read, so a command that reads a page of
-    // rows does not use it): a new task's row goes into a random page of the primary key and of tasks_missing (task
-    // ids are random), and with 30,000 rows a 2 MiB cache missed most of them, each a read from the file. Upsert of a
-    // queued task at 30,000 rows: 53 -> 27 µs of CPU; at 100,000: 66 -> 53
+    // rows does not use it): a new task's row with a random id (made before ids began with their time, or a client's)
+    // goes into a random page of the primary key and of tasks_missing, and with 30,000 rows a 2 MiB cache missed most
+    // of them, each a read from the file. Upsert of a queued task at 30,000 rows: 53 -> 27 µs of CPU; at 100,000: 66
+    // -> 53
     this.#db.exec(`PRAGMA cache_size = -${INDEX_CACHE_KIB}`);
     this.setAside = opened.setAside;
     this.setAsideWhy = opened.why;
@@ -486,7 +487,7 @@ function checkSchema(db: DatabaseSync): void {
 }
 
 // The sort fields a task has no value for until it runs and finishes. Their indexes hold only the rows with a value:
-// a row without one sorts by task id (the second half of a keyset page), and task ids are random, so in a full index
+// a row without one sorts by task id (the second half of a keyset page), and task ids were random, so in a full index
 // each new task's row went into a random page of each of them (with 30,000 rows indexed, a queued task's upsert cost
 // about 150 µs of CPU, mostly the WAL pages it dirtied; 55 µs with these partial). The second halves read
 // tasks_missing instead: one index, in task id order, of the rows missing any of these values.

@@ -162,7 +162,7 @@ describe('npm run demo', () => {
         encoding: 'utf8',
       });
       expect(demo).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/webhooks\/github \(delivery [\w-]+\) -> 202/);
-      const taskId = /task (task-[0-9a-f]{16}) completed\. Read it with:/.exec(demo)?.[1];
+      const taskId = /task (task-[0-9a-z]{24}) completed\. Read it with:/.exec(demo)?.[1];
       expect(taskId).toBeDefined();
       expect(demo).toContain(`curl http://127.0.0.1:${port}/api/tasks/${taskId}/logs/full`);
     } finally {

@@ -68,7 +68,7 @@ describe('a signed GitHub issue_comment with @agent review', () => {
     const response = await freshFetch(`${server.url}/webhooks/github`, request);
     expect(response.status).toBe(202);
     const answer = (await response.json()) as { task_id: string; status: string };
-    expect(answer).toMatchObject({ task_id: expect.stringMatching(/^task-[0-9a-f]{16}$/), status: 'queued' });
+    expect(answer).toMatchObject({ task_id: expect.stringMatching(/^task-[0-9a-z]{24}$/), status: 'queued' });
 
     const files = await waitDone(answer.task_id);
     expectCompleteTask(files, 'github');
