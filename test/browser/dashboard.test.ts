@@ -173,6 +173,37 @@ describe('the task list', () => {
     await expect.poll(() => page.getByLabel('Cost at least ($)').inputValue()).toBe('');
   });
 
+  it('fits a row with a made task id and a long model name at laptop width, with no sideways scroll', async () => {
+    // walk9: with the 29-character ids (c59daea) this row was 8 px wider than the 1280 px page, so the list scrolled;
+    // the ids are monospace now, so their width no longer depends on their letters
+    const wide = await mkdtemp(join(tmpdir(), 'task-logs-wide-'));
+    const other = await serve(wide);
+    // an id the service made in this walk, and the figures of its demo task
+    const task = other.telemetry.tasks.start({
+      taskId: 'task-1k17gbeawv034p3he426m9k6',
+      source: 'webhook',
+      provider: 'github',
+    });
+    const run = task.startAgent({ name: 'brain', type: 'planning', model: 'claude-sonnet-4-5-20250929' });
+    run.finish({
+      result: 'done',
+      costUsd: 0.0734,
+      usage: { inputTokens: 74_078, outputTokens: 1_130 },
+      durationSeconds: 0.523,
+    });
+    await other.telemetry.forceFlush();
+    const { page } = await pages.get('laptop');
+    await page.goto(other.url);
+    await expectRows(page, [task.id]);
+    const wrap = await page
+      .locator('.table-wrap')
+      .evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    expect(wrap.scroll).toBeLessThanOrEqual(wrap.client);
+    await page.goto('about:blank'); // the page stops polling the server before it closes
+    await other.close();
+    await rm(wide, { recursive: true, force: true });
+  });
+
   it('says how to get tasks when there are none', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'task-logs-empty-'));
     const other = await serve(empty);

@@ -255,7 +255,7 @@ export function TaskTable({ rows, now = Date.now() }) {
       <tbody>
         ${rows.map(
           (row) => html`<tr key=${row.task_id} data-task-id=${row.task_id}>
-            <td><a href=${href(`/task/${encodeURIComponent(row.task_id)}`)}>${row.task_id}</a></td>
+            <td><a class="mono" href=${href(`/task/${encodeURIComponent(row.task_id)}`)}>${row.task_id}</a></td>
             <td><${StatusBadge} status=${row.status} /></td>
             <td class="wide">${row.provider ?? '–'}</td>
             <td class="wide">${row.assigned_agent ?? '–'}</td>
