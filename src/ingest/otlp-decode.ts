@@ -370,11 +370,15 @@ function checkedLog(raw: RawLogRecord): PlainLogRecord {
   };
 }
 
+const INVALID_TASK_ID =
+  'a task.id that is not a string of 1-128 characters of [A-Za-z0-9._-] (or is "." or "..")';
+
 function taskIdOf(attributes: Attributes): string {
   const raw = attributes[ATTR.taskId];
   if (raw === undefined) throw new ItemRefused('no task.id attribute');
   const taskId = tryParseTaskId(raw);
-  if (taskId === undefined) throw new ItemRefused('an invalid task.id attribute');
+  // the rule, so the service that sent it can tell what to change (the answer counts items; it never names them)
+  if (taskId === undefined) throw new ItemRefused(INVALID_TASK_ID);
   return taskId;
 }
 

@@ -70,7 +70,7 @@ describe('OTLP ingest answers, by the OTLP/HTTP specification', () => {
     const answer = JSON.parse(partial.body.toString());
     expect(answer.partialSuccess.rejectedLogRecords).toBe('4');
     expect(answer.partialSuccess.errorMessage).toMatchInlineSnapshot(
-      `"items refused: 1 with no task.id attribute; 1 with an invalid task.id attribute; 1 with a time out of range; 1 with a trace id that is not hex of the right length"`,
+      `"items refused: 1 with no task.id attribute; 1 with a task.id that is not a string of 1-128 characters of [A-Za-z0-9._-] (or is "." or ".."); 1 with a time out of range; 1 with a trace id that is not hex of the right length"`,
     );
     await server.telemetry.forceFlush();
     expect(readTaskFolder(join(dir, 'task-a')).agentOutput.map((line) => line.content)).toEqual([
