@@ -17,7 +17,8 @@ export interface TaskFileWriterOptions {
   root: string;
   /** fsync JSON files before rename, and a task's files when it ends */
   durable?: boolean;
-  /** the longest an item waits in memory before its flush starts */
+  /** the longest an item waits in memory before its flush starts (or, if the flush before is still being written by
+   * then, until that one ends) */
   flushMs?: number;
   /** output items held in memory at most (a slow disk fills this; past it they are dropped and counted); spans get
    * an eighth more room, so a flood of output cannot push out a task's status and result */
@@ -160,6 +161,8 @@ export class TaskFileWriter {
   #queue: (TelemetryItem | undefined)[] = [];
   #queued = 0;
   #spare: (TelemetryItem | undefined)[] | undefined;
+  // when the queue's oldest item was queued (performance.now())
+  #firstQueuedAt = 0;
   #tickets: Ticket[] = [];
   // callers of whenQueuedAtMost waiting for the queue to shrink: answered when a flush takes the queue
   #roomWaiters: { most: number; resolve: () => void }[] = [];
@@ -343,6 +346,7 @@ export class TaskFileWriter {
         return false;
       }
     }
+    if (this.#queued === 0) this.#firstQueuedAt = performance.now();
     this.#queue[this.#queued++] = item;
     return true;
   }
@@ -370,6 +374,15 @@ export class TaskFileWriter {
     this.#to({ name: 'armed', cancel });
   }
 
+  // The queue's next flush is due once its oldest item has waited flushMs, counting the time it waited while the
+  // flush before was written: at saturation that one takes a few hundred milliseconds (the writer thread is the
+  // bound), and a whole window more after it kept every queued item alive across two or more scavenges, so V8 copied
+  // and promoted them and marked them again in its next full collection (webhooks at saturation: 5.4 KB promoted per
+  // webhook and a mark-compact every ~2,700 webhooks; 1.2 KB and one every ~12,000 with this).
+  #untilDue(): number {
+    return Math.max(0, Math.ceil(this.#firstQueuedAt + this.#flushMs - performance.now()));
+  }
+
   #startFlush(): Promise<void> {
     const phase = this.#phase;
     if (phase.name === 'flushing') return phase.flush;
@@ -378,7 +391,7 @@ export class TaskFileWriter {
       // shutdown may have begun meanwhile: then it owns what follows
       if (this.#phase.name !== 'flushing') return;
       if (this.#queued >= this.#batchSize) this.#arm(0);
-      else if (this.#queued > 0) this.#arm(this.#flushMs);
+      else if (this.#queued > 0) this.#arm(this.#untilDue());
       else if (this.#retry.size > 0) this.#arm(RETRY_MS);
       else this.#to({ name: 'idle' });
     });

@@ -56,6 +56,46 @@ describe('the task file writer state machine', () => {
     expectBalanced(writer.stats());
   });
 
+  it('starts the next flush as soon as the one before ends when its oldest item has waited the flush window meanwhile', async () => {
+    const root = await tempLogsDir();
+    const stalled = stalledFs();
+    const flushMs = 100;
+    const writer = new TaskFileWriter({ root, fs: stalled.fs, flushMs, report: () => {} });
+    writer.push(line('task-first', 'first'));
+    const first = writer.forceFlush();
+    await expect.poll(() => stalled.stalledCalls()).toBeGreaterThan(0);
+    writer.push(line('task-second', 'queued while the first flush is written'));
+    // the disk holds the first flush for longer than the window the second item may wait
+    await new Promise((resolve) => setTimeout(resolve, flushMs + 20));
+    stalled.release();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    // its flush is due: it started on the next turn, not a whole window after the first one ended
+    expect(writer.phase).toBe('flushing');
+    await writer.forceFlush();
+    expect(outputLines(root, 'task-second')).toEqual(['queued while the first flush is written']);
+    await writer.shutdown();
+    expectBalanced(writer.stats());
+  });
+
+  it('still waits the flush window for an item queued during a flush that ended before the window did', async () => {
+    const root = await tempLogsDir();
+    const stalled = stalledFs();
+    const writer = new TaskFileWriter({ root, fs: stalled.fs, flushMs: 600_000, report: () => {} });
+    writer.push(line('task-first', 'first'));
+    const first = writer.forceFlush();
+    await expect.poll(() => stalled.stalledCalls()).toBeGreaterThan(0);
+    writer.push(line('task-second', 'queued while the first flush is written'));
+    stalled.release();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.phase).toBe('armed');
+    expect(writer.stats().queued).toBe(1);
+    await writer.shutdown();
+    expect(outputLines(root, 'task-second')).toEqual(['queued while the first flush is written']);
+    expectBalanced(writer.stats());
+  });
+
   it('maps a large flush in slices, letting the event loop turn between them; every line is written in order', async () => {
     const root = await tempLogsDir();
     const writer = new TaskFileWriter({ root, flushMs: 1000, report: () => {} });
