@@ -20,23 +20,44 @@ export function terminal(
   err: OutStream = process.stderr,
   env: NodeJS.ProcessEnv = process.env,
 ): Out {
+  const color = stream.isTTY === true && env.NO_COLOR === undefined;
   return {
-    color: stream.isTTY === true && env.NO_COLOR === undefined,
+    color,
     err,
     line: (text = '') => {
-      stream.write(`${text}\n`);
+      stream.write(`${printable(text, color)}\n`);
     },
     json: (value) => {
-      stream.write(`${JSON.stringify(value, null, 2)}\n`);
+      stream.write(`${printable(JSON.stringify(value, null, 2), false)}\n`);
     },
   };
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1, cyan: 36 } as const;
+
 export type Color = keyof typeof CODES;
 
 export function paint(out: Out, color: Color, text: string): string {
   return out.color ? `\x1b[${CODES[color]}m${text}\x1b[0m` : text;
+}
+
+// Task content is anyone's text (a webhook comment, an agent's output, an OTLP client's record): printed as it came, an
+// escape sequence in it would drive the reader's terminal (clear the screen, rewrite lines with a carriage return, set
+// the title or the clipboard, reorder text with bidi controls). Every control character but the newline and the tab,
+// C1 controls and bidi controls are printed as a JSON-style \u escape (a --json line stays valid JSON); only the
+// colour codes of paint() pass, and only when colour is on.
+const OURS = `\x1b\\[(?:0|${Object.values(CODES).join('|')})m`;
+const UNSAFE = '[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]';
+const WITH_COLOUR = new RegExp(`(${OURS})|${UNSAFE}`, 'g');
+const WITHOUT_COLOUR = new RegExp(UNSAFE, 'g');
+
+const escaped = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** The text with every character that could drive a terminal shown as an escape; paint()'s colours kept if `color`. */
+export function printable(text: string, color: boolean): string {
+  return color
+    ? text.replace(WITH_COLOUR, (match, ours: string | undefined) => ours ?? escaped(match))
+    : text.replace(WITHOUT_COLOUR, escaped);
 }
 
 export function statusColor(status: string | null | undefined): Color {

@@ -160,6 +160,59 @@ describe('tasklogs', () => {
     expect((await cli(dir, 'ls', '--refresh')).out).toMatch(/task-own-sdk\s+completed/);
   });
 
+  it('prints control characters of task content as escapes, never as what drives a terminal', async () => {
+    // walk9: a record's content '\x1b]0;pwned\x07...\x1b[2J' set the terminal's title and cleared it under tail
+    const hostile = 'A\x1b]0;pwned\x07B\x1b[2JC\rD\u009b31mE\u202eF\x7fG\tH';
+    const dir = await tempLogsDir();
+    const telemetry = testTelemetry(dir);
+    const task = telemetry.tasks.start({
+      taskId: 'task-esc',
+      source: 'webhook',
+      provider: 'github',
+      input: { message: hostile, source_metadata: { provider: 'github', event_type: hostile } },
+    });
+    task.recordStage('validation', { status: 'failed', detail: hostile });
+    const run = task.startAgent({ name: 'brain', model: hostile });
+    run.text(hostile);
+    run.fail(new Error(hostile));
+    await telemetry.forceFlush();
+    const env: NodeJS.ProcessEnv = { ...process.env, TASK_LOGS_DIR: dir };
+    delete env.NO_COLOR;
+    const shown = { tty: '', pipe: '' };
+    for (const command of [
+      ['show', 'task-esc'],
+      ['tail', 'task-esc'],
+      ['ls'],
+      ['tail', '--json', 'task-esc'],
+    ]) {
+      for (const kind of ['tty', 'pipe'] as const) {
+        const write = (text: string) => (shown[kind] += text);
+        const code = await runCli(command, {
+          stdout: { isTTY: kind === 'tty', write },
+          stderr: { write: () => true },
+          env,
+        });
+        expect(code).toBe(0);
+      }
+    }
+    for (const text of [shown.tty, shown.pipe]) {
+      expect(text).toContain('A\\u001b]0;pwned\\u0007B\\u001b[2JC\\u000dD\\u009b31mE\\u202eF\\u007fG\tH');
+      // nothing but the newline, the tab and (on a terminal) paint()'s colour codes
+      let left = text;
+      for (const code of [0, 1, 2, 31, 32, 33, 36]) left = left.replaceAll(`\x1b[${code}m`, '');
+      const unsafe = [...left].filter((c) => {
+        const n = c.codePointAt(0) ?? 0;
+        return (
+          (n < 0x20 && c !== '\n' && c !== '\t') || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e)
+        );
+      });
+      expect(unsafe).toEqual([]);
+    }
+    expect(shown.tty).toContain('\x1b[31m'); // colour stays on a terminal
+    expect(shown.pipe).not.toContain('\x1b');
+    await telemetry.shutdown();
+  });
+
   it('answers an unknown task with exit 1 and a hostile id with exit 2, writing nothing', async () => {
     const dir = await logsWithTasks();
     expect(await cli(dir, 'show', 'task-nope')).toMatchObject({
