@@ -2,6 +2,7 @@
 // "@agent review", waits for the task to finish, and prints its id and the curl commands to read it.
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from './config.ts';
+import { endQuietlyWhenPipeCloses } from './contract/closed-pipe.ts';
 import { TaskLogsError } from './contract/errors.ts';
 import { fetchFailure } from './contract/fetch-failure.ts';
 import { readDevSecret } from './intake/dev-secret.ts';
@@ -108,6 +109,7 @@ async function main(): Promise<number> {
   return status === 'completed' ? 0 : 1;
 }
 
+endQuietlyWhenPipeCloses(); // `npm run demo | head -1` is success
 try {
   process.exitCode = await main();
 } catch (error) {

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
+import { endQuietlyWhenPipeCloses } from './contract/closed-pipe.ts';
 import { quote, TaskLogsError } from './contract/errors.ts';
 import { parseTaskId } from './contract/task-id.ts';
 import { usageFromAnthropic } from './instrumentation/agent-usage.ts';
@@ -137,6 +138,7 @@ async function claimFolder(logsDir: string, taskId: string): Promise<void> {
 }
 
 if (import.meta.main) {
+  endQuietlyWhenPipeCloses(); // `npm run example | head -1` is success
   if (process.argv.includes('--help')) {
     process.stdout.write(`${EXAMPLE_USAGE}\n`);
     process.exit(0);
