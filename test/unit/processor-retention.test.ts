@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import { TaskFilesTracer } from '../../exporters/task-files-tracer.ts';
 import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
@@ -121,6 +123,49 @@ describe('TaskFilesSpanProcessor', () => {
       .trim()
       .split('\n');
     expect(lines.map((line) => JSON.parse(line))).toMatchObject([{ stage: 'received' }]);
+  });
+});
+
+describe('TaskFilesTracer', () => {
+  it('queues what the mapping reads of an ended span, not the span, and writes the same stage', async () => {
+    const dir = await tempLogsDir();
+    writer = new TaskFileWriter({ root: dir, flushMs: 600_000 });
+    const tracer = new TaskFilesTracer({ writer, attributeCountLimit: 128 });
+    const spans: WeakRef<object>[] = [];
+    let ids = { traceId: '', spanId: '' };
+    (() => {
+      const span = tracer.startSpan('received', {
+        attributes: {
+          [ATTR.taskId]: 'task-traced',
+          [ATTR.stageName]: 'received',
+          [`${ATTR.stageFieldPrefix}bytes`]: 42,
+        },
+        startTime: [1_790_000_000, 5_000_000],
+      });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'late body' });
+      span.end([1_790_000_000, 17_500_000]);
+      spans.push(new WeakRef(span));
+      const { traceId, spanId } = span.spanContext();
+      ids = { traceId, spanId };
+    })();
+    expect(writer.stats().queued).toBe(1);
+    expect(await collected(spans)).toBe(true);
+    await writer.forceFlush();
+    const lines = readFileSync(join(dir, 'task-traced', '02-webhook-flow.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      {
+        timestamp: '2026-09-21T14:13:20.005Z',
+        stage: 'received',
+        bytes: 42,
+        status: 'failed',
+        error: 'late body',
+        duration_ms: 12.5,
+        trace_id: ids.traceId,
+        span_id: ids.spanId,
+      },
+    ]);
   });
 });
 

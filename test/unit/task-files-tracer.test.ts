@@ -19,7 +19,7 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { type TaskFileSpan, TaskFilesTracer } from '../../exporters/task-files-tracer.ts';
+import { QueuedSpan, type TaskFileSpan, TaskFilesTracer } from '../../exporters/task-files-tracer.ts';
 import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
 import { ATTR, OPERATION } from '../../src/contract/attributes.ts';
 
@@ -30,6 +30,19 @@ function tracer(attributeCountLimit = 128) {
     attributeCountLimit,
   });
   return { ours, queued };
+}
+
+// what the queue holds of an ended span: its fields as the mapping reads them, the same as the span's own
+function expectQueuedAs(item: TelemetryItem | undefined, span: Span): void {
+  const ended = span as TaskFileSpan;
+  expect(item).toBeInstanceOf(QueuedSpan);
+  const queued = item as QueuedSpan;
+  expect(queued.name).toBe(ended.name);
+  expect(queued.attributes).toBe(ended.attributes);
+  expect(queued.startTime).toEqual(ended.startTime);
+  expect(queued.endTime).toEqual(ended.endTime);
+  expect(queued.status).toEqual(ended.status);
+  expect(queued.spanContext()).toEqual(ended.spanContext());
 }
 
 function sdkTracer(attributeCountLimit = 128) {
@@ -183,7 +196,10 @@ describe('TaskFilesTracer', () => {
     stage.setAttribute(ATTR.stageName, 'received'); // set after the start: read at the end
     stage.end();
     agent.end();
-    expect(queued).toEqual([{ started: agent }, stage, agent]);
+    expect(queued).toHaveLength(3);
+    expect(queued[0]).toEqual({ started: agent });
+    expectQueuedAs(queued[1], stage);
+    expectQueuedAs(queued[2], agent);
   });
 
   it('ends once: a second end, and every change after the end, is ignored', () => {
@@ -200,8 +216,10 @@ describe('TaskFilesTracer', () => {
       .setAttribute('late', 1)
       .setStatus({ code: SpanStatusCode.ERROR, message: 'late' })
       .updateName('late');
-    expect(queued).toEqual([span]);
+    expect(queued).toHaveLength(1);
+    expectQueuedAs(queued[0], span);
     expect(span.endTime).toEqual([1_790_000_001, 0]);
+    expect((queued[0] as QueuedSpan).endTime).toEqual([1_790_000_001, 0]);
     expect(span.attributes.late).toBeUndefined();
     expect(span.status).toEqual({ code: SpanStatusCode.UNSET });
     expect(span.name).toBe('received');
