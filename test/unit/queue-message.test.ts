@@ -1,4 +1,11 @@
-import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { type Context, propagation, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  CompositePropagator,
+  suppressTracing,
+  TraceState,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import { describe, expect, it } from 'vitest';
 import { extractTaskContext, injectTaskContext } from '../../src/instrumentation/queue-message.ts';
 
@@ -53,5 +60,62 @@ describe('a queue message from a producer that records nothing', () => {
     expect(message).not.toHaveProperty('traceparent');
     const { context } = extractTaskContext(JSON.parse(JSON.stringify(message)));
     expect(trace.getSpanContext(context)).toBeUndefined();
+  });
+});
+
+describe('the headers of a queue message', () => {
+  // what the W3C propagators write for a context, with the task id added to its baggage
+  function byPropagators(ctx: Context, fields: typeof FIELDS & { conversation_id?: string }) {
+    const propagator = new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    });
+    const baggage = (propagation.getBaggage(ctx) ?? propagation.createBaggage()).setEntry('task.id', {
+      value: fields.task_id,
+    });
+    const carrier: Record<string, string> = {};
+    propagator.inject(propagation.setBaggage(ctx, baggage), carrier, {
+      set: (c, key, value) => {
+        c[key] = value;
+      },
+    });
+    return {
+      ...fields,
+      ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}),
+      ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}),
+      ...(carrier.baggage ? { baggage: carrier.baggage } : {}),
+    };
+  }
+  const span = (traceFlags: number, traceState?: TraceState) =>
+    trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags,
+      ...(traceState === undefined ? {} : { traceState }),
+    });
+
+  it.each([
+    ['a sampled span', span(TraceFlags.SAMPLED)],
+    ['an unsampled span', span(TraceFlags.NONE)],
+    ['a span with trace state', span(TraceFlags.SAMPLED, new TraceState('vendor=a1,other=b2'))],
+    ['a span with an empty trace state', span(TraceFlags.SAMPLED, new TraceState(''))],
+    ['no span', ROOT_CONTEXT],
+    [
+      'an invalid span',
+      trace.setSpanContext(ROOT_CONTEXT, { traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 1 }),
+    ],
+    [
+      'baggage of its own',
+      propagation.setBaggage(span(1), propagation.createBaggage({ tenant: { value: 'a b' } })),
+    ],
+    [
+      'baggage naming the task already',
+      propagation.setBaggage(span(1), propagation.createBaggage({ 'task.id': { value: 'old' } })),
+    ],
+    ['tracing suppressed', suppressTracing(span(1))],
+  ])('are what the W3C propagators write, for %s', (_name, ctx) => {
+    for (const fields of [FIELDS, { ...FIELDS, task_id: 'task é/1', conversation_id: 'github:o/r#1' }]) {
+      // the same keys in the same order
+      expect(JSON.stringify(injectTaskContext(ctx, fields))).toBe(JSON.stringify(byPropagators(ctx, fields)));
+    }
   });
 });
