@@ -1,11 +1,14 @@
 // The server process: telemetry and the task index, the Koa app on PORT, the index refresher, and a clean shutdown.
 import { once } from 'node:events';
+import { lstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createRunner } from '../agent/create-runner.ts';
 import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
+import { TOMBSTONE_DIR } from '../contract/task-files.ts';
 import { redactingLog } from '../instrumentation/redactor-for-config.ts';
 import { startTelemetry, type Telemetry } from '../instrumentation/telemetry.ts';
 import { loadCommands } from '../intake/command-phrases.ts';
@@ -187,6 +190,11 @@ export async function startServer(settings: Config, options: ServerOptions = {})
     queue,
     rejections,
     dedupeWindowMs: config.webhooks.dedupeWindowSeconds * 1000,
+    // lstat: whatever is there counts, and nothing is followed out of the logs folder
+    taskWasWritten: (taskId) =>
+      [join(config.logsDir, taskId), join(config.logsDir, TOMBSTONE_DIR, taskId)].some(
+        (path) => lstatSync(path, { throwIfNoEntry: false }) !== undefined,
+      ),
   });
 
   const logUnexpected =

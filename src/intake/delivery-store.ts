@@ -15,7 +15,8 @@ export function deliveriesPathFor(indexPath: string): string {
   return indexPath === ':memory:' ? ':memory:' : join(dirname(indexPath), '.deliveries.sqlite');
 }
 
-export type Claim = { claimed: true } | { claimed: false; taskId: string };
+/** not claimed: the task that holds it, and when it was claimed (ms since 1970) */
+export type Claim = { claimed: true } | { claimed: false; taskId: string; claimedAtMs: number };
 
 export class DeliveryStore {
   readonly #db: DatabaseSync;
@@ -27,6 +28,8 @@ export class DeliveryStore {
   readonly #findBody: StatementSync;
   readonly #releaseBody: StatementSync;
   readonly #pruneBodies: StatementSync;
+  readonly #forgetTask: StatementSync;
+  readonly #forgetTaskBody: StatementSync;
   #claimsSincePrune = 0;
   /** set when the file was corrupt at open: where it was moved */
   readonly setAside: string | undefined;
@@ -56,7 +59,9 @@ export class DeliveryStore {
     this.#insert = this.#db.prepare(
       'INSERT INTO deliveries (provider, delivery_id, task_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
-    this.#find = this.#db.prepare('SELECT task_id FROM deliveries WHERE provider = ? AND delivery_id = ?');
+    this.#find = this.#db.prepare(
+      'SELECT task_id, created_at FROM deliveries WHERE provider = ? AND delivery_id = ?',
+    );
     this.#release = this.#db.prepare(
       'DELETE FROM deliveries WHERE provider = ? AND delivery_id = ? AND task_id = ?',
     );
@@ -66,7 +71,11 @@ export class DeliveryStore {
     this.#insertBody = this.#db.prepare(
       'INSERT INTO body_digests (provider, digest, task_id, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
-    this.#findBody = this.#db.prepare('SELECT task_id FROM body_digests WHERE provider = ? AND digest = ?');
+    this.#findBody = this.#db.prepare(
+      'SELECT task_id, created_ms FROM body_digests WHERE provider = ? AND digest = ?',
+    );
+    this.#forgetTask = this.#db.prepare('DELETE FROM deliveries WHERE provider = ? AND task_id = ?');
+    this.#forgetTaskBody = this.#db.prepare('DELETE FROM body_digests WHERE provider = ? AND task_id = ?');
     this.#releaseBody = this.#db.prepare(
       'DELETE FROM body_digests WHERE provider = ? AND digest = ? AND task_id = ?',
     );
@@ -86,10 +95,10 @@ export class DeliveryStore {
     this.#expireBody.run(provider, digest, now - windowMs);
     const result = this.#insertBody.run(provider, digest, taskId, now);
     if (result.changes === 1) return { claimed: true };
-    const row = this.#findBody.get(provider, digest) as { task_id: string } | undefined;
+    const row = this.#findBody.get(provider, digest) as { task_id: string; created_ms: number } | undefined;
     return row === undefined
       ? this.claimBody(provider, digest, taskId, windowMs)
-      : { claimed: false, taskId: row.task_id };
+      : { claimed: false, taskId: row.task_id, claimedAtMs: Number(row.created_ms) };
   }
 
   releaseBody(provider: string, digest: string, taskId: string): void {
@@ -132,9 +141,15 @@ export class DeliveryStore {
     deliveryId: string,
     body: { digest: string; windowMs: number } | undefined,
     taskId: string,
+    /** a task whose claims are given up first, in the same transaction: one that was claimed and never written */
+    lostTaskId?: string,
   ): Claim {
     try {
       this.#db.exec('BEGIN IMMEDIATE');
+      if (lostTaskId !== undefined) {
+        this.#forgetTask.run(provider, lostTaskId);
+        this.#forgetTaskBody.run(provider, lostTaskId);
+      }
       const delivery = this.claim(provider, deliveryId, taskId);
       const claim =
         delivery.claimed && body !== undefined
@@ -156,10 +171,10 @@ export class DeliveryStore {
   claim(provider: string, deliveryId: string, taskId: string): Claim {
     const result = this.#insert.run(provider, deliveryId, taskId, new Date().toISOString());
     if (result.changes === 1) return { claimed: true };
-    const row = this.#find.get(provider, deliveryId) as { task_id: string } | undefined;
+    const row = this.#find.get(provider, deliveryId) as { task_id: string; created_at: string } | undefined;
     return row === undefined
       ? this.claim(provider, deliveryId, taskId)
-      : { claimed: false, taskId: row.task_id };
+      : { claimed: false, taskId: row.task_id, claimedAtMs: Date.parse(row.created_at) };
   }
 
   /** Gives a claim back when the task could not be created, so a redelivery is processed. */

@@ -63,7 +63,15 @@ export interface IntakeDeps {
   dedupeWindowMs?: number;
   /** seconds a provider is asked to wait when the queue is full or down (Retry-After) */
   retryAfterSeconds?: number;
+  /** whether a task has a folder (or a tombstone: retention deleted it); without one, a redelivery may make it anew */
+  taskWasWritten?: (taskId: string) => boolean;
 }
+
+// A claim whose task has no folder this long after it was made belongs to a process that was killed before its
+// writer wrote the task (the claim is made before the 202, the folder within the flush window, a second or two at
+// saturation): a redelivery then makes the task instead of answering a duplicate of nothing. Younger, the task may
+// still be in another process's writer.
+const LOST_AFTER_MS = 60_000;
 
 const DEFAULT_DEDUPE_WINDOW_MS = 24 * 3600 * 1000;
 
@@ -76,6 +84,11 @@ export class WebhookIntake {
 
   get rejections(): RejectionLog {
     return this.#deps.rejections;
+  }
+
+  #neverWritten(claim: { taskId: string; claimedAtMs: number }): boolean {
+    const written = this.#deps.taskWasWritten;
+    return written !== undefined && Date.now() - claim.claimedAtMs > LOST_AFTER_MS && !written(claim.taskId);
   }
 
   /** signedBody: the exact bytes whose signature was checked; their digest dedupes deliveries whatever the headers */
@@ -113,21 +126,25 @@ export class WebhookIntake {
     const digest =
       signedBody === undefined ? undefined : createHash('sha256').update(signedBody).digest('hex');
     const window = this.#deps.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
-    let claim: Claim;
-    try {
-      claim = deliveries.claimNew(
-        delivery.provider,
-        delivery.deliveryId,
-        digest === undefined ? undefined : { digest, windowMs: window },
-        taskId,
-      );
-    } catch (error) {
-      // nothing was claimed: the provider's redelivery, once the disk has room, is processed as new
-      throw Object.assign(error as TaskLogsError, {
-        reason: 'storage_unavailable',
-        retryAfterSeconds: this.#deps.retryAfterSeconds ?? 30,
-      });
-    }
+    const claimNew = (lostTaskId?: string): Claim => {
+      try {
+        return deliveries.claimNew(
+          delivery.provider,
+          delivery.deliveryId,
+          digest === undefined ? undefined : { digest, windowMs: window },
+          taskId,
+          lostTaskId,
+        );
+      } catch (error) {
+        // nothing was claimed: the provider's redelivery, once the disk has room, is processed as new
+        throw Object.assign(error as TaskLogsError, {
+          reason: 'storage_unavailable',
+          retryAfterSeconds: this.#deps.retryAfterSeconds ?? 30,
+        });
+      }
+    };
+    let claim = claimNew();
+    if (!claim.claimed && this.#neverWritten(claim)) claim = claimNew(claim.taskId);
     if (!claim.claimed) return { kind: 'duplicate', taskId: claim.taskId };
     const release = () => {
       deliveries.release(delivery.provider, delivery.deliveryId, taskId); // a redelivery may try again

@@ -1,7 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { postAck } from '../../src/intake/intake.ts';
@@ -110,6 +111,43 @@ describe('a signed GitHub issue_comment with @agent review', () => {
     );
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ task_id: answer.task_id, status: 'duplicate' });
+  });
+
+  it('makes the task anew on a redelivery whose task was claimed and never written (its process killed)', async () => {
+    // walk9: kill -9 mid-burst left deliveries claimed by tasks whose folders the writer never wrote; every
+    // redelivery answered 200 duplicate with an id the API does not know
+    const { dir, server, waitDone } = await setUp();
+    const request = githubRequest(githubComment());
+    const first = (await (await freshFetch(`${server.url}/webhooks/github`, request)).json()) as {
+      task_id: string;
+    };
+    await waitDone(first.task_id);
+    const redeliver = async () => {
+      const response = await freshFetch(`${server.url}/webhooks/github`, request);
+      return { code: response.status, ...((await response.json()) as { task_id: string; status: string }) };
+    };
+    // no folder, but claimed within the last minute: it may still be in a writer's queue, so a duplicate
+    rmSync(join(dir, first.task_id), { recursive: true });
+    expect(await redeliver()).toEqual({ code: 200, task_id: first.task_id, status: 'duplicate' });
+    // a minute later still no folder: its process died before writing it, and the redelivery makes the task
+    const deliveries = new DatabaseSync(join(dir, '.deliveries.sqlite'), { timeout: 5000 });
+    const hourAgo = Date.now() - 3_600_000;
+    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
+    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
+    const again = await redeliver();
+    expect(again).toMatchObject({ code: 202, status: 'queued' });
+    expect(again.task_id).not.toBe(first.task_id);
+    expectCompleteTask(await waitDone(again.task_id), 'github');
+    // which is the delivery's task from now on
+    expect(await redeliver()).toEqual({ code: 200, task_id: again.task_id, status: 'duplicate' });
+    // a task retention deleted (its tombstone is there) stays the delivery's task
+    rmSync(join(dir, again.task_id), { recursive: true });
+    mkdirSync(join(dir, '.gone~'), { recursive: true });
+    writeFileSync(join(dir, '.gone~', again.task_id), '');
+    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
+    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
+    deliveries.close();
+    expect(await redeliver()).toEqual({ code: 200, task_id: again.task_id, status: 'duplicate' });
   });
 
   it('still runs the task when the reaction fails, and records the failure', async () => {

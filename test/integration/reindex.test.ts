@@ -64,7 +64,7 @@ describe('DeliveryStore', () => {
     old.close();
 
     const store = new DeliveryStore(deliveriesPathFor(indexPath), { migrateFrom: indexPath });
-    expect(store.claim('github', 'd-1', 'task-new')).toEqual({ claimed: false, taskId: 'task-one' });
+    expect(store.claim('github', 'd-1', 'task-new')).toMatchObject({ claimed: false, taskId: 'task-one' });
     store.release('github', 'd-2', 'task-two');
     store.close();
     // a claim released after the migration does not come back from the old table
