@@ -190,11 +190,16 @@ export async function startServer(settings: Config, options: ServerOptions = {})
     queue,
     rejections,
     dedupeWindowMs: config.webhooks.dedupeWindowSeconds * 1000,
-    // lstat: whatever is there counts, and nothing is followed out of the logs folder
-    taskWasWritten: (taskId) =>
-      [join(config.logsDir, taskId), join(config.logsDir, TOMBSTONE_DIR, taskId)].some(
-        (path) => lstatSync(path, { throwIfNoEntry: false }) !== undefined,
-      ),
+    // lstat: whatever is there counts, and nothing is followed out of the logs folder. With the files off
+    // (TASK_LOGS_ENABLED=false) no task has a folder, so a missing one says nothing: every claim stays a duplicate
+    ...(telemetry.writer === undefined
+      ? {}
+      : {
+          taskWasWritten: (taskId: string) =>
+            [join(config.logsDir, taskId), join(config.logsDir, TOMBSTONE_DIR, taskId)].some(
+              (path) => lstatSync(path, { throwIfNoEntry: false }) !== undefined,
+            ),
+        }),
   });
 
   const logUnexpected =

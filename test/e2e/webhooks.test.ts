@@ -379,4 +379,26 @@ describe('with TASK_LOGS_ENABLED=false', () => {
       logging: false,
     });
   });
+
+  it('answers a redelivery of a task claimed an hour ago as a duplicate: no folder is what files off look like', async () => {
+    // cd48198 makes a task anew when a claim over a minute old has no folder (its process was killed before writing
+    // it); with the files off no task has a folder, so every later redelivery ran the agent again (review9)
+    const dir = await tempLogsDir();
+    const server = await testServer(dir, { ...SECRETS, TASK_LOGS_ENABLED: 'false', AGENT_RUNNER: 'replay' });
+    const request = githubRequest(githubComment());
+    const first = await freshFetch(`${server.url}/webhooks/github`, request);
+    expect(first.status).toBe(202);
+    const { task_id } = (await first.json()) as { task_id: string };
+    const deliveries = new DatabaseSync(join(dir, '.deliveries.sqlite'), { timeout: 5000 });
+    const hourAgo = Date.now() - 3_600_000;
+    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
+    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
+    deliveries.close();
+    const again = await freshFetch(`${server.url}/webhooks/github`, request);
+    expect({ code: again.status, ...((await again.json()) as object) }).toEqual({
+      code: 200,
+      task_id,
+      status: 'duplicate',
+    });
+  });
 });
