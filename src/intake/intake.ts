@@ -86,9 +86,19 @@ export class WebhookIntake {
     return this.#deps.rejections;
   }
 
-  #neverWritten(claim: { taskId: string; claimedAtMs: number }): boolean {
+  async #neverWritten(claim: { taskId: string; claimedAtMs: number }): Promise<boolean> {
     const written = this.#deps.taskWasWritten;
-    return written !== undefined && Date.now() - claim.claimedAtMs > LOST_AFTER_MS && !written(claim.taskId);
+    if (written === undefined || Date.now() - claim.claimedAtMs <= LOST_AFTER_MS || written(claim.taskId))
+      return false;
+    // a job the queue still holds (a Redis backlog; its web process killed before its writer wrote the folder) runs
+    // later and writes the task: a new task now would run the agent twice
+    const { queue } = this.#deps;
+    if (queue.holdsJob === undefined) return true;
+    try {
+      return !(await queue.holdsJob(claim.taskId));
+    } catch {
+      return false; // the queue cannot say: a duplicate, as before the claim could be given up
+    }
   }
 
   /** signedBody: the exact bytes whose signature was checked; their digest dedupes deliveries whatever the headers */
@@ -144,7 +154,7 @@ export class WebhookIntake {
       }
     };
     let claim = claimNew();
-    if (!claim.claimed && this.#neverWritten(claim)) claim = claimNew(claim.taskId);
+    if (!claim.claimed && (await this.#neverWritten(claim))) claim = claimNew(claim.taskId);
     if (!claim.claimed) return { kind: 'duplicate', taskId: claim.taskId };
     const release = () => {
       deliveries.release(delivery.provider, delivery.deliveryId, taskId); // a redelivery may try again

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { freshFetch } from '../helpers/fresh-fetch.ts';
@@ -75,6 +77,38 @@ describe('split mode: web process and worker process over a real Redis', () => {
     worker.kill('SIGTERM');
     const [code] = await once(worker, 'exit');
     expect(code).toBe(0);
+  });
+
+  it('answers a redelivery as a duplicate while Redis holds the job of a task that has no folder yet', async () => {
+    // a web process killed before its writer wrote the folder, its job waiting in a backlog (review9 on cd48198:
+    // the redelivery made a second task, and both jobs would run the agent)
+    const redisUrl = await startRedis();
+    if (redisUrl === undefined) return;
+    const dir = await tempLogsDir();
+    const server = await testServer(dir, {
+      ...SECRETS,
+      REDIS_URL: redisUrl,
+      TASK_QUEUE_NAME: `backlog-${process.pid}`,
+      AGENT_RUNNER: 'replay',
+    });
+    const request = githubRequest(githubComment());
+    const first = await freshFetch(`${server.url}/webhooks/github`, request);
+    expect(first.status).toBe(202);
+    const { task_id } = (await first.json()) as { task_id: string };
+    await server.telemetry.forceFlush();
+    // no worker runs here: the job waits in Redis; the folder is gone and the claim is an hour old
+    rmSync(join(dir, task_id), { recursive: true });
+    const deliveries = new DatabaseSync(join(dir, '.deliveries.sqlite'), { timeout: 5000 });
+    const hourAgo = Date.now() - 3_600_000;
+    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
+    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
+    deliveries.close();
+    const again = await freshFetch(`${server.url}/webhooks/github`, request);
+    expect({ code: again.status, ...((await again.json()) as object) }).toEqual({
+      code: 200,
+      task_id,
+      status: 'duplicate',
+    });
   });
 
   it('answers 503 when Redis is down, and lets the same delivery through again later', async () => {
