@@ -17,7 +17,7 @@ import type { Line } from '../store/line-reader.ts';
 import { TaskStore } from '../store/task-store.ts';
 import { openCliIndex } from './cli-index.ts';
 import { type Flags, SEARCH_FLAGS } from './flags.ts';
-import { bytes, type Out, paint, progress, statusColor, table } from './terminal.ts';
+import { bytes, type Out, paint, plain, progress, statusColor, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
 export async function ls(config: Config, flags: Flags, out: Out): Promise<number> {
@@ -92,19 +92,24 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
     return 0;
   }
   const status = metadata?.status ?? 'unknown';
-  out.line(`${paint(out, 'bold', taskId)}  ${paint(out, statusColor(status), status)}`);
+  // every value read from the task is plain()ed before paint(): its own colour codes must not pass as ours
+  out.line(`${paint(out, 'bold', taskId)}  ${paint(out, statusColor(status), plain(status))}`);
   if (metadata) {
     out.line(
-      `  ${metadata.source ?? '-'} / ${metadata.provider ?? '-'}, agent ${metadata.assigned_agent ?? '-'}${metadata.agent_type ? ` (${metadata.agent_type})` : ''}, model ${metadata.model ?? '-'}`,
+      plain(
+        `  ${metadata.source ?? '-'} / ${metadata.provider ?? '-'}, agent ${metadata.assigned_agent ?? '-'}${metadata.agent_type ? ` (${metadata.agent_type})` : ''}, model ${metadata.model ?? '-'}`,
+      ),
     );
     out.line(
-      `  created ${metadata.created_at ?? '-'}, started ${metadata.started_at ?? '-'}${metadata.completed_at ? `, ended ${metadata.completed_at}` : ''}`,
+      plain(
+        `  created ${metadata.created_at ?? '-'}, started ${metadata.started_at ?? '-'}${metadata.completed_at ? `, ended ${metadata.completed_at}` : ''}`,
+      ),
     );
   }
   if (input) {
     const meta = input.source_metadata;
     const where = [meta.event_type, meta.repo, meta.issue_number ?? meta.issue_key].filter(Boolean).join(' ');
-    out.line(`  input${where ? ` (${where})` : ''}: ${indentLines(input.message, '    ')}`);
+    out.line(plain(`  input${where ? ` (${where})` : ''}: ${indentLines(input.message, '    ')}`));
   }
   if (stages.length > 0) {
     out.line(paint(out, 'bold', 'stages'));
@@ -115,16 +120,18 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
         .join(' ');
       const failed = fields.status === 'failed';
       out.line(
-        `  ${name.padEnd(20)} ${`${Number(duration_ms ?? 0).toFixed(1)} ms`.padStart(10)}  ${failed ? paint(out, 'red', detail) : detail}`,
+        `  ${plain(String(name)).padEnd(20)} ${`${Number(duration_ms ?? 0).toFixed(1)} ms`.padStart(10)}  ${failed ? paint(out, 'red', plain(detail)) : plain(detail)}`,
       );
     }
   }
   out.line(
     `${paint(out, 'bold', 'output')}: ${lines} lines${
       lines
-        ? ` (${Object.entries(counts)
-            .map(([t, n]) => `${t} ${n}`)
-            .join(', ')})`
+        ? ` (${plain(
+            Object.entries(counts)
+              .map(([t, n]) => `${t} ${n}`)
+              .join(', '),
+          )})`
         : ''
     }`,
   );
@@ -137,10 +144,10 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
       .filter(Boolean)
       .join(', ');
     out.line(
-      `${paint(out, 'bold', 'result')}: ${final.success ? paint(out, 'green', 'success') : paint(out, 'red', 'failed')}, $${m.cost_usd}, ${m.input_tokens} tokens in${cached ? ` (${cached})` : ''} / ${m.output_tokens} out, ${m.duration_seconds} s`,
+      `${paint(out, 'bold', 'result')}: ${final.success ? paint(out, 'green', 'success') : paint(out, 'red', 'failed')}, ${plain(`$${m.cost_usd}, ${m.input_tokens} tokens in${cached ? ` (${cached})` : ''} / ${m.output_tokens} out, ${m.duration_seconds} s`)}`,
     );
-    if (final.error) out.line(`  error: ${paint(out, 'red', indentLines(final.error, '    '))}`);
-    if (final.result) out.line(`  ${indentLines(final.result, '  ')}`);
+    if (final.error) out.line(`  error: ${paint(out, 'red', plain(indentLines(final.error, '    ')))}`);
+    if (final.result) out.line(plain(`  ${indentLines(final.result, '  ')}`));
   }
   return 0;
 }
@@ -164,8 +171,10 @@ function formatLine(out: Out, text: string): string {
           : undefined;
   const prefix = `${String(line.type).padEnd(11)} `;
   const content = typeof line.content === 'string' ? line.content : JSON.stringify(line.content);
-  const body = prefix + indentLines(content.replace(/\n+$/, ''), ' '.repeat(time.length + 1 + prefix.length));
-  return `${paint(out, 'dim', time)} ${color ? paint(out, color, body) : body}`;
+  const body = plain(
+    prefix + indentLines(content.replace(/\n+$/, ''), ' '.repeat(time.length + 1 + prefix.length)),
+  );
+  return `${paint(out, 'dim', plain(time))} ${color ? paint(out, color, body) : body}`;
 }
 
 function indentLines(text: string, indent: string): string {

@@ -53,6 +53,11 @@ const WITHOUT_COLOUR = new RegExp(UNSAFE, 'g');
 
 const escaped = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
+/** Text read from a task, every character that could drive a terminal shown as an escape: before paint() adds ours. */
+export function plain(text: string): string {
+  return text.replace(WITHOUT_COLOUR, escaped);
+}
+
 /** The text with every character that could drive a terminal shown as an escape; paint()'s colours kept if `color`. */
 export function printable(text: string, color: boolean): string {
   return color
@@ -71,7 +76,8 @@ export function statusColor(status: string | null | undefined): Color {
 export type ColumnColor = Color | ((cell: string) => Color) | undefined;
 
 /** A table with a header row; cells are plain text (colour added after padding keeps the columns straight). */
-export function table(out: Out, header: string[], rows: string[][], colors: ColumnColor[] = []): void {
+export function table(out: Out, header: string[], cells: string[][], colors: ColumnColor[] = []): void {
+  const rows = cells.map((row) => row.map(plain)); // a cell's own colour codes must not pass as ours
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (cells: string[], paintCells: boolean) =>
     cells
