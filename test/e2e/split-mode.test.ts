@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
+import { ageDeliveryClaims } from '../helpers/delivery-claims.ts';
 import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { testServer } from '../helpers/server.ts';
@@ -98,11 +98,7 @@ describe('split mode: web process and worker process over a real Redis', () => {
     await server.telemetry.forceFlush();
     // no worker runs here: the job waits in Redis; the folder is gone and the claim is an hour old
     rmSync(join(dir, task_id), { recursive: true });
-    const deliveries = new DatabaseSync(join(dir, '.deliveries.sqlite'), { timeout: 5000 });
-    const hourAgo = Date.now() - 3_600_000;
-    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
-    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
-    deliveries.close();
+    ageDeliveryClaims(dir, 3_600_000);
     const again = await freshFetch(`${server.url}/webhooks/github`, request);
     expect({ code: again.status, ...((await again.json()) as object) }).toEqual({
       code: 200,

@@ -2,10 +2,10 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { postAck } from '../../src/intake/intake.ts';
+import { ageDeliveryClaims } from '../helpers/delivery-claims.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { testServer } from '../helpers/server.ts';
@@ -130,10 +130,7 @@ describe('a signed GitHub issue_comment with @agent review', () => {
     rmSync(join(dir, first.task_id), { recursive: true });
     expect(await redeliver()).toEqual({ code: 200, task_id: first.task_id, status: 'duplicate' });
     // a minute later still no folder: its process died before writing it, and the redelivery makes the task
-    const deliveries = new DatabaseSync(join(dir, '.deliveries.sqlite'), { timeout: 5000 });
-    const hourAgo = Date.now() - 3_600_000;
-    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
-    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
+    ageDeliveryClaims(dir, 3_600_000);
     const again = await redeliver();
     expect(again).toMatchObject({ code: 202, status: 'queued' });
     expect(again.task_id).not.toBe(first.task_id);
@@ -144,9 +141,7 @@ describe('a signed GitHub issue_comment with @agent review', () => {
     rmSync(join(dir, again.task_id), { recursive: true });
     mkdirSync(join(dir, '.gone~'), { recursive: true });
     writeFileSync(join(dir, '.gone~', again.task_id), '');
-    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
-    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
-    deliveries.close();
+    ageDeliveryClaims(dir, 3_600_000);
     expect(await redeliver()).toEqual({ code: 200, task_id: again.task_id, status: 'duplicate' });
   });
 
@@ -389,11 +384,7 @@ describe('with TASK_LOGS_ENABLED=false', () => {
     const first = await freshFetch(`${server.url}/webhooks/github`, request);
     expect(first.status).toBe(202);
     const { task_id } = (await first.json()) as { task_id: string };
-    const deliveries = new DatabaseSync(join(dir, '.deliveries.sqlite'), { timeout: 5000 });
-    const hourAgo = Date.now() - 3_600_000;
-    deliveries.prepare('UPDATE deliveries SET created_at = ?').run(new Date(hourAgo).toISOString());
-    deliveries.prepare('UPDATE body_digests SET created_ms = ?').run(hourAgo);
-    deliveries.close();
+    ageDeliveryClaims(dir, 3_600_000);
     const again = await freshFetch(`${server.url}/webhooks/github`, request);
     expect({ code: again.status, ...((await again.json()) as object) }).toEqual({
       code: 200,
