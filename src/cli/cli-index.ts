@@ -2,7 +2,7 @@
 import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
 import { corruptIndexLine, TaskIndex } from '../store/task-index.ts';
-import type { OutStream } from './terminal.ts';
+import { type OutStream, printable } from './terminal.ts';
 
 export function openCliIndex(config: Config, err: OutStream): TaskIndex {
   let index: TaskIndex;
@@ -20,6 +20,6 @@ export function openCliIndex(config: Config, err: OutStream): TaskIndex {
         'user? Set TASK_LOGS_INDEX_PATH to a file in a folder you can write (it is built from the task folders)',
     );
   }
-  if (index.setAside !== undefined) err.write(`tasklogs: ${corruptIndexLine(index)}\n`);
+  if (index.setAside !== undefined) err.write(`tasklogs: ${printable(corruptIndexLine(index), false)}\n`);
   return index;
 }

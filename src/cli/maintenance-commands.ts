@@ -8,7 +8,7 @@ import { verifyTasks } from '../ops/verify.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
 import { openCliIndex } from './cli-index.ts';
 import type { Flags } from './flags.ts';
-import { bytes, type Out, paint, progress, table } from './terminal.ts';
+import { bytes, type Out, paint, plain, progress, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
 function days(flag: string | boolean | undefined, fallback: number, name: string): number {
@@ -84,7 +84,7 @@ function printErrors(out: Out, errors: readonly MaintenanceError[]): number {
       paint(
         out,
         'red',
-        `${e.task_id ?? 'logs folder'}: ${e.error} (left as it was; the next run tries again)`,
+        plain(`${e.task_id ?? 'logs folder'}: ${e.error} (left as it was; the next run tries again)`),
       ),
     );
   return errors.length > 0 ? 1 : 0;
@@ -121,9 +121,10 @@ export async function verify(config: Config, flags: Flags, out: Out): Promise<nu
   if (flags.json) out.json(result);
   else {
     for (const task of result.broken) {
-      for (const problem of task.problems) out.line(`${task.task_id}: ${paint(out, 'red', problem)}`);
-      for (const fix of task.repaired)
-        out.line(`${task.task_id}: ${paint(out, 'green', `repaired: ${fix}`)}`);
+      // a problem can quote what it found (an error's message): plain() before paint()
+      const id = plain(task.task_id);
+      for (const problem of task.problems) out.line(`${id}: ${paint(out, 'red', plain(problem))}`);
+      for (const fix of task.repaired) out.line(`${id}: ${paint(out, 'green', plain(`repaired: ${fix}`))}`);
     }
     out.line(`${tasksCount(result.scanned)} checked, ${unrepaired.length} with problems`);
   }

@@ -1,10 +1,12 @@
 // The CLI's reading commands: ls (search), show (one task's summary), tail (its output, -f to follow), stats.
 
 import type { Config } from '../config.ts';
+import { TaskLogsError } from '../contract/errors.ts';
 import {
   type AgentOutputLine,
   type FinalResult,
   TASK_FILES,
+  type TaskFileName,
   type TaskInput,
   type TaskMetadata,
   type WebhookFlowLine,
@@ -17,7 +19,7 @@ import type { Line } from '../store/line-reader.ts';
 import { TaskStore } from '../store/task-store.ts';
 import { openCliIndex } from './cli-index.ts';
 import { type Flags, SEARCH_FLAGS } from './flags.ts';
-import { bytes, type Out, paint, plain, progress, statusColor, table } from './terminal.ts';
+import { bytes, type Out, paint, plain, plainJson, progress, statusColor, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
 export async function ls(config: Config, flags: Flags, out: Out): Promise<number> {
@@ -68,9 +70,9 @@ async function collect(lines: AsyncIterable<Line>): Promise<unknown[]> {
 export async function show(config: Config, taskId: string, flags: Flags, out: Out): Promise<number> {
   const store = new TaskStore(config.logsDir);
   await store.folder(taskId); // TASK_ID_INVALID / TASK_NOT_FOUND
-  const metadata = await store.readJson<TaskMetadata>(taskId, TASK_FILES.metadata);
-  const input = await store.readJson<TaskInput>(taskId, TASK_FILES.input);
-  const final = await store.readJson<FinalResult>(taskId, TASK_FILES.finalResult);
+  const metadata = await readJson<TaskMetadata>(store, taskId, TASK_FILES.metadata);
+  const input = await readJson<TaskInput>(store, taskId, TASK_FILES.input);
+  const final = await readJson<FinalResult>(store, taskId, TASK_FILES.finalResult);
   const stages = (await collect(store.lines(taskId, TASK_FILES.webhookFlow))) as WebhookFlowLine[];
   const counts: Record<string, number> = {};
   let lines = 0;
@@ -152,13 +154,27 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
   return 0;
 }
 
+// A task file edited by hand or cut short by a copy: one line that names it (and what checks it), not JSON.parse's
+// stack, whose message quotes the file's own bytes
+async function readJson<T>(store: TaskStore, taskId: string, file: TaskFileName): Promise<T | undefined> {
+  try {
+    return await store.readJson<T>(taskId, file);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new TaskLogsError(
+      'INTERNAL',
+      `${taskId}'s ${file} is not valid JSON (tasklogs verify lists every broken file)`,
+    );
+  }
+}
+
 // Whole events: every line of the content, the later ones indented under the first (the terminal wraps long ones).
 function formatLine(out: Out, text: string): string {
   let line: AgentOutputLine;
   try {
     line = JSON.parse(text) as AgentOutputLine;
   } catch {
-    return paint(out, 'red', `(not a whole JSON line) ${text}`);
+    return paint(out, 'red', `(not a whole JSON line) ${plain(text)}`);
   }
   const time = String(line.timestamp ?? '').slice(11, 19);
   const color =
@@ -188,7 +204,8 @@ export async function tail(config: Config, taskId: string, flags: Flags, out: Ou
   }
   const store = new TaskStore(config.logsDir);
   await store.folder(taskId);
-  const print = (text: string) => (flags.json ? out.line(text) : out.line(formatLine(out, text)));
+  // --json prints each line as JSON that parses to the line's own value, with nothing in it that drives a terminal
+  const print = (text: string) => out.line(flags.json ? plainJson(text) : formatLine(out, text));
   const recent: Line[] = [];
   let last = 0;
   for await (const line of store.lines(taskId, TASK_FILES.agentOutput)) {
@@ -206,7 +223,7 @@ export async function tail(config: Config, taskId: string, flags: Flags, out: Ou
   })) {
     if (event.type === 'lines') for (const line of event.lines) print(line.text);
     else if (event.type === 'end') {
-      if (!flags.json) out.line(paint(out, statusColor(event.status), `-- task ${event.status} --`));
+      if (!flags.json) out.line(paint(out, statusColor(event.status), `-- task ${plain(event.status)} --`));
       return 0;
     }
   }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
 import { type Flags, LS_OPTIONS, notFoundExit } from './flags.ts';
-import { type Out, type OutStream, terminal } from './terminal.ts';
+import { type Out, type OutStream, printable, terminal } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface CliIo {
@@ -179,21 +179,23 @@ function checkNodeVersion(): void {
  * (a bug) is thrown, as the bin would crash on it. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const out = terminal(io.stdout, io.stderr, io.env ?? process.env);
+  // a message quotes what it is about (a typed id, a file's words): nothing in it may drive the terminal
+  const fail = (text: string) => io.stderr.write(printable(text, false));
   try {
     return await main(argv, io, out);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(
+      fail(
         `tasklogs: ${error.message}\n(see tasklogs ${COMMANDS[argv[0] ?? ''] ? `${argv[0]} ` : ''}--help)\n`,
       );
       return 2;
     }
     if (notFoundExit(error)) {
-      io.stderr.write(`tasklogs: ${error.message}\n`);
+      fail(`tasklogs: ${error.message}\n`);
       return 1;
     }
     if (error instanceof TaskLogsError) {
-      io.stderr.write(`tasklogs: ${error.message}\n`);
+      fail(`tasklogs: ${error.message}\n`);
       return error.code === 'TASK_ID_INVALID' || error.code === 'CONFIG_INVALID' ? 2 : 1;
     }
     throw error;

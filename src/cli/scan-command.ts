@@ -5,7 +5,7 @@ import { existingDevSecret } from '../intake/dev-secret.ts';
 import { tasksCount } from '../ops/count-words.ts';
 import { scanTasks } from '../ops/secret-scan.ts';
 import type { Flags } from './flags.ts';
-import { type Out, paint, progress, table } from './terminal.ts';
+import { type Out, paint, plain, progress, table } from './terminal.ts';
 
 /** Exit 1 when any secret was found (redacted or not), 0 when none. */
 export async function scan(config: Config, flags: Flags, out: Out): Promise<number> {
@@ -51,7 +51,7 @@ export async function scan(config: Config, flags: Flags, out: Out): Promise<numb
     out.line(`rewrote ${tasksCount(rewritten)} redacted`);
     for (const skipped of result.skipped) {
       const why = skipped.reason === 'running' ? 'not finished yet' : 'a writer is updating it';
-      out.line(paint(out, 'yellow', `left ${skipped.task_id} as it is: ${why}; scan again later`));
+      out.line(paint(out, 'yellow', `left ${plain(skipped.task_id)} as it is: ${why}; scan again later`));
     }
   } else if (result.secrets > 0) {
     out.line('run tasklogs scan --redact to rewrite them');

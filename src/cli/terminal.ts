@@ -58,6 +58,17 @@ export function plain(text: string): string {
   return text.replace(WITHOUT_COLOUR, escaped);
 }
 
+/** A JSON text read from a task (a JSONL line) to print as JSON: in its strings every character that could drive a
+ * terminal becomes a \u escape (the same string once parsed); outside them, where valid JSON holds only whitespace,
+ * such a character (a carriage return) becomes a space. The result parses to the same value. */
+export function plainJson(text: string): string {
+  return text.replace(JSON_PIECES, (piece) =>
+    piece.startsWith('"') ? piece.replace(WITHOUT_COLOUR, escaped) : piece.replace(WITHOUT_COLOUR, ' '),
+  );
+}
+// a string (to its closing quote, or to the end of a broken line) or a run of text between strings
+const JSON_PIECES = /"(?:[^"\\]|\\[\s\S])*"?|[^"]+/g;
+
 /** The text with every character that could drive a terminal shown as an escape; paint()'s colours kept if `color`. */
 export function printable(text: string, color: boolean): string {
   return color

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, readFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.ts';
@@ -215,6 +215,73 @@ describe('tasklogs', () => {
     expect(shown.pipe).not.toContain('\x1b');
     expect(shown.tty).not.toContain('H\x1b[32mI');
     await telemetry.shutdown();
+  });
+
+  it('lets no planted task drive the terminal through any command, stdout or stderr; tail --json stays JSON', async () => {
+    // review9: tail --json and the end line printed task text without plain(); a broken file crashed show with
+    // JSON.parse's message, which quotes the file's raw bytes, on stderr
+    const hostile = 'A\x1b[32mPWN\x1b]0;title\x07\u009b2J\u202eX\r';
+    const dir = await tempLogsDir();
+    const folder = writeTask(dir, 'task-planted', { endedDaysAgo: 40 });
+    const metadata = JSON.parse(readFileSync(join(folder, 'metadata.json'), 'utf8'));
+    writeFileSync(
+      join(folder, 'metadata.json'),
+      JSON.stringify({ ...metadata, provider: hostile, assigned_agent: hostile, model: hostile }),
+    );
+    // valid JSON lines both: C1 and bidi stay raw in JSON.stringify's output, a CR is JSON's whitespace
+    const lines = [
+      JSON.stringify({ timestamp: metadata.created_at, type: hostile, content: hostile, seq: 1 }),
+      '{"type":"text",\r"content":"a CR between the keys"}',
+    ];
+    writeFileSync(join(folder, '03-agent-output.jsonl'), `${lines.join('\n')}\n`);
+    writeFileSync(join(writeTask(dir, 'task-broken'), 'metadata.json'), `x${hostile}`);
+    const env: NodeJS.ProcessEnv = { ...process.env, TASK_LOGS_DIR: dir };
+    delete env.NO_COLOR;
+    const printed: string[] = [];
+    const run = async (...command: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(command, {
+        stdout: { isTTY: true, write: (text: string) => (out += text) },
+        stderr: { isTTY: true, write: (text: string) => (err += text) },
+        env,
+      });
+      printed.push(out, err);
+      return { code, out, err };
+    };
+    for (const command of [
+      ['ls', '--refresh'],
+      ['show', 'task-planted'],
+      ['tail', 'task-planted'],
+      ['tail', '-f', 'task-planted'],
+      ['stats'],
+      ['verify'],
+      ['prune', '--dry-run'],
+      ['show', '\u202etask-x'],
+    ])
+      await run(...command);
+    const json = await run('tail', '--json', 'task-planted');
+    expect(
+      json.out
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(lines.map((l) => JSON.parse(l)));
+    const broken = await run('show', 'task-broken');
+    expect(broken).toMatchObject({ code: 1, out: '' });
+    expect(broken.err).toMatch(/^tasklogs: task-broken's metadata\.json is not valid JSON.*\n$/);
+    for (const text of printed) {
+      expect(text).not.toContain('\x1b[32mPWN');
+      let left = text;
+      for (const code of [0, 1, 2, 31, 32, 33, 36]) left = left.replaceAll(`\x1b[${code}m`, '');
+      const unsafe = [...left].filter((c) => {
+        const n = c.codePointAt(0) ?? 0;
+        return (
+          (n < 0x20 && c !== '\n' && c !== '\t') || (n >= 0x7f && n <= 0x9f) || (n >= 0x202a && n <= 0x202e)
+        );
+      });
+      expect(unsafe).toEqual([]);
+    }
   });
 
   it('answers an unknown task with exit 1 and a hostile id with exit 2, writing nothing', async () => {
