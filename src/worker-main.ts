@@ -6,7 +6,12 @@ import { TaskLogsError } from './contract/errors.ts';
 import { shutdownOnSignals } from './contract/shutdown-on-signals.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
 import { existingDevSecret } from './intake/dev-secret.ts';
-import { activeTaskIds, endTaskIfActive, endTasksOfGoneOwners } from './ops/interrupted-tasks.ts';
+import {
+  activeTaskIds,
+  endedTasksLine,
+  endTaskIfActive,
+  endTasksOfGoneOwners,
+} from './ops/interrupted-tasks.ts';
 import { attemptOf, RedisQueue, startRedisWorker } from './queue/redis-queue.ts';
 import { TaskIndex } from './store/task-index.ts';
 import { taskJobHandler } from './worker/run-task-job.ts';
@@ -89,8 +94,7 @@ const checkOwners = () => {
     stillQueued: (taskId) => jobs.holdsJob(taskId),
   })
     .then((ended) => {
-      if (ended.length > 0)
-        say(`ended ${ended.length} interrupted task(s): ${ended.map((t) => t.task_id).join(', ')}`);
+      if (ended.length > 0) say(endedTasksLine(ended));
     })
     .catch((error: unknown) => {
       process.stderr.write(`task-logs worker: the check for interrupted tasks failed: ${String(error)}\n`);

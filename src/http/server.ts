@@ -15,7 +15,7 @@ import { loadCommands } from '../intake/command-phrases.ts';
 import { DeliveryStore, deliveriesPathFor } from '../intake/delivery-store.ts';
 import { WebhookIntake } from '../intake/intake.ts';
 import { RejectionLog } from '../intake/rejection-log.ts';
-import { activeTaskIds, endTasksOfGoneOwners } from '../ops/interrupted-tasks.ts';
+import { activeTaskIds, endedTasksLine, endTasksOfGoneOwners } from '../ops/interrupted-tasks.ts';
 import { runMaintenance } from '../ops/maintenance.ts';
 import { OwnActiveTasks } from '../ops/own-active-tasks.ts';
 import { MemoryQueue } from '../queue/memory-queue.ts';
@@ -171,8 +171,7 @@ export async function startServer(settings: Config, options: ServerOptions = {})
       ...(queue.holdsJob ? { stillQueued: (taskId: string) => queue.holdsJob!(taskId) } : {}),
     })
       .then((ended) => {
-        if (ended.length > 0)
-          log(`ended ${ended.length} interrupted task(s): ${ended.map((t) => t.task_id).join(', ')}`);
+        if (ended.length > 0) log(endedTasksLine(ended));
       })
       .catch((error: unknown) => log(`the check for interrupted tasks failed: ${String(error)}`))
       .finally(() => {

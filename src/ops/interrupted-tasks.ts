@@ -13,6 +13,7 @@ import { ATTR, OPERATION } from '../contract/attributes.ts';
 import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-files.ts';
 import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
 import type { IdsPosition, TaskIndex } from '../store/task-index.ts';
+import { tasksCount } from './count-words.ts';
 import { listTaskFolders, summarize } from './task-folders.ts';
 import { type UnrecordedTask, unrecordedTask } from './unrecorded-task.ts';
 import { cutTornTails } from './verify.ts';
@@ -231,6 +232,16 @@ export async function endTasksOfGoneOwners(
   for (const task of found) await cutTornTails(options.root, task.task_id).catch(() => []);
   if (found.length > 0) await endInterruptedTasks(writer, found, options.now);
   return found;
+}
+
+const LISTED_IDS = 5;
+
+/** The log line for the tasks a check ended: the exact count and the first few ids (a backlog of thousands ended at
+ * once would otherwise be one line of hundreds of KB, which log shippers cut or split). */
+export function endedTasksLine(ended: readonly { task_id: string }[]): string {
+  const listed = ended.slice(0, LISTED_IDS).map((task) => task.task_id);
+  const more = ended.length - listed.length;
+  return `ended ${tasksCount(ended.length).replace(' ', ' interrupted ')}: ${listed.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 /**
