@@ -44,12 +44,24 @@ export async function prune(config: Config, flags: Flags, out: Out): Promise<num
         result.deleted.map((d) => [d.task_id, d.reason, d.ended_at, bytes(d.bytes)]),
       );
     }
+    // what is kept for not being known to have ended, in words for what prune read of it
+    const kept = [
+      result.kept_running > 0 ? `${result.kept_running} queued or running` : '',
+      result.kept_no_metadata > 0 ? `${result.kept_no_metadata} with no readable metadata.json yet` : '',
+      result.kept_other > 0 ? `${result.kept_other} with no status or end time to count from` : '',
+    ].filter(Boolean);
     out.line(
-      `${verb} ${result.deleted.length} of ${tasksCount(result.scanned)} (${bytes(result.deleted.reduce((s, d) => s + d.bytes, 0))}); ` +
-        `${result.kept_running} still queued or running are kept`,
+      `${verb} ${result.deleted.length} of ${tasksCount(result.scanned)} (${bytes(result.deleted.reduce((s, d) => s + d.bytes, 0))})` +
+        (kept.length > 0 ? `; kept, not known to have ended: ${kept.join(', ')}` : ''),
     );
     if (result.over_cap)
-      out.line(paint(out, 'yellow', 'still over TASK_LOGS_MAX_TOTAL_BYTES: only running tasks are left'));
+      out.line(
+        paint(
+          out,
+          'yellow',
+          'still over TASK_LOGS_MAX_TOTAL_BYTES: only tasks not known to have ended are left',
+        ),
+      );
     return printErrors(out, result.errors);
   } finally {
     index?.close();

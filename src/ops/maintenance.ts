@@ -30,7 +30,9 @@ export async function runMaintenance(
   for (const e of pruned.errors)
     log(`retention: ${e.task_id ?? 'logs folder'}: ${e.error} (tried again next run)`);
   if (pruned.over_cap)
-    log('WARNING: task logs still over TASK_LOGS_MAX_TOTAL_BYTES: only queued or running tasks are left');
+    log(
+      'WARNING: task logs still over TASK_LOGS_MAX_TOTAL_BYTES: only tasks not known to have ended are left',
+    );
   const compressed = await compressTasks({ root: config.logsDir, afterDays: config.compressAfterDays });
   for (const e of compressed.errors)
     log(`compression: ${e.task_id ?? 'logs folder'}: ${e.error} (tried again next run)`);

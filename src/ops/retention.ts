@@ -37,7 +37,16 @@ export interface PruneResult {
   dry_run: boolean;
   scanned: number;
   deleted: PrunedTask[];
+  /** the tasks kept because they are not known to have ended (never deleted, whatever their age): */
+  /** queued or running */
   kept_running: number;
+  /** folders with no metadata.json that reads as JSON (not written yet: a writer writes it with its first lines, an
+   * OTLP producer only with a status). The server's check for interrupted tasks ends one left unwritten for
+   * TASK_LOGS_INTERRUPTED_AFTER_MINUTES; retention then counts from that end. */
+  kept_no_metadata: number;
+  /** a status that is not one of ours, a final one with no time to count from, or a metadata.json that could not be
+   * read (that one is in errors too) */
+  kept_other: number;
   /** the folder's size before and after (null when no size cap was set: then only deleted tasks are measured) */
   total_bytes_before: number | null;
   total_bytes_after: number | null;
@@ -140,7 +149,15 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     dry_run: dryRun,
     scanned: summaries.length,
     deleted,
-    kept_running: summaries.length - finished.length,
+    kept_running: summaries.filter((s) => s.status === 'queued' || s.status === 'running').length,
+    kept_no_metadata: summaries.filter((s) => s.metadata === undefined && s.readError === undefined).length,
+    kept_other: summaries.filter(
+      (s) =>
+        s.endedAt === undefined &&
+        s.status !== 'queued' &&
+        s.status !== 'running' &&
+        !(s.metadata === undefined && s.readError === undefined),
+    ).length,
     total_bytes_before: capped ? totalBefore : null,
     total_bytes_after: capped ? (dryRun ? totalBefore : total) : null,
     over_cap: overCap,

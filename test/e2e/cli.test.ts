@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.ts';
@@ -362,6 +362,15 @@ describe('tasklogs', () => {
     );
     expect(readFileSync(file, 'utf8')).toBe(whole);
     expect((await cli(dir, 'verify')).code).toBe(0);
+
+    // what prune keeps it says in words for what it read (walk9: a folder with no metadata.json was "still queued or
+    // running"): a running task, a folder whose writer has not written metadata.json yet (an old one stays too)
+    writeTask(dir, 'task-running', { status: 'running', endedDaysAgo: 100 });
+    const unrecorded = writeTask(dir, 'task-unrecorded', { endedDaysAgo: 100 });
+    for (const name of ['metadata.json', '04-final-result.json']) rmSync(join(unrecorded, name));
+    expect((await cli(dir, 'prune')).out).toMatch(
+      /^deleted 0 of 4 tasks \(0 B\); kept, not known to have ended: 1 queued or running, 1 with no readable metadata\.json yet\n$/,
+    );
   });
 
   it('serve runs the server until SIGTERM, and its curl hint carries the token when the API needs one', async () => {

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pruneTasks } from '../../src/ops/retention.ts';
@@ -18,6 +26,11 @@ describe('retention', () => {
     writeTask(root, 'task-recent', { endedDaysAgo: 29 });
     writeTask(root, 'task-old-running', { status: 'running', endedDaysAgo: 90 });
     writeTask(root, 'task-old-queued', { status: 'queued', endedDaysAgo: 90 });
+    // old folders prune cannot know have ended: no metadata.json yet (its writer's first flush, or an OTLP producer's
+    // lines before any status), and a status that is not one of ours
+    const unrecorded = writeTask(root, 'task-old-unrecorded', { endedDaysAgo: 90 });
+    for (const name of ['metadata.json', '04-final-result.json']) rmSync(join(unrecorded, name));
+    writeTask(root, 'task-old-strange', { status: 'sleeping', endedDaysAgo: 90 });
     // things that are not task folders, some of them old and "finished" looking
     const outside = writeTask(base, 'task-outside', { endedDaysAgo: 400 });
     symlinkSync(outside, join(root, 'task-linked'));
@@ -27,7 +40,7 @@ describe('retention', () => {
     writeTask(join(root, 'not a task'), 'task-nested', { endedDaysAgo: 400 });
     const index = new TaskIndex(join(base, 'index.sqlite'));
     await refreshIndex(index, root);
-    expect(index.count()).toBe(5);
+    expect(index.count()).toBe(7);
 
     const dry = await pruneTasks({ root, retentionDays: 30, dryRun: true, index });
     expect(dry.deleted.map((d) => d.task_id).sort()).toEqual(['task-old-done', 'task-old-failed']);
@@ -36,7 +49,7 @@ describe('retention', () => {
     const result = await pruneTasks({ root, retentionDays: 30, index });
     expect(result.deleted.map((d) => d.task_id).sort()).toEqual(['task-old-done', 'task-old-failed']);
     expect(result.deleted.every((d) => d.reason === 'expired')).toBe(true);
-    expect(result.kept_running).toBe(2);
+    expect(result).toMatchObject({ kept_running: 2, kept_no_metadata: 1, kept_other: 1 });
     // .gone~ holds the deleted tasks' tombstones (a late line must not bring a folder back)
     expect(readdirSync(root).sort()).toEqual(
       [
@@ -47,6 +60,8 @@ describe('retention', () => {
         'task-linked',
         'task-old-queued',
         'task-old-running',
+        'task-old-strange',
+        'task-old-unrecorded',
         'task-recent',
       ].sort(),
     );
