@@ -1,7 +1,8 @@
 // Lowers the scheduling priority of the calling worker thread (10 nice steps below where it started), for threads
 // doing background work (decoding a large request body) that share cores with the event loop: on a busy core the
-// event loop, which answers every request, is then run first, and the background thread takes the time it leaves. Linux only (a thread is told apart
-// by its id, read from /proc/thread-self); elsewhere, or if the call is refused, nothing changes.
+// event loop, which answers every request, is then run first, and the background thread takes the time it leaves.
+// Linux only (a thread is told apart by its id, read from /proc/thread-self); elsewhere, or if the call is refused,
+// nothing changes.
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
