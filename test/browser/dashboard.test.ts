@@ -173,28 +173,34 @@ describe('the task list', () => {
     await expect.poll(() => page.getByLabel('Cost at least ($)').inputValue()).toBe('');
   });
 
-  it('fits a row with a made task id and a long model name at laptop width, with no sideways scroll', async () => {
-    // walk9: with the 29-character ids (c59daea) this row was 8 px wider than the 1280 px page, so the list scrolled;
-    // the ids are monospace now, so their width no longer depends on their letters
+  it('shows every task id of a length at one width, so a row with a long model name fits at laptop width', async () => {
+    // walk9: with the 29-character ids (c59daea) a row was 8 px wider than the 1280 px page, so the list scrolled;
+    // how wide an id was depended on its letters. Ids of the narrowest and the widest letters must take the same
+    // width (true in any monospace face, so whatever fonts the machine has), and the widest one's row must fit.
     const wide = await mkdtemp(join(tmpdir(), 'task-logs-wide-'));
     const other = await serve(wide);
-    // an id the service made in this walk, and the figures of its demo task
-    const task = other.telemetry.tasks.start({
-      taskId: 'task-1k17gbeawv034p3he426m9k6',
-      source: 'webhook',
-      provider: 'github',
-    });
-    const run = task.startAgent({ name: 'brain', type: 'planning', model: 'claude-sonnet-4-5-20250929' });
-    run.finish({
-      result: 'done',
-      costUsd: 0.0734,
-      usage: { inputTokens: 74_078, outputTokens: 1_130 },
-      durationSeconds: 0.523,
-    });
+    const ids = [`task-${'i'.repeat(24)}`, `task-${'w'.repeat(24)}`];
+    for (const taskId of ids) {
+      // the figures of the demo's task in that walk
+      const task = other.telemetry.tasks.start({ taskId, source: 'webhook', provider: 'github' });
+      const run = task.startAgent({ name: 'brain', type: 'planning', model: 'claude-sonnet-4-5-20250929' });
+      run.finish({
+        result: 'done',
+        costUsd: 0.0734,
+        usage: { inputTokens: 74_078, outputTokens: 1_130 },
+        durationSeconds: 0.523,
+      });
+    }
     await other.telemetry.forceFlush();
     const { page } = await pages.get('laptop');
     await page.goto(other.url);
-    await expectRows(page, [task.id]);
+    await expectRows(page, ids);
+    const widths = await page
+      .locator('table.tasks tbody tr td:first-child a')
+      .evaluateAll((links) => links.map((a) => a.getBoundingClientRect().width));
+    expect(widths).toHaveLength(2);
+    expect(widths[0]).toBeGreaterThan(0);
+    expect(widths[1]).toBe(widths[0]);
     const wrap = await page
       .locator('.table-wrap')
       .evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
