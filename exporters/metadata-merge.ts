@@ -15,7 +15,10 @@ export function mergeMetadata(older: MetadataPatch | undefined, newer: MetadataP
     // the run's own start, end and status replace the interruption's
     for (const key of ['status', 'started_at', 'completed_at', 'interrupted_at']) delete merged[key];
   }
-  for (const [key, value] of Object.entries(newer)) {
+  // own keys in order, as Object.entries gives them, without an array of pairs per merge
+  for (const key in newer) {
+    if (!Object.hasOwn(newer, key)) continue;
+    const value = (newer as Record<string, unknown>)[key];
     if (value === undefined || value === null) continue;
     if (key === 'status') continue;
     if (FIRST_WINS.has(key) && merged[key] !== undefined && merged[key] !== null) continue;

@@ -221,7 +221,8 @@ export class TaskFileSpan implements Span, SpanLike {
   setAttributes(attributes: SpanAttributes): this {
     // none given (a JavaScript caller's undefined or null): nothing to set, as the SDK's for-in finds nothing
     if (attributes === undefined || attributes === null) return this;
-    for (const key of Object.keys(attributes)) this.setAttribute(key, attributes[key]);
+    // own keys in order, as Object.keys gives them, without its array (~7 spans per webhook)
+    for (const key in attributes) if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
     return this;
   }
 

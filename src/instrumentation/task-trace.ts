@@ -6,6 +6,7 @@ import {
   type Logger,
   type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   type TimeInput,
   type Tracer,
@@ -98,15 +99,12 @@ export class TaskTrace {
       attributes[`${ATTR.stageFieldPrefix}task_id`] = this.id;
     }
     stageAttributes(fields, attributes);
-    const span = this.#tracer.startSpan(
-      name,
-      {
-        kind: name === 'queue_push' ? SpanKind.PRODUCER : SpanKind.INTERNAL,
-        attributes,
-        ...(startTime === undefined ? {} : { startTime }),
-      },
-      this.#parent,
-    );
+    const options: SpanOptions = {
+      kind: name === 'queue_push' ? SpanKind.PRODUCER : SpanKind.INTERNAL,
+      attributes,
+    };
+    if (startTime !== undefined) options.startTime = startTime;
+    const span = this.#tracer.startSpan(name, options, this.#parent);
     const stage = new StageSpan(name, span, this.#stageEndHook(name), fields);
     if (name === 'received') this.#inputStage = stage;
     return stage;
@@ -233,9 +231,7 @@ export class TaskTrace {
   #attachInputTo(span: Span): void {
     const input = this.#input;
     if (input === undefined || !span.isRecording()) return;
-    span.setAttributes({
-      [ATTR.inputMessage]: input.message,
-      [ATTR.inputSourceMetadata]: JSON.stringify(input.source_metadata ?? {}),
-    });
+    span.setAttribute(ATTR.inputMessage, input.message);
+    span.setAttribute(ATTR.inputSourceMetadata, JSON.stringify(input.source_metadata ?? {}));
   }
 }

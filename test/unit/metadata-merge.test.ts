@@ -22,6 +22,16 @@ describe('mergeMetadata', () => {
     );
   });
 
+  it("merges the newer patch's own keys in their order, and never keys it inherits", () => {
+    const newer = JSON.parse('{"source":"webhook","model":"m","provider":"gitlab"}');
+    const merged = mergeMetadata({ provider: 'github', created_at: '2026-01-01T00:00:00.000Z' }, newer);
+    expect(Object.keys(merged)).toEqual(['provider', 'created_at', 'source', 'model']);
+    expect(merged.provider).toBe('gitlab');
+    const inherited = Object.assign(Object.create({ model: 'from the prototype' }), { source: 'webhook' });
+    expect(mergeMetadata(undefined, inherited)).toEqual({ source: 'webhook' });
+    expect(Object.hasOwn(mergeMetadata(undefined, inherited), 'model')).toBe(false);
+  });
+
   it('keeps the first final status: failed then completed stays failed', () => {
     expect(mergeMetadata({ status: 'failed' }, { status: 'completed' }).status).toBe('failed');
   });

@@ -144,6 +144,34 @@ describe('Redactor', () => {
     expect(Object.keys(line)).toEqual(['timestamp', 'content', '[REDACTED:github-pat]']);
   });
 
+  it('replaces exactly what find() reports, text after text: none, one, several, behind escapes, beside a marker', () => {
+    // redact() looks with a list it reuses before it does find()'s whole work: no finding of one text may leak into
+    // the next, and a text whose secret hides behind JSON escapes or sits beside an old marker is still found
+    const samples = secretSamples();
+    const texts: string[] = [];
+    for (const [i, sample] of samples.entries()) {
+      const next = samples[(i + 1) % samples.length]!;
+      texts.push(
+        sample.text,
+        lookAlikes()[i % lookAlikes().length]!,
+        `${sample.text} then ${next.text}`,
+        JSON.stringify({ pasted: `${sample.text}\n"${next.secret}"` }),
+        `[REDACTED:${sample.rule}] beside ${sample.text}`,
+        'plain prose with no secret in it at all',
+      );
+    }
+    for (const text of texts) {
+      let expected = '';
+      let at = 0;
+      for (const f of redactor.find(text)) {
+        expected += `${text.slice(at, f.start)}[REDACTED:${f.ruleId}]`;
+        at = f.end;
+      }
+      expected += text.slice(at);
+      expect(redactor.redact(text), text.slice(0, 60)).toBe(expected);
+    }
+  });
+
   it('is idempotent: redacted text has nothing left to redact', () => {
     const samples = secretSamples().map((s) => s.text);
     fc.assert(
