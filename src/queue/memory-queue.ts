@@ -30,6 +30,9 @@ export class MemoryQueue implements TaskQueue {
   readonly #maxBytes: number;
   readonly #waiting: TaskJob[] = [];
   readonly #running = new Set<Promise<void>>();
+  /** the task ids of the jobs waiting or running, with how many jobs of each (a task is queued once, but a count
+   * cannot be thrown out by a second push of the same id) */
+  readonly #held = new Map<string, number>();
   #waitingBytes = 0;
   #closed = false;
 
@@ -70,7 +73,21 @@ export class MemoryQueue implements TaskQueue {
     }
     this.#waiting.push(job);
     this.#waitingBytes += bytes;
+    const taskId = job.message.task_id;
+    this.#held.set(taskId, (this.#held.get(taskId) ?? 0) + 1);
     this.#pump();
+  }
+
+  /** True while a job of the task waits or runs here: the intake then keeps a redelivery a duplicate, even with no
+   * folder written yet (a writer that cannot write), as it does with Redis. */
+  async holdsJob(taskId: string): Promise<boolean> {
+    return this.#held.has(taskId);
+  }
+
+  #release(taskId: string): void {
+    const count = this.#held.get(taskId) ?? 0;
+    if (count > 1) this.#held.set(taskId, count - 1);
+    else this.#held.delete(taskId);
   }
 
   #pump(): void {
@@ -82,6 +99,7 @@ export class MemoryQueue implements TaskQueue {
         .catch((error: unknown) => console.error('task-logs: a queued task failed unexpectedly:', error))
         .finally(() => {
           this.#running.delete(running);
+          this.#release(job.message.task_id);
           this.#pump();
         });
       this.#running.add(running);

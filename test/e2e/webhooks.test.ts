@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { basename, join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { OUTPUT_TYPES, WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { postAck } from '../../src/intake/intake.ts';
+import type { MemoryQueue } from '../../src/queue/memory-queue.ts';
 import { ageDeliveryClaims } from '../helpers/delivery-claims.ts';
 import { fakeProvider } from '../helpers/fake-provider.ts';
 import { freshFetch } from '../helpers/fresh-fetch.ts';
@@ -143,6 +146,57 @@ describe('a signed GitHub issue_comment with @agent review', () => {
     writeFileSync(join(dir, '.gone~', again.task_id), '');
     ageDeliveryClaims(dir, 3_600_000);
     expect(await redeliver()).toEqual({ code: 200, task_id: again.task_id, status: 'duplicate' });
+  });
+
+  it('keeps a redelivery a duplicate while the in-process queue still holds its job, folder or not', async () => {
+    // review9: the in-process queue had no holdsJob, so in a live process whose writer could not write the task's
+    // folder for a minute, a redelivery made a second task and ran the agent twice (Redis asks the queue: b4ab733)
+    const dir = await tempLogsDir();
+    const provider = await fakeProvider();
+    const gate = join(dir, '..', `${basename(dir)}-gate`);
+    execFileSync('mkfifo', [gate]);
+    // the agent runs until the test writes to the gate: its job is held while the test looks
+    const server = await testServer(dir, {
+      ...fakeProviderEnv(provider.url),
+      AGENT_RUNNER: 'command',
+      AGENT_COMMAND: `cat ${gate}`,
+      WORKER_CONCURRENCY: '1',
+    });
+    // opens the gate once per held job, each time waiting (in the thread pool) for that run's reader, until the queue
+    // holds none; also when the test fails, or closing the server would wait for the agents for ever
+    const queue = server.queue as MemoryQueue;
+    const held = () => queue.size.running + queue.size.waiting;
+    const release = async () => {
+      while (held() > 0) {
+        const before = held();
+        await writeFile(gate, 'done\n');
+        await expect.poll(held, { timeout: 60_000 }).toBeLessThan(before);
+      }
+    };
+    onTestFinished(release);
+    const send = async (request: RequestInit) => {
+      const response = await freshFetch(`${server.url}/webhooks/github`, request);
+      return { code: response.status, ...((await response.json()) as { task_id: string; status: string }) };
+    };
+    const request = githubRequest(githubComment('@agent review the held one'));
+    const first = await send(request);
+    expect(first).toMatchObject({ code: 202 });
+    const waiting = await send(githubRequest(githubComment('@agent review the one behind it')));
+    await expect
+      .poll(() => readTaskFolder(join(dir, first.task_id)).metadata?.status, { timeout: 60_000 })
+      .toBe('running');
+    expect(await server.queue.holdsJob!(first.task_id)).toBe(true); // running
+    expect(await server.queue.holdsJob!(waiting.task_id)).toBe(true); // waiting behind it
+    expect(await server.queue.holdsJob!('task-never-queued')).toBe(false);
+    // its folder gone (a writer that could not write it) and its claim an hour old: the job is still here
+    await server.telemetry.forceFlush();
+    rmSync(join(dir, first.task_id), { recursive: true });
+    ageDeliveryClaims(dir, 3_600_000);
+    expect(await send(request)).toEqual({ code: 200, task_id: first.task_id, status: 'duplicate' });
+    // both jobs end; then the queue holds neither
+    await release();
+    expect(await server.queue.holdsJob!(first.task_id)).toBe(false);
+    expect(await server.queue.holdsJob!(waiting.task_id)).toBe(false);
   });
 
   it('still runs the task when the reaction fails, and records the failure', async () => {
