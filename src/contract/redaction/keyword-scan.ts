@@ -111,37 +111,41 @@ export class KeywordScan {
     const alphabet = this.#alphabet;
     const delta = this.#delta;
     const found = this.#found;
-    const hits = this.#hits;
-    const ends = this.#ends;
-    const seen = this.#seen;
-    const seenAtWordStart = this.#seenAtWordStart;
-    const atWordStart = this.#atWordStart;
     if (++this.#generation === 0xffffffff) {
-      seen.fill(0);
-      seenAtWordStart.fill(0);
+      this.#seen.fill(0);
+      this.#seenAtWordStart.fill(0);
       this.#generation = 1;
     }
     const generation = this.#generation;
     let n = 0;
     let row = 0;
-    for (let i = 0; i < text.length; i++) {
+    // the loop runs per character: kept to the two table reads, the rare end of a keyword handled in #report
+    const length = text.length;
+    for (let i = 0; i < length; i++) {
       const next = delta[row + alphabet[text.charCodeAt(i)]!]!;
       row = next & OFFSET;
-      if (next & ENDS) {
-        const ids = found.get(row)!;
-        for (let k = 0; k < ids.length; k++) {
-          const id = ids[k]!;
-          const first = seen[id] !== generation;
-          if (!first && (atWordStart[id] === 0 || seenAtWordStart[id] === generation)) continue;
-          const wordStart = atWordStart[id] === 1 && startsWord(text, i + 1 - this.#lengths[id]!);
-          if (!first && !wordStart) continue;
-          seen[id] = generation;
-          if (wordStart) seenAtWordStart[id] = generation;
-          hits[n] = id;
-          ends[n] = i + 1;
-          n++;
-        }
-      }
+      if (next & ENDS) n = this.#report(text, i, found.get(row)!, n, generation);
+    }
+    return n;
+  }
+
+  // the keywords ending at text[i] (`ids`): each reported as scan() says; the count of reports so far, then after
+  #report(text: string, i: number, ids: readonly number[], count: number, generation: number): number {
+    const seen = this.#seen;
+    const seenAtWordStart = this.#seenAtWordStart;
+    const atWordStart = this.#atWordStart;
+    let n = count;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      const first = seen[id] !== generation;
+      if (!first && (atWordStart[id] === 0 || seenAtWordStart[id] === generation)) continue;
+      const wordStart = atWordStart[id] === 1 && startsWord(text, i + 1 - this.#lengths[id]!);
+      if (!first && !wordStart) continue;
+      seen[id] = generation;
+      if (wordStart) seenAtWordStart[id] = generation;
+      this.#hits[n] = id;
+      this.#ends[n] = i + 1;
+      n++;
     }
     return n;
   }
