@@ -4,9 +4,9 @@
 // earlier when it waits on something (a metadata lock held by another process).
 import { parentPort } from 'node:worker_threads';
 import { syncFileSystem } from './sync-file-system.ts';
-import type { TaskChanges } from './task-changes.ts';
 import {
   encodeOutcome,
+  fromWireTask,
   PROGRESS_FINISHED,
   PROGRESS_LINES,
   type ThreadReply,
@@ -54,7 +54,7 @@ port.on('message', async (request: ThreadRequest) => {
   // one task at a time: the calls are synchronous, so running several at once would only interleave their awaits
   for (let i = 0; i < request.tasks.length; i++) {
     const index = request.indexes[i]!;
-    const outcome = await folders.apply(request.tasks[i] as TaskChanges, () =>
+    const outcome = await folders.apply(fromWireTask(request.tasks[i]!), () =>
       Atomics.or(progress, index, PROGRESS_LINES),
     );
     Atomics.or(progress, index, PROGRESS_FINISHED);

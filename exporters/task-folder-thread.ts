@@ -16,6 +16,9 @@ import {
   type ThreadReply,
   type ThreadRequest,
   type ThreadSettings,
+  toWireTask,
+  type WireTask,
+  wireState,
 } from './task-folder-thread-wire.ts';
 import type { FolderOutcome, FolderWrites } from './task-folder-writer.ts';
 
@@ -37,6 +40,9 @@ interface Flush {
   encoded: { webhook: Uint8Array[]; output: Uint8Array[] }[] | undefined;
   /** the pool's buffers the encoded lines are in, given back when the flush is over */
   buffers: SharedArrayBuffer[];
+  /** per task, its JSON state as sent (wireState), set with `encoded`: the tasks' input and metadata objects are let
+   * go then, and made again from it only for a task that failed and keeps them for the next flush */
+  states: string[] | undefined;
 }
 
 // a flush is tried on a second thread when the first stops in it; a third stop is a bug worth failing over
@@ -143,6 +149,7 @@ export class TaskFolderThread implements FolderWrites {
         stops: 0,
         encoded: undefined,
         buffers: [],
+        states: undefined,
       };
       this.#flush = flush;
       this.#encode(flush);
@@ -212,6 +219,22 @@ export class TaskFolderThread implements FolderWrites {
   #encoded(flush: Flush, encoder: LineListsEncoder<SharedArrayBuffer>): void {
     const { chunks } = encoder;
     flush.buffers = encoder.buffers;
+    let states: string[];
+    try {
+      states = flush.tasks.map(wireState);
+    } catch (error) {
+      // a state JSON cannot write (the mapping checks input; nothing else should): failed like a disk error
+      this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    // At saturation a flush waits a few hundred milliseconds for the thread, and what it holds is copied and promoted
+    // by the scavenges meanwhile: the states' objects go now (a flat string each is what is kept), as the lines do.
+    // The result stays: the writer reports it to the index once written.
+    flush.states = states;
+    for (const changes of flush.tasks) {
+      changes.input = undefined;
+      changes.metadata = undefined;
+    }
     flush.encoded = flush.tasks.map((changes, i) => {
       // the strings are not needed any more: they die young instead of living until the thread has written them
       changes.webhookLines = [];
@@ -228,9 +251,10 @@ export class TaskFolderThread implements FolderWrites {
   // still being encoded is sent when it is (no thread has had it yet).
   #send(flush: Flush, stopped: boolean): void {
     const encoded = flush.encoded;
-    if (encoded === undefined) return;
+    const states = flush.states;
+    if (encoded === undefined || states === undefined) return;
     const indexes: number[] = [];
-    const tasks: TaskChanges[] = [];
+    const tasks: WireTask[] = [];
     // tasks go in order: after a stop, the first one not finished is the one the thread was in; the rest were not begun
     let inThread = stopped;
     for (let i = 0; i < flush.tasks.length; i++) {
@@ -239,10 +263,9 @@ export class TaskFolderThread implements FolderWrites {
       const progress = Atomics.load(flush.progress, i);
       const finished = (progress & PROGRESS_FINISHED) !== 0;
       // the lines go as the encoded bytes, in the pool's shared buffers (the strings stay out of the message)
-      const sent = { ...changes, webhookLines: [], outputLines: [], encoded: encoded[i]! };
-      if ((progress & PROGRESS_LINES) !== 0) sent.encoded = { webhook: [], output: [] };
-      else if (finished || inThread || this.#torn.delete(changes.taskId)) sent.torn = true;
-      tasks.push(sent);
+      const linesDone = (progress & PROGRESS_LINES) !== 0;
+      const torn = !linesDone && (finished || inThread || this.#torn.delete(changes.taskId));
+      tasks.push(toWireTask(states[i]!, linesDone ? { webhook: [], output: [] } : encoded[i]!, torn));
       if (!finished) inThread = false;
       indexes.push(i);
     }
@@ -342,6 +365,18 @@ export class TaskFolderThread implements FolderWrites {
     // no thread reads them any more: it answered the whole flush, or it stopped
     this.#buffers.give(flush.buffers);
     flush.buffers = [];
+    // a task kept for the next flush (a failed write) keeps its JSON state: made again from what was sent
+    const states = flush.states;
+    if (states !== undefined) {
+      for (let i = 0; i < flush.tasks.length; i++) {
+        const outcome = flush.outcomes[i];
+        if (outcome !== undefined && (outcome.kind !== 'failed' || !outcome.keep)) continue;
+        const changes = flush.tasks[i]!;
+        const state = JSON.parse(states[i]!) as Pick<TaskChanges, 'input' | 'metadata'>;
+        changes.input = state.input;
+        changes.metadata = state.metadata;
+      }
+    }
     flush.resolve(
       flush.outcomes.map((o) => o ?? { kind: 'failed', what: 'files', error: missing, keep: true }),
     );

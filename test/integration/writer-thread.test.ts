@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../exporters/file-system.ts';
-import { emptyChanges, type TaskChanges } from '../../exporters/task-changes.ts';
+import { emptyChanges } from '../../exporters/task-changes.ts';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskFolderThread } from '../../exporters/task-folder-thread.ts';
+import type { WireTask } from '../../exporters/task-folder-thread-wire.ts';
 import { inProcessFolders } from '../../exporters/task-folder-writer.ts';
 import type { SpanLike } from '../../exporters/telemetry-item.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
@@ -299,13 +300,17 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
     const post = worker.postMessage.bind(worker);
     // per flush sent, the memory its chunks are views into, as handed to postMessage
     const memory: Set<ArrayBufferLike>[] = [];
+    // per task sent, what its JSON state crossed as
+    const states: unknown[] = [];
     worker.postMessage = (
-      message: { tasks?: TaskChanges[] },
+      message: { tasks?: WireTask[] },
       transfer?: Parameters<Worker['postMessage']>[1],
     ) => {
       const buffers = new Set<ArrayBufferLike>();
-      for (const task of message.tasks ?? [])
-        for (const chunk of [...task.encoded!.webhook, ...task.encoded!.output]) buffers.add(chunk.buffer);
+      for (const task of message.tasks ?? []) {
+        for (const chunk of [...task.encoded.webhook, ...task.encoded.output]) buffers.add(chunk.buffer);
+        states.push(task.state);
+      }
       memory.push(buffers);
       post(message, transfer);
     };
@@ -314,17 +319,31 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
         const changes = emptyChanges(taskId);
         for (let i = 0; i < 50; i++)
           changes.outputLines.push(JSON.stringify({ content: `${taskId}-${n}-${i}` }));
+        changes.input = { message: `do ${taskId}`, source_metadata: { n } };
+        changes.metadata = { status: 'queued', created_at: '2026-01-01T00:00:00.000Z' };
         return changes;
       });
       const outcomes = await folders.write(tasks);
       expect(outcomes.map((o) => o.kind)).toEqual(['written', 'written']);
-      // the flush keeps the encoded bytes (a new thread is sent those), not the strings
-      for (const changes of tasks) expect(changes.outputLines).toEqual([]);
+      // the flush keeps the encoded bytes (a new thread is sent those), not the strings, and the tasks' JSON state
+      // as the text it was sent as, not its objects
+      for (const changes of tasks) {
+        expect(changes.outputLines).toEqual([]);
+        expect(changes.input).toBeUndefined();
+        expect(changes.metadata).toBeUndefined();
+      }
     };
     await flush(1);
     await flush(2);
     await folders.close();
     expect(memory).toHaveLength(2);
+    expect(states).toHaveLength(4);
+    for (const state of states) expect(typeof state).toBe('string');
+    expect(JSON.parse(readFileSync(join(root, 'task-b', '01-input.json'), 'utf8'))).toEqual({
+      message: 'do task-b',
+      source_metadata: { n: 2 },
+    });
+    expect(JSON.parse(readFileSync(join(root, 'task-a', 'metadata.json'), 'utf8')).status).toBe('queued');
     for (const buffers of memory)
       for (const buffer of buffers) expect(buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(memory[0]!.size).toBeGreaterThan(0);
