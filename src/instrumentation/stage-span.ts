@@ -5,12 +5,28 @@ import { ATTR } from '../contract/attributes.ts';
 /** Stage fields, flattened into the stage's line in 02-webhook-flow.jsonl. Objects are stored as JSON text. */
 export type StageFields = Record<string, string | number | boolean | null | undefined | object>;
 
+// A field's attribute key (stage.field.<name>): the same few names come with every stage, and a key made anew each
+// time was a string of garbage per field (~20 per webhook) that V8 then had to look up in its string table at the
+// store. Keys are remembered for the first names seen, and only for names of a field name's usual length (fields
+// also come from services using the recorder: a bounded cache, as task-changes.ts's for the way back).
+const FIELD_KEYS = new Map<string, string>();
+const MAX_FIELD_KEYS = 512;
+const MAX_REMEMBERED_NAME_LENGTH = 128;
+
+export function stageFieldKey(name: string): string {
+  let key = FIELD_KEYS.get(name);
+  if (key !== undefined) return key;
+  key = ATTR.stageFieldPrefix + name;
+  if (FIELD_KEYS.size < MAX_FIELD_KEYS && name.length <= MAX_REMEMBERED_NAME_LENGTH) FIELD_KEYS.set(name, key);
+  return key;
+}
+
 export function stageAttributes(fields: StageFields | undefined, into: Attributes = {}): Attributes {
   if (fields === undefined) return into;
   for (const key in fields) {
     const value = fields[key];
     if (value === undefined || value === null) continue;
-    into[ATTR.stageFieldPrefix + key] =
+    into[stageFieldKey(key)] =
       typeof value === 'object'
         ? (JSON.stringify(value) ?? String(value))
         : (value as string | number | boolean);

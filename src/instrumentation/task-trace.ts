@@ -18,7 +18,7 @@ import type { TaskInput, WebhookStage } from '../contract/task-files.ts';
 import { AgentRun } from './agent-run.ts';
 import { ownerAttribute } from './process-owner.ts';
 import { injectTaskContext, type TaskQueueMessage } from './queue-message.ts';
-import { type StageFields, StageSpan, stageAttributes } from './stage-span.ts';
+import { type StageFields, StageSpan, stageAttributes, stageFieldKey } from './stage-span.ts';
 
 export interface AgentOptions {
   /** gen_ai.agent.name, written as metadata.assigned_agent */
@@ -96,7 +96,7 @@ export class TaskTrace {
     if (name === 'task_created') {
       attributes[ATTR.taskCreatedAt] = this.createdAt;
       attributes[ATTR.taskOwner] = ownerAttribute();
-      attributes[`${ATTR.stageFieldPrefix}task_id`] = this.id;
+      attributes[stageFieldKey('task_id')] = this.id;
     }
     stageAttributes(fields, attributes);
     const options: SpanOptions = {

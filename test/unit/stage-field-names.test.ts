@@ -49,3 +49,27 @@ it('keeps nothing of long stage field keys once their lines are mapped', async (
   // 8 keys of 256 KiB: remembered, they held 4 MiB (each key and its name) for the life of the process
   expect(heapUsed() - before).toBeLessThan(1024 * 1024);
 });
+
+it("the recorder's stage field keys: the same keys as before, and nothing kept of long or countless names", async () => {
+  // stage-span.ts remembers the attribute key of the first field names it sees (stage.field.<name>); fields also come
+  // from services using the recorder, so what it remembers must stay bounded by count and by length
+  const fresh = '../../src/instrumentation/stage-span.ts?fresh-stage-field-keys';
+  const { stageAttributes } = (await import(
+    fresh
+  )) as typeof import('../../src/instrumentation/stage-span.ts');
+  expect(stageAttributes({ event_type: 'push', bytes: 12, ok: true, gone: null, nested: { a: 1 } })).toEqual({
+    [`${ATTR.stageFieldPrefix}event_type`]: 'push',
+    [`${ATTR.stageFieldPrefix}bytes`]: 12,
+    [`${ATTR.stageFieldPrefix}ok`]: true,
+    [`${ATTR.stageFieldPrefix}nested`]: '{"a":1}',
+  });
+  const before = heapUsed();
+  const long = 'k'.repeat(256 * 1024);
+  for (let i = 0; i < 8; i++) {
+    const attributes = stageAttributes({ [`${i}${long}`]: 'x' });
+    expect(Object.keys(attributes)).toEqual([`${ATTR.stageFieldPrefix}${i}${long}`]);
+  }
+  for (let i = 0; i < 2_000; i++) stageAttributes({ [`name-${i}-${'n'.repeat(100)}`]: 'x' });
+  // 8 keys of 256 KiB remembered would hold 2 MiB (the key); 2,000 names of ~120 characters, ~0.5 MiB more
+  expect(heapUsed() - before).toBeLessThan(512 * 1024);
+});
