@@ -17,7 +17,8 @@ export function stageFieldKey(name: string): string {
   let key = FIELD_KEYS.get(name);
   if (key !== undefined) return key;
   key = ATTR.stageFieldPrefix + name;
-  if (FIELD_KEYS.size < MAX_FIELD_KEYS && name.length <= MAX_REMEMBERED_NAME_LENGTH) FIELD_KEYS.set(name, key);
+  if (FIELD_KEYS.size < MAX_FIELD_KEYS && name.length <= MAX_REMEMBERED_NAME_LENGTH)
+    FIELD_KEYS.set(name, key);
   return key;
 }
 
