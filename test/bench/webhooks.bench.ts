@@ -358,6 +358,7 @@ async function saturation(parent: string, where: string, keep: boolean) {
     report(
       `webhooks end to end at saturation ${where} (signed request to queue_push)  logging on ${fmt(answering)}/s  off ${fmt(offRate)}/s  ` +
         `on/off per pair of rounds: ${spread(ratios, 2, 'x')} over ${PAIRS} pairs of ${SECONDS} s ` +
+        `(in order: ${ratios.map((r) => fmt(r, 2)).join(' ')}) ` +
         `[ratio of the medians ${fmt(answering / offRate, 2)}x; warm-up ${fmt(warmOn)} webhooks on, ${fmt(warmOff)} off; ` +
         `other processes on the machine used ${fmt(median(others), 2)} cores (max ${fmt(Math.max(...others), 2)}); ` +
         `sustained with every task folder written: ${fmt(sustained)}/s; ` +
