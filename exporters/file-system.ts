@@ -2,7 +2,7 @@
 // Task folders are opened without following links and files are reached through the open folder (see
 // src/contract/safe-open.ts): nothing is written through a link, or into a FIFO, at any path component.
 import { close, constants, fdatasync, fstat, fsync, ftruncate, read, write } from 'node:fs';
-import { link, lstat, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import {
   type OpenFolder,
   openFolderFd,
@@ -39,6 +39,10 @@ export interface FileSystem {
   unlink(path: string): Promise<void>;
   /** removes an empty folder */
   rmdir(path: string): Promise<void>;
+  /** removes a folder and what is in it; links inside are removed, never followed */
+  removeTree(path: string): Promise<void>;
+  /** the names in a folder */
+  list(path: string): Promise<string[]>;
   readFile(path: string): Promise<Buffer>;
   mtimeMs(path: string): Promise<number>;
   syncDir(path: string): Promise<void>;
@@ -210,6 +214,10 @@ export const nodeFileSystem: FileSystem = {
   async rmdir(path) {
     await rmdir(path);
   },
+  async removeTree(path) {
+    await rm(path, { recursive: true, force: true });
+  },
+  list: (path) => readdir(path),
   openFolder: openFolderFd,
   async readFile(path) {
     const handle = await openRegularFile(path, 'read');

@@ -45,6 +45,17 @@ export class MetadataFile {
     });
   }
 
+  /** The first metadata.json of a task folder this writer is making where no other writer can see it yet (see
+   * TaskFolderWriter): the patch completed, to be created as is. Once the folder is in place, call `created`. */
+  firstFile(taskId: string, patch: MetadataPatch): TaskMetadata {
+    return completeMetadata(taskId, patch, new Date().toISOString());
+  }
+
+  /** The task's metadata.json exists now: later writes merge under the lock. */
+  created(taskId: string): void {
+    this.#remember(taskId);
+  }
+
   #remember(taskId: string): void {
     if (this.#exists.size >= KNOWN_LIMIT) this.#exists.clear();
     this.#exists.add(taskId);

@@ -12,9 +12,11 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   rmdirSync,
+  rmSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -123,6 +125,8 @@ export const syncFileSystem: FileSystem = {
   link: (from, to) => settled(() => linkSync(from, to)),
   unlink: (path) => settled(() => unlinkSync(path)),
   rmdir: (path) => settled(() => rmdirSync(path)),
+  removeTree: (path) => settled(() => rmSync(path, { recursive: true, force: true })),
+  list: (path) => settled(() => readdirSync(path)),
   readFile: (path) =>
     settled(() => {
       const { fd, size } = openRegularFdSync(path, 'read');

@@ -27,6 +27,7 @@ let folders: TaskFolderWriter | undefined;
 function foldersFor(id: number, settings: ThreadSettings): TaskFolderWriter {
   if (folders === undefined || writer !== id) {
     writer = id;
+    folders?.close();
     folders = new TaskFolderWriter({
       root: settings.root,
       fs: syncFileSystem,

@@ -1,8 +1,10 @@
 // TaskFolderWriter: one flush's changes to one task folder, written through the open folder with the no-follow checks.
 // It says what became of them (written, failed, deleted); the counting, drops and retries are the caller's.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
 import { forEachLimited } from '../src/contract/for-each-limited.ts';
+import { isUnsafePath } from '../src/contract/safe-open.ts';
 import { TASK_FILES, type TaskMetadata, TOMBSTONE_DIR } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
 import type { FileSystem, OpenFolder } from './file-system.ts';
@@ -11,6 +13,22 @@ import { MetadataFile } from './metadata-file.ts';
 import type { TaskChanges } from './task-changes.ts';
 
 const KNOWN_LIMIT = 50_000;
+
+/** Under TASK_LOGS_DIR, where a writer makes a new task's folder with its first files before it renames the folder
+ * into place. '~' is not allowed in task ids: no reader or scan takes this folder, or anything in it, for a task. */
+export const NEW_FOLDERS_DIR = '.new~';
+/** A folder left in NEW_FOLDERS_DIR this long belongs to no write in progress (a write takes milliseconds). */
+const STALE_NEW_FOLDER_MS = 10 * 60_000;
+/** After NEW_FOLDERS_DIR could not be opened (a link, a full disk), new folders are made in place for this long. */
+const NEW_FOLDERS_RETRY_MS = 60_000;
+// `<pid>.<random>.<n>.<task id>`: the pid tells a folder whose writer is gone; the random part keeps hosts apart
+const NEW_FOLDER_PID = /^(\d{1,10})\./;
+// rename's answers when the task's name is taken: by a folder with files in it (another writer made the task
+// first), or by something that is no folder (a link, a file: the usual path refuses it)
+const NAME_TAKEN = new Set(['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR']);
+// ...or the temporary folder is gone (removed as stale by a writer on another host that shares the folder): the
+// usual path writes the changes
+const WRITE_IN_PLACE = new Set([...NAME_TAKEN, 'ENOENT']);
 
 // A file's path in a task folder. The folder's path is already normal (the root joined with a checked task id, or
 // /proc/self/fd/N) and the names are the contract's plain names, so this is what path.join gives, without its
@@ -50,6 +68,12 @@ export class TaskFolderWriter {
   readonly #dirs = new Set<string>();
   readonly #metadata: MetadataFile;
   readonly #lines: JsonlAppender;
+  // NEW_FOLDERS_DIR held open, and when to try opening it again after it could not be
+  #newFoldersDir: OpenFolder | undefined;
+  #newFoldersRetryAt = 0;
+  // this writer's part of its new folders' names, and their count
+  readonly #token = randomBytes(4).toString('hex');
+  #made = 0;
 
   constructor(options: TaskFolderWriterOptions) {
     this.#root = options.root;
@@ -70,10 +94,16 @@ export class TaskFolderWriter {
     if (changes.torn === true)
       for (const name of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput])
         this.#lines.markTorn(inFolder(path, name));
+    let there = false;
+    if (!this.#dirs.has(changes.taskId) && !this.#durable && writesAFile(changes)) {
+      const made = await this.#makeFolder(changes, path, onLinesWritten);
+      if (made === 'there') there = true;
+      else if (made !== undefined) return made;
+    }
     let folder: OpenFolder | undefined;
     let dir: 'created' | 'exists' | 'deleted';
     try {
-      dir = await this.#ensureDir(changes, path);
+      dir = await this.#ensureDir(changes, path, there);
       if (dir === 'exists') {
         try {
           folder = await this.#fs.openFolder(path);
@@ -171,6 +201,187 @@ export class TaskFolderWriter {
     return { kind: 'written', metadata, folderMtimeMs };
   }
 
+  /**
+   * A task folder that is not there yet is made whole where no reader looks (NEW_FOLDERS_DIR), then renamed into
+   * place: a reader never sees it half made, and its files need no temporary file and rename each (or link and unlink
+   * for metadata.json): on a disk each such call costs more than the file itself. Undefined: the folder is there
+   * already (another writer made it first: rename refuses a folder with files in it), or this way is not open (see
+   * #newFolders); the usual path then writes the changes into the folder as it is ('there': the folder was seen). Every
+   * folder a writer makes has a file in it from the moment it is in place, so a rename never replaces another
+   * writer's (empty) folder.
+   */
+  async #makeFolder(
+    changes: TaskChanges,
+    path: string,
+    onLinesWritten: (() => void) | undefined,
+  ): Promise<FolderOutcome | 'there' | undefined> {
+    const fs = this.#fs;
+    const taskId = changes.taskId;
+    // late telemetry (no input, no queued status) makes no folder for a task retention deleted, as #ensureDir
+    const creates = changes.input !== undefined || changes.metadata?.status === 'queued';
+    try {
+      if (!creates && (await this.#exists(path))) return 'there';
+      if (!creates && (await this.#tombstoned(taskId))) return undefined;
+    } catch {
+      return undefined; // the usual path says what is wrong
+    }
+    let parent: OpenFolder | undefined;
+    let folder: OpenFolder;
+    let temp = '';
+    try {
+      parent = await this.#newFolders();
+      if (parent === undefined) return undefined;
+      temp = `${parent.path}/${process.pid}.${this.#token}.${(this.#made++).toString(36)}.${taskId}`;
+      await fs.mkdir(temp);
+      folder = await fs.openFolder(temp);
+    } catch (error) {
+      if (parent !== undefined) await fs.rmdir(temp).catch(() => undefined);
+      // NEW_FOLDERS_DIR removed or swapped meanwhile: opened afresh next time, and this task written the usual way
+      this.#closeNewFolders();
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || isUnsafePath(error)) return undefined;
+      // a disk error is this task's, as a failed mkdir of its folder would be: counted, its JSON state kept
+      return this.#failed('folder', error, true, changes);
+    }
+    // a message names the task's folder, not the temporary one
+    const explain = (error: unknown) => {
+      const err = asError(error);
+      if (err.message.includes(folder.path)) err.message = err.message.replaceAll(folder.path, path);
+      return err;
+    };
+    const made: string[] = [];
+    let metadata: TaskMetadata | undefined;
+    try {
+      const dir = folder.path;
+      const lineOptions = { sync: false, fresh: true };
+      // the lines as the thread gets them (encoded) or as strings (this thread)
+      const appendTo = (
+        name: string,
+        bytes: readonly Uint8Array[] | undefined,
+        strings: readonly string[],
+      ) => {
+        if (bytes === undefined ? strings.length === 0 : bytes.length === 0) return undefined;
+        made.push(name);
+        const file = inFolder(dir, name);
+        return bytes === undefined
+          ? this.#lines.append(file, strings, lineOptions)
+          : this.#lines.appendEncoded(file, bytes, lineOptions);
+      };
+      const encoded = changes.encoded;
+      const lines = Promise.all([
+        appendTo(TASK_FILES.webhookFlow, encoded?.webhook, changes.webhookLines),
+        appendTo(TASK_FILES.agentOutput, encoded?.output, changes.outputLines),
+      ]);
+      const json = (name: string, value: unknown) => {
+        made.push(name);
+        return fs.writeNew(inFolder(dir, name), Buffer.from(`${JSON.stringify(value)}\n`), { sync: false });
+      };
+      if (changes.metadata !== undefined) metadata = this.#metadata.firstFile(taskId, changes.metadata);
+      const files = Promise.all([
+        changes.input && json(TASK_FILES.input, changes.input),
+        changes.finalResult && json(TASK_FILES.finalResult, changes.finalResult),
+        metadata && json(TASK_FILES.metadata, metadata),
+      ]);
+      const [linesDone, filesDone] = await Promise.allSettled([lines, files]);
+      if (linesDone.status === 'rejected' || filesDone.status === 'rejected') {
+        await this.#discard(folder, temp, made);
+        // nothing reached the task: its JSON state is tried again, its lines are counted as dropped
+        const lost = linesDone.status === 'rejected' ? linesDone : (filesDone as PromiseRejectedResult);
+        return this.#failed(
+          linesDone.status === 'rejected' ? 'lines' : 'files',
+          explain(lost.reason),
+          true,
+          changes,
+        );
+      }
+      // retention may have deleted the task since the check above (it writes the tombstone first)
+      if (!creates && (await this.#tombstoned(taskId))) {
+        await this.#discard(folder, temp, made);
+        return { kind: 'deleted' };
+      }
+      await fs.rename(temp, path);
+    } catch (error) {
+      await this.#discard(folder, temp, made);
+      if (WRITE_IN_PLACE.has((error as NodeJS.ErrnoException).code ?? '')) return undefined;
+      return this.#failed('folder', explain(error), true, changes);
+    }
+    this.#know(taskId);
+    if (metadata !== undefined) this.#metadata.created(taskId);
+    try {
+      onLinesWritten?.();
+      if (metadata === undefined && changes.finalResult === undefined) return { kind: 'written', metadata };
+      const folderMtimeMs = await folder.stat().then(
+        (stats) => stats.mtimeMs,
+        () => undefined,
+      );
+      return { kind: 'written', metadata, folderMtimeMs };
+    } finally {
+      await folder.close().catch(() => undefined);
+    }
+  }
+
+  // a temporary folder that will not be renamed into place: its files (all ours) and itself removed
+  async #discard(folder: OpenFolder, temp: string, names: readonly string[]): Promise<void> {
+    for (const name of names) await this.#fs.unlink(inFolder(folder.path, name)).catch(() => undefined);
+    await folder.close().catch(() => undefined);
+    // left behind if this fails: the next writer to start removes it once it is stale
+    await this.#fs.rmdir(temp).catch(() => undefined);
+  }
+
+  /** NEW_FOLDERS_DIR, held open (a link there is refused, never followed); made on first use, and its folders
+   * whose writer is gone (killed mid-write) or that are stale removed then. Undefined while something that is no
+   * folder has its name; a disk error is thrown. */
+  async #newFolders(): Promise<OpenFolder | undefined> {
+    if (this.#newFoldersDir !== undefined) return this.#newFoldersDir;
+    if (Date.now() < this.#newFoldersRetryAt) return undefined;
+    const path = join(this.#root, NEW_FOLDERS_DIR);
+    try {
+      await this.#fs.mkdir(path);
+      this.#newFoldersDir = await this.#fs.openFolder(path);
+    } catch (error) {
+      // a link or a file there (UNSAFE_PATH) is never used: task folders are made the usual way meanwhile
+      if (!isUnsafePath(error)) throw error;
+      this.#newFoldersRetryAt = Date.now() + NEW_FOLDERS_RETRY_MS;
+      return undefined;
+    }
+    // leftovers that could not be removed are tried again at the next writer's start: nothing is lost meanwhile
+    await this.#removeLeftFolders(this.#newFoldersDir).catch(() => undefined);
+    return this.#newFoldersDir;
+  }
+
+  async #removeLeftFolders(parent: OpenFolder): Promise<void> {
+    const now = Date.now();
+    for (const name of await this.#fs.list(parent.path)) {
+      const path = inFolder(parent.path, name);
+      const pid = Number(NEW_FOLDER_PID.exec(name)?.[1]);
+      const ageMs = await this.#fs.mtimeMs(path).then(
+        (mtime) => now - mtime,
+        () => 0,
+      );
+      if (ageMs < STALE_NEW_FOLDER_MS && !writerGone(pid)) continue;
+      await this.#fs.removeTree(path).catch(() => undefined);
+    }
+  }
+
+  #closeNewFolders(): void {
+    const open = this.#newFoldersDir;
+    this.#newFoldersDir = undefined;
+    open?.close().catch(() => undefined);
+  }
+
+  /** Lets go of what this writer holds open. */
+  close(): void {
+    this.#closeNewFolders();
+  }
+
+  #know(taskId: string): void {
+    if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
+    this.#dirs.add(taskId);
+  }
+
+  #tombstoned(taskId: string): Promise<boolean> {
+    return this.#exists(join(this.#root, TOMBSTONE_DIR, taskId));
+  }
+
   #failed(
     what: 'folder' | 'lines' | 'files',
     error: unknown,
@@ -187,12 +398,17 @@ export class TaskFolderWriter {
    * is late telemetry of a deleted task and must not bring the folder back. A batch that creates the task (its
    * input or its queued status) is a task started again under the same id, and is written. created: this call made
    * the folder, so its files are most likely new (they are then created without the checks an existing file needs).
+   * `seen`: the folder was there a moment ago (not looked for again).
    */
-  async #ensureDir(changes: TaskChanges, dir: string): Promise<'created' | 'exists' | 'deleted'> {
+  async #ensureDir(
+    changes: TaskChanges,
+    dir: string,
+    seen = false,
+  ): Promise<'created' | 'exists' | 'deleted'> {
     if (this.#dirs.has(changes.taskId)) return 'exists';
     const creates = changes.input !== undefined || changes.metadata?.status === 'queued';
-    const tombstoned = () => this.#exists(join(this.#root, TOMBSTONE_DIR, changes.taskId));
-    if (!creates && !(await this.#exists(dir)) && (await tombstoned())) return 'deleted';
+    const tombstoned = () => this.#tombstoned(changes.taskId);
+    if (!creates && !seen && !(await this.#exists(dir)) && (await tombstoned())) return 'deleted';
     const created = (await this.#fs.mkdir(dir)) === true;
     // retention may have deleted the task between the check above and the mkdir (it writes the tombstone before it
     // moves the folder away): a folder this call made for a tombstoned task is taken back (if nothing is in it yet)
@@ -200,8 +416,7 @@ export class TaskFolderWriter {
       await this.#fs.rmdir(dir).catch(() => undefined);
       return 'deleted';
     }
-    if (this.#dirs.size >= KNOWN_LIMIT) this.#dirs.clear();
-    this.#dirs.add(changes.taskId);
+    this.#know(changes.taskId);
     return created ? 'created' : 'exists';
   }
 
@@ -219,6 +434,31 @@ export class TaskFolderWriter {
 /** The error a deleted task's dropped telemetry is answered with. */
 export function taskDeletedError(taskId: string): TaskLogsError {
   return new TaskLogsError('TELEMETRY_DROPPED', `task ${taskId} was deleted`);
+}
+
+/** Whether the changes write a file (a task folder made for nothing is made the usual way). */
+function writesAFile(changes: TaskChanges): boolean {
+  const encoded = changes.encoded;
+  return (
+    changes.metadata !== undefined ||
+    changes.input !== undefined ||
+    changes.finalResult !== undefined ||
+    (encoded === undefined
+      ? changes.webhookLines.length > 0 || changes.outputLines.length > 0
+      : encoded.webhook.length > 0 || encoded.output.length > 0)
+  );
+}
+
+/** True when no process of this host has the pid (a folder of another host's live writer is then taken for a dead
+ * one's: that writer's rename fails, and it writes its changes the usual way). */
+function writerGone(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function asError(error: unknown): Error {
@@ -244,6 +484,6 @@ export function inProcessFolders(options: TaskFolderWriterOptions, concurrency: 
       });
       return outcomes;
     },
-    close: async () => undefined,
+    close: async () => folders.close(),
   };
 }

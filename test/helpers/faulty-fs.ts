@@ -19,6 +19,8 @@ export function failingFs(code: string, isFailing: () => boolean): FileSystem {
     link: guard(nodeFileSystem.link),
     unlink: nodeFileSystem.unlink,
     rmdir: nodeFileSystem.rmdir,
+    removeTree: nodeFileSystem.removeTree,
+    list: nodeFileSystem.list,
     readFile: nodeFileSystem.readFile,
     mtimeMs: nodeFileSystem.mtimeMs,
     syncDir: nodeFileSystem.syncDir,

@@ -249,8 +249,12 @@ async function runOne(
     const injected = faults.injected();
     const during = writer.stats();
     // a failed unlink (of a lock or a temporary file) loses nothing: the writer goes on, and the leftover is cleared
-    // at the next take (a lock) or by verify (a .tmp file); every other failed operation is an error counted
-    const counted = faults.failedOps().filter((op) => op !== 'unlink').length;
+    // at the next take (a lock) or by verify (a .tmp file); nor does a failed look for new folders a killed writer
+    // left in .new~ (list, removeTree: tried again at the next writer's start); every other failed operation is an
+    // error counted
+    const counted = faults
+      .failedOps()
+      .filter((op) => op !== 'unlink' && op !== 'list' && op !== 'removeTree').length;
     if (counted > 0 && during.errors === errorsBefore)
       failures.push(
         `${label}: ${counted} faults (${faults.failedOps().join(', ')}) injected, no error counted`,

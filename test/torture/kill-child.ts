@@ -37,6 +37,7 @@ import {
 import { type FileSystem, nodeFileSystem } from '../../exporters/file-system.ts';
 import { createTaskFileProcessors } from '../../exporters/task-file-processors.ts';
 import type { TaskFileWriter } from '../../exporters/task-file-writer.ts';
+import { NEW_FOLDERS_DIR } from '../../exporters/task-folder-writer.ts';
 import { ATTR, INSTRUMENTATION_SCOPE } from '../../src/contract/attributes.ts';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { exportAnswer } from '../../src/ingest/otlp-answer.ts';
@@ -75,9 +76,16 @@ function reportingFileSystem(): FileSystem {
     },
     writeNew(path, data, options) {
       const name = basename(path);
-      const json = /^\.(.+\.json)\.[^/]*\.tmp$/.exec(name)?.[1];
+      // a temp file's target, or a file of a new task folder, written where no reader looks and renamed into place
+      const json =
+        /^\.(.+\.json)\.[^/]*\.tmp$/.exec(name)?.[1] ?? (name.endsWith('.json') ? name : undefined);
       if (json !== undefined) {
-        const task = basename(readlinkSync(dirname(path)));
+        const folder = readlinkSync(dirname(path));
+        // a new task folder is named `<pid>.<token>.<n>.<task id>` in .new~
+        const task =
+          basename(dirname(folder)) === NEW_FOLDERS_DIR
+            ? basename(folder).split('.').slice(3).join('.')
+            : basename(folder);
         report(`v ${task}/${json} ${createHash('sha256').update(data).digest('hex')}`);
       }
       return nodeFileSystem.writeNew(path, data, options);
