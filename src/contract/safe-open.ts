@@ -350,16 +350,27 @@ function relabel(error: unknown, path: string, label: string): unknown {
   return error;
 }
 
-/** Reads a whole open file through its handle, from byte 0. */
+/** Reads a whole open file through its handle, from byte 0. Each read fills the rest of the current buffer, so a
+ * small file costs one 64 KiB buffer (a new 1 MiB buffer for the read that finds the end was a MiB of garbage per
+ * file read: thousands of them when a restart reads a backlog's metadata.json files). */
 export async function readAll(handle: FileHandle): Promise<Buffer> {
   const chunks: Buffer[] = [];
+  let buffer = Buffer.allocUnsafe(64 * 1024);
+  let filled = 0;
   let position = 0;
   for (;;) {
-    const buffer = Buffer.allocUnsafe(chunks.length === 0 ? 64 * 1024 : 1 << 20);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (filled === buffer.length) {
+      chunks.push(buffer);
+      buffer = Buffer.allocUnsafe(1 << 20);
+      filled = 0;
+    }
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position);
     if (bytesRead === 0) break;
-    chunks.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+    filled += bytesRead;
     position += bytesRead;
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const last = buffer.subarray(0, filled);
+  if (chunks.length === 0) return last;
+  if (filled > 0) chunks.push(last);
+  return Buffer.concat(chunks);
 }
