@@ -154,15 +154,15 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
   return 0;
 }
 
-// A task file edited by hand or cut short by a copy: one line that names it (and what checks it), not JSON.parse's
-// stack, whose message quotes the file's own bytes
+// A task file edited by hand or cut short by a copy (the store's TASK_FILE_INVALID): one line that names it and what
+// checks them all
 async function readJson<T>(store: TaskStore, taskId: string, file: TaskFileName): Promise<T | undefined> {
   try {
     return await store.readJson<T>(taskId, file);
   } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
+    if (!(error instanceof TaskLogsError && error.code === 'TASK_FILE_INVALID')) throw error;
     throw new TaskLogsError(
-      'INTERNAL',
+      'TASK_FILE_INVALID',
       `${taskId}'s ${file} is not valid JSON (tasklogs verify lists every broken file)`,
     );
   }

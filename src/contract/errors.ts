@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'STORAGE_UNAVAILABLE'
   /** a task folder or file that is a link, or not a real directory or regular file */
   | 'UNSAFE_PATH'
+  /** a task's JSON file that does not parse: written whole by the writer, so damaged or edited by hand */
+  | 'TASK_FILE_INVALID'
   | 'INTERNAL';
 
 export class TaskLogsError extends Error {

@@ -25,6 +25,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   TELEMETRY_DROPPED: 503,
   STORAGE_UNAVAILABLE: 503,
   UNSAFE_PATH: 404,
+  TASK_FILE_INVALID: 500,
   INTERNAL: 500,
 };
 
@@ -44,8 +45,9 @@ export async function errorsAsJson(ctx: Context, next: Next): Promise<void> {
     }
     const err = toTaskLogsError(thrown);
     ctx.status = STATUS_BY_CODE[err.code];
-    // the operator must hear of a disk that refuses writes: one line in the log, not a stack
-    if (err === INTERNAL || err.code === 'STORAGE_UNAVAILABLE') ctx.app.emit('error', thrown, ctx);
+    // the operator must hear of a disk that refuses writes or a damaged file: one line in the log, not a stack
+    if (err === INTERNAL || err.code === 'STORAGE_UNAVAILABLE' || err.code === 'TASK_FILE_INVALID')
+      ctx.app.emit('error', thrown, ctx);
     if (err.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer realm="task-logs"');
     // the rest of an oversized body is not read: close the connection rather than drain it
     if (err.code === 'PAYLOAD_TOO_LARGE' && !ctx.req.complete) ctx.set('Connection', 'close');

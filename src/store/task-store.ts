@@ -123,7 +123,7 @@ export class TaskStore {
       try {
         const stat = await handle.stat();
         const text = (await readAll(handle)).toString('utf8');
-        JSON.parse(text); // files are renamed in whole, so this holds; a hand-edited broken file is an error
+        checkJson(text, parseTaskId(rawTaskId), file); // files are renamed in whole: one that fails was damaged
         if (stat.size <= CACHE_FILE_BYTES) {
           this.#remember(path, {
             dev: stat.dev,
@@ -217,6 +217,18 @@ export class TaskStore {
   /** Follows a JSONL file live: see followLines. */
   follow(rawTaskId: string, file: TaskFileName, options: FollowOptions): AsyncGenerator<FollowEvent> {
     return followLines(this, parseTaskId(rawTaskId), file, options);
+  }
+}
+
+// V8's SyntaxError quotes the text it could not parse, whatever it holds: the error names the file instead
+function checkJson(text: string, taskId: string, file: TaskFileName): void {
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new TaskLogsError(
+      'TASK_FILE_INVALID',
+      `${file} of task ${taskId} is not valid JSON (damaged, or edited by hand)`,
+    );
   }
 }
 
