@@ -1,5 +1,6 @@
 // Terminal output for the CLI: colour only on a terminal (and never with NO_COLOR), aligned tables, sizes, and a
 // progress bar on stderr for long runs.
+import { UNSAFE_CHARS, unicodeEscape } from '../contract/terminal-safe.ts';
 
 /** Where the CLI writes: the process's stdout or stderr, or (a test running it in process) a string. */
 export interface OutStream {
@@ -41,21 +42,16 @@ export function paint(out: Out, color: Color, text: string): string {
   return out.color ? `\x1b[${CODES[color]}m${text}\x1b[0m` : text;
 }
 
-// Task content is anyone's text (a webhook comment, an agent's output, an OTLP client's record): printed as it came, an
-// escape sequence in it would drive the reader's terminal (clear the screen, rewrite lines with a carriage return, set
-// the title or the clipboard, reorder text with bidi controls). Every control character but the newline and the tab,
-// C1 controls and bidi controls are printed as a JSON-style \u escape (a --json line stays valid JSON); only the
-// colour codes of paint() pass, and only when colour is on.
+// Task content is anyone's text (a webhook comment, an agent's output, an OTLP client's record): every character that
+// could drive the reader's terminal is printed as a \u escape (see terminal-safe.ts; a --json line stays valid JSON);
+// only the colour codes of paint() pass, and only when colour is on.
 const OURS = `\x1b\\[(?:0|${Object.values(CODES).join('|')})m`;
-const UNSAFE = '[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]';
-const WITH_COLOUR = new RegExp(`(${OURS})|${UNSAFE}`, 'g');
-const WITHOUT_COLOUR = new RegExp(UNSAFE, 'g');
-
-const escaped = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const WITH_COLOUR = new RegExp(`(${OURS})|${UNSAFE_CHARS}`, 'g');
+const WITHOUT_COLOUR = new RegExp(UNSAFE_CHARS, 'g');
 
 /** Text read from a task, every character that could drive a terminal shown as an escape: before paint() adds ours. */
 export function plain(text: string): string {
-  return text.replace(WITHOUT_COLOUR, escaped);
+  return text.replace(WITHOUT_COLOUR, unicodeEscape);
 }
 
 /** A JSON text read from a task (a JSONL line) to print as JSON: in its strings every character that could drive a
@@ -63,7 +59,7 @@ export function plain(text: string): string {
  * such a character (a carriage return) becomes a space. The result parses to the same value. */
 export function plainJson(text: string): string {
   return text.replace(JSON_PIECES, (piece) =>
-    piece.startsWith('"') ? piece.replace(WITHOUT_COLOUR, escaped) : piece.replace(WITHOUT_COLOUR, ' '),
+    piece.startsWith('"') ? piece.replace(WITHOUT_COLOUR, unicodeEscape) : piece.replace(WITHOUT_COLOUR, ' '),
   );
 }
 // a string (to its closing quote, or to the end of a broken line) or a run of text between strings
@@ -72,8 +68,8 @@ const JSON_PIECES = /"(?:[^"\\]|\\[\s\S])*"?|[^"]+/g;
 /** The text with every character that could drive a terminal shown as an escape; paint()'s colours kept if `color`. */
 export function printable(text: string, color: boolean): string {
   return color
-    ? text.replace(WITH_COLOUR, (match, ours: string | undefined) => ours ?? escaped(match))
-    : text.replace(WITHOUT_COLOUR, escaped);
+    ? text.replace(WITH_COLOUR, (match, ours: string | undefined) => ours ?? unicodeEscape(match))
+    : text.replace(WITHOUT_COLOUR, unicodeEscape);
 }
 
 export function statusColor(status: string | null | undefined): Color {

@@ -3,6 +3,7 @@
 import type { Config } from '../config.ts';
 import { Redactor } from '../contract/redaction/redactor.ts';
 import { buildRuleSet } from '../contract/redaction/rule-set.ts';
+import { terminalSafe } from '../contract/terminal-safe.ts';
 
 const built = new WeakMap<Config, Redactor>();
 
@@ -36,8 +37,13 @@ export function configuredRedactor(config: Config): Redactor {
   return redactor;
 }
 
-/** A log function whose lines are redacted first (a line that names a secret must not print it). */
+/**
+ * A log function whose lines are redacted first (a line that names a secret must not print it), and whose characters
+ * that could drive a terminal are escaped (a line can quote task content, a client's value or a damaged file).
+ */
 export function redactingLog(config: Config, log: (line: string) => void): (line: string) => void {
   const redactor = redactorFor(config);
-  return redactor === undefined ? log : (line) => log(redactor.redact(line));
+  return redactor === undefined
+    ? (line) => log(terminalSafe(line))
+    : (line) => log(terminalSafe(redactor.redact(line)));
 }

@@ -147,6 +147,20 @@ describe("the server's log", () => {
     expect(printed).toHaveLength(cases.length);
     expect(leaks(printed, cases)).toEqual([]);
   });
+
+  it.each(['true', 'false'])(
+    'prints what could drive a terminal as escapes (redaction %s): a line can quote task content',
+    (redaction) => {
+      const printed: string[] = [];
+      const log = redactingLog(loadConfig({ env: { TASK_LOGS_REDACTION: redaction } }), (line) =>
+        printed.push(line),
+      );
+      log('failed: \x1b]0;pwned\x07 \x1b[2J \u202egnp.exe\r\x9b1m\tnext\nline');
+      expect(printed).toEqual([
+        'failed: \\u001b]0;pwned\\u0007 \\u001b[2J \\u202egnp.exe\\u000d\\u009b1m\tnext\nline',
+      ]);
+    },
+  );
 });
 
 describe('the unit of redaction', () => {
