@@ -32,8 +32,10 @@ const SECRET = 'bench-secret-0123456789';
 /** seconds per saturation round, and pairs of rounds (on and off) */
 const SECONDS = QUICK ? 0.5 : 1;
 const PAIRS = QUICK ? 3 : 12;
-/** warm-up rounds per server: at least, at most */
+/** warm-up rounds per server: at least, at most; and webhooks at least (a new server's CPU per webhook came within
+ * the noise of an old one's after 2,500-5,000 webhooks, measured beside it) */
 const WARM_MIN = 2;
+const WARM_WEBHOOKS = QUICK ? 500 : 5000;
 const WARM_MAX = QUICK ? 2 : 10;
 const STEADY_SECONDS = QUICK ? 2 : 10;
 const STEADY_RATE = 100;
@@ -275,7 +277,8 @@ const spread = (values: number[], digits: number, unit = '') =>
 /**
  * Warm-up: rounds for each server in turn until its main thread's CPU per webhook has stopped falling (V8 compiles
  * the request path's functions over the first few thousand webhooks): a round that is not 5% below the lowest
- * before it, after at least WARM_MIN rounds and at most WARM_MAX. Returns the webhooks each server answered.
+ * before it, after at least WARM_MIN rounds and WARM_WEBHOOKS webhooks, and at most WARM_MAX rounds. Returns the
+ * webhooks each server answered.
  */
 async function warmUp(servers: Server[]): Promise<number[]> {
   const lowest = servers.map(() => Number.POSITIVE_INFINITY);
@@ -292,7 +295,7 @@ async function warmUp(servers: Server[]): Promise<number[]> {
       });
       answered[i] = answered[i]! + r.done;
       const main = perWebhook(stats!.threadCpuMs, r.done).main!;
-      if (round + 1 >= WARM_MIN && main > lowest[i]! * 0.95) warm[i] = true;
+      if (round + 1 >= WARM_MIN && answered[i]! >= WARM_WEBHOOKS && main > lowest[i]! * 0.95) warm[i] = true;
       lowest[i] = Math.min(lowest[i]!, main);
     }
   }
