@@ -4,6 +4,7 @@
 // it for as long with gzip requests that expand to about 20 MB each (each sent again after its Retry-After).
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -43,6 +44,7 @@ async function startServer(dir: string) {
   return {
     url,
     pinned: pin,
+    pid: child.pid!,
     stop: () => child.kill(),
     stats: async () => {
       child.stdin!.write('\n');
@@ -57,6 +59,34 @@ async function startServer(dir: string) {
       };
     },
   };
+}
+
+/** Involuntary context switches of all a process's threads (how often they were preempted), from /proc; NaN without. */
+function preemptions(pid: number): number {
+  try {
+    let sum = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+        sum += Number(/\nnonvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1] ?? 0);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+    return sum;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The core this process's main thread last ran on, from /proc (undefined without). */
+function lastCore(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+  } catch {
+    return undefined;
+  }
 }
 
 let counter = 0;
@@ -207,6 +237,13 @@ async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'jso
     await post(server.url, `/v1/${signal}`, bodies[next++]!, { 'content-type': type });
   taken = 0;
   await server.stats(); // starts the CPU count here, after the warm-up
+  const preempted = preemptions(server.pid);
+  // where the clients (this process) run: the server is pinned to core 0, and a client that shares it preempts it
+  const cores = new Map<number, number>();
+  const placement = setInterval(() => {
+    const core = lastCore();
+    if (core !== undefined) cores.set(core, (cores.get(core) ?? 0) + 1);
+  }, 50);
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
   await Promise.all(
@@ -230,6 +267,8 @@ async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'jso
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  clearInterval(placement);
+  const preemptedPer1000 = ((preemptions(server.pid) - preempted) * 1000) / Math.max(1, taken);
   const { stats, maxRss, breakdown, cpuMs, threadCpuMs } = await server.stats();
   server.stop();
   cleanup();
@@ -245,7 +284,22 @@ async function throughput(signal: 'traces' | 'logs', encoding: 'protobuf' | 'jso
     .join(', ');
   const what = signal === 'traces' ? 'spans' : 'log records';
   report(
-    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}); by the server's CPU time ${fmt(cpuRate)}/s (${fmt((cpuMs * 1000) / taken, 1)} µs each${byThread === '' ? '' : `; µs by thread: ${byThread}`}), RSS max ${fmt(maxRss / MB)} MB (MB at the peak: ${memory}), dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 answers (sent again) ${busy}`,
+    `OTLP ${encoding} ${what}: ${fmt(rate)}/s (${fmt(taken)} in ${fmt(seconds, 1)} s, ${server.pinned ? 'server pinned to one core' : 'not pinned'}); by the server's CPU time ${fmt(cpuRate)}/s (${fmt((cpuMs * 1000) / taken, 1)} µs each${byThread === '' ? '' : `; µs by thread: ${byThread}`}), RSS max ${fmt(maxRss / MB)} MB (MB at the peak: ${memory}), server threads preempted ${fmt(preemptedPer1000, 1)} times per 1,000 items, clients on core ${[
+      ...cores,
+    ]
+      .map(
+        ([core, n]) =>
+          `${core} ${Math.round(
+            (100 * n) /
+              Math.max(
+                1,
+                [...cores.values()].reduce((a, b) => a + b, 0),
+              ),
+          )}%`,
+      )
+      .join(
+        ', ',
+      )}, dropped ${stats.dropped}, answers with partial_success ${refusedAnswers}, 429/503 answers (sent again) ${busy}`,
     atLeast(`${what}/s`, rate, signal === 'traces' ? 10_000 : 50_000, '', 0),
     atMost('RSS MB', maxRss / MB, 256, '', 0),
     atMost('dropped', stats.dropped + refusedAnswers, 0, '', 0),
