@@ -88,8 +88,17 @@ export class TaskFolderWriter {
   }
 
   /** Writes one task's changes: lines and input/result side by side, metadata last (so "completed" means all is there). */
-  async apply(changes: TaskChanges, onLinesWritten?: () => void): Promise<FolderOutcome> {
+  apply(changes: TaskChanges, onLinesWritten?: () => void): Promise<FolderOutcome> {
+    return this.#apply(changes, onLinesWritten, false);
+  }
+
+  async #apply(
+    changes: TaskChanges,
+    onLinesWritten: (() => void) | undefined,
+    retried: boolean,
+  ): Promise<FolderOutcome> {
     const path = join(this.#root, changes.taskId);
+    let retry = false;
     // a writer thread stopped while writing this task: its last lines may be half there, so ours start a new line
     if (changes.torn === true)
       for (const name of [TASK_FILES.webhookFlow, TASK_FILES.agentOutput])
@@ -120,11 +129,30 @@ export class TaskFolderWriter {
     } catch (error) {
       return this.#failed('folder', error, true, changes);
     }
+    let outcome: FolderOutcome;
     try {
-      return await this.#applyIn(folder, changes, dir === 'created', onLinesWritten);
+      outcome = await this.#applyIn(folder, changes, dir === 'created', onLinesWritten);
+      // A folder this call made empty can be replaced before its first file lands: rename(2) replaces an empty
+      // folder, and another writer's new folder (see #makeFolder) may arrive by rename just then. Files cannot be
+      // created in the replaced folder (ENOENT), so nothing of ours is there: the changes go into the folder now in
+      // place, once.
+      if (
+        !retried &&
+        dir === 'created' &&
+        outcome.kind === 'failed' &&
+        (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' &&
+        (await folder.stat().then(
+          (stats) => stats.nlink === 0,
+          () => false,
+        ))
+      ) {
+        this.#dirs.delete(changes.taskId);
+        retry = true;
+      }
     } finally {
       await folder.close().catch(() => undefined); // closing a directory handle has nothing left to report
     }
+    return retry ? this.#apply(changes, onLinesWritten, true) : outcome;
   }
 
   // every path goes through the open folder (/proc/self/fd/N/...): a folder swapped for a link is never entered
