@@ -219,22 +219,26 @@ export class TaskFolderThread implements FolderWrites {
   #encoded(flush: Flush, encoder: LineListsEncoder<SharedArrayBuffer>): void {
     const { chunks } = encoder;
     flush.buffers = encoder.buffers;
-    let states: string[];
-    try {
-      states = flush.tasks.map(wireState);
-    } catch (error) {
-      // a state JSON cannot write (the mapping checks input; nothing else should): failed like a disk error
-      this.#failRest(flush, error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
     // At saturation a flush waits a few hundred milliseconds for the thread, and what it holds is copied and promoted
     // by the scavenges meanwhile: the states' objects go now (a flat string each is what is kept), as the lines do.
     // The result stays: the writer reports it to the index once written.
-    flush.states = states;
-    for (const changes of flush.tasks) {
+    const states: string[] = new Array(flush.tasks.length);
+    for (let i = 0; i < flush.tasks.length; i++) {
+      const changes = flush.tasks[i]!;
+      try {
+        states[i] = wireState(changes);
+      } catch (error) {
+        // a state JSON cannot write (a BigInt; nothing the mapping makes has one) fails its task alone, and is not
+        // kept: it could never be written
+        const err = error instanceof Error ? error : new Error(String(error));
+        flush.outcomes[i] = { kind: 'failed', what: 'files', error: err, keep: false };
+        states[i] = '';
+        continue;
+      }
       changes.input = undefined;
       changes.metadata = undefined;
     }
+    flush.states = states;
     flush.encoded = flush.tasks.map((changes, i) => {
       // the strings are not needed any more: they die young instead of living until the thread has written them
       changes.webhookLines = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { nodeFileSystem } from '../../exporters/file-system.ts';
-import { emptyChanges } from '../../exporters/task-changes.ts';
+import { emptyChanges, type TaskChanges } from '../../exporters/task-changes.ts';
 import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskFolderThread } from '../../exporters/task-folder-thread.ts';
 import type { WireTask } from '../../exporters/task-folder-thread-wire.ts';
@@ -359,6 +359,30 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
           Array.from({ length: 50 }, (_, i) => JSON.stringify({ content: `${taskId}-${n}-${i}` })),
         ),
       );
+  });
+
+  it('fails only the task whose JSON state cannot be written, and keeps nothing of it for the next flush', async () => {
+    const root = await tempLogsDir();
+    const t = threads();
+    const early = inProcessFolders({ root, fs: nodeFileSystem, durable: false, onUnreadable: () => {} }, 1);
+    const folders = new TaskFolderThread({ root, durable: false }, t.options, {
+      report: () => {},
+      onUnreadable: () => {},
+      early,
+    });
+    await t.loaded();
+    const good = emptyChanges('task-good');
+    good.outputLines.push(JSON.stringify({ content: 'kept' }));
+    good.metadata = { status: 'queued' };
+    const bad = emptyChanges('task-bad');
+    bad.outputLines.push(JSON.stringify({ content: 'lost' }));
+    bad.metadata = { status: 'queued', cost: 1n } as unknown as TaskChanges['metadata'];
+    const outcomes = await folders.write([bad, good]);
+    await folders.close();
+    expect(outcomes[0]).toMatchObject({ kind: 'failed', keep: false });
+    expect(outcomes[1]!.kind).toBe('written');
+    expect(outputLines(root, 'task-good')).toEqual(['kept']);
+    expect(JSON.parse(readFileSync(join(root, 'task-good', 'metadata.json'), 'utf8')).status).toBe('queued');
   });
 
   it('refuses a link planted where a task file or a task folder goes, and writes nothing outside the logs folder', async () => {
