@@ -1,5 +1,6 @@
 // A lock file shared across processes (O_EXCL create), for the read-modify-write of metadata.json.
 import { hostname } from 'node:os';
+import { processGone } from '../src/contract/process-gone.ts';
 import type { FileSystem } from './file-system.ts';
 
 // this process as a lock file names it; taken at first use, not at import (a process started from a V8 startup
@@ -36,13 +37,7 @@ async function ownerIsGone(fs: FileSystem, lockPath: string, ageMs: number): Pro
   if (!owner.endsWith('\n')) return ageMs > TORN_AFTER_MS;
   const [host, pidText] = owner.trim().split(' ');
   const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return isCode(error, 'ESRCH');
-  }
+  return host === hostname() && processGone(pid);
 }
 
 function isCode(error: unknown, code: string): boolean {

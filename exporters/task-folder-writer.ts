@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
 import { forEachLimited } from '../src/contract/for-each-limited.ts';
+import { processGone } from '../src/contract/process-gone.ts';
 import { isUnsafePath } from '../src/contract/safe-open.ts';
 import { TASK_FILES, type TaskMetadata, TOMBSTONE_DIR } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
@@ -385,7 +386,9 @@ export class TaskFolderWriter {
         (mtime) => now - mtime,
         () => 0,
       );
-      if (ageMs < STALE_NEW_FOLDER_MS && !writerGone(pid)) continue;
+      // a folder of another host's live writer under a pid gone here: that writer's rename fails, and it writes its
+      // changes the usual way
+      if (ageMs < STALE_NEW_FOLDER_MS && !processGone(pid)) continue;
       await this.#fs.removeTree(path).catch(() => undefined);
     }
   }
@@ -475,18 +478,6 @@ function writesAFile(changes: TaskChanges): boolean {
       ? changes.webhookLines.length > 0 || changes.outputLines.length > 0
       : encoded.webhook.length > 0 || encoded.output.length > 0)
   );
-}
-
-/** True when no process of this host has the pid (a folder of another host's live writer is then taken for a dead
- * one's: that writer's rename fails, and it writes its changes the usual way). */
-function writerGone(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 function asError(error: unknown): Error {

@@ -2,6 +2,7 @@
 // write that failed (disk full) or a process killed mid-write leaves one behind. Verify reports them; maintenance
 // removes the ones old enough that no write can still be using them.
 import { lstat, readdir, unlink } from 'node:fs/promises';
+import { processGone } from '../contract/process-gone.ts';
 import type { OpenFolder } from '../contract/safe-open.ts';
 
 /** A temp file older than this belongs to no write in progress (a write takes milliseconds; a gzip of a huge file
@@ -32,14 +33,7 @@ const PID_IN_NAME = /\.(\d{1,10})\.[0-9a-f]+(?:\.[0-9a-z]+)?\.tmp$/;
 /** True when the temp file's writer is known to be gone: its pid runs no process here. (A folder shared by several
  * hosts could hold a live writer of another host under that pid: its write then fails and is retried.) */
 function writerGone(name: string): boolean {
-  const pid = Number(PID_IN_NAME.exec(name)?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return processGone(Number(PID_IN_NAME.exec(name)?.[1]));
 }
 
 /** Removes the temp files of a folder whose writer is gone or that are stale; returns their names. */
