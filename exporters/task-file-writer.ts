@@ -224,6 +224,11 @@ export class TaskFileWriter {
           );
   }
 
+  /** items the queue holds at most (TASK_LOGS_MAX_QUEUE); a producer of many items at once pushes them in slices */
+  get maxQueue(): number {
+    return this.#maxQueue;
+  }
+
   /** the lifecycle phase: idle, armed, flushing, closing or closed */
   get phase(): PhaseName {
     return this.#phase.name;

@@ -199,12 +199,32 @@ function endInterruptedTasks(
       spanContext: () => spanContext,
     });
   }
-  const outcome = new Promise<PushOutcome>((resolve) =>
-    writer.pushAll(items, (_error, result) => resolve(result)),
-  );
-  // written now, not when the flush timer fires (it is unref'd: a process with nothing else to do would not wait)
-  void writer.forceFlush();
-  return outcome;
+  return pushInSlices(writer, items);
+}
+
+// A backlog of thousands of tasks is two items each: pushed at once, everything past the writer's bounded queue was
+// dropped and those tasks stayed queued. Slices of at most a quarter of the queue, each once the queue is at most
+// half full (what is left is room for live traffic meanwhile).
+async function pushInSlices(writer: TaskFileWriter, items: readonly TelemetryItem[]): Promise<PushOutcome> {
+  const slice = Math.max(2, writer.maxQueue >> 2);
+  const total: PushOutcome = { accepted: 0, rejected: 0, error: undefined };
+  const outcomes: Promise<void>[] = [];
+  for (let from = 0; from < items.length; from += slice) {
+    if (from > 0) await writer.whenQueuedAtMost(Math.max(0, (writer.maxQueue >> 1) - slice));
+    const outcome = new Promise<void>((resolve) =>
+      writer.pushAll(items.slice(from, from + slice), (error, result) => {
+        total.accepted += result.accepted;
+        total.rejected += result.rejected;
+        total.error ??= error;
+        resolve();
+      }),
+    );
+    outcomes.push(outcome);
+    // written now, not when the flush timer fires (it is unref'd: a process with nothing else to do would not wait)
+    void writer.forceFlush();
+  }
+  await Promise.all(outcomes);
+  return total;
 }
 
 /** Ends one task as interrupted if it is still queued or running (a queue that gave up on it, for example). */
