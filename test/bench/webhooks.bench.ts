@@ -1,5 +1,5 @@
 // Webhooks per second end to end (a signed GitHub issue_comment through every stage to queue_push) with logging on,
-// against the same server with TASK_LOGS_ENABLED=false, each in its own process, in pairs of 1 s rounds (the ratio
+// against the same server with TASK_LOGS_ENABLED=false, each in its own process, in pairs of 3 s rounds (the ratio
 // taken per pair, its median and spread printed); then the latency each adds at a steady 100 signed webhooks/s (p99
 // with logging on minus p99 with it off) on two new servers, sent to in turns of a second. The saturation rounds send prebuilt requests over raw keep-alive sockets (raw-http-client.ts):
 // the client shares the server's two cores, and node:http's client used as much CPU per webhook as the server's whole
@@ -29,9 +29,13 @@ import {
 import { RawConnection, rawPost } from './raw-http-client.ts';
 
 const SECRET = 'bench-secret-0123456789';
-/** seconds per saturation round, and pairs of rounds (on and off) */
-const SECONDS = QUICK ? 0.5 : 1;
-const PAIRS = QUICK ? 3 : 12;
+/**
+ * seconds per saturation round, and pairs of rounds (on and off). A logging server's last flush of a round is written
+ * after the round's window (the drain: awaited before the next round, and not in the answering rate), so a short round
+ * leaves more of its work uncounted: 3-15% of the on server's CPU on tmpfs with 1 s rounds, 0-7% with 3 s (review10).
+ */
+const SECONDS = QUICK ? 0.5 : 3;
+const PAIRS = QUICK ? 3 : 8;
 /** warm-up rounds per server: at least, at most; and webhooks at least (a new server's CPU per webhook came within
  * the noise of an old one's after 2,500-5,000 webhooks, measured beside it) */
 const WARM_MIN = 2;
@@ -304,7 +308,7 @@ async function warmUp(servers: Server[]): Promise<number[]> {
 
 /**
  * Both servers at saturation with their task folders under `parent`, in PAIRS pairs of rounds (on then off, then
- * off then on, ...): the on/off ratio is taken per pair, whose two rounds ran a second apart under nearly the same
+ * off then on, ...): the on/off ratio is taken per pair, whose two rounds ran seconds apart under nearly the same
  * load on the machine, and the line gives the median of those ratios with their spread. (The machine's other load
  * moves both servers' CPU per webhook by up to half between rounds, mostly by preempting their main threads; a
  * ratio of two medians taken over different seconds carried that into the line.) The servers are stopped at the
