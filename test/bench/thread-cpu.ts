@@ -18,3 +18,10 @@ export function threadMs(): Record<string, number> {
   }
   return ms;
 }
+
+/** A thread's group by its name: main (the event loop), writer (the writer thread), v8 (V8's helpers), other. */
+export function threadGroup(name: string): 'main' | 'writer' | 'v8' | 'other' {
+  if (name === 'MainThread') return 'main';
+  if (name === 'WorkerThread') return 'writer';
+  return name.startsWith('V8') ? 'v8' : 'other';
+}

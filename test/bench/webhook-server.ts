@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startServer } from '../../src/http/server.ts';
 import { limitHeapGrowth } from '../../src/ops/heap-growth.ts';
 import type { TaskQueue } from '../../src/queue/task-job.ts';
-import { threadMs } from './thread-cpu.ts';
+import { threadGroup, threadMs } from './thread-cpu.ts';
 
 limitHeapGrowth(); // as src/main.ts (npm start) does
 
@@ -50,14 +50,7 @@ function threadFaults(): Record<string, number> {
         continue; // a thread that ended meanwhile
       }
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const group =
-        name === 'MainThread'
-          ? 'main'
-          : name === 'WorkerThread'
-            ? 'writer'
-            : name.startsWith('V8')
-              ? 'v8'
-              : 'other';
+      const group = threadGroup(name);
       // minflt is the 10th field, the 8th after the name
       faults[group] = (faults[group] ?? 0) + Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
     }

@@ -27,6 +27,7 @@ import {
   report,
 } from './bench-kit.ts';
 import { RawConnection, rawPost } from './raw-http-client.ts';
+import { threadGroup } from './thread-cpu.ts';
 
 const SECRET = 'bench-secret-0123456789';
 /**
@@ -251,15 +252,7 @@ async function rate(
 function perWebhook(threadCpuMs: Record<string, number>, done: number): Record<string, number> {
   const us: Record<string, number> = { main: 0, writer: 0, v8: 0, other: 0 };
   for (const [name, ms] of Object.entries(threadCpuMs)) {
-    const group =
-      name === 'MainThread'
-        ? 'main'
-        : name === 'WorkerThread'
-          ? 'writer'
-          : name.startsWith('V8')
-            ? 'v8'
-            : 'other';
-    us[group]! += (ms * 1000) / done;
+    us[threadGroup(name)]! += (ms * 1000) / done;
   }
   us.total = us.main! + us.writer! + us.v8! + us.other!;
   return us;
