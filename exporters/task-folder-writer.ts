@@ -20,6 +20,10 @@ const KNOWN_LIMIT = 50_000;
 export const NEW_FOLDERS_DIR = '.new~';
 /** A folder left in NEW_FOLDERS_DIR this long belongs to no write in progress (a write takes milliseconds). */
 const STALE_NEW_FOLDER_MS = 10 * 60_000;
+/** Leftovers in NEW_FOLDERS_DIR are looked at and removed this many at most, or for this long, in one turn of the
+ * event loop (see #clearLeftovers). */
+const CLEAR_SLICE = 32;
+const CLEAR_SLICE_MS = 4;
 /** After NEW_FOLDERS_DIR could not be opened (a link, a full disk), new folders are made in place for this long. */
 const NEW_FOLDERS_RETRY_MS = 60_000;
 // `<pid>.<random>.<n>.<task id>`: the pid tells a folder whose writer is gone; the random part keeps hosts apart
@@ -72,6 +76,10 @@ export class TaskFolderWriter {
   // NEW_FOLDERS_DIR held open, and when to try opening it again after it could not be
   #newFoldersDir: OpenFolder | undefined;
   #newFoldersRetryAt = 0;
+  #openingNewFolders: Promise<OpenFolder | undefined> | undefined;
+  // the removal of leftovers in NEW_FOLDERS_DIR, started once, and whether the writer closed (it stops then)
+  #clearing: Promise<void> | undefined;
+  #closed = false;
   // this writer's part of its new folders' names, and their count
   readonly #token = randomBytes(4).toString('hex');
   #made = 0;
@@ -356,12 +364,20 @@ export class TaskFolderWriter {
     await this.#fs.rmdir(temp).catch(() => undefined);
   }
 
-  /** NEW_FOLDERS_DIR, held open (a link there is refused, never followed); made on first use, and its folders
-   * whose writer is gone (killed mid-write) or that are stale removed then. Undefined while something that is no
-   * folder has its name; a disk error is thrown. */
-  async #newFolders(): Promise<OpenFolder | undefined> {
-    if (this.#newFoldersDir !== undefined) return this.#newFoldersDir;
-    if (Date.now() < this.#newFoldersRetryAt) return undefined;
+  /** NEW_FOLDERS_DIR, held open (a link there is refused, never followed); made on first use, when the removal of its
+   * folders whose writer is gone (killed mid-write) or that are stale starts beside the writes (see #clearLeftovers).
+   * Undefined while something that is no folder has its name; a disk error is thrown. */
+  #newFolders(): Promise<OpenFolder | undefined> {
+    if (this.#newFoldersDir !== undefined) return Promise.resolve(this.#newFoldersDir);
+    if (Date.now() < this.#newFoldersRetryAt) return Promise.resolve(undefined);
+    // the first flush's tasks come here side by side: one of them opens the folder, the others wait for it
+    this.#openingNewFolders ??= this.#openNewFolders().finally(() => {
+      this.#openingNewFolders = undefined;
+    });
+    return this.#openingNewFolders;
+  }
+
+  async #openNewFolders(): Promise<OpenFolder | undefined> {
     const path = join(this.#root, NEW_FOLDERS_DIR);
     try {
       await this.#fs.mkdir(path);
@@ -373,23 +389,54 @@ export class TaskFolderWriter {
       return undefined;
     }
     // leftovers that could not be removed are tried again at the next writer's start: nothing is lost meanwhile
-    await this.#removeLeftFolders(this.#newFoldersDir).catch(() => undefined);
+    this.#clearing ??= this.#clearLeftovers().catch(() => undefined);
     return this.#newFoldersDir;
   }
 
-  async #removeLeftFolders(parent: OpenFolder): Promise<void> {
-    const now = Date.now();
-    for (const name of await this.#fs.list(parent.path)) {
-      const path = inFolder(parent.path, name);
-      const pid = Number(NEW_FOLDER_PID.exec(name)?.[1]);
-      const ageMs = await this.#fs.mtimeMs(path).then(
-        (mtime) => now - mtime,
-        () => 0,
-      );
-      // a folder of another host's live writer under a pid gone here: that writer's rename fails, and it writes its
-      // changes the usual way
-      if (ageMs < STALE_NEW_FOLDER_MS && !processGone(pid)) continue;
-      await this.#fs.removeTree(path).catch(() => undefined);
+  /** Resolves once the removal of leftovers that this writer's first new folder started has ended (all removed, or
+   * the writer closed); at once if it has not started. For tests. */
+  leftoversCleared(): Promise<void> {
+    return this.#clearing ?? Promise.resolve();
+  }
+
+  /**
+   * Removes the folders in NEW_FOLDERS_DIR whose writer is gone (its pid names no process here) or that are stale,
+   * after the write that opened it and in slices of at most CLEAR_SLICE folders or CLEAR_SLICE_MS, each in a turn of
+   * the event loop of its own: tens of thousands of leftovers (a writer killed again and again) never hold up a
+   * write, nor the event loop (on the writer thread the calls are synchronous: a flush there runs whole between two
+   * slices). A folder of a live writer here, not yet stale, is kept. Stops when the writer closes.
+   */
+  async #clearLeftovers(): Promise<void> {
+    await nextTurn();
+    if (this.#closed) return;
+    // its own handle (a link there is refused), closed here: the writer's may be closed and its number reused meanwhile
+    const parent = await this.#fs.openFolder(join(this.#root, NEW_FOLDERS_DIR));
+    try {
+      const names = await this.#fs.list(parent.path);
+      const now = Date.now();
+      let sliceStart = performance.now();
+      let inSlice = 0;
+      for (const name of names) {
+        if (inSlice >= CLEAR_SLICE || performance.now() - sliceStart >= CLEAR_SLICE_MS) {
+          await nextTurn();
+          sliceStart = performance.now();
+          inSlice = 0;
+        }
+        if (this.#closed) return;
+        inSlice++;
+        const path = inFolder(parent.path, name);
+        const pid = Number(NEW_FOLDER_PID.exec(name)?.[1]);
+        const ageMs = await this.#fs.mtimeMs(path).then(
+          (mtime) => now - mtime,
+          () => 0,
+        );
+        // a folder of another host's live writer under a pid gone here: that writer's rename fails, and it writes its
+        // changes the usual way
+        if (ageMs < STALE_NEW_FOLDER_MS && !processGone(pid)) continue;
+        await this.#fs.removeTree(path).catch(() => undefined);
+      }
+    } finally {
+      await parent.close().catch(() => undefined);
     }
   }
 
@@ -399,8 +446,9 @@ export class TaskFolderWriter {
     open?.close().catch(() => undefined);
   }
 
-  /** Lets go of what this writer holds open. */
+  /** Lets go of what this writer holds open, and stops the removal of leftovers (the next writer does the rest). */
   close(): void {
+    this.#closed = true;
     this.#closeNewFolders();
   }
 
@@ -479,6 +527,8 @@ function writesAFile(changes: TaskChanges): boolean {
       : encoded.webhook.length > 0 || encoded.output.length > 0)
   );
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
