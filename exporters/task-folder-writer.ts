@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TaskLogsError } from '../src/contract/errors.ts';
 import { forEachLimited } from '../src/contract/for-each-limited.ts';
-import { processGone } from '../src/contract/process-gone.ts';
+import { isNewFolderLeftover, NEW_FOLDERS_DIR } from '../src/contract/new-folders.ts';
 import { isUnsafePath } from '../src/contract/safe-open.ts';
 import { TASK_FILES, type TaskMetadata, TOMBSTONE_DIR } from '../src/contract/task-files.ts';
 import { writeJsonAtomic } from './atomic-json.ts';
@@ -13,21 +13,16 @@ import { JsonlAppender } from './jsonl-appender.ts';
 import { MetadataFile } from './metadata-file.ts';
 import type { TaskChanges } from './task-changes.ts';
 
+export { NEW_FOLDERS_DIR };
+
 const KNOWN_LIMIT = 50_000;
 
-/** Under TASK_LOGS_DIR, where a writer makes a new task's folder with its first files before it renames the folder
- * into place. '~' is not allowed in task ids: no reader or scan takes this folder, or anything in it, for a task. */
-export const NEW_FOLDERS_DIR = '.new~';
-/** A folder left in NEW_FOLDERS_DIR this long belongs to no write in progress (a write takes milliseconds). */
-const STALE_NEW_FOLDER_MS = 10 * 60_000;
 /** Leftovers in NEW_FOLDERS_DIR are looked at and removed this many at most, or for this long, in one turn of the
  * event loop (see #clearLeftovers). */
 const CLEAR_SLICE = 32;
 const CLEAR_SLICE_MS = 4;
 /** After NEW_FOLDERS_DIR could not be opened (a link, a full disk), new folders are made in place for this long. */
 const NEW_FOLDERS_RETRY_MS = 60_000;
-// `<pid>.<random>.<n>.<task id>`: the pid tells a folder whose writer is gone; the random part keeps hosts apart
-const NEW_FOLDER_PID = /^(\d{1,10})\./;
 // rename's answers when the task's name is taken: by a folder with files in it (another writer made the task
 // first), or by something that is no folder (a link, a file: the usual path refuses it)
 const NAME_TAKEN = new Set(['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR']);
@@ -425,15 +420,11 @@ export class TaskFolderWriter {
         if (this.#closed) return;
         inSlice++;
         const path = inFolder(parent.path, name);
-        const pid = Number(NEW_FOLDER_PID.exec(name)?.[1]);
         const ageMs = await this.#fs.mtimeMs(path).then(
           (mtime) => now - mtime,
           () => 0,
         );
-        // a folder of another host's live writer under a pid gone here: that writer's rename fails, and it writes its
-        // changes the usual way
-        if (ageMs < STALE_NEW_FOLDER_MS && !processGone(pid)) continue;
-        await this.#fs.removeTree(path).catch(() => undefined);
+        if (isNewFolderLeftover(name, ageMs)) await this.#fs.removeTree(path).catch(() => undefined);
       }
     } finally {
       await parent.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 // The CLI's maintenance commands: prune (retention and the size cap), compress, reindex, verify.
 import type { Config } from '../config.ts';
+import { NEW_FOLDERS_DIR } from '../contract/new-folders.ts';
 import { compressTasks } from '../ops/compression.ts';
 import { tasksCount } from '../ops/count-words.ts';
 import type { MaintenanceError } from '../ops/maintenance-error.ts';
@@ -54,6 +55,10 @@ export async function prune(config: Config, flags: Flags, out: Out): Promise<num
       `${verb} ${result.deleted.length} of ${tasksCount(result.scanned)} (${bytes(result.deleted.reduce((s, d) => s + d.bytes, 0))})` +
         (kept.length > 0 ? `; kept, not known to have ended: ${kept.join(', ')}` : ''),
     );
+    if (result.leftover_new_folders_removed > 0)
+      out.line(
+        `${result.dry_run ? 'would remove' : 'removed'} ${result.leftover_new_folders_removed} new task folders left in ${NEW_FOLDERS_DIR} by killed writers`,
+      );
     if (result.over_cap)
       out.line(
         paint(
@@ -138,6 +143,14 @@ export async function verify(config: Config, flags: Flags, out: Out): Promise<nu
       for (const problem of task.problems) out.line(`${id}: ${paint(out, 'red', plain(problem))}`);
       for (const fix of task.repaired) out.line(`${id}: ${paint(out, 'green', plain(`repaired: ${fix}`))}`);
     }
+    if (result.new_folder_leftovers > 0)
+      out.line(
+        paint(
+          out,
+          'yellow',
+          `${result.new_folder_leftovers} new task folders left in ${NEW_FOLDERS_DIR} by killed writers (not tasks: the next writer or prune removes them)`,
+        ),
+      );
     out.line(`${tasksCount(result.scanned)} checked, ${unrepaired.length} with problems`);
   }
   return unrepaired.length > 0 ? 1 : 0;

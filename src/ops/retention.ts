@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isUnsafePath } from '../contract/safe-open.ts';
 import type { TaskIndex } from '../store/task-index.ts';
 import { type MaintenanceError, maintenanceError } from './maintenance-error.ts';
+import { findNewFolderLeftovers, removeNewFolderLeftovers } from './new-folder-leftovers.ts';
 import {
   folderSize,
   listTaskFolders,
@@ -53,6 +55,9 @@ export interface PruneResult {
   /** the cap could not be met with finished tasks alone */
   over_cap: boolean;
   leftover_trash_removed: number;
+  /** folders a killed writer left in .new~ (never renamed into place: not tasks) removed, or to be removed in a dry
+   * run; a live writer's is kept */
+  leftover_new_folders_removed: number;
   /** what failed (a read or write error): a task whose deletion failed is either still whole or already gone for
    * readers (its folder renamed to hidden trash, removed by the next run); the next run tries again */
   errors: MaintenanceError[];
@@ -66,6 +71,7 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
   const dryRun = options.dryRun ?? false;
   const errors: MaintenanceError[] = [];
   const leftover = dryRun ? 0 : await removeLeftoverTrash(options.root, errors);
+  const newFolders = await pruneNewFolders(options.root, dryRun, errors);
   if (!dryRun)
     await removeOldTombstones(options.root, now).catch((error: unknown) => {
       errors.push(maintenanceError(null, error));
@@ -162,8 +168,24 @@ export async function pruneTasks(options: PruneOptions): Promise<PruneResult> {
     total_bytes_after: capped ? (dryRun ? totalBefore : total) : null,
     over_cap: overCap,
     leftover_trash_removed: leftover,
+    leftover_new_folders_removed: newFolders,
     errors,
   };
+}
+
+// a link or a file at .new~ holds nothing of ours: left alone (verify reports it)
+async function pruneNewFolders(root: string, dryRun: boolean, errors: MaintenanceError[]): Promise<number> {
+  const failed: unknown[] = [];
+  try {
+    return dryRun
+      ? (await findNewFolderLeftovers(root)).length
+      : await removeNewFolderLeftovers(root, failed);
+  } catch (error) {
+    if (!isUnsafePath(error)) errors.push(maintenanceError(null, error));
+    return 0;
+  } finally {
+    for (const error of failed) errors.push(maintenanceError(null, error));
+  }
 }
 
 async function removeLeftoverTrash(root: string, errors: MaintenanceError[]): Promise<number> {

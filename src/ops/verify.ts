@@ -4,11 +4,13 @@
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { NEW_FOLDERS_DIR } from '../contract/new-folders.ts';
 import { isUnsafePath, type OpenFolder, openTaskFolder, readAll } from '../contract/safe-open.ts';
 import { isOutputType, isWebhookStage, TASK_FILES, WEBHOOK_STAGES } from '../contract/task-files.ts';
 import { isFinalStatus, isTaskStatus } from '../contract/task-status.ts';
 import { parseJsonl } from '../store/jsonl-read.ts';
 import { maintenanceError } from './maintenance-error.ts';
+import { findNewFolderLeftovers } from './new-folder-leftovers.ts';
 import { listTaskFolders, type TaskFolder } from './task-folders.ts';
 import { lockHeld } from './task-lock.ts';
 import { tempFiles } from './temp-files.ts';
@@ -32,11 +34,20 @@ const SEED_METADATA = [
   'model',
 ];
 
+export interface VerifyResult {
+  scanned: number;
+  /** the tasks with problems or repairs; task_id '' for the logs folder itself */
+  broken: TaskProblems[];
+  /** folders a killed writer left in .new~, never renamed into place: not tasks and no problem of one (the next
+   * writer or prune removes them), but the first files of a task that may be missing */
+  new_folder_leftovers: number;
+}
+
 export async function verifyTasks(options: {
   root: string;
   repair?: boolean;
   onProgress?: (done: number, total: number) => void;
-}): Promise<{ scanned: number; broken: TaskProblems[] }> {
+}): Promise<VerifyResult> {
   const broken: TaskProblems[] = [];
   let folders: TaskFolder[];
   try {
@@ -48,7 +59,7 @@ export async function verifyTasks(options: {
       problems: [`the logs folder is unreadable (${errorText(error)})`],
       repaired: [],
     });
-    return { scanned: 0, broken };
+    return { scanned: 0, broken, new_folder_leftovers: 0 };
   }
   let done = 0;
   for (const folder of folders) {
@@ -56,7 +67,14 @@ export async function verifyTasks(options: {
     if (result.problems.length > 0 || result.repaired.length > 0) broken.push(result);
     options.onProgress?.(++done, folders.length);
   }
-  return { scanned: folders.length, broken };
+  let leftovers = 0;
+  try {
+    leftovers = (await findNewFolderLeftovers(options.root)).length;
+  } catch (error) {
+    const what = isUnsafePath(error) ? unsafeWhat(error) : `is unreadable (${errorText(error)})`;
+    broken.push({ task_id: '', problems: [`the ${NEW_FOLDERS_DIR} folder ${what}`], repaired: [] });
+  }
+  return { scanned: folders.length, broken, new_folder_leftovers: leftovers };
 }
 
 interface ReadFile {

@@ -42,7 +42,7 @@ describe.each([
 ])('leftovers of killed writers, %s', (_way, base) => {
   const LEFT = 320;
 
-  it('do not hold up the first task folder: they are removed beside it, a live writer\'s folder kept', async () => {
+  it("do not hold up the first task folder: they are removed beside it, a live writer's folder kept", async () => {
     const root = await tempLogsDir();
     plantLeftovers(root, LEFT);
     const live = `${process.pid}.0a1b2c3d.0.task-busy`;
