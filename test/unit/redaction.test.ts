@@ -184,6 +184,65 @@ describe('Redactor', () => {
   });
 });
 
+describe('a token wrapped in characters that are no part of it', () => {
+  // an emoji, a NUL or another control character, a non-ASCII letter or space right against a token: gitleaks' rules
+  // end many tokens with a group of the characters that may follow one ([\x60'"\s;], an escaped newline, the end),
+  // and these were none of them, so `🔑sk-ant-api03-…AA🔑` was written as it was
+  const WRAPPERS: [string, string][] = [
+    ['🔑', '🔑'],
+    ['\u0000', '\u0000'],
+    ['\u0001', '\u0007'],
+    ['\u001b[31m', '\u001b[0m'],
+    ['\u007f', '\u007f'],
+    ['«', '»'],
+    ['é', 'é'],
+    ['\u200b', '\u200b'],
+    ['\u3000', '\u3000'],
+    ['\ufeff', '\ufffd'],
+  ];
+  const TOKEN_RULES = [
+    'anthropic-api-key',
+    'openai-api-key',
+    'github-pat',
+    'github-fine-grained-pat',
+    'github-app-token',
+    'aws-access-token',
+    'slack-bot-token',
+    'gcp-api-key',
+    'atlassian-api-token',
+    'stripe-access-token',
+    'jwt',
+  ];
+  const tokens = secretSamples().filter((s) => TOKEN_RULES.includes(s.rule));
+
+  it('is redacted whole, whatever the wrapper: Anthropic, OpenAI, GitHub, AWS, Slack and more', () => {
+    expect(new Set(tokens.map((t) => t.rule))).toEqual(new Set(TOKEN_RULES));
+    const missed = new Set<string>();
+    for (const token of tokens)
+      for (const [before, after] of WRAPPERS)
+        for (const text of [
+          `${before}${token.secret}${after}`,
+          `key: ${before}${token.secret}${after} (old)`,
+        ]) {
+          const out = redactor.redact(text);
+          if (out.includes(token.secret) || !out.includes(`${before}[REDACTED:${token.rule}]${after}`))
+            missed.add(`${token.rule} in ${JSON.stringify(before)}…${JSON.stringify(after)}`);
+          // the same line as JSON text, the wrappers behind escapes (\u0000, \u001b)
+          const json = JSON.stringify({ line: text });
+          const redacted = redactor.redact(json);
+          if (redacted.includes(token.secret) || !redacted.includes(`[REDACTED:${token.rule}]`))
+            missed.add(`${token.rule} in ${JSON.stringify(before)}…${JSON.stringify(after)}, as JSON`);
+        }
+    expect([...missed]).toEqual([]);
+  });
+
+  it('still needs the whole token: one that runs on into more token characters is not cut short', () => {
+    const ant = tokens.find((t) => t.rule === 'anthropic-api-key')!.secret;
+    // 96 characters after the prefix: no Anthropic key (it has 93 and AA); what else it may be is another rule's call
+    expect(redactor.find(`${ant}x`).some((f) => f.ruleId === 'anthropic-api-key')).toBe(false);
+  });
+});
+
 describe("gitleaks' global allow-list", () => {
   // its `(?i)^true|false|null$` means `^true` or `false` or `null$`: any secret holding "false" in any case, or ending
   // in "null", was allowed, so about 2 in a million random GitHub tokens were written unredacted

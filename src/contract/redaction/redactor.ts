@@ -112,7 +112,7 @@ export class Redactor {
     const scratch = this.#scratch;
     scratch.length = 0;
     this.#findIn(text, scratch);
-    if (scratch.length === 0 && !text.includes('\\')) return text;
+    if (scratch.length === 0 && !text.includes('\\') && !text.includes(ESC)) return text;
     const findings = this.#completed(text, scratch);
     if (findings.length === 0) return text;
     let out = '';
@@ -254,9 +254,10 @@ export class Redactor {
     // JSON inside text (a tool's input rendered as JSON, a pasted API response) hides newlines and quotes behind
     // escapes, which rules that read context do not see through: the unescaped text is searched too, and what is
     // found there is mapped back onto the escapes it came from
-    if (text.includes('\\')) {
-      const view = unescapedView(text);
-      if (view !== undefined) {
+    // Terminal output's ANSI escapes (colours) stand right against what they colour: `\x1b[31mAKIA…` has an `m`
+    // before the key, where a rule wants a word to start. The text without them is searched too, the same way.
+    if (text.includes('\\') || text.includes(ESC)) {
+      for (const view of viewsOf(text)) {
         const inView: Finding[] = [];
         this.#findIn(view.text, inView);
         for (const f of inView) {
@@ -442,11 +443,65 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   '/': '/',
 };
 
+const ESC = '\x1b';
+// an ANSI escape sequence: a control sequence (ESC [, parameters, a final character: colours, cursor moves) or ESC and
+// one character
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what starts the sequences this finds
+const ANSI_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])/g;
+
+/** A text derived from another, with where each of its characters started and ended in that one. */
+interface View {
+  text: string;
+  starts: number[];
+  ends: number[];
+}
+
+/** The texts searched besides the text itself: its JSON escapes decoded, its ANSI escapes taken out, and both. */
+function viewsOf(text: string): View[] {
+  const views: View[] = [];
+  const unescaped = text.includes('\\') ? unescapedView(text) : undefined;
+  if (unescaped !== undefined) views.push(unescaped);
+  const plain = text.includes(ESC) ? withoutAnsi(text) : undefined;
+  if (plain !== undefined) views.push(plain);
+  if (unescaped?.text.includes(ESC)) {
+    const both = withoutAnsi(unescaped.text);
+    if (both !== undefined)
+      views.push({
+        text: both.text,
+        starts: both.starts.map((at) => unescaped.starts[at]!),
+        ends: both.ends.map((at) => unescaped.ends[at - 1]!),
+      });
+  }
+  return views;
+}
+
+/** The text with its ANSI escape sequences taken out; undefined when it has none. */
+function withoutAnsi(text: string): View | undefined {
+  let out = '';
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let at = 0;
+  const keep = (to: number) => {
+    out += text.slice(at, to);
+    for (let i = at; i < to; i++) {
+      starts.push(i);
+      ends.push(i + 1);
+    }
+  };
+  for (const match of text.matchAll(ANSI_SEQUENCE)) {
+    keep(match.index);
+    at = match.index + match[0].length;
+  }
+  if (at === 0) return undefined;
+  keep(text.length);
+  return { text: out, starts, ends };
+}
+
 /**
  * The text with JSON-style escapes (\n, \", \\, \uXXXX) decoded, and for each character of it where it started and
  * ended in the original; undefined when there is nothing to decode.
  */
-function unescapedView(text: string): { text: string; starts: number[]; ends: number[] } | undefined {
+function unescapedView(text: string): View | undefined {
   let out = '';
   const starts: number[] = [];
   const ends: number[] = [];

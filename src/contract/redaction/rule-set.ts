@@ -157,7 +157,7 @@ export function gitleaksRules(): NonNullable<typeof gitleaks> {
     }
     try {
       const lists = [...(raw.allowlists ?? []), ...(raw.allowlist ? [raw.allowlist] : [])];
-      const { pattern, reachBack } = withoutIdentifierPrefix(raw.regex);
+      const { pattern, reachBack } = withoutIdentifierPrefix(widenSecretEnd(raw.regex));
       const keywords = (raw.keywords ?? []).map((k) => k.toLowerCase());
       rules.push({
         id: raw.id,
@@ -200,6 +200,21 @@ function withoutIdentifierPrefix(pattern: string): { pattern: string; reachBack:
   strip('(?i)', '(?i)');
   strip('(?i:', '(?i:');
   return { pattern: rest, reachBack };
+}
+
+// gitleaks ends 150 of its rules' secrets with `(?:[\x60'"\s;]|\\[nr]|$)`: a quote, a space, a semicolon, an escaped
+// newline or the end must follow, so a token is not taken from inside a longer one. Its `\s` is RE2's ASCII space,
+// and nothing else that cannot go on a token was in it: a key right against an emoji (`🔑sk-ant-api03-…AA🔑`), a NUL
+// or another control character (an ANSI colour), a non-ASCII letter, punctuation or space was written unredacted.
+// Each such end now takes any character but the printable ASCII ones other than those four (written as the negated
+// class, which the case folding of re2-to-js leaves as it is): below U+0020, U+007F and up. None of these tokens is
+// made of such characters (they are ASCII), so a token still cannot end inside a longer one. An operator's rule
+// written with the same ending gets the same.
+const SECRET_END = String.raw`(?:[\x60'"\s;]|\\[nr]|$`;
+const WIDER_SECRET_END = String.raw`(?:[^\x21\x23-\x26\x28-\x3a\x3c-\x5f\x61-\x7e]|\\[nr]|$`;
+
+function widenSecretEnd(pattern: string): string {
+  return pattern.replaceAll(SECRET_END, WIDER_SECRET_END);
 }
 
 // gitleaks' global allow-list has `(?i)^true|false|null$`, meant as "the secret is only true, false or null"; as
@@ -286,7 +301,7 @@ function compileRule(
 ): Rule {
   return {
     id: raw.id,
-    regex: compileOrThrow(raw.regex, `rule ${JSON.stringify(raw.id)}`, 'g'),
+    regex: compileOrThrow(widenSecretEnd(raw.regex), `rule ${JSON.stringify(raw.id)}`, 'g'),
     keywords: (raw.keywords ?? []).map((k) => k.toLowerCase()),
     secretGroup: raw.secretGroup ?? 0,
     entropy: raw.entropy ?? 0,
