@@ -87,7 +87,12 @@ const checkOwners = () => {
   const source = index;
   checking ??= endTasksOfGoneOwners(writer, {
     root: config.logsDir,
-    ...(source ? { candidates: () => activeTaskIds(source, stopCheck.signal) } : {}),
+    ...(source
+      ? {
+          // only those the index has as unwritten for the stale limit (the others cannot be ended yet)
+          candidates: ({ writtenBefore }) => activeTaskIds(source, stopCheck.signal, writtenBefore),
+        }
+      : {}),
     signal: stopCheck.signal,
     staleMs: config.interruptedAfterMinutes * 60_000,
     queueRunsAgain: true,

@@ -160,8 +160,9 @@ export async function startServer(settings: Config, options: ServerOptions = {})
       root: config.logsDir,
       // the tasks this process holds are skipped only while it runs them itself: with Redis a worker takes them
       // over, in another process, whose writes this one never sees
-      candidates: async () => {
-        const ids = await activeTaskIds(index, stopScans.signal);
+      // with Redis, only those the index has as unwritten for the stale limit (the others cannot be ended yet)
+      candidates: async ({ writtenBefore }) => {
+        const ids = await activeTaskIds(index, stopScans.signal, writtenBefore);
         return runsOwnTasks ? ids.filter((taskId) => !ownTasks.has(taskId)) : ids;
       },
       signal: stopScans.signal,

@@ -2,7 +2,7 @@
 // otherwise stay "running" forever. Servers and workers look for them at start and every TASK_LOGS_OWNER_CHECK_SECONDS
 // and end them as failed with the error "interrupted: ...", through the file writer like any other result.
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
@@ -33,10 +33,18 @@ export interface InterruptedTask {
   finished?: { success: boolean };
 }
 
+/** what a check can end: the candidates may leave out what it cannot */
+export interface CandidateScope {
+  /** set when only a task unwritten for the stale limit can be ended (the queue runs a dead owner's task again): a
+   * task whose folder was written after this time (ms since the epoch) cannot be ended by this check, and may be
+   * left out unread. A task whose last write is not known must not be (the check confirms on disk either way). */
+  writtenBefore: number | undefined;
+}
+
 export interface FindInterruptedOptions {
   root: string;
   /** ids of tasks that may be queued or running (from the index); by default every task folder is read */
-  candidates?: () => Iterable<string> | Promise<Iterable<string>>;
+  candidates?: (scope: CandidateScope) => Iterable<string> | Promise<Iterable<string>>;
   now?: Date;
   /** a task whose owner cannot be checked from here ends after this long without a write to its folder */
   staleMs: number;
@@ -51,8 +59,14 @@ export interface FindInterruptedOptions {
 
 async function findInterruptedTasks(options: FindInterruptedOptions): Promise<InterruptedTask[]> {
   const now = options.now ?? new Date();
+  // with the queue running dead owners' tasks again, only a task unwritten for staleMs can be ended: the others are
+  // left out before their files are read (with a backlog of 20,000 tasks just queued, reading each one's metadata and
+  // stat'ing its files cost 10 s of CPU a check)
+  const scope: CandidateScope = {
+    writtenBefore: options.queueRunsAgain ? now.getTime() - options.staleMs : undefined,
+  };
   const ids = options.candidates
-    ? [...(await options.candidates())]
+    ? [...(await options.candidates(scope))]
     : (await listTaskFolders(options.root)).map((folder) => folder.id);
   const found: InterruptedTask[] = [];
   const queued = async (id: string) => {
@@ -268,9 +282,15 @@ export function endedTasksLine(ended: readonly { task_id: string }[]): string {
  * ids of the tasks the index has as queued or running (each status oldest first), then the folders it knows no status
  * of. A page at a time, with a turn of the event loop between pages: a backlog of tens of thousands of queued tasks
  * read in one go held the event loop for most of a second, and one query over both statuses sorted them all again for
- * every page. Stops early (what was read so far) when `signal` is aborted or the index is closed.
+ * every page. Stops early (what was read so far) when `signal` is aborted or the index is closed. With
+ * `writtenBefore` (a check's CandidateScope), only the tasks the index has as unwritten since then, or whose folder
+ * mtime it does not know: those a check that goes by the time limit can end (it confirms on disk).
  */
-export async function activeTaskIds(index: TaskIndex, signal?: AbortSignal): Promise<string[]> {
+export async function activeTaskIds(
+  index: TaskIndex,
+  signal?: AbortSignal,
+  writtenBefore?: number,
+): Promise<string[]> {
   // a set: a task that moves from queued to running between two pages is read in both lists (ended twice, it had two
   // endings)
   const ids = new Set<string>();
@@ -278,14 +298,14 @@ export async function activeTaskIds(index: TaskIndex, signal?: AbortSignal): Pro
     let after: IdsPosition | undefined;
     do {
       if (index.closed || signal?.aborted) return [...ids];
-      const page = index.idsWithStatus(status, after, ACTIVE_PAGE);
+      const page = index.idsWithStatus(status, after, ACTIVE_PAGE, writtenBefore);
       for (const id of page.ids) ids.add(id);
       after = page.next;
       await setImmediate();
     } while (after !== undefined);
   }
   if (index.closed || signal?.aborted) return [...ids];
-  for (const id of index.idsWithoutStatus()) ids.add(id);
+  for (const id of index.idsWithoutStatus(writtenBefore)) ids.add(id);
   return [...ids];
 }
 
@@ -308,12 +328,17 @@ function isOwner(value: unknown): value is TaskOwner {
   return typeof o.host === 'string' && typeof o.pid === 'number' && typeof o.started_at === 'string';
 }
 
-// the latest write to any of the task's files (a running agent appends to 03 as it works)
+// the latest write to the task's folder or to its files (a running agent appends to 03 as it works; an entry made or
+// removed changes the folder's own mtime, the one the index keeps: a task the candidates left out as written lately
+// by the index is one this would find written lately too)
 async function lastWrite(dir: string): Promise<number | undefined> {
   let latest: number | undefined;
-  for (const name of [TASK_FILES.metadata, TASK_FILES.agentOutput, TASK_FILES.webhookFlow]) {
+  for (const path of [
+    dir,
+    ...[TASK_FILES.metadata, TASK_FILES.agentOutput, TASK_FILES.webhookFlow].map((name) => join(dir, name)),
+  ]) {
     try {
-      const mtime = (await stat(join(dir, name))).mtimeMs;
+      const mtime = (await (path === dir ? lstat(path) : stat(path))).mtimeMs;
       latest = latest === undefined ? mtime : Math.max(latest, mtime);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

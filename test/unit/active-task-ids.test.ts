@@ -42,3 +42,32 @@ it('lists every queued and running task once across pages, oldest first, those w
   );
   index.close();
 });
+
+it('with writtenBefore, lists only the tasks the index has as written by then or does not know, across pages', async () => {
+  const index = new TaskIndex(':memory:');
+  const cutoff = Date.UTC(2026, 10, 1, 12);
+  const expected: string[] = [];
+  // 1,300 queued and 300 running, most written after the cutoff: pages (of 250) with none to list come between
+  for (let i = 0; i < 1600; i++) {
+    const status = i < 1300 ? 'queued' : 'running';
+    const id = `task-${status[0]}${String(i).padStart(5, '0')}`;
+    const kind = i % 97 === 5 ? 'old' : i % 89 === 7 ? 'unknown' : i % 83 === 3 ? 'at' : 'fresh';
+    const folderMtimeMs =
+      kind === 'old' ? cutoff - 60_000 : kind === 'at' ? cutoff : kind === 'fresh' ? cutoff + 1 : undefined;
+    index.upsert(id, {
+      metadata: { status, created_at: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString() },
+      ...(folderMtimeMs === undefined ? {} : { folderMtimeMs }),
+    });
+    if (kind !== 'fresh') expected.push(id);
+  }
+  // folders with no status yet: one unwritten since before the cutoff, one written after
+  index.refreshMany([
+    ['task-n1', { folderMtimeMs: cutoff - 1, metadata: { status: undefined } }],
+    ['task-n2', { folderMtimeMs: cutoff + 1, metadata: { status: undefined } }],
+  ]);
+  expect(expected.length).toBeGreaterThan(40);
+  expect(await activeTaskIds(index, undefined, cutoff)).toEqual([...expected, 'task-n1']);
+  // without it, every one
+  expect(await activeTaskIds(index)).toHaveLength(1602);
+  index.close();
+});

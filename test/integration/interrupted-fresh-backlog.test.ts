@@ -1,0 +1,143 @@
+// With Redis the interrupted-task check ends a queued or running task only after TASK_LOGS_INTERRUPTED_AFTER_MINUTES
+// without a write to its folder (a dead owner's job is the queue's to run again), and never one whose job Redis still
+// holds. It read every queued task's metadata.json (and stat'ed its files) every TASK_LOGS_OWNER_CHECK_SECONDS: with
+// 20,000 tasks just queued, 10 s of CPU a check on the server's event loop, for tasks none of which could be ended
+// yet. The index knows when each folder was last written: the check now reads only the tasks it has unwritten for
+// the limit, or whose folder mtime it does not know, and still confirms on disk and with Redis before ending one.
+import { spawnSync } from 'node:child_process';
+import fsp, { readFile, utimes, writeFile } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { hostname } from 'node:os';
+import { join, sep } from 'node:path';
+import { Redis } from 'ioredis';
+import { expect, it, onTestFinished } from 'vitest';
+import { TASK_FILES } from '../../src/contract/task-files.ts';
+import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
+import { RedisQueue } from '../../src/queue/redis-queue.ts';
+import { refreshIndex } from '../../src/store/index-refresh.ts';
+import { TaskIndex } from '../../src/store/task-index.ts';
+import { startRedis } from '../helpers/redis.ts';
+import { testTelemetry } from '../helpers/telemetry.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+
+const LIMIT_MS = 90 * 60_000;
+const FRESH = 100;
+
+// the paths this process opens or stats through node:fs/promises while recording (what the check reads)
+function recordPaths(): { paths: string[]; stop(): void } {
+  const table = fsp as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const names = ['open', 'stat', 'lstat', 'readFile', 'readdir'];
+  const originals = names.map((name) => table[name]!);
+  const paths: string[] = [];
+  names.forEach((name, i) => {
+    table[name] = (...args: unknown[]) => {
+      paths.push(String(args[0]));
+      return originals[i]!(...args);
+    };
+  });
+  syncBuiltinESMExports();
+  const stop = () => {
+    names.forEach((name, i) => {
+      table[name] = originals[i]!;
+    });
+    syncBuiltinESMExports();
+  };
+  onTestFinished(stop);
+  return { paths, stop };
+}
+
+async function scriptCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval|evalsha_ro|eval_ro):calls=(\d+)/gm))
+    calls += Number(m[1]);
+  return calls;
+}
+
+it('in Redis mode, reads none of a fresh backlog; an old task of a dead owner is still ended, one Redis holds is not', async () => {
+  const redisUrl = await startRedis();
+  if (redisUrl === undefined) return;
+  const root = await tempLogsDir();
+  const index = new TaskIndex(join(root, '.index.sqlite'));
+  onTestFinished(() => index.close());
+  const telemetry = testTelemetry(root, {}, { index });
+  const queue = new RedisQueue({ url: redisUrl, name: `fresh-backlog-${process.pid}`, report: () => {} });
+  onTestFinished(() => queue.close());
+  const redis = new Redis(redisUrl);
+  onTestFinished(async () => {
+    await redis.quit();
+  });
+
+  const start = (taskId: string) => {
+    const task = telemetry.tasks.start({
+      taskId,
+      source: 'webhook',
+      provider: 'github',
+      input: { message: 'review this', source_metadata: { provider: 'github' } },
+    });
+    task.recordStage('received', { event_type: 'issue_comment' });
+    task.recordStage('task_created', { assigned_agent: 'brain' });
+    return task;
+  };
+  const fresh = Array.from({ length: FRESH }, (_, i) => `task-fresh${String(i).padStart(3, '0')}`);
+  for (const id of fresh) start(id);
+  // three queued by a process that is gone, with no write for two hours: one whose job Redis still holds, one whose
+  // job it does not, and one of those whose folder mtime the index does not know
+  const held = start('task-oldheld');
+  await queue.push({ message: held.toQueueMessage(), prompt: 'review this', agent: { name: 'brain' } });
+  start('task-olddead');
+  start('task-oldnull');
+  await telemetry.forceFlush();
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  const old = new Date(Date.now() - 2 * 3_600_000);
+  for (const id of ['task-oldheld', 'task-olddead', 'task-oldnull']) {
+    const dir = join(root, id);
+    const path = join(dir, TASK_FILES.metadata);
+    const metadata = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(
+      path,
+      JSON.stringify({ ...metadata, owner: { ...metadata.owner, host: hostname(), pid: gone } }),
+    );
+    for (const name of [TASK_FILES.metadata, TASK_FILES.input, TASK_FILES.webhookFlow])
+      await utimes(join(dir, name), old, old);
+    await utimes(dir, old, old);
+  }
+  // the index learns the old mtimes as the server's refresh does
+  await refreshIndex(index, root);
+  // a row a writer upserted without knowing the folder mtime: never left out on that account
+  const oldnull = JSON.parse(await readFile(join(root, 'task-oldnull', TASK_FILES.metadata), 'utf8'));
+  index.upsert('task-oldnull', { metadata: oldnull });
+  expect(index.folderMtime('task-oldnull')).toBeNull();
+  // an index behind the disk: it has task-fresh000 unwritten for two hours, its folder says otherwise
+  index.upsert('task-fresh000', { folderMtimeMs: old.getTime() });
+
+  const asked = await scriptCalls(redis);
+  const recording = recordPaths();
+  const ended = await endTasksOfGoneOwners(telemetry.writer!, {
+    root,
+    candidates: (scope) => activeTaskIds(index, undefined, scope.writtenBefore),
+    staleMs: LIMIT_MS,
+    queueRunsAgain: true,
+    stillQueued: (taskId) => queue.holdsJob(taskId),
+  });
+  recording.stop();
+  await telemetry.forceFlush();
+
+  expect(ended.map((task) => task.task_id).sort()).toEqual(['task-olddead', 'task-oldnull']);
+  const read = new Set(
+    recording.paths
+      .filter((path) => path.startsWith(root + sep))
+      .map((path) => path.slice(root.length + 1).split(sep)[0]),
+  );
+  // the fresh tasks are not read; the one the index has as old is, and is left alone: its folder is fresh
+  expect(fresh.filter((id) => read.has(id))).toEqual(['task-fresh000']);
+  for (const id of ['task-oldheld', 'task-olddead', 'task-oldnull']) expect(read.has(id)).toBe(true);
+  // Redis is asked about the three old ones only (one getJobState script each)
+  expect((await scriptCalls(redis)) - asked).toBe(3);
+  const status = async (id: string) =>
+    JSON.parse(await readFile(join(root, id, TASK_FILES.metadata), 'utf8')).status as string;
+  expect(await status('task-olddead')).toBe('failed');
+  expect(await status('task-oldnull')).toBe('failed');
+  expect(await status('task-oldheld')).toBe('queued');
+  expect(await status('task-fresh000')).toBe('queued');
+}, 60_000);
