@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { freshFetch } from '../helpers/fresh-fetch.ts';
 import { recordSampleTask, SAMPLE_INPUT } from '../helpers/sample-task.ts';
 import { getJson, testServer } from '../helpers/server.ts';
@@ -131,24 +133,38 @@ describe('a streamed answer that cannot finish', () => {
     const { request } = await import('node:http');
     const { rm } = await import('node:fs/promises');
     const { dir, server, api } = await serverWithTask(30_000);
+    // The server's writes on this connection are held (its socket corked) from the request on, as a client that
+    // reads nothing holds them once the socket buffers are full, and let go once the task is deleted. The stream
+    // reads ahead of what is sent by at most 16 chunks of 64 KiB, so with a bigger body the server is still in the
+    // middle of it when the folder goes, whatever the load: the body cannot be sent whole before the delete (when
+    // the client only paused after its first chunk, a server quicker than the delete had already sent it all).
+    expect(statSync(join(dir, 'task-abc123', TASK_FILES.agentOutput)).size).toBeGreaterThan(2 * 16 * 65_536);
+    let deleted = false;
     const outcome = await new Promise<{ complete: boolean; text: string }>((resolve, reject) => {
+      server.server.once('request', (_req: IncomingMessage, res: ServerResponse) => {
+        const socket = res.socket!;
+        socket.cork();
+        // the answer's body has started (the route found the task and handed its stream over): now the delete
+        res.once('pipe', () => {
+          rm(join(dir, 'task-abc123'), { recursive: true, force: true }).then(() => {
+            deleted = true;
+            socket.uncork();
+          }, reject);
+        });
+      });
       const req = request(`${api}/full`, (res) => {
         let text = '';
-        let deleted = false;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           text += chunk;
-          if (deleted) return;
-          deleted = true;
-          // stop reading, delete the task (as retention would), then read on
-          res.pause();
-          rm(join(dir, 'task-abc123'), { recursive: true, force: true }).then(() => res.resume(), reject);
         });
         res.on('close', () => resolve({ complete: res.complete, text }));
       });
       req.on('error', () => undefined); // the cut may surface here too; the 'close' above decides
       req.end();
     });
+    expect(deleted).toBe(true);
+    expect(outcome.text.startsWith('{"task_id":"task-abc123"')).toBe(true);
     expect(outcome.complete).toBe(false);
     expect(() => JSON.parse(outcome.text)).toThrow(); // a cut document, never one that looks whole
     expect((await getJson(`${server.url}/healthz`)).status).toBe(200);
