@@ -9,6 +9,7 @@ import { mergeMetadata } from './metadata-merge.ts';
 import { ProblemReporter } from './problem-reporter.ts';
 import { emptyChanges, TaskChangeSet, type TaskChanges } from './task-changes.ts';
 import { TaskFolderThread, type WriterThreadOptions } from './task-folder-thread.ts';
+import type { ThreadIndexSettings } from './task-folder-thread-wire.ts';
 import { type FolderWrites, inProcessFolders, taskDeletedError } from './task-folder-writer.ts';
 import { isLogRecord, type TelemetryItem } from './telemetry-item.ts';
 
@@ -31,6 +32,14 @@ export interface TaskFileWriterOptions {
   fs?: FileSystem;
   /** write the task folders in a worker thread with synchronous file calls (TASK_LOGS_WRITER_THREAD) */
   thread?: WriterThreadOptions;
+  /**
+   * the task index that the writer thread keeps current itself: the rows of what each flush wrote go in through a
+   * connection of the thread's own, off the event loop, opened by `module`'s openWriterIndex(path) (the server's is
+   * src/store/writer-index.ts), and onWritten is told which (WrittenFiles.indexed). Only with `thread`; a flush
+   * written on the event loop (while the thread starts, or without one) or rows the thread could not index are
+   * onWritten's to index, as without this.
+   */
+  index?: ThreadIndexSettings | undefined;
   /** where problems are reported; rate-limited by the writer */
   report?: (message: string) => void;
   /** redacts secrets from every line and file before it is written (TASK_LOGS_REDACTION) */
@@ -49,6 +58,8 @@ export interface WrittenFiles {
   finalResult: FinalResult | undefined;
   /** the folder's mtime after the writes (undefined when it could not be read) */
   folderMtimeMs?: number | undefined;
+  /** the writer thread has put this row in the index at `indexPath` already */
+  indexed?: boolean;
 }
 
 export type DropReason =
@@ -210,14 +221,18 @@ export class TaskFileWriter {
       );
     this.#folders =
       options.thread !== undefined && options.fs === undefined
-        ? new TaskFolderThread({ root: this.root, durable: this.#durable }, options.thread, {
-            report: (key, message) => this.#problems.problem(key, message),
-            onUnreadable,
-            early: inProcessFolders(
-              { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
-              this.#concurrency,
-            ),
-          })
+        ? new TaskFolderThread(
+            { root: this.root, durable: this.#durable, index: options.index },
+            options.thread,
+            {
+              report: (key, message) => this.#problems.problem(key, message),
+              onUnreadable,
+              early: inProcessFolders(
+                { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
+                this.#concurrency,
+              ),
+            },
+          )
         : inProcessFolders(
             { root: this.root, fs: this.#fs, durable: this.#durable, onUnreadable },
             this.#concurrency,
@@ -518,6 +533,7 @@ export class TaskFileWriter {
             metadata: outcome.metadata,
             finalResult: changes.finalResult,
             folderMtimeMs: outcome.folderMtimeMs,
+            indexed: outcome.indexed === true,
           });
       } else if (outcome.kind === 'deleted') {
         this.#drop('task_deleted', changes.items);

@@ -1,12 +1,39 @@
 // The messages between the writer and its writer thread, and the outcome codec (an Error loses its code when cloned).
 import { type ErrorCode, TaskLogsError } from '../src/contract/errors.ts';
-import type { TaskMetadata } from '../src/contract/task-files.ts';
+import type { FinalResult, TaskMetadata } from '../src/contract/task-files.ts';
 import type { TaskChanges } from './task-changes.ts';
 import type { FolderOutcome } from './task-folder-writer.ts';
 
 export interface ThreadSettings {
   root: string;
   durable: boolean;
+  /** the task index the thread keeps current itself (the rows of what each flush wrote); none: the writer does */
+  index?: ThreadIndexSettings | undefined;
+}
+
+/** where the task index is and the module that opens it in the thread (it exports `openWriterIndex(path)`) */
+export interface ThreadIndexSettings {
+  path: string;
+  module: string;
+}
+
+/** a task index row: what a flush wrote for one task (TaskFileWriter's WrittenFiles, less the task id) */
+export interface IndexRow {
+  metadata?: TaskMetadata | undefined;
+  finalResult?: FinalResult | undefined;
+  folderMtimeMs?: number;
+}
+
+/** the task index as the thread uses it */
+export interface ThreadIndex {
+  /** the rows in one transaction */
+  upsertMany(entries: Iterable<[string, IndexRow]>): void;
+  close(): void;
+}
+
+/** a writer that lets go of the thread (kept for another writer): the thread closes what it held open for it */
+export interface ThreadRelease {
+  release: number;
 }
 
 /** one flush's tasks; `indexes` are their places in the flush (a retry after a stopped thread sends the rest only) */
@@ -82,9 +109,16 @@ export type WireOutcome =
     };
 
 /** outcomes as [flush index, outcome] pairs; one reply at the end of a flush (`done`), and one before the thread waits
- * on anything (a metadata lock) with what it finished so far */
+ * on anything (a metadata lock) with what it finished so far. The last reply says which written tasks' rows the
+ * thread put in the index (`indexed`, flush indexes), or why it could not (`indexError`: the writer indexes them). */
 export type ThreadReply =
-  | { flush: number; outcomes: [number, WireOutcome][]; done: boolean }
+  | {
+      flush: number;
+      outcomes: [number, WireOutcome][];
+      done: boolean;
+      indexed?: number[];
+      indexError?: string;
+    }
   | { unreadable: string }
   /** the thread has loaded its modules and takes flushes from now on */
   | { ready: true };

@@ -13,6 +13,7 @@ import {
   decodeOutcome,
   PROGRESS_FINISHED,
   PROGRESS_LINES,
+  type ThreadRelease,
   type ThreadReply,
   type ThreadRequest,
   type ThreadSettings,
@@ -173,6 +174,13 @@ export class TaskFolderThread implements FolderWrites {
       this.#worker = undefined;
       if (worker === undefined) return;
       this.#detach?.();
+      // the thread closes what it held open for this writer (its index connection) before another writer takes it
+      const release: ThreadRelease = { release: this.#writer };
+      try {
+        worker.postMessage(release);
+      } catch {
+        // a thread that has stopped holds nothing
+      }
       if (!this.#own && this.#flush === undefined && keepSpare(worker)) return;
       await worker.terminate();
     })();
@@ -351,6 +359,14 @@ export class TaskFolderThread implements FolderWrites {
     const flush = this.#flush;
     if (flush === undefined || flush.id !== reply.flush) return;
     for (const [index, outcome] of reply.outcomes) flush.outcomes[index] = decodeOutcome(outcome);
+    if (reply.indexed !== undefined) {
+      for (const index of reply.indexed) {
+        const outcome = flush.outcomes[index];
+        if (outcome?.kind === 'written') flush.outcomes[index] = { ...outcome, indexed: true };
+      }
+    }
+    // the rows the thread could not index are the writer's to index, as without the thread
+    if (reply.indexError !== undefined) this.#report('index_thread', reply.indexError);
     if (reply.done) this.#finish(flush);
   }
 

@@ -41,6 +41,8 @@ export type FolderOutcome =
       readonly metadata: TaskMetadata | undefined;
       /** the folder's mtime after the writes, when metadata or a result was written (what the task index records) */
       readonly folderMtimeMs?: number | undefined;
+      /** a writer thread put the task's row in the task index itself */
+      readonly indexed?: boolean;
     }
   /** retention deleted the task: its late telemetry is dropped, not written into a new folder */
   | { readonly kind: 'deleted' }

@@ -29,6 +29,7 @@ import { TaskFilesLogProcessor } from '../../exporters/task-log-processor.ts';
 import { TaskFilesSpanProcessor } from '../../exporters/task-span-processor.ts';
 import type { Config } from '../config.ts';
 import { INSTRUMENTATION_SCOPE } from '../contract/attributes.ts';
+import { moduleBeside } from '../contract/package-files.ts';
 import { withTimeout } from '../contract/with-timeout.ts';
 import { corruptIndexLine, TaskIndex } from '../store/task-index.ts';
 import { ExportFailures } from './export-failures.ts';
@@ -94,8 +95,19 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     ...taskFileWriterOptions(config),
     report,
     ...(options.fs ? { fs: options.fs } : {}),
-    onWritten: (written) =>
-      index === undefined ? options.onWritten?.(written) : indexInSlices(index, written, options.onWritten),
+    // the writer thread keeps a file index current itself (a connection of its own, off the event loop)
+    index:
+      index === undefined || index.path === ':memory:'
+        ? undefined
+        : { path: index.path, module: moduleBeside(import.meta.url, '../store/writer-index').href },
+    onWritten: (written) => {
+      if (index === undefined) return options.onWritten?.(written);
+      const left = written.filter((files) => files.indexed !== true);
+      if (left.length === 0) return options.onWritten?.(written);
+      if (left.length < written.length)
+        options.onWritten?.(written.filter((files) => files.indexed === true));
+      return indexInSlices(index, left, options.onWritten);
+    },
   });
   const closeIndex = () => ownIndex?.close();
   const spanProcessors: SpanProcessor[] = [new TaskFilesSpanProcessor({ writer })];

@@ -306,8 +306,10 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
       message: { tasks?: WireTask[] },
       transfer?: Parameters<Worker['postMessage']>[1],
     ) => {
+      // a flush (not the release a closing writer sends)
+      if (message.tasks === undefined) return post(message, transfer);
       const buffers = new Set<ArrayBufferLike>();
-      for (const task of message.tasks ?? []) {
+      for (const task of message.tasks) {
         for (const chunk of [...task.encoded.webhook, ...task.encoded.output]) buffers.add(chunk.buffer);
         states.push(task.state);
       }

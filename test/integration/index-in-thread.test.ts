@@ -1,0 +1,121 @@
+// The writer thread keeps the task index current itself: the rows of what a flush wrote go into the index through the
+// thread's own connection, not through the event loop's, and the event loop indexes only what the thread could not.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
+import type { SpanLike } from '../../exporters/telemetry-item.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ATTR } from '../../src/contract/attributes.ts';
+import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
+import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
+import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
+import { tempLogsDir } from '../helpers/temp-dir.ts';
+import { line, pushAll } from '../helpers/writer-items.ts';
+
+// a span that sets a task's status: its metadata.json is written, which makes its index row
+function status(taskId: string, value: string): SpanLike {
+  return {
+    name: 'status',
+    attributes: { [ATTR.taskId]: taskId, [ATTR.taskStatus]: value },
+    startTime: [1_700_000_000, 0],
+    endTime: [1_700_000_001, 0],
+    status: { code: 0 },
+    spanContext: () => ({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 }),
+  };
+}
+
+const INPUT = { message: '@agent review', source_metadata: { provider: 'github' } };
+
+/**
+ * Leaves a loaded writer thread kept for the next writer of this process: a writer that takes it sends its first
+ * flush to it (a thread a writer starts itself takes flushes only once loaded; the earlier ones are written, and
+ * indexed, on the event loop).
+ */
+async function keptThread(root: string): Promise<void> {
+  await new TaskFileWriter({ root, flushMs: 5, thread: {}, report: () => {} }).shutdown();
+}
+
+/** the index as the server holds it, with the task ids its own (event-loop) connection upserted */
+function indexOnTheEventLoop(path: string): { index: TaskIndex; upserted: string[] } {
+  const index = new TaskIndex(path);
+  const upserted: string[] = [];
+  const upsertMany = index.upsertMany.bind(index);
+  index.upsertMany = (entries: Iterable<[string, IndexedFiles]>) => {
+    const list = [...entries];
+    for (const [taskId] of list) upserted.push(taskId);
+    upsertMany(list);
+  };
+  return { index, upserted };
+}
+
+const open: { close(): void }[] = [];
+afterEach(() => {
+  for (const o of open.splice(0)) o.close();
+});
+
+describe('the task index kept current by the writer thread', () => {
+  it('puts the rows of a flush the thread wrote into the index itself; the event loop upserts none of them', async () => {
+    const dir = await tempLogsDir();
+    await keptThread(dir);
+    const config = loadConfig({ env: { TASK_LOGS_DIR: dir } });
+    const { index, upserted } = indexOnTheEventLoop(config.indexPath);
+    open.push(index);
+    const told: WrittenFiles[] = [];
+    const telemetry = startTelemetry(config, {
+      register: false,
+      index,
+      onWritten: (written) => told.push(...written),
+    });
+    const task = telemetry.tasks.start({
+      taskId: 'task-one',
+      source: 'webhook',
+      provider: 'github',
+      input: INPUT,
+    });
+    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+    await telemetry.forceFlush();
+    // a finished flush means indexed, as before: the row is there, with the metadata written
+    expect(index.get('task-one')).toMatchObject({ task_id: 'task-one', status: 'queued', source: 'webhook' });
+    expect(upserted).toEqual([]);
+    expect(told.map((w) => [w.taskId, w.indexed])).toEqual([['task-one', true]]);
+    // the run and its result too
+    const run = task.startAgent({ name: 'brain', model: 'claude' });
+    run.text('working');
+    run.finish({ result: 'done', costUsd: 0.25 });
+    await telemetry.forceFlush();
+    expect(index.get('task-one')).toMatchObject({ status: 'completed', success: true, cost_usd: 0.25 });
+    expect(upserted).toEqual([]);
+    await telemetry.shutdown();
+  });
+
+  it('leaves the rows to the event loop when the thread cannot open the index, and says why once', async () => {
+    const root = await tempLogsDir();
+    await keptThread(root);
+    // a path under a plain file: no index can be made there
+    mkdirSync(join(root, 'elsewhere'));
+    writeFileSync(join(root, 'elsewhere', 'file'), 'not a folder\n');
+    const reports: string[] = [];
+    const told: WrittenFiles[] = [];
+    const writer = new TaskFileWriter({
+      root,
+      flushMs: 5,
+      thread: {},
+      index: {
+        path: join(root, 'elsewhere', 'file', 'index.sqlite'),
+        module: new URL('../../src/store/writer-index.ts', import.meta.url).href,
+      },
+      report: (message) => reports.push(message),
+      onWritten: (written) => {
+        told.push(...written);
+      },
+    });
+    await pushAll(writer, [status('task-a', 'queued'), line('task-a', 'one')]);
+    await pushAll(writer, [status('task-a', 'running'), line('task-a', 'two')]);
+    await writer.forceFlush();
+    expect(told.map((w) => w.taskId)).toEqual(['task-a', 'task-a']);
+    for (const w of told) expect(w.indexed).toBe(false);
+    expect(reports.filter((r) => r.includes('could not open the task index'))).toHaveLength(1);
+    await writer.shutdown();
+  });
+});
