@@ -97,6 +97,7 @@ const checkOwners = () => {
     staleMs: config.interruptedAfterMinutes * 60_000,
     queueRunsAgain: true,
     stillQueued: (taskId) => jobs.holdsJob(taskId),
+    heldAmong: (taskIds) => jobs.heldAmong(taskIds),
   })
     .then((ended) => {
       if (ended.length > 0) say(endedTasksLine(ended));

@@ -170,6 +170,7 @@ export async function startServer(settings: Config, options: ServerOptions = {})
       queueRunsAgain: !runsOwnTasks,
       // a task whose job the queue still holds (a backlog longer than the limit) is the queue's, not interrupted
       ...(queue.holdsJob ? { stillQueued: (taskId: string) => queue.holdsJob!(taskId) } : {}),
+      ...(queue.heldAmong ? { heldAmong: (taskIds: readonly string[]) => queue.heldAmong!(taskIds) } : {}),
     })
       .then((ended) => {
         if (ended.length > 0) log(endedTasksLine(ended));

@@ -1,6 +1,6 @@
 // The split mode's queue: BullMQ on Redis. Web processes push jobs (RedisQueue); `npm run worker` processes take
 // them (startRedisWorker). The task's trace context is inside the job, so both sides write one trace and one folder.
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, type JobType, Queue, Worker } from 'bullmq';
 import { withTimeout } from '../contract/with-timeout.ts';
 import { type JobAttempt, type JobHandler, type TaskJob, TaskJobSchema, type TaskQueue } from './task-job.ts';
 
@@ -46,10 +46,31 @@ export class RedisQueue implements TaskQueue {
     return HELD_STATES.has(state);
   }
 
+  /**
+   * Which of these tasks' jobs the queue holds: every held job id read in one go (one script, whose answer grows
+   * with the queue), where asking each task (one script each: getJobState runs seven Redis commands) cost 20,000
+   * scripts a check with a backlog of 20,000 tasks. Undefined when the queue holds over ten times as many jobs as
+   * there are tasks to ask about (each is asked on its own then).
+   */
+  async heldAmong(taskIds: readonly string[]): Promise<ReadonlySet<string> | undefined> {
+    const timeout = () => {
+      throw new Error(`Redis did not answer within ${PUSH_TIMEOUT_MS} ms`);
+    };
+    // with the queue paused, waiting jobs are in a list of their own (getJobState has them as waiting too)
+    const types = [...HELD_STATES, 'paused'] as JobType[];
+    const count = await withTimeout(this.#queue.getJobCountByTypes(...types), PUSH_TIMEOUT_MS, timeout);
+    if (count > HELD_READ_FACTOR * taskIds.length) return undefined;
+    const held = new Set(await withTimeout(this.#queue.getRanges(types, 0, -1), PUSH_TIMEOUT_MS, timeout));
+    return new Set(taskIds.filter((taskId) => held.has(taskId)));
+  }
+
   async close(): Promise<void> {
     await this.#queue.close();
   }
 }
+
+// heldAmong reads every held job id when there are at most this many times as many as tasks to ask about
+const HELD_READ_FACTOR = 10;
 
 // a job in one of these states will still run (or is running): its task is not interrupted however long it waits
 const HELD_STATES: ReadonlySet<string> = new Set([

@@ -37,5 +37,8 @@ export interface TaskQueue {
   push(job: TaskJob): Promise<void>;
   /** True while the queue holds the task's job, waiting or running (a queue that outlives its processes only). */
   holdsJob?(taskId: string): Promise<boolean>;
+  /** Which of these tasks' jobs the queue holds, read at once for a check over many tasks; undefined when asking
+   * holdsJob for each is the cheaper way. */
+  heldAmong?(taskIds: readonly string[]): Promise<ReadonlySet<string> | undefined>;
   close(): Promise<void>;
 }

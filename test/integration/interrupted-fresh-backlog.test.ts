@@ -141,3 +141,74 @@ it('in Redis mode, reads none of a fresh backlog; an old task of a dead owner is
   expect(await status('task-oldheld')).toBe('queued');
   expect(await status('task-fresh000')).toBe('queued');
 }, 60_000);
+
+it('in Redis mode, reads none of a backlog older than the limit whose jobs Redis holds, and still ends one it does not', async () => {
+  const redisUrl = await startRedis();
+  if (redisUrl === undefined) return;
+  const root = await tempLogsDir();
+  const index = new TaskIndex(join(root, '.index.sqlite'));
+  onTestFinished(() => index.close());
+  const telemetry = testTelemetry(root, {}, { index });
+  const queue = new RedisQueue({ url: redisUrl, name: `old-backlog-${process.pid}`, report: () => {} });
+  onTestFinished(() => queue.close());
+  const redis = new Redis(redisUrl);
+  onTestFinished(async () => {
+    await redis.quit();
+  });
+  // 40 queued tasks whose jobs wait in Redis (the workers are down), and one whose job Redis no longer has
+  const waiting = Array.from({ length: 40 }, (_, i) => `task-wait${String(i).padStart(3, '0')}`);
+  for (const taskId of [...waiting, 'task-nojob']) {
+    const task = telemetry.tasks.start({
+      taskId,
+      source: 'webhook',
+      provider: 'github',
+      input: { message: 'review this', source_metadata: { provider: 'github' } },
+    });
+    task.recordStage('received', { event_type: 'issue_comment' });
+    task.recordStage('task_created', { assigned_agent: 'brain' });
+    if (taskId !== 'task-nojob')
+      await queue.push({ message: task.toQueueMessage(), prompt: 'review this', agent: { name: 'brain' } });
+  }
+  await telemetry.forceFlush();
+  // the web process that queued them is gone (a restart), and the check runs past the limit (the clock moved on)
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  for (const taskId of [...waiting, 'task-nojob']) {
+    const path = join(root, taskId, TASK_FILES.metadata);
+    const metadata = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...metadata, owner: { ...metadata.owner, pid: gone } }));
+  }
+
+  const asked = await scriptCalls(redis);
+  const recording = recordPaths();
+  const ended = await endTasksOfGoneOwners(telemetry.writer!, {
+    root,
+    candidates: (scope) => activeTaskIds(index, undefined, scope.writtenBefore),
+    now: new Date(Date.now() + 2 * 3_600_000),
+    staleMs: LIMIT_MS,
+    queueRunsAgain: true,
+    stillQueued: (taskId) => queue.holdsJob(taskId),
+    heldAmong: (taskIds) => queue.heldAmong(taskIds),
+  });
+  recording.stop();
+  await telemetry.forceFlush();
+
+  expect(ended.map((task) => task.task_id)).toEqual(['task-nojob']);
+  const read = new Set(
+    recording.paths
+      .filter((path) => path.startsWith(root + sep))
+      .map((path) => path.slice(root.length + 1).split(sep)[0]),
+  );
+  expect(waiting.filter((id) => read.has(id))).toEqual([]);
+  // the held jobs read at once (their count, then their ids), and the one not among them asked about on its own
+  expect((await scriptCalls(redis)) - asked).toBe(3);
+  const statuses = await Promise.all(
+    [...waiting, 'task-nojob'].map(
+      async (id) => JSON.parse(await readFile(join(root, id, TASK_FILES.metadata), 'utf8')).status as string,
+    ),
+  );
+  expect(statuses.filter((s) => s === 'queued')).toHaveLength(40);
+  expect(statuses.at(-1)).toBe('failed');
+  // read at once only while the queue holds at most ten times as many jobs as there are tasks to ask about
+  expect(await queue.heldAmong(['task-wait000', 'task-nojob'])).toBeUndefined();
+  expect(await queue.heldAmong([...waiting.slice(0, 4), 'task-nojob'])).toEqual(new Set(waiting.slice(0, 4)));
+}, 60_000);
