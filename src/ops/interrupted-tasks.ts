@@ -10,6 +10,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import type { PushOutcome, TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import type { TelemetryItem } from '../../exporters/telemetry-item.ts';
 import { ATTR, OPERATION } from '../contract/attributes.ts';
+import { forEachLimited } from '../contract/for-each-limited.ts';
 import { TASK_FILES, type TaskMetadata, type TaskOwner } from '../contract/task-files.ts';
 import { ownerState, processOwner } from '../instrumentation/process-owner.ts';
 import type { IdsPosition, TaskIndex } from '../store/task-index.ts';
@@ -78,7 +79,6 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
     const held = await options.heldAmong(ids).catch(() => undefined);
     if (held !== undefined && held.size > 0) ids = ids.filter((id) => !held.has(id));
   }
-  const found: InterruptedTask[] = [];
   const queued = async (id: string) => {
     if (options.stillQueued === undefined) return false;
     try {
@@ -87,46 +87,50 @@ async function findInterruptedTasks(options: FindInterruptedOptions): Promise<In
       return true;
     }
   };
-  for (const id of ids) {
-    if (options.signal?.aborted) break;
+  const check = async (id: string): Promise<InterruptedTask | undefined> => {
     const dir = join(options.root, id);
     const { metadata, readError } = await summarize({ id, dir }, { sizes: false });
     if (metadata === undefined && readError === undefined) {
       const unrecorded = await unrecordedTask(dir);
-      if (unrecorded === undefined || now.getTime() - unrecorded.lastWriteMs < options.staleMs) continue;
-      if (await queued(id)) continue;
-      found.push(endingOfUnrecorded(id, unrecorded, now));
-      continue;
+      if (unrecorded === undefined || now.getTime() - unrecorded.lastWriteMs < options.staleMs)
+        return undefined;
+      if (await queued(id)) return undefined;
+      return endingOfUnrecorded(id, unrecorded, now);
     }
     const status = metadata?.status;
-    if (status !== 'queued' && status !== 'running') continue;
+    if (status !== 'queued' && status !== 'running') return undefined;
     const owner = isOwner(metadata?.owner) ? metadata.owner : undefined;
     const state = owner === undefined ? 'unknown' : ownerState(owner);
-    if (state === 'alive') continue;
+    if (state === 'alive') return undefined;
     const at = now.toISOString();
     if (state === 'gone' && !options.queueRunsAgain) {
-      if (await queued(id)) continue;
-      found.push({
+      if (await queued(id)) return undefined;
+      return {
         task_id: id,
         status,
         error: `interrupted: ${describe(owner!)} is gone (found by ${describe(processOwner())} at ${at})`,
         trace_id: traceIdOf(metadata),
-      });
-      continue;
+      };
     }
     const last = await lastWrite(dir);
-    if (last === undefined || now.getTime() - last < options.staleMs) continue;
-    if (await queued(id)) continue;
-    found.push({
+    if (last === undefined || now.getTime() - last < options.staleMs) return undefined;
+    if (await queued(id)) return undefined;
+    return {
       task_id: id,
       status,
       error:
         `interrupted: ${status} with no write since ${new Date(last).toISOString()}, and its owner ` +
         `${owner ? describe(owner) : '(not recorded)'} cannot be checked from ${hostname()} (found at ${at})`,
       trace_id: traceIdOf(metadata),
-    });
-  }
-  return found;
+    };
+  };
+  // CHECK_CONCURRENCY candidates read at a time, in the order of the ids
+  const found: (InterruptedTask | undefined)[] = new Array(ids.length);
+  await forEachLimited(ids, CHECK_CONCURRENCY, async (id, i) => {
+    if (options.signal?.aborted) return;
+    found[i] = await check(id);
+  });
+  return found.filter((task) => task !== undefined);
 }
 
 // fewer candidates than this are each asked about as they are read (two calls to read the queue's held jobs would
@@ -277,10 +281,18 @@ export async function endTasksOfGoneOwners(
   const found = await findInterruptedTasks(options);
   // a writer killed inside an append leaves a torn last line; its owner is gone, so the line will never be finished:
   // cut it, or the "interrupted" line appended next would be glued to it (and cut with it by a repair)
-  for (const task of found) await cutTornTails(options.root, task.task_id).catch(() => []);
+  await forEachLimited(found, CHECK_CONCURRENCY, async (task) => {
+    await cutTornTails(options.root, task.task_id).catch(() => []);
+  });
   if (found.length > 0) await endInterruptedTasks(writer, found, options.now);
   return found;
 }
+
+// a backlog's candidates are read (and their torn tails cut) this many at a time. One at a time, the event loop waited
+// on each file call in turn: 5,000 queued tasks of a dead owner took 2.5-5.8 s (median 3.5), now 2.1-2.9 (median
+// 2.4), the same event-loop CPU (~2-3 s: the reading itself), a turn p99 of 0.2 ms (0.04 before). 16 at a time was no
+// faster and held turns of up to 5 ms (p99.9).
+const CHECK_CONCURRENCY = 4;
 
 const LISTED_IDS = 5;
 

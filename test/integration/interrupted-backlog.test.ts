@@ -50,3 +50,50 @@ it('ends a backlog larger than the writer queue: every task failed with its erro
   }
   expect(unended).toEqual([]);
 });
+
+it('reads a backlog four candidates at a time, and ends them in the order it was given them', {
+  timeout: 10_000,
+}, async () => {
+  const root = await tempLogsDir();
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: 40 }, (_, i) => `task-side${i.toString().padStart(3, '0')}`);
+  await Promise.all(
+    ids.map(async (id) => {
+      await mkdir(join(root, id));
+      await writeFile(
+        join(root, id, TASK_FILES.metadata),
+        JSON.stringify({
+          task_id: id,
+          status: 'queued',
+          created_at: now,
+          owner: { host: hostname(), pid: gone, start_ticks: null, started_at: now },
+        }),
+      );
+    }),
+  );
+  // each candidate's queue check waits until four are waiting, then all four go on: a check that reads one candidate
+  // at a time never gets past the first (before: it timed out here)
+  let waiting: (() => void)[] = [];
+  let asked = 0;
+  const stillQueued = () =>
+    new Promise<boolean>((resolve) => {
+      asked++;
+      waiting.push(() => resolve(false));
+      if (waiting.length < 4) return;
+      const go = waiting;
+      waiting = [];
+      for (const release of go) release();
+    });
+  const given = [...ids].reverse();
+  const writer = new TaskFileWriter({ root, report: () => {} });
+  const ended = await endTasksOfGoneOwners(writer, {
+    root,
+    staleMs: 3_600_000,
+    candidates: () => given,
+    stillQueued,
+  });
+  await writer.shutdown();
+  expect(asked).toBe(40);
+  expect(ended.map((task) => task.task_id)).toEqual(given);
+});
