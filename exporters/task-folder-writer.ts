@@ -76,7 +76,10 @@ export class TaskFolderWriter {
   #openingNewFolders: Promise<OpenFolder | undefined> | undefined;
   // the removal of leftovers in NEW_FOLDERS_DIR, started once, and whether the writer closed (it stops then)
   #clearing: Promise<void> | undefined;
+  #clearingIn: OpenFolder | undefined;
   #closed = false;
+  // how the names of this process's new folders begin
+  readonly #ownPrefix = `${process.pid}.`;
   // this writer's part of its new folders' names, and their count
   readonly #token = randomBytes(4).toString('hex');
   #made = 0;
@@ -386,7 +389,7 @@ export class TaskFolderWriter {
       return undefined;
     }
     // leftovers that could not be removed are tried again at the next writer's start: nothing is lost meanwhile
-    this.#clearing ??= this.#clearLeftovers().catch(() => undefined);
+    this.#clearing ??= this.#clearLeftovers(this.#newFoldersDir).catch(() => undefined);
     return this.#newFoldersDir;
   }
 
@@ -403,12 +406,14 @@ export class TaskFolderWriter {
    * write, nor the event loop (on the writer thread the calls are synchronous: a flush there runs whole between two
    * slices). A folder of a live writer here, not yet stale, is kept. Stops when the writer closes.
    */
-  async #clearLeftovers(): Promise<void> {
-    await nextTurn();
-    if (this.#closed) return;
-    // its own handle (a link there is refused), closed here: the writer's may be closed and its number reused meanwhile
-    const parent = await this.#fs.openFolder(join(this.#root, NEW_FOLDERS_DIR));
+  async #clearLeftovers(parent: OpenFolder): Promise<void> {
+    // the writer's handle on NEW_FOLDERS_DIR, let go by the writer (closed, or .new~ found gone or swapped) while this
+    // works through it: closed here then, when this stops at its next step, so no call of it finds its number reused
+    this.#clearingIn = parent;
+    const stopped = () => this.#closed || this.#newFoldersDir !== parent;
     try {
+      await nextTurn();
+      if (stopped()) return;
       const names = await this.#fs.list(parent.path);
       const now = Date.now();
       let sliceStart = performance.now();
@@ -419,7 +424,10 @@ export class TaskFolderWriter {
           sliceStart = performance.now();
           inSlice = 0;
         }
-        if (this.#closed) return;
+        if (stopped()) return;
+        // this process's writers are alive: their folders are in the making (one a failed discard left is the next
+        // writer's to remove once stale)
+        if (name.startsWith(this.#ownPrefix)) continue;
         inSlice++;
         const path = inFolder(parent.path, name);
         const ageMs = await this.#fs.mtimeMs(path).then(
@@ -429,14 +437,16 @@ export class TaskFolderWriter {
         if (isNewFolderLeftover(name, ageMs)) await this.#fs.removeTree(path).catch(() => undefined);
       }
     } finally {
-      await parent.close().catch(() => undefined);
+      this.#clearingIn = undefined;
+      if (this.#newFoldersDir !== parent) await parent.close().catch(() => undefined);
     }
   }
 
   #closeNewFolders(): void {
     const open = this.#newFoldersDir;
     this.#newFoldersDir = undefined;
-    open?.close().catch(() => undefined);
+    // one the clearing of leftovers works through is closed by it (see #clearLeftovers)
+    if (open !== this.#clearingIn) open?.close().catch(() => undefined);
   }
 
   /** Lets go of what this writer holds open, and stops the removal of leftovers (the next writer does the rest). */
