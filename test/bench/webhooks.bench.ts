@@ -258,13 +258,13 @@ function perWebhook(threadCpuMs: Record<string, number>, done: number): Record<s
   return us;
 }
 
-const cpuLine = (rounds: Record<string, number>[], client: number[]) =>
-  ['main', 'writer', 'v8', 'other', 'total']
-    .map(
-      (k) =>
-        `${k === 'v8' ? 'V8 helpers' : k === 'writer' ? 'writer thread' : k} ${fmt(median(rounds.map((r) => r[k]!)))}`,
-    )
-    .join(', ') + `; client ${fmt(median(client))}`;
+const cpuLine = (rounds: Record<string, number>[], client: number[]) => {
+  const threads = ['main', 'writer', 'v8', 'other', 'total'].map(
+    (k) =>
+      `${k === 'v8' ? 'V8 helpers' : k === 'writer' ? 'writer thread' : k} ${fmt(median(rounds.map((r) => r[k]!)))}`,
+  );
+  return `${threads.join(', ')}; client ${fmt(median(client))}`;
+};
 
 /** `median (IQR a-b, min-max c-d)` of a figure over rounds. */
 const spread = (values: number[], digits: number, unit = '') =>
