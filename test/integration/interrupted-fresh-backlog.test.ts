@@ -11,7 +11,9 @@ import { hostname } from 'node:os';
 import { join, sep } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect, it, onTestFinished } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { TASK_FILES } from '../../src/contract/task-files.ts';
+import { startServer } from '../../src/http/server.ts';
 import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-tasks.ts';
 import { RedisQueue } from '../../src/queue/redis-queue.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
@@ -23,15 +25,16 @@ import { tempLogsDir } from '../helpers/temp-dir.ts';
 const LIMIT_MS = 90 * 60_000;
 const FRESH = 100;
 
-// the paths this process opens or stats through node:fs/promises while recording (what the check reads)
-function recordPaths(): { paths: string[]; stop(): void } {
+// the paths this process opens or stats through node:fs/promises while recording (what the check reads); with
+// `from`, only the calls made from that source file (its frame is on the call's stack, async frames included)
+function recordPaths(from?: string): { paths: string[]; stop(): void } {
   const table = fsp as unknown as Record<string, (...args: unknown[]) => unknown>;
   const names = ['open', 'stat', 'lstat', 'readFile', 'readdir'];
   const originals = names.map((name) => table[name]!);
   const paths: string[] = [];
   names.forEach((name, i) => {
     table[name] = (...args: unknown[]) => {
-      paths.push(String(args[0]));
+      if (from === undefined || new Error('call site').stack?.includes(from)) paths.push(String(args[0]));
       return originals[i]!(...args);
     };
   });
@@ -212,4 +215,82 @@ it('in Redis mode, reads none of a backlog older than the limit whose jobs Redis
   // read at once only while the queue holds at most ten times as many jobs as there are tasks to ask about
   expect(await queue.heldAmong(['task-wait000', 'task-nojob'])).toBeUndefined();
   expect(await queue.heldAmong([...waiting.slice(0, 4), 'task-nojob'])).toEqual(new Set(waiting.slice(0, 4)));
+}, 60_000);
+
+it('a server in Redis mode checks as above: its start-up check reads no fresh task and asks Redis once for the held', async () => {
+  const redisUrl = await startRedis();
+  if (redisUrl === undefined) return;
+  const root = await tempLogsDir();
+  const name = `server-backlog-${process.pid}`;
+  const index = new TaskIndex(join(root, '.index.sqlite'));
+  const telemetry = testTelemetry(root, {}, { index });
+  const queue = new RedisQueue({ url: redisUrl, name, report: () => {} });
+  onTestFinished(() => queue.close());
+  const redis = new Redis(redisUrl);
+  onTestFinished(async () => {
+    await redis.quit();
+  });
+  // 100 just queued; 20 queued two hours ago whose jobs wait in Redis, and one whose job Redis does not have, their
+  // web process gone (a restart)
+  const fresh = Array.from({ length: FRESH }, (_, i) => `task-fresh${String(i).padStart(3, '0')}`);
+  const waiting = Array.from({ length: 20 }, (_, i) => `task-wait${String(i).padStart(3, '0')}`);
+  for (const taskId of [...fresh, ...waiting, 'task-nojob']) {
+    const task = telemetry.tasks.start({
+      taskId,
+      source: 'webhook',
+      provider: 'github',
+      input: { message: 'review this', source_metadata: { provider: 'github' } },
+    });
+    task.recordStage('received', { event_type: 'issue_comment' });
+    task.recordStage('task_created', { assigned_agent: 'brain' });
+    if (taskId.startsWith('task-wait'))
+      await queue.push({ message: task.toQueueMessage(), prompt: 'review this', agent: { name: 'brain' } });
+  }
+  await telemetry.forceFlush();
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  const old = new Date(Date.now() - 2 * 3_600_000);
+  for (const id of [...waiting, 'task-nojob']) {
+    const dir = join(root, id);
+    const path = join(dir, TASK_FILES.metadata);
+    const metadata = JSON.parse(await readFile(path, 'utf8'));
+    await writeFile(path, JSON.stringify({ ...metadata, owner: { ...metadata.owner, pid: gone } }));
+    for (const file of [TASK_FILES.metadata, TASK_FILES.input, TASK_FILES.webhookFlow])
+      await utimes(join(dir, file), old, old);
+    await utimes(dir, old, old);
+  }
+  await refreshIndex(index, root);
+  await telemetry.shutdown();
+  index.close();
+
+  const asked = await scriptCalls(redis);
+  const recording = recordPaths('/src/ops/interrupted-tasks.ts');
+  let checked!: (line: string) => void;
+  const ended = new Promise<string>((resolve) => {
+    checked = resolve;
+  });
+  const server = await startServer(
+    loadConfig({
+      env: {
+        TASK_LOGS_DIR: root,
+        REDIS_URL: redisUrl,
+        TASK_QUEUE_NAME: name,
+        PORT: '0',
+        TASK_LOGS_FLUSH_MS: '10',
+      },
+    }),
+    { log: (line) => (line.startsWith('ended ') ? checked(line) : undefined) },
+  );
+  onTestFinished(() => server.close());
+  expect(await ended).toBe('ended 1 interrupted task: task-nojob');
+  recording.stop();
+  const read = new Set(
+    recording.paths
+      .filter((path) => path.startsWith(root + sep))
+      .map((path) => path.slice(root.length + 1).split(sep)[0]),
+  );
+  expect(fresh.filter((id) => read.has(id))).toEqual([]);
+  expect(waiting.filter((id) => read.has(id))).toEqual([]);
+  expect(read.has('task-nojob')).toBe(true);
+  // the held jobs' count, a page of their ids and the empty one after it, and task-nojob asked about on its own
+  expect((await scriptCalls(redis)) - asked).toBe(4);
 }, 60_000);
