@@ -139,9 +139,10 @@ export async function verify(config: Config, flags: Flags, out: Out): Promise<nu
   else {
     for (const task of result.broken) {
       // a problem can quote what it found (an error's message): plain() before paint()
-      const id = plain(task.task_id);
-      for (const problem of task.problems) out.line(`${id}: ${paint(out, 'red', plain(problem))}`);
-      for (const fix of task.repaired) out.line(`${id}: ${paint(out, 'green', plain(`repaired: ${fix}`))}`);
+      // a problem of the logs folder itself (no task id) is said on its own
+      const id = task.task_id === '' ? '' : `${plain(task.task_id)}: `;
+      for (const problem of task.problems) out.line(`${id}${paint(out, 'red', plain(problem))}`);
+      for (const fix of task.repaired) out.line(`${id}${paint(out, 'green', plain(`repaired: ${fix}`))}`);
     }
     if (result.new_folder_leftovers > 0)
       out.line(
@@ -151,7 +152,11 @@ export async function verify(config: Config, flags: Flags, out: Out): Promise<nu
           `${result.new_folder_leftovers} new task folders left in ${NEW_FOLDERS_DIR} by killed writers (not tasks: the next writer or prune removes them)`,
         ),
       );
-    out.line(`${tasksCount(result.scanned)} checked, ${unrepaired.length} with problems`);
+    const ofFolder = unrepaired.filter((b) => b.task_id === '').length;
+    out.line(
+      `${tasksCount(result.scanned)} checked, ${unrepaired.length - ofFolder} with problems` +
+        (ofFolder > 0 ? `, ${ofFolder} problem${ofFolder === 1 ? '' : 's'} of the logs folder` : ''),
+    );
   }
   return unrepaired.length > 0 ? 1 : 0;
 }

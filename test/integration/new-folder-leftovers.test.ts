@@ -80,5 +80,9 @@ describe('leftovers in .new~', () => {
     expect(JSON.parse(verified.out).broken).toEqual([
       { task_id: '', problems: [`the ${NEW_FOLDERS_DIR} folder is a symbolic link: skipped`], repaired: [] },
     ]);
+    // a problem of no one task is said on its own, with no empty task id in front of it, and not counted as a task's
+    expect((await cli(root, 'verify')).out).toBe(
+      `the ${NEW_FOLDERS_DIR} folder is a symbolic link: skipped\n0 tasks checked, 0 with problems, 1 problem of the logs folder\n`,
+    );
   });
 });
