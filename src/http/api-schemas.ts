@@ -19,12 +19,14 @@ export const TaskIdParams = z.object({
     .meta({ description: 'the task id, a folder name under TASK_LOGS_DIR', example: 'task-abc123' }),
 });
 
-const count = (what: string, max: number) =>
+// each check stops at its first failure (abort): one reason per parameter, never two that disagree ("at least 0; at
+// least 1") or repeat ("expected a line number; ... at most")
+const count = (what: string, max: number, min = 0) =>
   z.coerce
     .number({ error: `expected ${what}` })
-    .int({ error: `expected ${what}` })
-    .min(0, { error: `expected ${what}, at least 0` })
-    .max(max, { error: `expected ${what}, at most ${max}` });
+    .max(max, { error: `expected ${what}, at most ${max}`, abort: true })
+    .int({ error: `expected ${what}`, abort: true })
+    .min(min, { error: `expected ${what}, at least ${min}` });
 
 export const LinesQuery = z.object({
   format: z.enum(['json', 'jsonl']).optional().meta({
@@ -34,8 +36,7 @@ export const LinesQuery = z.object({
   after: count('a line number', Number.MAX_SAFE_INTEGER)
     .optional()
     .meta({ description: 'return the lines after this line number (1-based); resume with X-Next-After' }),
-  limit: count('a number of lines', 1000)
-    .refine((n) => n >= 1, { error: 'expected a number of lines, at least 1' })
+  limit: count('a number of lines', 1000, 1)
     .optional()
     .meta({ description: 'at most this many lines (1-1000); without it the whole file is streamed' }),
 });
@@ -99,9 +100,7 @@ export const SearchQuery = z.object({
   max_tokens: amount('input + output tokens at most'),
   sort: z.enum(SORT_FIELDS).default('created_at').meta({ description: 'sort field' }),
   order: z.enum(['asc', 'desc']).default('desc'),
-  limit: count('a number of tasks', 1000)
-    .refine((n) => n >= 1, { error: 'expected a number of tasks, at least 1' })
-    .default(100),
+  limit: count('a number of tasks', 1000, 1).default(100),
   cursor: z.string().max(2000).optional().meta({ description: 'next_cursor of the previous page' }),
 });
 

@@ -126,6 +126,21 @@ describe("the seed's six endpoints", () => {
     expect(body).toMatchObject({ error: { code: 'REQUEST_INVALID' } });
     expect((body as { error: { message: string } }).error.message).toContain(message);
   });
+
+  it.each([
+    ['a negative limit', '?limit=-1', 'invalid query: limit: expected a number of lines, at least 1'],
+    ['a fractional limit', '?limit=2.5', 'invalid query: limit: expected a number of lines'],
+    [
+      'an after past the safe integers',
+      '?after=99999999999999999999',
+      'invalid query: after: expected a line number, at most 9007199254740991',
+    ],
+  ])('refuse %s with one reason, not two that disagree', async (_name, query, message) => {
+    const { api } = await serverWithTask();
+    const { status, body } = await getJson(`${api}/agent-output${query}`);
+    expect(status).toBe(400);
+    expect((body as { error: { message: string } }).error.message).toBe(message);
+  });
 });
 
 describe('a streamed answer that cannot finish', () => {
