@@ -15,6 +15,9 @@ export interface ThreadSettings {
 export interface ThreadIndexSettings {
   path: string;
   module: string;
+  /** a count of the writes under way on the process's own connection to the index (an Int32Array's memory): the
+   * thread starts no transaction of its own while it is above 0, so such a write waits for one of them, not all */
+  waiting?: SharedArrayBuffer | undefined;
 }
 
 /** a task index row: what a flush wrote for one task (TaskFileWriter's WrittenFiles, less the task id) */

@@ -90,8 +90,12 @@ async function indexRows(
   if (open === undefined) return {};
   if (typeof open === 'string') return { indexError: open };
   const indexed: number[] = [];
+  const waiting = settings.index?.waiting === undefined ? undefined : new Int32Array(settings.index.waiting);
   try {
     for (let from = 0; from < rows.length; from += INDEX_ROWS_PER_TRANSACTION) {
+      // a write of the event loop's connection under way waits for this thread's lock: it goes first (it is
+      // synchronous, so this waits no longer than it holds the event loop)
+      if (waiting !== undefined) waitWhileWriting(waiting);
       const slice = rows.slice(from, from + INDEX_ROWS_PER_TRANSACTION);
       open.upsertMany(slice.map(([, taskId, files]) => [taskId, files]));
       for (const [at] of slice) indexed.push(at);
@@ -100,6 +104,11 @@ async function indexRows(
   } catch (error) {
     return { indexed, indexError: `the task index could not take the latest writes: ${String(error)}` };
   }
+}
+
+function waitWhileWriting(waiting: Int32Array): void {
+  for (let count = Atomics.load(waiting, 0); count > 0; count = Atomics.load(waiting, 0))
+    Atomics.wait(waiting, 0, count, 100);
 }
 
 port.on('message', async (message: ThreadRequest | ThreadRelease) => {

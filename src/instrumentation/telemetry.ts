@@ -99,7 +99,12 @@ export function startTelemetry(config: Config, options: TelemetryOptions = {}): 
     index:
       index === undefined || index.path === ':memory:'
         ? undefined
-        : { path: index.path, module: moduleBeside(import.meta.url, '../store/writer-index').href },
+        : {
+            path: index.path,
+            module: moduleBeside(import.meta.url, '../store/writer-index').href,
+            // this process's own writes of the index go between the thread's transactions
+            waiting: index.sharedWaiting(),
+          },
     onWritten: (written) => {
       if (index === undefined) return options.onWritten?.(written);
       const left = written.filter((files) => files.indexed !== true);

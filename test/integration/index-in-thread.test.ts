@@ -89,6 +89,46 @@ describe('the task index kept current by the writer thread', () => {
     await telemetry.shutdown();
   });
 
+  it("lets the event loop's own index writes in between the thread's transactions, never after all of them", async () => {
+    // A flush of thousands of tasks is indexed by the thread in back-to-back transactions of 128 rows. A write of the
+    // event loop's own connection (the refresh, retention, a row the thread left) meanwhile waits in SQLite's busy
+    // handler, which sleeps 1, 2, 5, 10 ms... between its tries: unless the thread lets it in, it finds the lock taken
+    // at every try and holds the event loop until the last of them (330 ms for 20,000 rows, measured).
+    const dir = await tempLogsDir();
+    await keptThread(dir);
+    const config = loadConfig({ env: { TASK_LOGS_DIR: dir } });
+    const index = new TaskIndex(config.indexPath);
+    open.push(index);
+    const telemetry = startTelemetry(config, { register: false, index });
+    const perFlush = 1_500;
+    // the index's rows when the event loop's write went in, while the thread was between the first and the last
+    // transaction of a flush's rows (a flush whose rows were all in before the event loop looked proves nothing: the
+    // next one is tried)
+    let inAfter: { rows: number; of: number } | undefined;
+    for (let round = 0; round < 4 && inAfter === undefined; round++) {
+      const spans: SpanLike[] = [];
+      for (let i = 0; i < perFlush; i++)
+        spans.push(status(`task-${round}-${String(i).padStart(5, '0')}`, 'queued'));
+      const pushed = pushAll(telemetry.writer!, spans);
+      const all = index.count() + perFlush;
+      // the thread has committed the first transaction of this flush's rows (the first task's row is in it)
+      while (index.get(`task-${round}-00000`) === undefined)
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      const before = index.count();
+      if (before < all) {
+        index.upsert(`from-the-event-loop-${round}`, { metadata: { status: 'queued', source: 'webhook' } });
+        inAfter = { rows: index.count() - 1, of: all };
+      }
+      await pushed;
+      await telemetry.forceFlush();
+      expect(index.count()).toBe(all + (inAfter === undefined ? 0 : 1));
+    }
+    // in before the thread's last transaction: it waited for one of them, not for them all
+    expect(inAfter).toBeDefined();
+    expect(inAfter!.rows).toBeLessThan(inAfter!.of);
+    await telemetry.shutdown();
+  });
+
   it('leaves the rows to the event loop when the thread cannot open the index, and says why once', async () => {
     const root = await tempLogsDir();
     await keptThread(root);
