@@ -90,7 +90,7 @@ const checkOwners = () => {
     ...(source
       ? {
           // only those the index has as unwritten for the stale limit (the others cannot be ended yet)
-          candidates: ({ writtenBefore }) => activeTaskIds(source, stopCheck.signal, writtenBefore),
+          candidates: (scope) => activeTaskIds(source, stopCheck.signal, scope),
         }
       : {}),
     signal: stopCheck.signal,

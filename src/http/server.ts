@@ -160,9 +160,10 @@ export async function startServer(settings: Config, options: ServerOptions = {})
       root: config.logsDir,
       // the tasks this process holds are skipped only while it runs them itself: with Redis a worker takes them
       // over, in another process, whose writes this one never sees
-      // with Redis, only those the index has as unwritten for the stale limit (the others cannot be ended yet)
-      candidates: async ({ writtenBefore }) => {
-        const ids = await activeTaskIds(index, stopScans.signal, writtenBefore);
+      // only those the index has as possibly ended now (written lately by a process of another host, or with Redis of
+      // any, they cannot be)
+      candidates: async (scope) => {
+        const ids = await activeTaskIds(index, stopScans.signal, scope);
         return runsOwnTasks ? ids.filter((taskId) => !ownTasks.has(taskId)) : ids;
       },
       signal: stopScans.signal,

@@ -61,15 +61,24 @@ export interface IndexedFiles {
   folderMtimeMs?: number;
 }
 
+/** which tasks idsWithStatus leaves out: those whose folder was last written after `before` (ms since the epoch), by
+ * what the index knows, except those whose owner is on `keepHost` or not known */
+export interface WrittenFilter {
+  before: number;
+  keepHost?: string | undefined;
+}
+
 /** where a page of idsWithStatus ended */
 export interface IdsPosition {
   createdAt: string | null;
   taskId: string;
 }
 
-// a task the interrupted-task check may end by the time limit: its folder was last written before the bound parameter,
-// by what the index knows, or the index does not know when (a writer's upsert that could not tell): 1 or 0
-const WRITTEN_BEFORE = '(folder_mtime IS NULL OR folder_mtime <= ?)';
+// a task the interrupted-task check may end now (1 or 0): its folder was last written at or before the first bound
+// parameter, by what the index knows, or the index does not know when (a writer's upsert that could not tell); or,
+// when the second is not null, the task's owner is on that host (a gone one is ended at once) or not known
+const WRITTEN_BEFORE =
+  '(folder_mtime IS NULL OR folder_mtime <= ? OR (?2 IS NOT NULL AND (owner_host IS NULL OR owner_host = ?2)))';
 
 const COLUMNS = `task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
   completed_at, success, cost_usd, input_tokens, output_tokens, duration_seconds, conversation_id`;
@@ -222,10 +231,10 @@ export class TaskIndex {
     if (m !== undefined && r !== undefined) {
       const result = resultValues(r);
       // no row changed: the metadata is older than the row's (a forward upsert), and the result goes on its own
-      if (statements.both.run(taskId, ...metadataValues(m), ...result, mtime).changes === 0)
+      if (statements.both.run(taskId, ...metadataValues(m), ...result, mtime, ownerHost(m)).changes === 0)
         this.#upsertResult.run(taskId, ...result, mtime);
     } else if (m !== undefined) {
-      statements.metadata.run(taskId, ...metadataValues(m), mtime);
+      statements.metadata.run(taskId, ...metadataValues(m), mtime, ownerHost(m));
     } else if (r !== undefined) {
       this.#upsertResult.run(taskId, ...resultValues(r), mtime);
     } else if (files.folderMtimeMs !== undefined) {
@@ -271,8 +280,9 @@ export class TaskIndex {
    * read from the (status, created_at, task_id) index: the interrupted-task check reads every queued and running
    * task this way (a page of whole rows, as the API reads them, cost about twice the CPU).
    *
-   * With `writtenBefore` (ms since the epoch) the page leaves out the tasks whose folder the index has as written
-   * after it (a task whose folder mtime it does not know is kept): up to `limit` rows are looked at, so a page may
+   * With `written` the page leaves out the tasks whose folder the index has as written after `written.before` (ms
+   * since the epoch; a task whose folder mtime it does not know is kept), except, with `written.keepHost`, those
+   * whose owner is on that host or not known: up to `limit` rows are looked at, so a page may
    * hold fewer ids, even none, and still have a next one. The filter is on the table, not on that index: a page then
    * costs about half as much again as one without (a page that skipped to the first old row would hold the event
    * loop for as long as that took: 8 ms past 20,000 fresh queued rows on a loaded machine).
@@ -281,14 +291,14 @@ export class TaskIndex {
     status: string,
     after: IdsPosition | undefined,
     limit: number,
-    writtenBefore?: number,
+    written?: WrittenFilter,
   ): { ids: string[]; next: IdsPosition | undefined } {
     type Row = { task_id: string; created_at: string | null; old?: number };
     const [withCreated, withoutCreated] =
-      writtenBefore === undefined
+      written === undefined
         ? [this.#idsWithCreated, this.#idsWithoutCreated]
         : [this.#idsWithCreatedWritten, this.#idsWithoutCreatedWritten];
-    const before = writtenBefore === undefined ? [] : [writtenBefore];
+    const before = written === undefined ? [] : [written.before, written.keepHost ?? null];
     let rows: Row[] = [];
     if (after === undefined || after.createdAt !== null)
       rows = withCreated.all(...before, status, after?.createdAt ?? '', after?.taskId ?? '', limit) as Row[];
@@ -304,9 +314,7 @@ export class TaskIndex {
       );
     const last = rows.at(-1);
     return {
-      ids: (writtenBefore === undefined ? rows : rows.filter((row) => row.old === 1)).map(
-        (row) => row.task_id,
-      ),
+      ids: (written === undefined ? rows : rows.filter((row) => row.old === 1)).map((row) => row.task_id),
       next:
         rows.length < limit || last === undefined
           ? undefined
@@ -315,14 +323,14 @@ export class TaskIndex {
   }
 
   /** Folders indexed with no status (no metadata.json yet, or not readable): the interrupted-task check looks at them.
-   *  With `writtenBefore`, those whose folder the index has as written after it are left out (as above). */
-  idsWithoutStatus(writtenBefore?: number): string[] {
+   *  With `written`, those whose folder the index has as written after it are left out (as above). */
+  idsWithoutStatus(written?: WrittenFilter): string[] {
     const rows =
-      writtenBefore === undefined
+      written === undefined
         ? this.#db.prepare('SELECT task_id FROM tasks WHERE status IS NULL ORDER BY task_id').all()
         : this.#db
             .prepare(`SELECT task_id FROM tasks WHERE status IS NULL AND ${WRITTEN_BEFORE} ORDER BY task_id`)
-            .all(writtenBefore);
+            .all(written.before, written.keepHost ?? null);
     return rows.map((row) => (row as { task_id: string }).task_id);
   }
 
@@ -404,14 +412,14 @@ function notOlderSql(status: string, startedAt: string): string {
 function upsertMetadataSql(forward: boolean): string {
   return `
     INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-      completed_at, conversation_id, folder_mtime)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      completed_at, conversation_id, folder_mtime, owner_host)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, source = excluded.source,
       provider = excluded.provider, assigned_agent = excluded.assigned_agent, agent_type = excluded.agent_type,
       model = excluded.model, created_at = excluded.created_at, started_at = excluded.started_at,
       completed_at = coalesce(excluded.completed_at, tasks.completed_at),
       conversation_id = coalesce(excluded.conversation_id, tasks.conversation_id),
-      folder_mtime = excluded.folder_mtime
+      folder_mtime = excluded.folder_mtime, owner_host = excluded.owner_host
     ${forward ? `WHERE ${notOlderSql('excluded.status', 'excluded.started_at')}` : ''}`;
 }
 
@@ -423,14 +431,22 @@ function upsertMetadataSql(forward: boolean): string {
 function upsertBothSql(forward: boolean): string {
   return `
     INSERT INTO tasks (task_id, status, source, provider, assigned_agent, agent_type, model, created_at, started_at,
-      completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, folder_mtime)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16, ?18)
+      completed_at, conversation_id, success, cost_usd, input_tokens, output_tokens, duration_seconds, folder_mtime,
+      owner_host)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, coalesce(?10, ?17), ?11, ?12, ?13, ?14, ?15, ?16, ?18, ?19)
     ON CONFLICT (task_id) DO UPDATE SET status = ?2, source = ?3, provider = ?4, assigned_agent = ?5,
       agent_type = ?6, model = ?7, created_at = ?8, started_at = ?9,
       completed_at = coalesce(?10, tasks.completed_at, ?17),
       conversation_id = coalesce(?11, tasks.conversation_id), success = ?12, cost_usd = ?13,
-      input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = ?18
+      input_tokens = ?14, output_tokens = ?15, duration_seconds = ?16, folder_mtime = ?18, owner_host = ?19
     ${forward ? `WHERE ${notOlderSql('?2', '?9')}` : ''}`;
+}
+
+// the host of the process that holds the task (metadata owner), last of each metadata statement's placeholders: the
+// interrupted-task check leaves a task of another host's process unread while its folder is fresh
+function ownerHost(m: Partial<TaskMetadata>): string | null {
+  const host = (m.owner as { host?: unknown } | null | undefined)?.host;
+  return typeof host === 'string' ? host : null;
 }
 
 // the columns each statement takes after the task id, in the order of their placeholders
@@ -542,6 +558,25 @@ function checkSchema(db: DatabaseSync): void {
   if (version !== SCHEMA_VERSION) {
     db.exec('DROP TABLE IF EXISTS tasks');
     createSchema(db);
+    return;
+  }
+  addOwnerHost(db);
+}
+
+// owner_host came after version 4 without a new version: an index made before has the column added (no row is
+// rewritten: theirs is null, which the interrupted-task check reads as unknown, until a write or a refresh fills
+// it), rather than dropped and rebuilt from the files; a process of the version before writes on without it
+function addOwnerHost(db: DatabaseSync): void {
+  const has = () => db.prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'owner_host'").get();
+  if (has() !== undefined) return;
+  // two processes opening the index at once: the second finds it added once it has the write lock
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    if (has() === undefined) db.exec('ALTER TABLE tasks ADD COLUMN owner_host TEXT');
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
   }
 }
 
@@ -570,6 +605,7 @@ function createSchema(db: DatabaseSync): void {
       task_id TEXT PRIMARY KEY, status TEXT, source TEXT, provider TEXT, assigned_agent TEXT, agent_type TEXT,
       model TEXT, created_at TEXT, started_at TEXT, completed_at TEXT, success INTEGER, cost_usd REAL,
       input_tokens INTEGER, output_tokens INTEGER, duration_seconds REAL, folder_mtime REAL, conversation_id TEXT,
+      owner_host TEXT,
       total_tokens INTEGER GENERATED ALWAYS AS (coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) VIRTUAL
     ) WITHOUT ROWID;
     -- one index per sort field (keyset pages walk them), and the common filters in front of created_at

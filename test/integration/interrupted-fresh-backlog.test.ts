@@ -118,7 +118,7 @@ it('in Redis mode, reads none of a fresh backlog; an old task of a dead owner is
   const recording = recordPaths();
   const ended = await endTasksOfGoneOwners(telemetry.writer!, {
     root,
-    candidates: (scope) => activeTaskIds(index, undefined, scope.writtenBefore),
+    candidates: (scope) => activeTaskIds(index, undefined, scope),
     staleMs: LIMIT_MS,
     queueRunsAgain: true,
     stillQueued: (taskId) => queue.holdsJob(taskId),
@@ -185,7 +185,7 @@ it('in Redis mode, reads none of a backlog older than the limit whose jobs Redis
   const recording = recordPaths();
   const ended = await endTasksOfGoneOwners(telemetry.writer!, {
     root,
-    candidates: (scope) => activeTaskIds(index, undefined, scope.writtenBefore),
+    candidates: (scope) => activeTaskIds(index, undefined, scope),
     now: new Date(Date.now() + 2 * 3_600_000),
     staleMs: LIMIT_MS,
     queueRunsAgain: true,

@@ -66,8 +66,39 @@ it('with writtenBefore, lists only the tasks the index has as written by then or
     ['task-n2', { folderMtimeMs: cutoff + 1, metadata: { status: undefined } }],
   ]);
   expect(expected.length).toBeGreaterThan(40);
-  expect(await activeTaskIds(index, undefined, cutoff)).toEqual([...expected, 'task-n1']);
+  expect(await activeTaskIds(index, undefined, { writtenBefore: cutoff, keepHost: undefined })).toEqual([
+    ...expected,
+    'task-n1',
+  ]);
   // without it, every one
   expect(await activeTaskIds(index)).toHaveLength(1602);
+  index.close();
+});
+
+it('with keepHost, leaves out only the tasks of other hosts written after the cutoff', async () => {
+  const index = new TaskIndex(':memory:');
+  const cutoff = Date.UTC(2026, 10, 1, 12);
+  const row = (id: string, host: string | undefined, folderMtimeMs: number) =>
+    index.upsert(id, {
+      metadata: {
+        status: 'running',
+        created_at: '2026-11-01T10:00:00.000Z',
+        ...(host === undefined ? {} : { owner: { host, pid: 1234, start_ticks: null, started_at: 'x' } }),
+      },
+      folderMtimeMs,
+    });
+  row('task-here-fresh', 'here', cutoff + 1);
+  row('task-there-fresh', 'there', cutoff + 1);
+  row('task-there-old', 'there', cutoff - 1);
+  row('task-none-fresh', undefined, cutoff + 1);
+  expect(await activeTaskIds(index, undefined, { writtenBefore: cutoff, keepHost: 'here' })).toEqual([
+    'task-here-fresh',
+    'task-none-fresh',
+    'task-there-old',
+  ]);
+  // with no keepHost (Redis: a gone owner's task is the queue's), every fresh one is left out, whoever holds it
+  expect(await activeTaskIds(index, undefined, { writtenBefore: cutoff, keepHost: undefined })).toEqual([
+    'task-there-old',
+  ]);
   index.close();
 });
