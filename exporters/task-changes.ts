@@ -374,21 +374,24 @@ export class TaskChangeSet {
     const failedSpan = span.status.code === SpanStatusCode.ERROR;
     const success =
       typeof a[ATTR.resultSuccess] === 'boolean' ? (a[ATTR.resultSuccess] as boolean) : !failedSpan;
+    // a value that is no count or amount (negative, fractional tokens, past the safe integers) counts as absent
     const metrics: TaskMetrics = {
-      cost_usd: numberOr(a[ATTR.costUsd], 0),
-      input_tokens: numberOr(a[ATTR.genAiUsageInputTokens], 0),
-      output_tokens: numberOr(a[ATTR.genAiUsageOutputTokens], 0),
-      duration_seconds: numberOr(
+      cost_usd: amountOr(a[ATTR.costUsd], 0),
+      input_tokens: countOr(a[ATTR.genAiUsageInputTokens], 0),
+      output_tokens: countOr(a[ATTR.genAiUsageOutputTokens], 0),
+      duration_seconds: amountOr(
         a[ATTR.durationSeconds],
         round3((hrTimeToMs(span.endTime) - hrTimeToMs(span.startTime)) / 1000),
       ),
     };
-    const cacheRead = a[ATTR.genAiUsageCacheReadInputTokens];
-    if (typeof cacheRead === 'number') metrics.cache_read_input_tokens = cacheRead;
+    const cacheRead = countOr(a[ATTR.genAiUsageCacheReadInputTokens], undefined);
+    if (cacheRead !== undefined) metrics.cache_read_input_tokens = cacheRead;
     // other emitters say cache_write for what the conventions call cache_creation
-    const cacheCreation =
-      a[ATTR.genAiUsageCacheCreationInputTokens] ?? a[ATTR.genAiUsageCacheWriteInputTokens];
-    if (typeof cacheCreation === 'number') metrics.cache_creation_input_tokens = cacheCreation;
+    const cacheCreation = countOr(
+      a[ATTR.genAiUsageCacheCreationInputTokens] ?? a[ATTR.genAiUsageCacheWriteInputTokens],
+      undefined,
+    );
+    if (cacheCreation !== undefined) metrics.cache_creation_input_tokens = cacheCreation;
     const completedAt = hrTimeToIso(span.endTime);
     const error =
       stringOrUndefined(a[ATTR.resultError]) ?? (failedSpan ? (span.status.message ?? 'failed') : null);
@@ -517,8 +520,14 @@ function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+/** A token count: a whole number from 0 to 2^53 - 1 (OTLP's int64 past that is no longer exact in JSON). */
+function countOr<T>(value: unknown, fallback: T): number | T {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : fallback;
+}
+
+/** A cost or a duration: finite and not negative. */
+function amountOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback;
 }
 
 function round3(value: number): number {
