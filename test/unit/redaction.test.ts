@@ -236,6 +236,20 @@ describe('a token wrapped in characters that are no part of it', () => {
     expect([...missed]).toEqual([]);
   });
 
+  it('maps what it finds between ANSI sequences back exactly: several tokens, sequences side by side, as JSON too', () => {
+    const pick = (rule: string) => tokens.find((t) => t.rule === rule)!;
+    const aws = pick('aws-access-token');
+    const openai = pick('openai-api-key');
+    const line = (a: string, b: string) =>
+      `\u001b[1m\u001b[31m${a}\u001b[0m\u001b[0m and \u001b[33m${b}\u001b[39m\u001b[0m; \u001b[2mdone\u001b[22m`;
+    const expected = line(`[REDACTED:${aws.rule}]`, `[REDACTED:${openai.rule}]`);
+    expect(redactor.redact(line(aws.secret, openai.secret))).toBe(expected);
+    // JSON text holding the line: its \u001b escapes decoded, then the sequences taken out
+    expect(redactor.redact(JSON.stringify({ output: line(aws.secret, openai.secret) }))).toBe(
+      JSON.stringify({ output: expected }),
+    );
+  });
+
   it('still needs the whole token: one that runs on into more token characters is not cut short', () => {
     const ant = tokens.find((t) => t.rule === 'anthropic-api-key')!.secret;
     // 96 characters after the prefix: no Anthropic key (it has 93 and AA); what else it may be is another rule's call

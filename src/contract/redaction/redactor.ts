@@ -261,7 +261,7 @@ export class Redactor {
         const inView: Finding[] = [];
         this.#findIn(view.text, inView);
         for (const f of inView) {
-          found.push({ ...f, start: view.starts[f.start]!, end: view.ends[f.end - 1]! });
+          found.push({ ...f, start: view.start(f.start), end: view.end(f.end - 1) });
         }
       }
     }
@@ -449,11 +449,11 @@ const ESC = '\x1b';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is what starts the sequences this finds
 const ANSI_SEQUENCE = /\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])/g;
 
-/** A text derived from another, with where each of its characters started and ended in that one. */
+/** A text derived from another, with where each of its characters started and ended (exclusive) in that one. */
 interface View {
   text: string;
-  starts: number[];
-  ends: number[];
+  start(at: number): number;
+  end(at: number): number;
 }
 
 /** The texts searched besides the text itself: its JSON escapes decoded, its ANSI escapes taken out, and both. */
@@ -468,33 +468,44 @@ function viewsOf(text: string): View[] {
     if (both !== undefined)
       views.push({
         text: both.text,
-        starts: both.starts.map((at) => unescaped.starts[at]!),
-        ends: both.ends.map((at) => unescaped.ends[at - 1]!),
+        start: (at) => unescaped.start(both.start(at)),
+        end: (at) => unescaped.end(both.start(at)),
       });
   }
   return views;
 }
 
-/** The text with its ANSI escape sequences taken out; undefined when it has none. */
+/**
+ * The text with its ANSI escape sequences taken out; undefined when it has none. Where a character was is found from
+ * the runs of text kept between the sequences (by a binary search, for a finding only): a list of two numbers per
+ * character, made for every coloured line, cost 4.6 times the redaction of the line (20,000 coloured test-runner lines:
+ * 46 ms against 10 before the ANSI view).
+ */
 function withoutAnsi(text: string): View | undefined {
-  let out = '';
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let at = 0;
-  const keep = (to: number) => {
-    out += text.slice(at, to);
-    for (let i = at; i < to; i++) {
-      starts.push(i);
-      ends.push(i + 1);
+  // each run of text kept between two sequences: where it starts in the text without them, and in `text` (a run may be
+  // empty: the last run that starts at or before a character is the one it is in)
+  const runsAt = [0];
+  const runsFrom = [0];
+  let removed = 0;
+  const out = text.replace(ANSI_SEQUENCE, (sequence: string, offset: number) => {
+    removed += sequence.length;
+    runsAt.push(offset + sequence.length - removed);
+    runsFrom.push(offset + sequence.length);
+    return '';
+  });
+  if (removed === 0) return undefined;
+  const start = (i: number): number => {
+    // the last run that starts at or before i
+    let low = 0;
+    let high = runsAt.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (runsAt[mid]! <= i) low = mid;
+      else high = mid - 1;
     }
+    return runsFrom[low]! + (i - runsAt[low]!);
   };
-  for (const match of text.matchAll(ANSI_SEQUENCE)) {
-    keep(match.index);
-    at = match.index + match[0].length;
-  }
-  if (at === 0) return undefined;
-  keep(text.length);
-  return { text: out, starts, ends };
+  return { text: out, start, end: (i) => start(i) + 1 };
 }
 
 /**
@@ -534,7 +545,7 @@ function unescapedView(text: string): View | undefined {
     ends.push(i + 1);
     i++;
   }
-  return decoded ? { text: out, starts, ends } : undefined;
+  return decoded ? { text: out, start: (at) => starts[at]!, end: (at) => ends[at]! } : undefined;
 }
 
 // the match as gitleaks' pattern would have had it: with up to `max` identifier characters before it
