@@ -49,7 +49,16 @@ export function openUnsynced(
   // moved away under it (its writes would go on into the moved file, unseen by everyone else), whatever else has a
   // name for it (a backup's hard link)
   const inUse = openElsewhere(path);
-  const stray = inUse ? undefined : strayAt(path);
+  // in use, a file with other names is that process's (a backup's hard link) and kept; a link or anything but a file
+  // at one of the paths is not the file it has open (that is what made it in use: the -shm, when the file itself was
+  // swapped for a link), and is refused, not moved from under it: SQLite would follow a link there, and write outside
+  // the folder (a writer thread opens the server's index after the server, whatever was put in its place meanwhile)
+  const stray = strayAt(path, !inUse);
+  if (stray !== undefined && inUse)
+    throw new TaskLogsError(
+      'UNSAFE_PATH',
+      `${stray}, and another process has the database open: not opened (stop that process, then start again to have it moved aside and made anew)`,
+    );
   if (stray !== undefined) {
     const aside = setAside(path);
     return {
@@ -79,8 +88,9 @@ export function openUnsynced(
 
 const SUFFIXES = ['', '-wal', '-shm'];
 
-// what is wrong with what lies at the database's path or its log's, if anything (nothing there is fine)
-function strayAt(path: string): string | undefined {
+// what is wrong with what lies at the database's path or its log's, if anything (nothing there is fine);
+// `hardLinks`: a file with other names is wrong too
+function strayAt(path: string, hardLinks: boolean): string | undefined {
   if (path === ':memory:') return undefined;
   for (const suffix of SUFFIXES) {
     const file = `${path}${suffix}`;
@@ -93,7 +103,7 @@ function strayAt(path: string): string | undefined {
     }
     if (stats.isSymbolicLink()) return `${file} is a symbolic link, not followed`;
     if (!stats.isFile()) return `${file} is not a regular file`;
-    if (stats.nlink > 1) return `${file} has other hard links`;
+    if (hardLinks && stats.nlink > 1) return `${file} has other hard links`;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 // The writer thread keeps the task index current itself: the rows of what a flush wrote go into the index through the
 // thread's own connection, not through the event loop's, and the event loop indexes only what the thread could not.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
@@ -127,6 +127,36 @@ describe('the task index kept current by the writer thread', () => {
     expect(inAfter).toBeDefined();
     expect(inAfter!.rows).toBeLessThan(inAfter!.of);
     await telemetry.shutdown();
+  });
+
+  it('never follows a link planted at the index path while the server has it open: the event loop indexes instead', async () => {
+    // The server opened its index at start; the thread opens it at its first flush with a row to index, later. A link
+    // put in the index's place meanwhile (the file moved away) is not the server's file, whoever has the -shm open.
+    const dir = await tempLogsDir();
+    const outside = await tempLogsDir('outside-');
+    await keptThread(dir);
+    const config = loadConfig({ env: { TASK_LOGS_DIR: dir } });
+    const { index, upserted } = indexOnTheEventLoop(config.indexPath);
+    open.push(index);
+    renameSync(config.indexPath, join(dir, 'moved-away.sqlite'));
+    symlinkSync(join(outside, 'made-through-a-link.sqlite'), config.indexPath);
+    const reports: string[] = [];
+    const telemetry = startTelemetry(config, { register: false, index, report: (m) => reports.push(m) });
+    const task = telemetry.tasks.start({
+      taskId: 'task-link',
+      source: 'webhook',
+      provider: 'github',
+      input: INPUT,
+    });
+    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+    await telemetry.forceFlush();
+    await telemetry.shutdown();
+    expect(existsSync(join(outside, 'made-through-a-link.sqlite'))).toBe(false);
+    expect(lstatSync(config.indexPath).isSymbolicLink()).toBe(true); // left where it was, for a look
+    // the row went in through the server's own connection (to the file it opened)
+    expect(upserted).toEqual(['task-link']);
+    expect(index.get('task-link')).toMatchObject({ status: 'queued' });
+    expect(reports.filter((r) => r.includes('symbolic link'))).toHaveLength(1);
   });
 
   it('leaves the rows to the event loop when the thread cannot open the index, and says why once', async () => {
