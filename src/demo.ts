@@ -85,6 +85,13 @@ async function main(): Promise<number> {
       );
       return 1;
     }
+    if (metadata.status === 401) {
+      // the receivers need no token, the API does: waiting cannot help
+      process.stderr.write(
+        `demo: the server's API needs its token (401) to follow task ${taskId}: set TASK_LOGS_API_TOKEN here to the server's token\n`,
+      );
+      return 1;
+    }
     if (!metadata.ok && status === 'queued' && Date.now() > appearBy) {
       process.stderr.write(
         `demo: task ${taskId} has no metadata after 30 s (${metadata.status}): is the server writing?\n`,

@@ -171,6 +171,53 @@ describe('npm run demo', () => {
     await once(server, 'exit');
   });
 
+  it("says at once that the server's API wants its token, when the demo runs without it", async () => {
+    // the server runs with TASK_LOGS_API_TOKEN, the demo's terminal does not have it: the webhook is taken (receivers
+    // need no token) and every poll answers 401; the demo waited 30 s and asked "is the server writing?"
+    const dir = await tempLogsDir();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TASK_LOGS_DIR: dir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AGENT_RUNNER: 'replay',
+      AGENT_REPLAY_DELAY_MS: '1',
+      TASK_LOGS_API_TOKEN: 'demo-walk-token-0123456789',
+    };
+    delete env.GITHUB_WEBHOOK_SECRET;
+    const server = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    try {
+      const port = await listeningPort(() => out);
+      const demoEnv: NodeJS.ProcessEnv = { ...env, PORT: String(port) };
+      delete demoEnv.TASK_LOGS_API_TOKEN;
+      const started = Date.now();
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const child = execFile(
+          process.execPath,
+          ['src/demo.ts'],
+          { cwd: ROOT, env: demoEnv },
+          (_error, _out, stderr) => done({ code: child.exitCode, stderr }),
+        );
+      });
+      expect(stderr).toMatch(
+        /^demo: the server's API needs its token \(401\) to follow task task-[0-9a-z]{24}: set TASK_LOGS_API_TOKEN here to the server's token\n$/,
+      );
+      expect(code).toBe(1);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    await once(server, 'exit');
+  });
+
   it('says in one line that the server went away while it waited, without a stack', async () => {
     // the server is killed (kill -9, a crash) while the demo polls its task: the demo names what happened and ends
     // with 1; it used to die on an uncaught "fetch failed" and print Node's stack
