@@ -77,7 +77,21 @@ function tasksToFinish(): string {
 // problems of the environment, as one line naming the setting; anything else is a bug and keeps its stack
 function startupProblem(error: unknown): string | undefined {
   if (error instanceof TaskLogsError) return error.message;
-  const err = error as NodeJS.ErrnoException & { syscall?: string; port?: number; address?: string };
+  const err = error as NodeJS.ErrnoException & {
+    syscall?: string;
+    port?: number;
+    address?: string;
+    errcode?: number;
+  };
+  // a full disk (or quota) under the logs or the index: SQLite says SQLITE_FULL (13)
+  const noSpace =
+    err.code === 'ENOSPC' || err.code === 'EDQUOT'
+      ? err.code
+      : err.errcode === 13
+        ? 'SQLITE_FULL'
+        : undefined;
+  if (noSpace !== undefined && config !== undefined)
+    return `no space left for the task logs (${noSpace}): free space on the disk of TASK_LOGS_DIR=${config.logsDir} and the index ${config.indexPath}, then start again`;
   if (err.syscall === 'listen' && err.code === 'EADDRINUSE')
     return `PORT=${err.port} is already in use on ${err.address}: stop the other server or set PORT (0 picks a free port)`;
   if (err.syscall === 'listen' && (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL'))

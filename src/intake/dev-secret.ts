@@ -3,7 +3,16 @@
 // it). Kept in a 0600 file in the logs folder, where the demo finds it: created with O_EXCL|O_NOFOLLOW, and refused
 // when it is a link, not a regular file, not ours, or readable by group or others.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { TaskLogsError } from '../contract/errors.ts';
 
@@ -72,11 +81,19 @@ export function devSecret(logsDir: string): string {
     }
     throw unsafe(path, `cannot be created (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  const text = `${secret}\n`;
   try {
-    writeSync(fd, `${secret}\n`);
-  } finally {
+    if (writeSync(fd, text) !== Buffer.byteLength(text))
+      throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+  } catch (error) {
+    // the file is ours (O_EXCL) and holds no secret: removed, or it would refuse every later start (a full disk)
     closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {}
+    throw error;
   }
+  closeSync(fd);
   return secret;
 }
 

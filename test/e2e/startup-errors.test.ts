@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -65,6 +66,40 @@ describe('npm start with a bad environment', { timeout: 240_000 }, () => {
     expect(result.stderr).toBe(
       `task-logs: OTLP_INGEST_PORT=${port} is already in use on 127.0.0.1: stop the other server or set OTLP_INGEST_PORT (0 picks a free port)`,
     );
+  });
+
+  it('says in one line that the logs disk is full, exit 2, and starts once there is room again', async () => {
+    const mounted = await mountTmpfs('1m');
+    if (mounted === undefined) {
+      console.warn('SKIPPED: mounting a tmpfs was refused (needs root)');
+      return;
+    }
+    const dir = join(mounted, 'tasks');
+    await mkdir(dir);
+    // fill it to the last block
+    await writeFile(join(mounted, 'filler'), Buffer.alloc(2 * 1024 * 1024)).catch(() => undefined);
+    const full =
+      /^task-logs: no space left for the task logs \(\w+\): free space on the disk of TASK_LOGS_DIR=\S+ and the index \S+, then start again$/;
+    // with the development secret to make (no provider secret set): it was Node's stack for the write, and an empty
+    // .dev-webhook-secret left behind that refused every later start, with room or not
+    const dev = await start({ TASK_LOGS_DIR: dir });
+    expect(dev.status).toBe(2);
+    expect(dev.stderr).toMatch(full);
+    expect(existsSync(join(dir, '.dev-webhook-secret'))).toBe(false);
+    // with every provider's secret set: the index cannot be opened (it was Node's stack for SQLite's error)
+    const secrets = {
+      GITHUB_WEBHOOK_SECRET: 'full-disk-secret-0123456789',
+      SLACK_SIGNING_SECRET: 'full-disk-secret-0123456789',
+      JIRA_WEBHOOK_SECRET: 'full-disk-secret-0123456789',
+    };
+    const set = await start({ TASK_LOGS_DIR: dir, ...secrets });
+    expect(set.status).toBe(2);
+    expect(set.stderr).toMatch(full);
+
+    await rm(join(mounted, 'filler'));
+    const roomy = await start({ TASK_LOGS_DIR: dir });
+    // killed by start() once it says where it listens
+    expect(roomy).toEqual({ status: null, stderr: '' });
   });
 
   it('refuses an unwritable TASK_LOGS_DIR and a read-only index with one line each, exit 2', async () => {
