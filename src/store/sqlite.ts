@@ -59,6 +59,13 @@ export function openUnsynced(
       'UNSAFE_PATH',
       `${stray}, and another process has the database open: not opened (stop that process, then start again to have it moved aside and made anew)`,
     );
+  // in use with no file at the path: it was deleted while a process has it open (its -shm is what is locked). A new
+  // database made here would share that process's -wal and -shm, which then reads the new one's pages as its own
+  if (inUse && lstatSync(path, { throwIfNoEntry: false }) === undefined)
+    throw new TaskLogsError(
+      'CONFIG_INVALID',
+      `${path} was deleted while another process has it open (its -wal and -shm are still in use): not made anew beside them (stop that process, a server, then start again to have it rebuilt)`,
+    );
   if (stray !== undefined) {
     const aside = setAside(path);
     return {

@@ -1,6 +1,6 @@
 // The writer thread keeps the task index current itself: the rows of what a flush wrote go into the index through the
 // thread's own connection, not through the event loop's, and the event loop indexes only what the thread could not.
-import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
@@ -157,6 +157,39 @@ describe('the task index kept current by the writer thread', () => {
     expect(upserted).toEqual(['task-link']);
     expect(index.get('task-link')).toMatchObject({ status: 'queued' });
     expect(reports.filter((r) => r.includes('symbolic link'))).toHaveLength(1);
+  });
+
+  it("makes no new index beside the log of one deleted while the server has it open: the server's stays whole", async () => {
+    // "Deleting the index loses nothing": an operator removes .index.sqlite while the server runs. Its -wal and -shm
+    // stay, held by the server's connection to the deleted file. A new database made at the path would share them,
+    // and the server's own connection then read the new one's pages as its own (every query: no such table).
+    const dir = await tempLogsDir();
+    await keptThread(dir);
+    const config = loadConfig({ env: { TASK_LOGS_DIR: dir } });
+    const { index, upserted } = indexOnTheEventLoop(config.indexPath);
+    open.push(index);
+    index.upsert('task-before', { metadata: { status: 'completed', source: 'webhook' } });
+    rmSync(config.indexPath);
+    const reports: string[] = [];
+    const telemetry = startTelemetry(config, { register: false, index, report: (m) => reports.push(m) });
+    const task = telemetry.tasks.start({
+      taskId: 'task-after',
+      source: 'webhook',
+      provider: 'github',
+      input: INPUT,
+    });
+    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+    await telemetry.forceFlush();
+    await telemetry.shutdown();
+    expect(existsSync(config.indexPath)).toBe(false);
+    // the server's index answers, with the row it had and the new one, upserted through its own connection
+    expect(index.get('task-before')).toMatchObject({ status: 'completed' });
+    expect(index.get('task-after')).toMatchObject({ status: 'queued' });
+    expect(upserted).toEqual(['task-after']);
+    expect(reports.filter((r) => r.includes('could not open the task index'))).toHaveLength(1);
+    // a command started meanwhile says so, and makes nothing either
+    expect(() => new TaskIndex(config.indexPath)).toThrow(/deleted/);
+    expect(existsSync(config.indexPath)).toBe(false);
   });
 
   it('leaves the rows to the event loop when the thread cannot open the index, and says why once', async () => {
