@@ -7,7 +7,7 @@ import type { MaintenanceError } from '../ops/maintenance-error.ts';
 import { pruneTasks } from '../ops/retention.ts';
 import { verifyTasks } from '../ops/verify.ts';
 import { refreshIndex } from '../store/index-refresh.ts';
-import { openCliIndex } from './cli-index.ts';
+import { openCliIndex, openCliIndexIfCan } from './cli-index.ts';
 import type { Flags } from './flags.ts';
 import { bytes, type Out, paint, plain, progress, table } from './terminal.ts';
 import { UsageError } from './usage-error.ts';
@@ -22,7 +22,14 @@ function days(flag: string | boolean | undefined, fallback: number, name: string
 
 export async function prune(config: Config, flags: Flags, out: Out): Promise<number> {
   const bar = progress('reading tasks', out.err);
-  const index = flags['dry-run'] ? undefined : openCliIndex(config, out.err);
+  // a full disk is what prune frees: it deletes without the index when there is no room to open it
+  const index = flags['dry-run']
+    ? undefined
+    : openCliIndexIfCan(
+        config,
+        out.err,
+        "pruning without it (the server's next refresh or tasklogs reindex forgets the deleted tasks)",
+      );
   try {
     const result = await pruneTasks({
       root: config.logsDir,
