@@ -309,6 +309,63 @@ describe('the task page', () => {
     await screenshot(page, 'task-waterfall');
   });
 
+  it('ends a tool call the task never saw end at the end of the task, not at the present moment', async () => {
+    // a task ended as interrupted (its worker killed) while a tool call was open: the call's bar ran on to "now", so
+    // the waterfall grew by the minute (16 minutes for a 6 s run, every other bar squeezed to nothing)
+    const at = (ms: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, 5) + ms).toISOString();
+    const folder = join(dir, 'task-cut-off');
+    await mkdir(folder);
+    await writeFile(
+      join(folder, 'metadata.json'),
+      JSON.stringify({
+        task_id: 'task-cut-off',
+        source: 'webhook',
+        provider: 'github',
+        created_at: at(0),
+        started_at: at(0),
+        status: 'failed',
+        assigned_agent: 'brain',
+      }),
+    );
+    await writeFile(join(folder, '01-input.json'), JSON.stringify({ message: 'go', source_metadata: {} }));
+    await writeFile(
+      join(folder, '02-webhook-flow.jsonl'),
+      `${JSON.stringify({ timestamp: at(0), stage: 'received', duration_ms: 2 })}\n`,
+    );
+    const lines = [
+      { timestamp: at(100), type: 'tool_call', content: 'x', tool_name: 'Done', tool_call_id: 'c0' },
+      { timestamp: at(300), type: 'tool_result', content: 'ok', tool_call_id: 'c0', is_error: false },
+      { timestamp: at(900), type: 'tool_call', content: 'x', tool_name: 'Open', tool_call_id: 'c1' },
+      { timestamp: at(1000), type: 'error', content: 'interrupted: process 1 on vm is gone' },
+    ];
+    await writeFile(
+      join(folder, '03-agent-output.jsonl'),
+      lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    );
+    await writeFile(
+      join(folder, '04-final-result.json'),
+      JSON.stringify({
+        success: false,
+        result: null,
+        error: 'interrupted: process 1 on vm is gone',
+        metrics: { cost_usd: 0, input_tokens: 0, output_tokens: 0, duration_seconds: 0 },
+        completed_at: at(1000),
+      }),
+    );
+    const { page } = await pages.get();
+    await page.goto(`${server.url}/#/task/task-cut-off`);
+    const rows = page.locator('.waterfall .wf-row:not(.wf-axis)');
+    await expect.poll(() => rows.count(), { timeout: 60_000 }).toBe(4);
+    const open = page.locator('.waterfall .wf-row', { hasText: 'Open' });
+    // 900 ms to the task's end at 1000 ms, drawn as cut short (failed), not as running
+    expect(await open.locator('.wf-time').textContent()).toBe('100 ms');
+    expect(await open.locator('.wf-bar').getAttribute('class')).toContain('wf-error');
+    expect(await page.locator('.waterfall .wf-axis .wf-tick').last().textContent()).toBe('1.0 s');
+    // and its card in the output says it got no result, not that it runs
+    const card = page.locator('article.card', { hasText: 'Open' });
+    await expect.poll(() => card.locator('.state').textContent(), { timeout: 60_000 }).toBe('no result');
+  });
+
   it('finds text inside collapsed thinking and opens it', async () => {
     const { page } = await pages.get();
     await page.goto(`${server.url}/#/task/task-done`);

@@ -145,17 +145,19 @@ function summary(call) {
   return typeof text === 'string' ? text.split('\n')[0].slice(0, 160) : '';
 }
 
-function ToolCard({ entry, ui, needle }) {
+function ToolCard({ entry, ui, needle, ended }) {
   const { call, result } = entry;
   const failed = result?.is_error === true;
-  const state = result === undefined ? 'running' : failed ? 'error' : 'done';
+  // a call with no result in a task that has ended (failed, interrupted) never will have one: it does not run
+  const state = result === undefined ? (ended ? 'cut' : 'running') : failed ? 'error' : 'done';
+  const look = state === 'cut' ? 'error' : state;
   const took =
     result !== undefined ? (Date.parse(result.timestamp) - Date.parse(call.timestamp)) / 1000 : undefined;
-  return html`<article class=${`card card-${state}`} aria-label=${`${call.tool_name ?? 'tool'} call`}>
+  return html`<article class=${`card card-${look}`} aria-label=${`${call.tool_name ?? 'tool'} call`}>
     <header class="card-head">
       <span class="tool-name">${call.tool_name ?? 'tool'}</span>
       <span class="summary">${summary(call)}</span>
-      <span class=${`state state-${state}`}>${state === 'done' ? 'ok' : state}</span>
+      <span class=${`state state-${look}`}>${STATE_LABELS[state]}</span>
       ${took !== undefined && Number.isFinite(took) ? html`<span class="muted">${fmt.seconds(took)}</span>` : null}
     </header>
     <div class="card-section">
@@ -180,10 +182,13 @@ function ToolCard({ entry, ui, needle }) {
   </article>`;
 }
 
-export function OutputRow({ entry, ui, needle }) {
+const STATE_LABELS = { running: 'running', cut: 'no result', error: 'error', done: 'ok' };
+
+/** `ended`: the task has ended, so a tool call without a result will get none. */
+export function OutputRow({ entry, ui, needle, ended = false }) {
   const body =
     entry.kind === 'tool'
-      ? html`<${ToolCard} entry=${entry} ui=${ui} needle=${needle} />`
+      ? html`<${ToolCard} entry=${entry} ui=${ui} needle=${needle} ended=${ended} />`
       : html`<${LineRow} entry=${entry} ui=${ui} needle=${needle} />`;
   return entry.depth > 0
     ? html`<div class=${`nested depth-${Math.min(entry.depth, 4)}`}>${body}</div>`

@@ -315,7 +315,7 @@ function OutputSection({ taskId, output, params, running }) {
             if (!atEnd && follow) setFollow(false);
           }}
           rowClass=${(_row, i) => (matchSet.has(i) ? (matches[current] === i ? 'match current' : 'match') : '')}
-          renderRow=${(entry) => html`<${OutputRow} entry=${entry} ui=${ui} needle=${needle} />`}
+          renderRow=${(entry) => html`<${OutputRow} entry=${entry} ui=${ui} needle=${needle} ended=${!running} />`}
         />`
     }
   </section>`;

@@ -14,10 +14,12 @@ export function waterfallBars({ flow, metadata, result, cards, now }) {
     const failed = stage.status === 'failed' || stage.error !== undefined;
     bars.push({ label: stage.stage, start, end: start + ms, kind: failed ? 'error' : 'stage', depth: 0 });
   }
+  // the task's end: a tool call still open then (the task failed or was interrupted mid-call) ends there, cut short
+  const done = Date.parse(result?.completed_at ?? metadata?.completed_at ?? '');
+  const ended = Number.isFinite(done);
   const started = Date.parse(metadata?.started_at ?? '');
   if (Number.isFinite(started)) {
-    const done = Date.parse(result?.completed_at ?? metadata?.completed_at ?? '');
-    const running = !Number.isFinite(done);
+    const running = !ended;
     bars.push({
       label: `agent ${metadata.assigned_agent ?? ''}`.trim(),
       start: started,
@@ -34,8 +36,9 @@ export function waterfallBars({ flow, metadata, result, cards, now }) {
     }
     const start = Date.parse(card.call.timestamp);
     if (!Number.isFinite(start)) continue;
-    const end = card.result ? Date.parse(card.result.timestamp) : now;
-    const kind = card.result === undefined ? 'running' : card.result.is_error ? 'error' : 'tool';
+    const open = card.result === undefined;
+    const end = open ? (ended ? Math.max(start, done) : now) : Date.parse(card.result.timestamp);
+    const kind = open ? (ended ? 'error' : 'running') : card.result.is_error ? 'error' : 'tool';
     bars.push({
       label: card.call.tool_name ?? 'tool',
       start,
