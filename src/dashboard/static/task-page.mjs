@@ -117,13 +117,15 @@ export function TaskPage({ taskId, params }) {
   const [now, setNow] = useState(Date.now());
   const [downloadError, setDownloadError] = useState(null);
   const running = files.metadata && !FINAL.includes(files.metadata.status);
+  // known to have ended (not merely not known to run: the metadata may still be loading)
+  const ended = files.metadata !== undefined && files.metadata !== null && !running;
   useEffect(() => {
     if (!running) return;
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, [running]);
 
-  const outputSection = html`<${OutputSection} key="output" taskId=${taskId} output=${output} params=${params} running=${running} />`;
+  const outputSection = html`<${OutputSection} key="output" taskId=${taskId} output=${output} params=${params} running=${running} ended=${ended} />`;
   // the output streams in while the other files load (a long backlog keeps the server busy for a moment)
   if (files.loading) {
     return html`<article class="task-page">
@@ -230,7 +232,7 @@ function TaskHeader({ metadata, input, result, settings, now }) {
   </header>`;
 }
 
-function OutputSection({ taskId, output, params, running }) {
+function OutputSection({ taskId, output, params, running, ended }) {
   const { model } = output;
   const rows = model.flat();
   const needle = params.get('find') ?? '';
@@ -315,7 +317,7 @@ function OutputSection({ taskId, output, params, running }) {
             if (!atEnd && follow) setFollow(false);
           }}
           rowClass=${(_row, i) => (matchSet.has(i) ? (matches[current] === i ? 'match current' : 'match') : '')}
-          renderRow=${(entry) => html`<${OutputRow} entry=${entry} ui=${ui} needle=${needle} ended=${!running} />`}
+          renderRow=${(entry) => html`<${OutputRow} entry=${entry} ui=${ui} needle=${needle} ended=${ended} />`}
         />`
     }
   </section>`;
