@@ -127,7 +127,7 @@ export async function show(config: Config, taskId: string, flags: Flags, out: Ou
     }
   }
   out.line(
-    `${paint(out, 'bold', 'output')}: ${lines} lines${
+    `${paint(out, 'bold', 'output')}: ${lines} ${lines === 1 ? 'line' : 'lines'}${
       lines
         ? ` (${plain(
             Object.entries(counts)

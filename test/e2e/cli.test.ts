@@ -332,6 +332,12 @@ describe('tasklogs', () => {
     expect(out).not.toContain('line 28');
   });
 
+  it('show counts one output line as "1 line"', async () => {
+    const dir = await tempLogsDir();
+    writeTask(dir, 'task-one-line', { lines: 1 });
+    expect((await cli(dir, 'show', 'task-one-line')).out).toMatch(/^output: 1 line \(/m);
+  });
+
   it('prune --dry-run, prune, compress, reindex and verify --repair do what they say, with exit codes', async () => {
     const dir = await tempLogsDir();
     writeTask(dir, 'task-ancient', { endedDaysAgo: 100 });
