@@ -19,6 +19,18 @@ export function pushAll(writer: TaskFileWriter, items: (LogRecordLike | SpanLike
   return new Promise((resolve) => writer.pushAll(items, (_error, outcome) => resolve(outcome)));
 }
 
+/** a span that sets a task's status: its metadata.json is written (under its lock when the file is there already) */
+export function status(taskId: string, value: string): SpanLike {
+  return {
+    name: 'status',
+    attributes: { [ATTR.taskId]: taskId, [ATTR.taskStatus]: value },
+    startTime: [1_700_000_000, 0],
+    endTime: [1_700_000_001, 0],
+    status: { code: 0 },
+    spanContext: () => ({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 }),
+  };
+}
+
 /** the contents of a task's 03-agent-output.jsonl lines, each parsed strictly (none when the file is missing) */
 export function outputLines(root: string, taskId: string): string[] {
   const path = join(root, taskId, '03-agent-output.jsonl');

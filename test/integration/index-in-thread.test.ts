@@ -8,24 +8,19 @@ import type { SpanLike } from '../../exporters/telemetry-item.ts';
 import { loadConfig } from '../../src/config.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
-import { startTelemetry } from '../../src/instrumentation/telemetry.ts';
+import { startTelemetry, type Telemetry } from '../../src/instrumentation/telemetry.ts';
 import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-import { line, pushAll } from '../helpers/writer-items.ts';
-
-// a span that sets a task's status: its metadata.json is written, which makes its index row
-function status(taskId: string, value: string): SpanLike {
-  return {
-    name: 'status',
-    attributes: { [ATTR.taskId]: taskId, [ATTR.taskStatus]: value },
-    startTime: [1_700_000_000, 0],
-    endTime: [1_700_000_001, 0],
-    status: { code: 0 },
-    spanContext: () => ({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 }),
-  };
-}
+import { line, pushAll, status } from '../helpers/writer-items.ts';
 
 const INPUT = { message: '@agent review', source_metadata: { provider: 'github' } };
+
+/** a webhook's task through its six stages: queued, so its metadata.json and index row are written */
+function webhookTask(telemetry: Telemetry, taskId: string) {
+  const task = telemetry.tasks.start({ taskId, source: 'webhook', provider: 'github', input: INPUT });
+  for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+  return task;
+}
 
 /**
  * Leaves a loaded writer thread kept for the next writer of this process: a writer that takes it sends its first
@@ -67,13 +62,7 @@ describe('the task index kept current by the writer thread', () => {
       index,
       onWritten: (written) => told.push(...written),
     });
-    const task = telemetry.tasks.start({
-      taskId: 'task-one',
-      source: 'webhook',
-      provider: 'github',
-      input: INPUT,
-    });
-    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+    const task = webhookTask(telemetry, 'task-one');
     await telemetry.forceFlush();
     // a finished flush means indexed, as before: the row is there, with the metadata written
     expect(index.get('task-one')).toMatchObject({ task_id: 'task-one', status: 'queued', source: 'webhook' });
@@ -142,13 +131,7 @@ describe('the task index kept current by the writer thread', () => {
     symlinkSync(join(outside, 'made-through-a-link.sqlite'), config.indexPath);
     const reports: string[] = [];
     const telemetry = startTelemetry(config, { register: false, index, report: (m) => reports.push(m) });
-    const task = telemetry.tasks.start({
-      taskId: 'task-link',
-      source: 'webhook',
-      provider: 'github',
-      input: INPUT,
-    });
-    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+    webhookTask(telemetry, 'task-link');
     await telemetry.forceFlush();
     await telemetry.shutdown();
     expect(existsSync(join(outside, 'made-through-a-link.sqlite'))).toBe(false);
@@ -172,13 +155,7 @@ describe('the task index kept current by the writer thread', () => {
     rmSync(config.indexPath);
     const reports: string[] = [];
     const telemetry = startTelemetry(config, { register: false, index, report: (m) => reports.push(m) });
-    const task = telemetry.tasks.start({
-      taskId: 'task-after',
-      source: 'webhook',
-      provider: 'github',
-      input: INPUT,
-    });
-    for (const stage of WEBHOOK_STAGES) task.recordStage(stage);
+    webhookTask(telemetry, 'task-after');
     await telemetry.forceFlush();
     await telemetry.shutdown();
     expect(existsSync(config.indexPath)).toBe(false);

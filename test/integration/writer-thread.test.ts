@@ -13,19 +13,7 @@ import type { SpanLike } from '../../exporters/telemetry-item.ts';
 import { ATTR } from '../../src/contract/attributes.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-import { line, outputLines, pushAll } from '../helpers/writer-items.ts';
-
-// a span that sets the task's status: metadata.json is written (under its lock when the file is there already)
-function status(taskId: string, value: string): SpanLike {
-  return {
-    name: 'status',
-    attributes: { [ATTR.taskId]: taskId, [ATTR.taskStatus]: value },
-    startTime: [1_700_000_000, 0],
-    endTime: [1_700_000_001, 0],
-    status: { code: 0 },
-    spanContext: () => ({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 }),
-  };
-}
+import { line, outputLines, pushAll, status } from '../helpers/writer-items.ts';
 
 // A task whose metadata.json exists and whose lock is held by another live process (pid 1): the thread's metadata
 // update waits on it (up to 5 s), which holds the thread in the middle of a flush until the test lets go.
