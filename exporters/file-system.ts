@@ -2,7 +2,8 @@
 // Task folders are opened without following links and files are reached through the open folder (see
 // src/contract/safe-open.ts): nothing is written through a link, or into a FIFO, at any path component.
 import { close, constants, fdatasync, fstat, fsync, ftruncate, read, write } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { makeFolders } from '../src/contract/make-folders.ts';
 import {
   type OpenFolder,
   openFolderFd,
@@ -158,8 +159,8 @@ function tornChunks(
 export const nodeFileSystem: FileSystem = {
   async mkdir(path) {
     try {
-      // recursive mkdir gives the first folder it created, undefined when the folder was there already
-      return (await mkdir(path, { recursive: true })) !== undefined;
+      // whether it made the folder; not Node's recursive mkdir, which never returns under /proc
+      return await makeFolders(path);
     } catch (error) {
       // something has the name (a file, a link): openFolder, which comes next, refuses it and says what it is
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -10,7 +10,6 @@ import {
   ftruncateSync,
   linkSync,
   lstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readSync,
@@ -20,6 +19,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { makeFoldersSync } from '../src/contract/make-folders.ts';
 import { openFolderSync, openRegularFdSync } from '../src/contract/safe-open.ts';
 import type { FileSystem } from './file-system.ts';
 import { onFreshLine } from './jsonl-appender.ts';
@@ -80,7 +80,7 @@ export const syncFileSystem: FileSystem = {
   mkdir: (path) =>
     settled(() => {
       try {
-        return mkdirSync(path, { recursive: true }) !== undefined;
+        return makeFoldersSync(path);
       } catch (error) {
         // something has the name (a file, a link): openFolder, which comes next, refuses it and says what it is
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -9,6 +9,7 @@ import { quote, TaskLogsError } from './contract/errors.ts';
 import { parseTaskId } from './contract/task-id.ts';
 import { usageFromAnthropic } from './instrumentation/agent-usage.ts';
 import { startTelemetry } from './instrumentation/telemetry.ts';
+import { checkEnvironment } from './ops/preflight.ts';
 
 const FILES = ['src/server.ts', 'src/queue.ts', 'src/worker.ts', 'src/config.ts', 'src/webhooks/github.ts'];
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,6 +31,9 @@ export async function runExample(argv: string[]): Promise<{ taskId: string; fold
   }
   const { values } = parsed;
   const config = loadConfig();
+  // the server's own checks of the folder and the index: one line for a folder that cannot work (under /proc, not
+  // writable), as `npm start` says it
+  await checkEnvironment(config);
   if (values['task-id'] !== undefined) await claimFolder(config.logsDir, parseTaskId(values['task-id']));
   const telemetry = startTelemetry(config);
   const { tasks } = telemetry;
@@ -125,7 +129,6 @@ export async function runExample(argv: string[]): Promise<{ taskId: string; fold
 // A second run with the same --task-id would append a second trace to the first one's files. The folder is made here,
 // without `recursive` (one atomic step), so an existing task is refused, even when two runs race.
 async function claimFolder(logsDir: string, taskId: string): Promise<void> {
-  await mkdir(logsDir, { recursive: true });
   try {
     await mkdir(join(logsDir, taskId));
   } catch (error) {

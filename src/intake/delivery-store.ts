@@ -4,10 +4,11 @@
 // `tasklogs reindex`, which rebuilds the index from the files, never touches it. Delivery ids come from unsigned
 // headers, so a digest of the signed body is claimed too, within a window: a new header on the same signed body is
 // the same task.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { TaskLogsError } from '../contract/errors.ts';
+import { makeFoldersSync } from '../contract/make-folders.ts';
 import { closeSynced, openUnsynced } from '../store/sqlite.ts';
 
 /** The deliveries database beside the task index. */
@@ -38,7 +39,7 @@ export class DeliveryStore {
 
   /** `migrateFrom`: the task index file, which held the deliveries table before it had a file of its own. */
   constructor(path: string, options: { migrateFrom?: string } = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeFoldersSync(dirname(path));
     // written without fsync (see sqlite.ts): a power cut can at worst forget recent claims (as NORMAL could), or leave
     // the file corrupt, when it is moved aside and the claims start over; a redelivery then makes a second task
     const opened = openUnsynced(path, { timeout: 2000 }, (db) =>

@@ -3,18 +3,10 @@
 // it). Kept in a 0600 file in the logs folder, where the demo finds it: created with O_EXCL|O_NOFOLLOW, and refused
 // when it is a link, not a regular file, not ours, or readable by group or others.
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TaskLogsError } from '../contract/errors.ts';
+import { makeFoldersSync } from '../contract/make-folders.ts';
 
 const MIN_LENGTH = 32;
 const MAX_BYTES = 4096;
@@ -63,7 +55,7 @@ export function readDevSecret(logsDir: string): string | undefined {
 export function devSecret(logsDir: string): string {
   const existing = readDevSecret(logsDir);
   if (existing !== undefined) return existing;
-  mkdirSync(logsDir, { recursive: true });
+  makeFoldersSync(logsDir);
   const path = devSecretPath(logsDir);
   const secret = randomBytes(32).toString('hex');
   let fd: number;

@@ -1,10 +1,11 @@
 // Start-up checks of the environment: the logs folder and the index must be usable before anything starts, so a bad
 // setting is one clear line naming it (and exit 2), not a stack trace later or a process spinning on /proc.
 import { constants } from 'node:fs';
-import { access, mkdir, open, realpath, stat, unlink } from 'node:fs/promises';
+import { access, open, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Config } from '../config.ts';
 import { TaskLogsError } from '../contract/errors.ts';
+import { makeFolders } from '../contract/make-folders.ts';
 
 // kernel file systems: files there are not storage, and some never answer a write the way a disk does
 const PSEUDO_ROOTS = ['/proc', '/sys', '/dev'];
@@ -24,7 +25,7 @@ async function checkFolder(setting: string, folder: string): Promise<void> {
     );
   }
   try {
-    await mkdir(folder, { recursive: true });
+    await makeFolders(folder);
   } catch (error) {
     throw settingError(setting, folder, await whyNotCreated(folder, where, error));
   }

@@ -1,8 +1,6 @@
-// TaskIndex: a SQLite index (node:sqlite) of every task's metadata and result, for listing and search. The files stay
-// the source of truth: writers keep the index current as they write, and it is rebuilt from the files when missing.
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { makeFoldersSync } from '../contract/make-folders.ts';
 import type { FinalResult, TaskMetadata } from '../contract/task-files.ts';
 import { statusRank, TASK_STATUSES } from '../contract/task-status.ts';
 import { closeSynced, openUnsynced } from './sqlite.ts';
@@ -112,7 +110,7 @@ export class TaskIndex {
   /** Opens (creating if needed) the index. busyTimeoutMs: how long a write waits for another process's lock. */
   constructor(path: string, options: { busyTimeoutMs?: number } = {}) {
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeFoldersSync(dirname(path));
     // written without fsync: it is a cache of the task folders (see sqlite.ts)
     const opened = openUnsynced(path, { timeout: options.busyTimeoutMs ?? 1000 }, checkSchema);
     this.#db = opened.db;
