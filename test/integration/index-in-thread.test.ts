@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
 import type { SpanLike } from '../../exporters/telemetry-item.ts';
 import { loadConfig } from '../../src/config.ts';
-import { ATTR } from '../../src/contract/attributes.ts';
 import { WEBHOOK_STAGES } from '../../src/contract/task-files.ts';
 import { startTelemetry, type Telemetry } from '../../src/instrumentation/telemetry.ts';
 import { type IndexedFiles, TaskIndex } from '../../src/store/task-index.ts';

@@ -5,8 +5,7 @@
 // yet. The index knows when each folder was last written: the check now reads only the tasks it has unwritten for
 // the limit, or whose folder mtime it does not know, and still confirms on disk and with Redis before ending one.
 import { spawnSync } from 'node:child_process';
-import fsp, { readFile, utimes, writeFile } from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, sep } from 'node:path';
 import { Redis } from 'ioredis';
@@ -18,36 +17,13 @@ import { activeTaskIds, endTasksOfGoneOwners } from '../../src/ops/interrupted-t
 import { RedisQueue } from '../../src/queue/redis-queue.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { TaskIndex } from '../../src/store/task-index.ts';
+import { recordReads } from '../helpers/recorded-reads.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 
 const LIMIT_MS = 90 * 60_000;
 const FRESH = 100;
-
-// the paths this process opens or stats through node:fs/promises while recording (what the check reads); with
-// `from`, only the calls made from that source file (its frame is on the call's stack, async frames included)
-function recordPaths(from?: string): { paths: string[]; stop(): void } {
-  const table = fsp as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const names = ['open', 'stat', 'lstat', 'readFile', 'readdir'];
-  const originals = names.map((name) => table[name]!);
-  const paths: string[] = [];
-  names.forEach((name, i) => {
-    table[name] = (...args: unknown[]) => {
-      if (from === undefined || new Error('call site').stack?.includes(from)) paths.push(String(args[0]));
-      return originals[i]!(...args);
-    };
-  });
-  syncBuiltinESMExports();
-  const stop = () => {
-    names.forEach((name, i) => {
-      table[name] = originals[i]!;
-    });
-    syncBuiltinESMExports();
-  };
-  onTestFinished(stop);
-  return { paths, stop };
-}
 
 async function scriptCalls(redis: Redis): Promise<number> {
   const info = await redis.info('commandstats');
@@ -115,7 +91,7 @@ it('in Redis mode, reads none of a fresh backlog; an old task of a dead owner is
   index.upsert('task-fresh000', { folderMtimeMs: old.getTime() });
 
   const asked = await scriptCalls(redis);
-  const recording = recordPaths();
+  const recording = recordReads();
   const ended = await endTasksOfGoneOwners(telemetry.writer!, {
     root,
     candidates: (scope) => activeTaskIds(index, undefined, scope),
@@ -182,7 +158,7 @@ it('in Redis mode, reads none of a backlog older than the limit whose jobs Redis
   }
 
   const asked = await scriptCalls(redis);
-  const recording = recordPaths();
+  const recording = recordReads();
   const ended = await endTasksOfGoneOwners(telemetry.writer!, {
     root,
     candidates: (scope) => activeTaskIds(index, undefined, scope),
@@ -263,7 +239,7 @@ it('a server in Redis mode checks as above: its start-up check reads no fresh ta
   index.close();
 
   const asked = await scriptCalls(redis);
-  const recording = recordPaths('/src/ops/interrupted-tasks.ts');
+  const recording = recordReads('/src/ops/interrupted-tasks.ts');
   let checked!: (line: string) => void;
   const ended = new Promise<string>((resolve) => {
     checked = resolve;

@@ -4,8 +4,7 @@
 // TASK_LOGS_OWNER_CHECK_SECONDS: 5,000 running tasks of remote services cost 2.1 s of CPU a check. The index keeps
 // each task's owner host: a task of another host whose folder is fresh is left unread.
 import { spawnSync } from 'node:child_process';
-import fsp, { readFile, utimes, writeFile } from 'node:fs/promises';
-import { syncBuiltinESMExports } from 'node:module';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -13,32 +12,9 @@ import { TASK_FILES } from '../../src/contract/task-files.ts';
 import { startServer } from '../../src/http/server.ts';
 import { refreshIndex } from '../../src/store/index-refresh.ts';
 import { TaskIndex } from '../../src/store/task-index.ts';
+import { recordReads } from '../helpers/recorded-reads.ts';
 import { testTelemetry } from '../helpers/telemetry.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
-
-// the paths opened or stat'ed through node:fs/promises by calls made from src/ops/interrupted-tasks.ts
-function recordCheckReads(): { paths: string[]; stop(): void } {
-  const table = fsp as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const names = ['open', 'stat', 'lstat', 'readFile', 'readdir'];
-  const originals = names.map((name) => table[name]!);
-  const paths: string[] = [];
-  names.forEach((name, i) => {
-    table[name] = (...args: unknown[]) => {
-      if (new Error('call site').stack?.includes('/src/ops/interrupted-tasks.ts'))
-        paths.push(String(args[0]));
-      return originals[i]!(...args);
-    };
-  });
-  syncBuiltinESMExports();
-  const stop = () => {
-    names.forEach((name, i) => {
-      table[name] = originals[i]!;
-    });
-    syncBuiltinESMExports();
-  };
-  onTestFinished(stop);
-  return { paths, stop };
-}
 
 it('an in-process server reads no fresh task of another host, and ends an old one and a gone local owner’s', async () => {
   const root = await tempLogsDir();
@@ -81,7 +57,7 @@ it('an in-process server reads no fresh task of another host, and ends an old on
   await telemetry.shutdown();
   index.close();
 
-  const recording = recordCheckReads();
+  const recording = recordReads('/src/ops/interrupted-tasks.ts');
   let checked!: (line: string) => void;
   const ended = new Promise<string>((resolve) => {
     checked = resolve;

@@ -9,8 +9,6 @@ import { TaskFileWriter } from '../../exporters/task-file-writer.ts';
 import { TaskFolderThread } from '../../exporters/task-folder-thread.ts';
 import type { WireTask } from '../../exporters/task-folder-thread-wire.ts';
 import { inProcessFolders } from '../../exporters/task-folder-writer.ts';
-import type { SpanLike } from '../../exporters/telemetry-item.ts';
-import { ATTR } from '../../src/contract/attributes.ts';
 import { checksumTree, plantCanary } from '../helpers/canary.ts';
 import { tempLogsDir } from '../helpers/temp-dir.ts';
 import { line, outputLines, pushAll, status } from '../helpers/writer-items.ts';
