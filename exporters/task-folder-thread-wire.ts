@@ -124,7 +124,9 @@ export type ThreadReply =
     }
   | { unreadable: string }
   /** the thread has loaded its modules and takes flushes from now on */
-  | { ready: true };
+  | { ready: true }
+  /** the thread let go of what it held for this writer (ThreadRelease): it touches the writer's folder no more */
+  | { released: number };
 
 export function encodeOutcome(outcome: FolderOutcome): WireOutcome {
   if (outcome.kind !== 'failed') return outcome;

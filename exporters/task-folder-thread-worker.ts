@@ -34,9 +34,13 @@ let folders: TaskFolderWriter | undefined;
 // opened (the writer indexes the rows itself), not tried again for this writer
 let held: { key: string; open: ThreadIndex | undefined; failed: string | undefined } | undefined;
 
-function release(): void {
-  folders?.close();
+async function release(): Promise<void> {
+  const closing = folders;
   folders = undefined;
+  closing?.close();
+  // the removal of a killed writer's leftovers stops at its next step: waited for, so that nothing of this writer's
+  // touches its folder once the release is answered
+  await closing?.leftoversCleared().catch(() => undefined);
   try {
     held?.open?.close();
   } catch {
@@ -47,7 +51,7 @@ function release(): void {
 
 function foldersFor(id: number, settings: ThreadSettings): TaskFolderWriter {
   if (folders === undefined || writer !== id) {
-    release();
+    void release();
     writer = id;
     folders = new TaskFolderWriter({
       root: settings.root,
@@ -113,7 +117,8 @@ function waitWhileWriting(waiting: Int32Array): void {
 
 port.on('message', async (message: ThreadRequest | ThreadRelease) => {
   if ('release' in message) {
-    if (message.release === writer) release();
+    if (message.release === writer) await release();
+    post({ released: message.release });
     return;
   }
   const request = message;

@@ -46,6 +46,8 @@ interface Flush {
   states: string[] | undefined;
 }
 
+// how long a closing writer waits for its kept thread to let go of its state (a thread busy past it is terminated)
+const RELEASE_MS = 5_000;
 // a flush is tried on a second thread when the first stops in it; a third stop is a bug worth failing over
 const MAX_STOPS = 2;
 const TORN_LIMIT = 10_000;
@@ -174,17 +176,42 @@ export class TaskFolderThread implements FolderWrites {
       this.#worker = undefined;
       if (worker === undefined) return;
       this.#detach?.();
-      // the thread closes what it held open for this writer (its index connection) before another writer takes it
-      const release: ThreadRelease = { release: this.#writer };
-      try {
-        worker.postMessage(release);
-      } catch {
-        // a thread that has stopped holds nothing
+      if (!this.#own && this.#flush === undefined) {
+        // A thread kept for the next writer first lets go of what it held for this one (its index connection, the
+        // removal of leftovers): the writer's shutdown means its folder is left alone from then on (a caller that
+        // removes the folder right after raced the thread's SQLite close, and left half of it)
+        if ((await this.#released(worker)) && keepSpare(worker)) return;
       }
-      if (!this.#own && this.#flush === undefined && keepSpare(worker)) return;
       await worker.terminate();
     })();
     return this.#closing;
+  }
+
+  /** asks the thread to let go of this writer's state and waits for its answer (a thread that stopped, or that does
+   * not answer within RELEASE_MS, is terminated by the caller instead of kept) */
+  #released(worker: Worker): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (answered: boolean) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        resolve(answered);
+      };
+      const onMessage = (reply: ThreadReply) => {
+        if ('released' in reply && reply.released === this.#writer) done(true);
+      };
+      const onExit = () => done(false);
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      timer = setTimeout(() => done(false), RELEASE_MS);
+      timer.unref();
+      try {
+        worker.postMessage({ release: this.#writer } satisfies ThreadRelease);
+      } catch {
+        done(false); // a thread that has stopped holds nothing
+      }
+    });
   }
 
   // Encodes the flush's lines into the pool's shared buffers, then sends it. A flush within ENCODE_UNITS (the common
@@ -352,6 +379,7 @@ export class TaskFolderThread implements FolderWrites {
       this.#ready = true;
       return;
     }
+    if ('released' in reply) return;
     if ('unreadable' in reply) {
       this.#onUnreadable(reply.unreadable);
       return;

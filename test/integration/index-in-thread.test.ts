@@ -1,6 +1,16 @@
 // The writer thread keeps the task index current itself: the rows of what a flush wrote go into the index through the
 // thread's own connection, not through the event loop's, and the event loop indexes only what the thread could not.
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TaskFileWriter, type WrittenFiles } from '../../exporters/task-file-writer.ts';
@@ -196,5 +206,32 @@ describe('the task index kept current by the writer thread', () => {
     for (const w of told) expect(w.indexed).toBe(false);
     expect(reports.filter((r) => r.includes('could not open the task index'))).toHaveLength(1);
     await writer.shutdown();
+  });
+});
+
+describe('a writer shut down with its thread kept for the next writer', () => {
+  it('holds nothing open in its folder once shutdown resolves: the folder can be removed at once, whole', async () => {
+    // the thread's index connection was closed after shutdown resolved (a release message nobody waited for): a
+    // caller removing the folder right away raced SQLite's close and left half of the folder (the lifecycles
+    // benchmark left two of its four folders a run)
+    const openIn = (dir: string) =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`);
+        } catch {
+          return false; // closed meanwhile
+        }
+      });
+    for (let round = 0; round < 3; round++) {
+      const dir = await tempLogsDir();
+      await keptThread(dir);
+      const telemetry = startTelemetry(loadConfig({ env: { TASK_LOGS_DIR: dir } }), { register: false });
+      for (let i = 0; i < 20; i++) webhookTask(telemetry, `task-${round}-${i}`);
+      await telemetry.forceFlush();
+      await telemetry.shutdown();
+      expect(openIn(dir)).toEqual([]);
+      rmSync(dir, { recursive: true, force: true });
+      expect(existsSync(dir)).toBe(false);
+    }
   });
 });
