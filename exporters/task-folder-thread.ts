@@ -196,16 +196,24 @@ export class TaskFolderThread implements FolderWrites {
         clearTimeout(timer);
         worker.off('message', onMessage);
         worker.off('exit', onExit);
+        worker.off('error', onError);
+        worker.unref();
         resolve(answered);
       };
       const onMessage = (reply: ThreadReply) => {
         if ('released' in reply && reply.released === this.#writer) done(true);
       };
       const onExit = () => done(false);
+      // a thread that fails meanwhile (one that could not load: its 'error' unheard would be thrown in this thread)
+      // is not kept; the caller terminates it
+      const onError = () => done(false);
       worker.on('message', onMessage);
       worker.on('exit', onExit);
+      worker.on('error', onError);
+      // the answer keeps the process alive: a script whose last step is `await telemetry.shutdown()` would otherwise
+      // exit with the shutdown unsettled while a thread still loading (a short run) has not answered yet
+      worker.ref();
       timer = setTimeout(() => done(false), RELEASE_MS);
-      timer.unref();
       try {
         worker.postMessage({ release: this.#writer } satisfies ThreadRelease);
       } catch {
