@@ -1,3 +1,5 @@
+// TaskIndex: a SQLite index (node:sqlite) of every task's metadata and result, for listing and search. The files stay
+// the source of truth: writers keep the index current as they write, and it is rebuilt from the files when missing.
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { makeFoldersSync } from '../contract/make-folders.ts';
