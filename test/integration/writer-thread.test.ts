@@ -59,6 +59,19 @@ function threads() {
   };
 }
 
+/** a TaskFolderThread over `root` whose thread has loaded (its flushes go to the thread from the first) */
+async function loadedThreadFolders(root: string) {
+  const t = threads();
+  const early = inProcessFolders({ root, fs: nodeFileSystem, durable: false, onUnreadable: () => {} }, 1);
+  const folders = new TaskFolderThread({ root, durable: false }, t.options, {
+    report: () => {},
+    onUnreadable: () => {},
+    early,
+  });
+  await t.loaded();
+  return { t, folders };
+}
+
 // the thread has answered the flush's first task (task-a): the next one (task-b) is being written (the thread sends
 // what it finished before it waits on task-b's lock)
 const firstTaskDone = (worker: Worker) =>
@@ -274,14 +287,7 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
 
   it('encodes each flush into shared buffers used again by the next flush, and lets go of the strings once encoded', async () => {
     const root = await tempLogsDir();
-    const t = threads();
-    const early = inProcessFolders({ root, fs: nodeFileSystem, durable: false, onUnreadable: () => {} }, 1);
-    const folders = new TaskFolderThread({ root, durable: false }, t.options, {
-      report: () => {},
-      onUnreadable: () => {},
-      early,
-    });
-    await t.loaded();
+    const { t, folders } = await loadedThreadFolders(root);
     const worker = t.started[0]!;
     const post = worker.postMessage.bind(worker);
     // per flush sent, the memory its chunks are views into, as handed to postMessage
@@ -351,14 +357,7 @@ describe('the writer thread (TASK_LOGS_WRITER_THREAD)', () => {
 
   it('fails only the task whose JSON state cannot be written, and keeps nothing of it for the next flush', async () => {
     const root = await tempLogsDir();
-    const t = threads();
-    const early = inProcessFolders({ root, fs: nodeFileSystem, durable: false, onUnreadable: () => {} }, 1);
-    const folders = new TaskFolderThread({ root, durable: false }, t.options, {
-      report: () => {},
-      onUnreadable: () => {},
-      early,
-    });
-    await t.loaded();
+    const { folders } = await loadedThreadFolders(root);
     const good = emptyChanges('task-good');
     good.outputLines.push(JSON.stringify({ content: 'kept' }));
     good.metadata = { status: 'queued' };
